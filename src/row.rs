@@ -1,0 +1,87 @@
+//! The values that travel along the data path: a source row, a ready API input, and a rejected row.
+//!
+//! A row's identity is its source row number (1-based data row, header excluded). It travels with the
+//! row to the end: the dead-letter file, the report and the checkpoint all speak of it.
+
+use std::fmt;
+
+/// One data row of the source file, as read: its number and its original fields, in column order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceRow {
+    /// 1-based data row number (the header is not counted).
+    pub row: u64,
+    /// The original fields, rendered as text (Parquet values rendered the way HubSpot expects).
+    pub fields: Vec<String>,
+}
+
+/// A row mapped and validated, ready to become one input of a batch request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Input {
+    /// 1-based source row number; sent as `objectWriteTraceId`.
+    pub row: u64,
+    /// The original fields, kept so a failure can be dead-lettered with the row as the user wrote it.
+    pub fields: Vec<String>,
+    /// The record's identity for update/upsert/archive: a record id, or the `id_property` value.
+    /// `None` for create.
+    pub id: Option<String>,
+    /// The batching key: no batch holds two inputs with the same key, and batches sharing a key are
+    /// sent in file order. The `id` for update/upsert/archive; for create, the value of a unique
+    /// property when one is mapped (e.g. contact email), else `None`.
+    pub key: Option<String>,
+    /// Property values to write, in mapping order, already in HubSpot's wire format.
+    pub properties: Vec<(String, String)>,
+    /// Associations to create with the record (create only).
+    pub associations: Vec<Association>,
+}
+
+/// One association to attach to a created record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Association {
+    /// The id of the record to associate with.
+    pub to_id: String,
+    /// `HUBSPOT_DEFINED` or `USER_DEFINED`.
+    pub category: String,
+    /// The association type id (e.g. 279 contact → company).
+    pub type_id: u32,
+}
+
+/// Why a row ended in the dead-letter file; written as the `etl_status` column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RejectStatus {
+    /// The source row itself could not be read (wrong field count, invalid UTF-8).
+    Unreadable,
+    /// Local mapping or validation rejected it; nothing was sent.
+    Invalid,
+    /// The API rejected it with this HTTP status.
+    Api(u16),
+    /// Retries were exhausted without an answer the row could be judged by.
+    GaveUp,
+    /// A create whose response was lost and could not be verified: it may or may not exist.
+    Ambiguous,
+}
+
+impl fmt::Display for RejectStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RejectStatus::Unreadable => f.write_str("unreadable"),
+            RejectStatus::Invalid => f.write_str("invalid"),
+            RejectStatus::Api(code) => write!(f, "{code}"),
+            RejectStatus::GaveUp => f.write_str("gave_up"),
+            RejectStatus::Ambiguous => f.write_str("ambiguous"),
+        }
+    }
+}
+
+/// A row that goes to the dead-letter file, with the reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    /// 1-based source row number.
+    pub row: u64,
+    /// The original fields, in column order.
+    pub fields: Vec<String>,
+    pub status: RejectStatus,
+    /// A HubSpot category word where one fits (`INVALID_EMAIL`, `INVALID_OPTION`, `CONFLICT`, …).
+    pub category: String,
+    /// A message a person can act on: names the column, property, value and reason.
+    pub message: String,
+}
