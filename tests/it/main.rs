@@ -1,0 +1,4 @@
+//! The integration tests: one binary, real files in temp dirs, the sandbox on loopback.
+
+mod readers;
+mod sandbox_api;

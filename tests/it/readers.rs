@@ -1,0 +1,1 @@
+//! Readers, mapping, validation and batching on real files.
