@@ -4,6 +4,7 @@
 //! row to the end: the dead-letter file, the report and the checkpoint all speak of it.
 
 use std::fmt;
+use std::sync::Arc;
 
 /// One data row of the source file, as read: its number and its original fields, in column order.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,7 +30,8 @@ pub struct Input {
     /// property when one is mapped (e.g. contact email), else `None`.
     pub key: Option<String>,
     /// Property values to write, in mapping order, already in HubSpot's wire format.
-    pub properties: Vec<(String, String)>,
+    /// Names are shared (`Arc<str>`): one allocation per mapping, not per row.
+    pub properties: Vec<(Arc<str>, String)>,
     /// Associations to create with the record (create only).
     pub associations: Vec<Association>,
 }
