@@ -1,1 +1,8 @@
-//! (placeholder: filled in by the readers/validation work)
+//! (temporary stand-in until the batcher lands)
+
+use crate::row::Input;
+
+#[derive(Debug, Clone, Default)]
+pub struct Batch {
+    pub inputs: Vec<Input>,
+}

@@ -7,11 +7,15 @@
 //! `sandbox` is an independent implementation of the API: it shares no types with the engine.
 
 pub mod batch;
+pub mod client;
 pub mod config;
 pub mod dead_letter;
+pub mod dispatch;
 pub mod encode;
 pub mod mapping;
 pub mod prepare;
+pub mod report;
+pub mod response;
 pub mod row;
 pub mod sandbox;
 pub mod schema;

@@ -1,0 +1,146 @@
+//! The HTTP client for HubSpot's API: one place that puts the token on the wire.
+//!
+//! It only moves bytes and tells apart the two kinds of transport failure that matter for
+//! retries: a request that never left (safe to send again) and one whose answer was lost
+//! (it may have been applied: an ambiguous create).
+
+use std::time::Duration;
+
+use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue};
+
+use crate::response::RateHeaders;
+use crate::secret::Secret;
+
+/// A client bound to one portal: base URL and bearer token.
+#[derive(Clone)]
+pub struct Client {
+    http: reqwest::Client,
+    base_url: String,
+    auth: HeaderValue,
+}
+
+/// A complete HTTP answer.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub status: u16,
+    pub rate: RateHeaders,
+    pub body: Vec<u8>,
+}
+
+/// A request that got no complete answer.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum TransportError {
+    /// The connection could not be made: the server never saw the request.
+    #[error("could not connect to {url}: {reason}")]
+    NotSent { url: String, reason: String },
+    /// The request was (or may have been) sent, but no complete answer came back
+    /// (timeout, connection reset, body cut short).
+    #[error("no complete answer from {url}: {reason}")]
+    Lost { url: String, reason: String },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("cannot build the HTTP client: {0}")]
+    Build(String),
+    #[error("the API token holds characters that cannot go in an HTTP header")]
+    BadToken,
+}
+
+impl Client {
+    pub fn new(base_url: &str, token: &Secret, timeout: Duration) -> Result<Client, ClientError> {
+        let http = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(timeout.min(Duration::from_secs(10)))
+            .pool_idle_timeout(Duration::from_secs(30))
+            .user_agent(concat!("etl/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| ClientError::Build(e.to_string()))?;
+        let mut auth = HeaderValue::from_str(&format!("Bearer {}", token.expose()))
+            .map_err(|_| ClientError::BadToken)?;
+        // Keeps the header out of any debug print of a request.
+        auth.set_sensitive(true);
+        Ok(Client {
+            http,
+            base_url: base_url.trim_end_matches('/').to_string(),
+            auth,
+        })
+    }
+
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// POSTs a JSON body to `path` (which starts with `/`).
+    pub async fn post(&self, path: &str, body: Vec<u8>) -> Result<Reply, TransportError> {
+        let url = format!("{}{}", self.base_url, path);
+        let request = self
+            .http
+            .post(&url)
+            .header(AUTHORIZATION, self.auth.clone())
+            .header(CONTENT_TYPE, "application/json")
+            .body(body);
+        Self::finish(url, request.send().await).await
+    }
+
+    /// GETs `path` (which starts with `/` and may carry a query string).
+    pub async fn get(&self, path: &str) -> Result<Reply, TransportError> {
+        let url = format!("{}{}", self.base_url, path);
+        let request = self.http.get(&url).header(AUTHORIZATION, self.auth.clone());
+        Self::finish(url, request.send().await).await
+    }
+
+    async fn finish(
+        url: String,
+        sent: Result<reqwest::Response, reqwest::Error>,
+    ) -> Result<Reply, TransportError> {
+        let response = match sent {
+            Ok(response) => response,
+            Err(err) if err.is_connect() => {
+                return Err(TransportError::NotSent {
+                    url,
+                    reason: describe(&err),
+                });
+            }
+            Err(err) => {
+                return Err(TransportError::Lost {
+                    url,
+                    reason: describe(&err),
+                });
+            }
+        };
+        let status = response.status().as_u16();
+        let rate = RateHeaders::from_headers(response.headers());
+        match response.bytes().await {
+            Ok(body) => Ok(Reply {
+                status,
+                rate,
+                body: body.to_vec(),
+            }),
+            Err(err) => Err(TransportError::Lost {
+                url,
+                reason: describe(&err),
+            }),
+        }
+    }
+}
+
+/// A one-line reason with the error's causes (reqwest's top-level message alone is vague).
+/// reqwest errors carry the URL, never the headers, so the token cannot appear here.
+fn describe(err: &reqwest::Error) -> String {
+    let mut text = if err.is_timeout() {
+        "timed out".to_string()
+    } else {
+        err.to_string()
+    };
+    let mut source = std::error::Error::source(err);
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}

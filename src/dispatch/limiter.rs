@@ -1,0 +1,152 @@
+//! The request gate: no rolling window of `interval` ever carries more than `requests_per_interval`
+//! requests from this run, retries included (DESIGN.md §3.4).
+//!
+//! A token bucket (governor's GCRA) with burst `b` lets `b + r·T` requests through in any window
+//! `T`; with `b = 1` and one token every `T / (N − m)` no window holds more than `N − m + 1`
+//! requests, and the run sustains `(N − m) / N` of the ceiling. The margin `m` absorbs latency
+//! jitter: the portal counts arrivals, not our send times, and a request that is scheduled later
+//! than its neighbour can land closer to it than we spaced them. With `m` ≈ 1.5 % of `N`
+//! (3 of 190), arrivals may shift by up to `m` spacings (≈150 ms at 190 per 10 s) without a 429,
+//! and the run still reaches ≥ 98 % of the ceiling.
+//!
+//! The gate also reads the portal's own count (`X-HubSpot-RateLimit-Remaining`): other apps of
+//! the same account share the window, so when the portal says it is nearly full, or answers 429,
+//! every sender pauses for a while.
+
+use std::num::NonZeroU32;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+
+use crate::response::RateHeaders;
+
+pub struct Limiter {
+    gcra: DefaultDirectRateLimiter,
+    /// One token's worth of time: `interval / (N − m)`.
+    spacing: Duration,
+    interval: Duration,
+    /// Set when the portal says its window is (nearly) full; no request leaves before it.
+    paused_until: Mutex<Option<Instant>>,
+}
+
+impl Limiter {
+    pub fn new(requests_per_interval: NonZeroU32, interval: Duration) -> Limiter {
+        let n = requests_per_interval.get();
+        let margin = safety_margin(n);
+        let effective = (n - margin).max(1);
+        let spacing = (interval / effective).max(Duration::from_nanos(1));
+        let quota = Quota::with_period(spacing)
+            .expect("spacing is never zero")
+            .allow_burst(NonZeroU32::MIN);
+        Limiter {
+            gcra: RateLimiter::direct(quota),
+            spacing,
+            interval,
+            paused_until: Mutex::new(None),
+        }
+    }
+
+    /// Waits until one more request may leave, and takes its token.
+    pub async fn acquire(&self) {
+        loop {
+            let pause = *self.paused_until.lock().expect("limiter lock poisoned");
+            match pause {
+                Some(until) if until > Instant::now() => {
+                    tokio::time::sleep_until(until.into()).await;
+                }
+                _ => break,
+            }
+        }
+        self.gcra.until_ready().await;
+    }
+
+    /// Reads the portal's rate headers from a response: when the window has (almost) no room
+    /// left for anyone, stop every sender for a share of the window.
+    pub fn observe(&self, rate: &RateHeaders) {
+        if let Some(remaining) = rate.remaining
+            && remaining == 0
+        {
+            let interval = rate
+                .interval_ms
+                .map(Duration::from_millis)
+                .unwrap_or(self.interval);
+            self.pause_for((interval / 10).max(self.spacing));
+        }
+    }
+
+    /// The portal answered 429 for the rolling window: let the window drain a little.
+    pub fn throttled(&self) {
+        self.pause_for((self.interval / 10).max(self.spacing));
+    }
+
+    fn pause_for(&self, pause: Duration) {
+        let until = Instant::now() + pause;
+        let mut paused = self.paused_until.lock().expect("limiter lock poisoned");
+        if paused.is_none_or(|current| current < until) {
+            *paused = Some(until);
+        }
+    }
+
+    /// The time one token takes to refill.
+    pub fn spacing(&self) -> Duration {
+        self.spacing
+    }
+}
+
+/// How many requests of the window to leave unused as a guard against arrival jitter.
+pub fn safety_margin(requests_per_interval: u32) -> u32 {
+    if requests_per_interval <= 1 {
+        return 0;
+    }
+    let margin = (f64::from(requests_per_interval) * 0.015).ceil() as u32;
+    margin.clamp(1, requests_per_interval - 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn margin_is_small_but_never_zero() {
+        assert_eq!(safety_margin(190), 3);
+        assert_eq!(safety_margin(100), 2);
+        assert_eq!(safety_margin(10), 1);
+        assert_eq!(safety_margin(2), 1);
+        assert_eq!(safety_margin(1), 0);
+    }
+
+    #[tokio::test]
+    async fn no_window_holds_more_than_the_limit() {
+        // 20 per 200 ms: take 45 tokens and check every window of 200 ms over the admission times.
+        let limiter = Limiter::new(NonZeroU32::new(20).unwrap(), Duration::from_millis(200));
+        let mut times = Vec::new();
+        for _ in 0..45 {
+            limiter.acquire().await;
+            times.push(Instant::now());
+        }
+        for (i, start) in times.iter().enumerate() {
+            let in_window = times[i..]
+                .iter()
+                .take_while(|t| t.duration_since(*start) < Duration::from_millis(200))
+                .count();
+            assert!(in_window <= 20, "{in_window} admissions in one window");
+        }
+        // And it does not crawl: 45 tokens at 19 per 200 ms need about 460 ms.
+        let span = times.last().unwrap().duration_since(times[0]);
+        assert!(span >= Duration::from_millis(400), "{span:?}");
+    }
+
+    #[tokio::test]
+    async fn a_full_window_pauses_every_sender() {
+        let limiter = Limiter::new(NonZeroU32::new(1000).unwrap(), Duration::from_millis(500));
+        limiter.observe(&RateHeaders {
+            remaining: Some(0),
+            interval_ms: Some(500),
+            ..RateHeaders::default()
+        });
+        let start = Instant::now();
+        limiter.acquire().await;
+        assert!(start.elapsed() >= Duration::from_millis(45));
+    }
+}
