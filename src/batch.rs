@@ -1,8 +1,157 @@
-//! (temporary stand-in until the batcher lands)
+//! The batcher: groups inputs into batches of at most `batch_size`, never two inputs with the same key
+//! in one batch, and never a later row of a key in an earlier batch than an earlier row of that key.
+//!
+//! Batches are emitted in the order they were opened. A row whose key already sits in an open batch
+//! goes to a later batch (opening one if needed). Memory is bounded: at most `max_open` batches are
+//! open; past that the oldest is flushed even if not full.
+
+use std::collections::{HashMap, VecDeque};
 
 use crate::row::Input;
 
-#[derive(Debug, Clone, Default)]
+/// One batch request's worth of inputs.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Batch {
     pub inputs: Vec<Input>,
+}
+
+/// Open batches waiting to fill.
+#[derive(Debug)]
+pub struct Batcher {
+    size: usize,
+    max_open: usize,
+    /// Open batches; `open[i]` has sequence number `first_seq + i`.
+    open: VecDeque<Vec<Input>>,
+    first_seq: u64,
+    /// Key → sequence number of the latest open batch holding it.
+    last: HashMap<String, u64>,
+}
+
+/// Open batches kept by default: enough to absorb runs of repeated keys without flushing early.
+pub const DEFAULT_MAX_OPEN: usize = 8;
+
+impl Batcher {
+    /// A batcher of batches of at most `size` (≥ 1) inputs, with at most `max_open` (≥ 1) open batches.
+    pub fn new(size: usize, max_open: usize) -> Batcher {
+        assert!(
+            size >= 1 && max_open >= 1,
+            "batch size and open batches must be at least 1"
+        );
+        Batcher {
+            size,
+            max_open,
+            open: VecDeque::new(),
+            first_seq: 0,
+            last: HashMap::new(),
+        }
+    }
+
+    /// Adds an input; full (or evicted) batches are passed to `emit` in order.
+    pub fn push(&mut self, input: Input, mut emit: impl FnMut(Batch)) {
+        // The earliest batch this input may join: after the latest open batch holding its key.
+        let earliest = match input.key.as_ref().and_then(|k| self.last.get(k)) {
+            Some(&seq) => (seq + 1 - self.first_seq) as usize,
+            None => 0,
+        };
+        let slot = (earliest..self.open.len()).find(|&i| self.open[i].len() < self.size);
+        let index = match slot {
+            Some(i) => i,
+            None => {
+                self.open.push_back(Vec::with_capacity(self.size));
+                self.open.len() - 1
+            }
+        };
+        if let Some(key) = &input.key {
+            self.last.insert(key.clone(), self.first_seq + index as u64);
+        }
+        self.open[index].push(input);
+        // Emit from the front only, so batches leave in the order they were opened.
+        while self.open.front().is_some_and(|b| b.len() >= self.size)
+            || self.open.len() > self.max_open
+        {
+            emit(self.pop_front());
+        }
+    }
+
+    /// Flushes every open batch, in order.
+    pub fn finish(&mut self, mut emit: impl FnMut(Batch)) {
+        while !self.open.is_empty() {
+            emit(self.pop_front());
+        }
+    }
+
+    /// Inputs held in open batches.
+    pub fn pending(&self) -> usize {
+        self.open.iter().map(Vec::len).sum()
+    }
+
+    fn pop_front(&mut self) -> Batch {
+        let inputs = self.open.pop_front().expect("caller checked");
+        let seq = self.first_seq;
+        self.first_seq += 1;
+        for input in &inputs {
+            if let Some(key) = &input.key
+                && self.last.get(key) == Some(&seq)
+            {
+                self.last.remove(key);
+            }
+        }
+        Batch { inputs }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input(row: u64, key: Option<&str>) -> Input {
+        Input {
+            row,
+            fields: vec![],
+            id: key.map(String::from),
+            key: key.map(String::from),
+            properties: vec![],
+            associations: vec![],
+        }
+    }
+
+    fn run(size: usize, max_open: usize, keys: &[Option<&str>]) -> Vec<Vec<u64>> {
+        let mut b = Batcher::new(size, max_open);
+        let mut out = Vec::new();
+        for (i, k) in keys.iter().enumerate() {
+            b.push(input(i as u64 + 1, *k), |batch| out.push(batch));
+        }
+        b.finish(|batch| out.push(batch));
+        out.iter()
+            .map(|b| b.inputs.iter().map(|i| i.row).collect())
+            .collect()
+    }
+
+    #[test]
+    fn fills_batches_in_order() {
+        assert_eq!(run(2, 4, &[None, None, None]), vec![vec![1, 2], vec![3]]);
+    }
+
+    #[test]
+    fn repeated_key_waits_for_a_later_batch() {
+        let k = Some("k");
+        assert_eq!(
+            run(3, 4, &[k, None, k, Some("j"), k]),
+            vec![vec![1, 2, 4], vec![3], vec![5]]
+        );
+    }
+
+    #[test]
+    fn open_batches_are_bounded() {
+        let k = Some("k");
+        let out = run(100, 2, &[k, k, k, k]);
+        assert_eq!(out, vec![vec![1], vec![2], vec![3], vec![4]]);
+    }
+
+    #[test]
+    fn a_key_may_rejoin_after_its_batch_left() {
+        let k = Some("k");
+        // Batch [1,2] fills and leaves; row 3 with key k may then go into the next batch.
+        assert_eq!(run(2, 4, &[k, None, k, None]), vec![vec![1, 2], vec![3, 4]]);
+    }
 }

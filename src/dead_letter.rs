@@ -1,1 +1,209 @@
-//! (placeholder: filled in by the readers/validation work)
+//! The dead-letter file: the rows that did not make it, as CSV with the original header and values
+//! (byte for byte; CSV quoting handles commas, quotes and newlines), then `etl_row`, `etl_status`,
+//! `etl_category`, `etl_message`. The readers drop those four columns, so a fixed dead-letter file
+//! replays through the same pipeline.
+
+use std::fs::{File, OpenOptions};
+use std::io::BufWriter;
+use std::path::{Path, PathBuf};
+
+use crate::row::Rejection;
+use crate::source::DEAD_LETTER_COLUMNS;
+
+/// The dead-letter file could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum DeadLetterError {
+    #[error("cannot write dead-letter file {}: {source}", file.display())]
+    Io {
+        file: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("dead-letter file {} has a different header ({found}); move it away or point [dead_letter] path elsewhere", file.display())]
+    HeaderMismatch { file: PathBuf, found: String },
+}
+
+/// Writes rejections to a dead-letter CSV.
+pub struct DeadLetterWriter {
+    path: PathBuf,
+    writer: csv::Writer<BufWriter<File>>,
+    width: usize,
+    written: u64,
+}
+
+impl DeadLetterWriter {
+    /// Creates (or truncates) the file and writes the header.
+    pub fn create(path: &Path, header: &[String], delimiter: u8) -> Result<Self, DeadLetterError> {
+        let file = File::create(path).map_err(|e| io(path, e))?;
+        let mut writer = Self::wrap(path, file, header, delimiter);
+        writer.write_header(header)?;
+        Ok(writer)
+    }
+
+    /// Opens the file for appending (resumed runs); writes the header only when the file is new or
+    /// empty, and refuses a file whose header differs.
+    pub fn append(path: &Path, header: &[String], delimiter: u8) -> Result<Self, DeadLetterError> {
+        let existing = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+        if existing > 0 {
+            let expected = full_header(header);
+            let mut reader = csv::ReaderBuilder::new()
+                .delimiter(delimiter)
+                .has_headers(false)
+                .flexible(true)
+                .from_path(path)
+                .map_err(|e| io(path, e.into()))?;
+            let mut found = csv::StringRecord::new();
+            let _ = reader.read_record(&mut found);
+            if found.iter().ne(expected.iter().map(String::as_str)) {
+                return Err(DeadLetterError::HeaderMismatch {
+                    file: path.to_path_buf(),
+                    found: found.iter().collect::<Vec<_>>().join(","),
+                });
+            }
+        }
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .map_err(|e| io(path, e))?;
+        let mut writer = Self::wrap(path, file, header, delimiter);
+        if existing == 0 {
+            writer.write_header(header)?;
+        }
+        Ok(writer)
+    }
+
+    fn wrap(path: &Path, file: File, header: &[String], delimiter: u8) -> Self {
+        DeadLetterWriter {
+            path: path.to_path_buf(),
+            writer: csv::WriterBuilder::new()
+                .delimiter(delimiter)
+                .flexible(true)
+                .from_writer(BufWriter::with_capacity(64 * 1024, file)),
+            width: header.len(),
+            written: 0,
+        }
+    }
+
+    fn write_header(&mut self, header: &[String]) -> Result<(), DeadLetterError> {
+        self.writer
+            .write_record(full_header(header))
+            .map_err(|e| io(&self.path, e.into()))
+    }
+
+    /// Writes one rejected row. A ragged row is padded to the header's width; fields beyond it are
+    /// kept in the message, so every line of the file has the same columns.
+    pub fn write(&mut self, rejection: &Rejection) -> Result<(), DeadLetterError> {
+        let fields = &rejection.fields;
+        let mut message = rejection.message.clone();
+        if fields.len() > self.width {
+            message.push_str(&format!(
+                " (extra fields beyond the header: {:?})",
+                &fields[self.width..]
+            ));
+        }
+        let row = rejection.row.to_string();
+        let status = rejection.status.to_string();
+        let record = fields
+            .iter()
+            .map(String::as_str)
+            .chain(std::iter::repeat(""))
+            .take(self.width)
+            .chain([
+                row.as_str(),
+                status.as_str(),
+                rejection.category.as_str(),
+                message.as_str(),
+            ]);
+        self.writer
+            .write_record(record)
+            .map_err(|e| io(&self.path, e.into()))?;
+        self.written += 1;
+        Ok(())
+    }
+
+    /// Rows written through this writer.
+    pub fn written(&self) -> u64 {
+        self.written
+    }
+
+    /// Flushes to the file.
+    pub fn flush(&mut self) -> Result<(), DeadLetterError> {
+        self.writer.flush().map_err(|e| io(&self.path, e))
+    }
+
+    /// The file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+fn full_header(header: &[String]) -> Vec<String> {
+    header
+        .iter()
+        .cloned()
+        .chain(DEAD_LETTER_COLUMNS.iter().map(|c| c.to_string()))
+        .collect()
+}
+
+fn io(path: &Path, source: std::io::Error) -> DeadLetterError {
+    DeadLetterError::Io {
+        file: path.to_path_buf(),
+        source,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::row::RejectStatus;
+
+    fn rejection(row: u64, fields: &[&str]) -> Rejection {
+        Rejection {
+            row,
+            fields: fields.iter().map(|s| s.to_string()).collect(),
+            status: RejectStatus::Invalid,
+            category: "INVALID_EMAIL".into(),
+            message: format!("row {row}: bad"),
+        }
+    }
+
+    #[test]
+    fn create_then_append_keeps_one_header_and_exact_values() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.failed.csv");
+        let header = vec!["Email".to_string(), "Note".to_string()];
+        let mut w = DeadLetterWriter::create(&path, &header, b',').unwrap();
+        w.write(&rejection(3, &["a@", "line1\nline2, \"q\""]))
+            .unwrap();
+        w.flush().unwrap();
+        drop(w);
+        let mut w = DeadLetterWriter::append(&path, &header, b',').unwrap();
+        w.write(&rejection(9, &["short"])).unwrap();
+        w.write(&rejection(10, &["a", "b", "extra"])).unwrap();
+        w.flush().unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(text.matches("etl_row").count(), 1);
+        let mut r = csv::Reader::from_path(&path).unwrap();
+        let rows: Vec<csv::StringRecord> = r.records().map(Result::unwrap).collect();
+        assert_eq!(&rows[0][1], "line1\nline2, \"q\"");
+        assert_eq!(&rows[0][2], "3");
+        assert_eq!(&rows[0][3], "invalid");
+        assert_eq!(&rows[1][1], "");
+        assert!(rows[2][5].contains("extra"));
+        assert!(rows.iter().all(|r| r.len() == 6));
+    }
+
+    #[test]
+    fn append_refuses_another_header() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.failed.csv");
+        DeadLetterWriter::create(&path, &["A".to_string()], b',')
+            .unwrap()
+            .flush()
+            .unwrap();
+        let err = DeadLetterWriter::append(&path, &["B".to_string()], b',')
+            .err()
+            .unwrap();
+        assert!(err.to_string().contains("different header"));
+    }
+}

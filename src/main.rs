@@ -25,6 +25,9 @@ enum Command {
     Validate {
         /// The pipeline file.
         pipeline: PathBuf,
+        /// Read this file instead of the pipeline's `[source] path` (e.g. a fixed dead-letter CSV).
+        #[arg(long, value_name = "PATH")]
+        source: Option<PathBuf>,
     },
     /// Serve the local HubSpot-compatible API.
     Sandbox(etl::sandbox::SandboxArgs),
@@ -35,17 +38,20 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging();
     match cli.command {
-        Command::Validate { pipeline } => match etl::prepare::validate(&pipeline).await {
-            Ok(summary) => {
-                println!("{summary}");
-                if summary.invalid == 0 {
-                    ExitCode::SUCCESS
-                } else {
-                    ExitCode::from(3)
+        Command::Validate { pipeline, source } => {
+            let options = etl::prepare::ValidateOptions { source };
+            match etl::prepare::validate(&pipeline, &options).await {
+                Ok(summary) => {
+                    println!("{summary}");
+                    if summary.invalid == 0 {
+                        ExitCode::SUCCESS
+                    } else {
+                        ExitCode::from(3)
+                    }
                 }
+                Err(err) => fatal(&err),
             }
-            Err(err) => fatal(&err),
-        },
+        }
         Command::Sandbox(args) => match etl::sandbox::serve(args).await {
             Ok(()) => ExitCode::SUCCESS,
             Err(err) => fatal(&err),

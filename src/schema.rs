@@ -1,1 +1,539 @@
-//! (placeholder: filled in by the readers/validation work)
+//! The portal's property schema for one object type: which properties exist, their types and options,
+//! which are unique or read-only, and which are required on create.
+//!
+//! Parsing is a pure function ([`ObjectSchema::from_json`]) so validation is testable without a
+//! server; [`fetch`] gets the JSON from `GET /crm/v3/properties/{objectType}` (and, for custom `2-…`
+//! types, `GET /crm/v3/schemas/{objectType}` for the required properties).
+
+use std::collections::HashMap;
+
+use serde::Deserialize;
+
+use crate::secret::Secret;
+
+/// The property schema of one object type.
+#[derive(Debug, Clone)]
+pub struct ObjectSchema {
+    /// The object type as configured (`contacts`, `0-1`, `2-1234`).
+    pub object: String,
+    pub properties: HashMap<String, PropertySchema>,
+    /// What a create must carry.
+    pub required: Required,
+}
+
+/// One property.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PropertySchema {
+    pub name: String,
+    pub label: String,
+    pub kind: PropertyType,
+    /// HubSpot's `fieldType` (`checkbox` makes an enumeration multi-valued).
+    pub field_type: String,
+    pub options: Vec<EnumOption>,
+    /// `hasUniqueValue`.
+    pub unique: bool,
+    /// `modificationMetadata.readOnlyValue`.
+    pub read_only: bool,
+    pub calculated: bool,
+}
+
+impl PropertySchema {
+    /// Whether a write may set this property.
+    pub fn writable(&self) -> bool {
+        !self.read_only && !self.calculated && self.field_type != "calculation_equation"
+    }
+
+    /// A multi-checkbox enumeration: values are `;`-joined.
+    pub fn multi_valued(&self) -> bool {
+        self.kind == PropertyType::Enumeration && self.field_type == "checkbox"
+    }
+}
+
+/// HubSpot's property `type`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PropertyType {
+    String,
+    Number,
+    Date,
+    DateTime,
+    Bool,
+    Enumeration,
+    PhoneNumber,
+    Other(String),
+}
+
+/// One enumeration option.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnumOption {
+    pub label: String,
+    /// The internal value that is sent.
+    pub value: String,
+    pub hidden: bool,
+}
+
+/// Required properties on create.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Required {
+    /// Every one of these.
+    pub all_of: Vec<String>,
+    /// At least one of these (when non-empty).
+    pub any_of: Vec<String>,
+}
+
+/// A standard object type from our own table.
+#[derive(Debug, Clone, Copy)]
+pub struct StandardObject {
+    pub name: &'static str,
+    pub id: &'static str,
+    all_of: &'static [&'static str],
+    any_of: &'static [&'static str],
+}
+
+const STANDARD: &[StandardObject] = &[
+    StandardObject {
+        name: "contacts",
+        id: "0-1",
+        all_of: &[],
+        any_of: &["email", "firstname", "lastname"],
+    },
+    StandardObject {
+        name: "companies",
+        id: "0-2",
+        all_of: &[],
+        any_of: &["name", "domain"],
+    },
+    StandardObject {
+        name: "deals",
+        id: "0-3",
+        all_of: &["dealname", "dealstage", "pipeline"],
+        any_of: &[],
+    },
+    StandardObject {
+        name: "tickets",
+        id: "0-5",
+        all_of: &["subject", "hs_pipeline", "hs_pipeline_stage"],
+        any_of: &[],
+    },
+    StandardObject {
+        name: "calls",
+        id: "0-48",
+        all_of: &["hs_timestamp"],
+        any_of: &[],
+    },
+    StandardObject {
+        name: "emails",
+        id: "0-49",
+        all_of: &["hs_timestamp"],
+        any_of: &[],
+    },
+    StandardObject {
+        name: "meetings",
+        id: "0-47",
+        all_of: &["hs_timestamp"],
+        any_of: &[],
+    },
+    StandardObject {
+        name: "notes",
+        id: "0-46",
+        all_of: &["hs_timestamp"],
+        any_of: &[],
+    },
+    StandardObject {
+        name: "tasks",
+        id: "0-27",
+        all_of: &["hs_timestamp"],
+        any_of: &[],
+    },
+    StandardObject {
+        name: "communications",
+        id: "0-18",
+        all_of: &["hs_timestamp"],
+        any_of: &[],
+    },
+    StandardObject {
+        name: "postal_mail",
+        id: "0-116",
+        all_of: &["hs_timestamp"],
+        any_of: &[],
+    },
+    StandardObject {
+        name: "products",
+        id: "0-7",
+        all_of: &["name"],
+        any_of: &[],
+    },
+    StandardObject {
+        name: "line_items",
+        id: "0-8",
+        all_of: &["name"],
+        any_of: &[],
+    },
+    StandardObject {
+        name: "quotes",
+        id: "0-14",
+        all_of: &["hs_title", "hs_expiration_date"],
+        any_of: &[],
+    },
+    StandardObject {
+        name: "leads",
+        id: "0-136",
+        all_of: &["hs_lead_name"],
+        any_of: &[],
+    },
+];
+
+/// The standard object type named `object` (by name or `0-x` id, case-insensitive).
+pub fn standard_object(object: &str) -> Option<&'static StandardObject> {
+    STANDARD
+        .iter()
+        .find(|s| s.name.eq_ignore_ascii_case(object) || s.id == object)
+}
+
+/// Whether `object` is a custom object type (`2-…`).
+pub fn is_custom(object: &str) -> bool {
+    object.starts_with("2-")
+}
+
+/// The schema could not be fetched or read.
+#[derive(Debug, thiserror::Error)]
+pub enum SchemaError {
+    #[error("{url}: HubSpot refused the token ({status}): {message}")]
+    Unauthorized {
+        url: String,
+        status: u16,
+        message: String,
+    },
+    #[error("{url}: object type not found ({status}): {message}")]
+    NotFound {
+        url: String,
+        status: u16,
+        message: String,
+    },
+    #[error("{url}: HTTP {status}: {message}")]
+    Status {
+        url: String,
+        status: u16,
+        message: String,
+    },
+    #[error("cannot reach {url}: {reason}")]
+    Connect { url: String, reason: String },
+    #[error("{url}: unexpected response: {reason}")]
+    Parse { url: String, reason: String },
+}
+
+#[derive(Deserialize)]
+struct RawProperties {
+    results: Vec<RawProperty>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawProperty {
+    name: String,
+    #[serde(default)]
+    label: String,
+    #[serde(rename = "type", default)]
+    kind: String,
+    #[serde(default)]
+    field_type: String,
+    #[serde(default)]
+    options: Vec<RawOption>,
+    #[serde(default)]
+    has_unique_value: bool,
+    #[serde(default)]
+    modification_metadata: Option<RawModification>,
+    #[serde(default)]
+    calculated: bool,
+}
+
+#[derive(Deserialize)]
+struct RawOption {
+    #[serde(default)]
+    label: String,
+    value: String,
+    #[serde(default)]
+    hidden: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawModification {
+    #[serde(default)]
+    read_only_value: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawObjectSchema {
+    #[serde(default)]
+    required_properties: Vec<String>,
+}
+
+impl ObjectSchema {
+    /// Parses a `GET /crm/v3/properties/{objectType}` body. Required properties come from our table for
+    /// standard types; for custom types add them with [`ObjectSchema::with_custom_required`].
+    pub fn from_json(object: &str, properties: &[u8]) -> Result<ObjectSchema, serde_json::Error> {
+        let raw: RawProperties = serde_json::from_slice(properties)?;
+        let properties = raw
+            .results
+            .into_iter()
+            .map(|p| {
+                let kind = match p.kind.as_str() {
+                    "string" => PropertyType::String,
+                    "number" => PropertyType::Number,
+                    "date" => PropertyType::Date,
+                    "datetime" => PropertyType::DateTime,
+                    "bool" => PropertyType::Bool,
+                    "enumeration" => PropertyType::Enumeration,
+                    "phone_number" => PropertyType::PhoneNumber,
+                    other => PropertyType::Other(other.to_string()),
+                };
+                let schema = PropertySchema {
+                    name: p.name.clone(),
+                    label: p.label,
+                    kind,
+                    field_type: p.field_type,
+                    options: p
+                        .options
+                        .into_iter()
+                        .map(|o| EnumOption {
+                            label: o.label,
+                            value: o.value,
+                            hidden: o.hidden,
+                        })
+                        .collect(),
+                    unique: p.has_unique_value,
+                    read_only: p.modification_metadata.is_some_and(|m| m.read_only_value),
+                    calculated: p.calculated,
+                };
+                (p.name, schema)
+            })
+            .collect();
+        let required = standard_object(object)
+            .map(|s| Required {
+                all_of: s.all_of.iter().map(|p| p.to_string()).collect(),
+                any_of: s.any_of.iter().map(|p| p.to_string()).collect(),
+            })
+            .unwrap_or_default();
+        Ok(ObjectSchema {
+            object: object.to_string(),
+            properties,
+            required,
+        })
+    }
+
+    /// Adds the `requiredProperties` of a `GET /crm/v3/schemas/{objectType}` body (custom objects).
+    pub fn with_custom_required(
+        mut self,
+        schema: &[u8],
+    ) -> Result<ObjectSchema, serde_json::Error> {
+        let raw: RawObjectSchema = serde_json::from_slice(schema)?;
+        for p in raw.required_properties {
+            if !self.required.all_of.contains(&p) {
+                self.required.all_of.push(p);
+            }
+        }
+        Ok(self)
+    }
+
+    /// The property named `name`.
+    pub fn property(&self, name: &str) -> Option<&PropertySchema> {
+        self.properties.get(name)
+    }
+
+    /// Whether `name` identifies at most one record: `hasUniqueValue`, or contacts' `email`.
+    pub fn is_unique(&self, name: &str) -> bool {
+        self.property(name).is_some_and(|p| p.unique) || (self.is_contacts() && name == "email")
+    }
+
+    /// Whether this is the contacts object (`contacts` or `0-1`).
+    pub fn is_contacts(&self) -> bool {
+        standard_object(&self.object).is_some_and(|s| s.id == "0-1")
+    }
+}
+
+/// Fetches the schema of `object` from `base_url` (no trailing slash), sending the token as a bearer.
+/// 401/403 become [`SchemaError::Unauthorized`] with HubSpot's message; the token never appears in errors.
+pub async fn fetch(
+    client: &reqwest::Client,
+    base_url: &str,
+    object: &str,
+    token: Option<&Secret>,
+) -> Result<ObjectSchema, SchemaError> {
+    let url = format!("{base_url}/crm/v3/properties/{object}");
+    let body = get(client, &url, token).await?;
+    let schema = ObjectSchema::from_json(object, &body).map_err(|e| SchemaError::Parse {
+        url: url.clone(),
+        reason: e.to_string(),
+    })?;
+    if !is_custom(object) {
+        return Ok(schema);
+    }
+    let url = format!("{base_url}/crm/v3/schemas/{object}");
+    let body = get(client, &url, token).await?;
+    schema
+        .with_custom_required(&body)
+        .map_err(|e| SchemaError::Parse {
+            url,
+            reason: e.to_string(),
+        })
+}
+
+async fn get(
+    client: &reqwest::Client,
+    url: &str,
+    token: Option<&Secret>,
+) -> Result<Vec<u8>, SchemaError> {
+    let mut request = client.get(url);
+    if let Some(token) = token {
+        request = request.bearer_auth(token.expose());
+    }
+    let response = request.send().await.map_err(|e| SchemaError::Connect {
+        url: url.to_string(),
+        reason: error_chain(&e),
+    })?;
+    let status = response.status().as_u16();
+    let body = response.bytes().await.map_err(|e| SchemaError::Connect {
+        url: url.to_string(),
+        reason: error_chain(&e),
+    })?;
+    if (200..300).contains(&status) {
+        return Ok(body.to_vec());
+    }
+    let message = hubspot_message(&body);
+    let url = url.to_string();
+    Err(match status {
+        401 | 403 => SchemaError::Unauthorized {
+            url,
+            status,
+            message,
+        },
+        404 => SchemaError::NotFound {
+            url,
+            status,
+            message,
+        },
+        _ => SchemaError::Status {
+            url,
+            status,
+            message,
+        },
+    })
+}
+
+/// HubSpot's `message` (and `category`) from an error envelope, else the body's first 200 chars.
+fn hubspot_message(body: &[u8]) -> String {
+    #[derive(Deserialize)]
+    struct Envelope {
+        message: Option<String>,
+        category: Option<String>,
+    }
+    match serde_json::from_slice::<Envelope>(body) {
+        Ok(Envelope {
+            message: Some(m),
+            category: Some(c),
+        }) => format!("{m} ({c})"),
+        Ok(Envelope {
+            message: Some(m), ..
+        }) => m,
+        _ => String::from_utf8_lossy(body).chars().take(200).collect(),
+    }
+}
+
+/// An error and its causes, so "connection refused" is visible.
+fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CONTACTS: &str = r#"{"results":[
+        {"name":"email","label":"Email","type":"string","fieldType":"text","hasUniqueValue":false,
+         "modificationMetadata":{"readOnlyValue":false,"archivable":true},"calculated":false},
+        {"name":"lifecyclestage","label":"Lifecycle Stage","type":"enumeration","fieldType":"radio",
+         "options":[{"label":"Lead","value":"lead","hidden":false,"displayOrder":1}]},
+        {"name":"hs_object_id","label":"Record ID","type":"number","fieldType":"number",
+         "hasUniqueValue":true,"modificationMetadata":{"readOnlyValue":true}},
+        {"name":"score","label":"Score","type":"number","fieldType":"calculation_equation","calculated":true},
+        {"name":"tags","label":"Tags","type":"enumeration","fieldType":"checkbox","options":[]},
+        {"name":"ext_id","label":"External id","type":"string","fieldType":"text","hasUniqueValue":true}
+    ]}"#;
+
+    #[test]
+    fn parses_hubspot_shape() {
+        let s = ObjectSchema::from_json("contacts", CONTACTS.as_bytes()).unwrap();
+        assert_eq!(s.properties.len(), 6);
+        let stage = s.property("lifecyclestage").unwrap();
+        assert_eq!(stage.kind, PropertyType::Enumeration);
+        assert_eq!(stage.options[0].value, "lead");
+        assert!(!stage.multi_valued());
+        assert!(s.property("tags").unwrap().multi_valued());
+        assert!(!s.property("hs_object_id").unwrap().writable());
+        assert!(!s.property("score").unwrap().writable());
+        assert!(s.property("email").unwrap().writable());
+        assert!(s.is_unique("email"), "contacts' email identifies a contact");
+        assert!(s.is_unique("ext_id"));
+        assert!(!s.is_unique("lifecyclestage"));
+        assert_eq!(s.required.any_of, ["email", "firstname", "lastname"]);
+    }
+
+    #[test]
+    fn standard_objects_by_name_or_id() {
+        assert_eq!(standard_object("0-3").unwrap().name, "deals");
+        assert_eq!(standard_object("Tickets").unwrap().id, "0-5");
+        assert_eq!(standard_object("postal_mail").unwrap().id, "0-116");
+        assert!(standard_object("2-123").is_none());
+        let s = ObjectSchema::from_json("0-3", br#"{"results":[]}"#).unwrap();
+        assert_eq!(s.required.all_of, ["dealname", "dealstage", "pipeline"]);
+        assert!(!s.is_contacts());
+    }
+
+    #[test]
+    fn custom_required_from_schema_body() {
+        let s = ObjectSchema::from_json("2-99", br#"{"results":[]}"#)
+            .unwrap()
+            .with_custom_required(
+                br#"{"id":"99","requiredProperties":["car_id","model"],"labels":{}}"#,
+            )
+            .unwrap();
+        assert_eq!(s.required.all_of, ["car_id", "model"]);
+        assert!(s.required.any_of.is_empty());
+    }
+
+    #[test]
+    fn error_messages_come_from_hubspot_envelope() {
+        let m = hubspot_message(br#"{"status":"error","message":"Authentication credentials not found.","category":"INVALID_AUTHENTICATION"}"#);
+        assert_eq!(
+            m,
+            "Authentication credentials not found. (INVALID_AUTHENTICATION)"
+        );
+        assert_eq!(hubspot_message(b"oops"), "oops");
+    }
+
+    #[tokio::test]
+    async fn connection_refused_names_the_url() {
+        // Bind then drop a listener to get a port nobody listens on.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let base = format!("http://127.0.0.1:{port}");
+        let token = Secret::new("pat-secret-value");
+        let err = fetch(&reqwest::Client::new(), &base, "contacts", Some(&token))
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(&base), "{err}");
+        assert!(!err.contains("pat-secret-value"), "{err}");
+    }
+}

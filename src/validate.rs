@@ -1,1 +1,1003 @@
-//! (placeholder: filled in by the readers/validation work)
+//! Validation against the portal's property schema.
+//!
+//! At start ([`Validator::new`]): every mapped property exists and is writable, create maps the
+//! required properties, the id property can identify records, and id/association columns exist —
+//! otherwise a fatal [`ValidateError`] naming the property and the pipeline file.
+//! Per row ([`Validator::check`]): required values, enumeration options, email syntax, numbers, dates,
+//! datetimes, booleans, ids and association ids. A failing row becomes a [`Rejection`] with HubSpot's
+//! category word and a message naming row, column, property, value and reason.
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use chrono::{DateTime, NaiveDate};
+
+use crate::config::{Operation, Pipeline};
+use crate::mapping::{Mapper, MappingError, column_index};
+use crate::row::{Association, Input, RejectStatus, Rejection, SourceRow};
+use crate::schema::{ObjectSchema, PropertySchema, PropertyType};
+
+/// One reason a row is invalid.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Violation {
+    /// HubSpot's category word (`INVALID_EMAIL`, `INVALID_OPTION`, `REQUIRED_PROPERTY`, …).
+    pub category: &'static str,
+    /// The source column(s), quoted, when one is involved.
+    pub column: Option<String>,
+    /// The property, when one is involved.
+    pub property: Option<String>,
+    /// The offending value (after transforms).
+    pub value: String,
+    /// Why, in words a person can act on.
+    pub reason: String,
+}
+
+impl fmt::Display for Violation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(column) = &self.column {
+            write!(f, "column {column}")?;
+            if self.property.is_some() {
+                f.write_str(" → ")?;
+            }
+        }
+        if let Some(property) = &self.property {
+            write!(f, "property {property}")?;
+        }
+        if self.column.is_some() || self.property.is_some() {
+            f.write_str(": ")?;
+        }
+        if self.value.is_empty() {
+            write!(f, "{} [{}]", self.reason, self.category)
+        } else {
+            write!(f, "{:?} {} [{}]", self.value, self.reason, self.category)
+        }
+    }
+}
+
+/// Builds the dead-letter rejection for a row with these violations (at least one).
+pub fn rejection(row: u64, fields: Vec<String>, violations: &[Violation]) -> Rejection {
+    let mut message = format!("row {row}: ");
+    for (i, v) in violations.iter().enumerate() {
+        if i > 0 {
+            message.push_str("; ");
+        }
+        message.push_str(&v.to_string());
+    }
+    Rejection {
+        row,
+        fields,
+        status: RejectStatus::Invalid,
+        category: violations
+            .first()
+            .map_or("VALIDATION_ERROR", |v| v.category)
+            .to_string(),
+        message,
+    }
+}
+
+/// A pipeline that cannot run against this portal or source: fatal, before any row is read.
+#[derive(Debug, thiserror::Error)]
+pub enum ValidateError {
+    #[error(transparent)]
+    Mapping(#[from] MappingError),
+    #[error("pipeline file {}: mapping.{property}: object {object} has no property {property:?}{hint}", file.display())]
+    UnknownProperty {
+        file: PathBuf,
+        object: String,
+        property: String,
+        hint: String,
+    },
+    #[error("pipeline file {}: mapping.{property}: property {property:?} of {object} is read-only (calculated or set by HubSpot)", file.display())]
+    ReadOnly {
+        file: PathBuf,
+        object: String,
+        property: String,
+    },
+    #[error("pipeline file {}: create on {object} needs {what} mapped in [mapping]", file.display())]
+    RequiredNotMapped {
+        file: PathBuf,
+        object: String,
+        what: String,
+    },
+    #[error("pipeline file {}: target.id_property: {reason}", file.display())]
+    IdProperty { file: PathBuf, reason: String },
+}
+
+/// The per-property check, compiled from the schema.
+#[derive(Debug)]
+enum Check {
+    Text,
+    Email,
+    Number,
+    Date,
+    DateTime,
+    Bool,
+    Enumeration {
+        values: HashSet<String>,
+        /// lowercase label or value → value, for hints.
+        folded: HashMap<String, String>,
+        multi: bool,
+        listing: String,
+    },
+}
+
+impl Check {
+    fn for_property(p: &PropertySchema) -> Check {
+        match p.kind {
+            _ if p.name == "email" || p.field_type == "email" => Check::Email,
+            PropertyType::Number => Check::Number,
+            PropertyType::Date => Check::Date,
+            PropertyType::DateTime => Check::DateTime,
+            PropertyType::Bool => Check::Bool,
+            PropertyType::Enumeration => {
+                let values = p.options.iter().map(|o| o.value.clone()).collect();
+                let mut folded = HashMap::new();
+                for o in &p.options {
+                    folded.insert(o.label.to_lowercase(), o.value.clone());
+                    folded.insert(o.value.to_lowercase(), o.value.clone());
+                }
+                let mut listing = p
+                    .options
+                    .iter()
+                    .take(12)
+                    .map(|o| o.value.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                if p.options.len() > 12 {
+                    listing.push_str(&format!(", … ({} in all)", p.options.len()));
+                }
+                Check::Enumeration {
+                    values,
+                    folded,
+                    multi: p.multi_valued(),
+                    listing,
+                }
+            }
+            _ => Check::Text,
+        }
+    }
+
+    /// `Err((category, reason))` when `value` is not acceptable.
+    fn check(&self, value: &str) -> Result<(), (&'static str, String)> {
+        if value.chars().count() > MAX_STRING {
+            return Err((
+                "INVALID_LENGTH",
+                format!("is longer than HubSpot's {MAX_STRING} characters"),
+            ));
+        }
+        match self {
+            Check::Text => Ok(()),
+            Check::Email if is_email(value) => Ok(()),
+            Check::Email => Err(("INVALID_EMAIL", "is not a valid email address".into())),
+            Check::Number if is_number(value) => Ok(()),
+            Check::Number => Err((
+                "INVALID_INTEGER",
+                "is not a valid number (digits with at most one \".\")".into(),
+            )),
+            Check::Date => check_date(value).map_err(|r| ("INVALID_DATE", r)),
+            Check::DateTime if is_datetime(value) => Ok(()),
+            Check::DateTime => Err((
+                "INVALID_DATE",
+                "is not a datetime (ISO 8601 such as 2024-01-31T09:30:00.000Z, or epoch milliseconds)".into(),
+            )),
+            Check::Bool if value == "true" || value == "false" => Ok(()),
+            Check::Bool => Err(("INVALID_BOOLEAN", "is not true or false".into())),
+            Check::Enumeration {
+                values,
+                folded,
+                multi,
+                listing,
+            } => {
+                let mut parts: Vec<&str> = if *multi {
+                    // A leading ';' appends to the record's existing values.
+                    value.strip_prefix(';').unwrap_or(value).split(';').collect()
+                } else {
+                    vec![value]
+                };
+                parts.retain(|p| !values.contains(*p));
+                let Some(bad) = parts.first() else {
+                    return Ok(());
+                };
+                let hint = match folded.get(&bad.trim().to_lowercase()) {
+                    Some(v) => format!(
+                        "; did you mean {v:?}? map labels with values = {{ {bad:?} = {v:?} }}"
+                    ),
+                    None if !*multi && value.contains(';') => {
+                        "; this property takes one value, not a ';' list".into()
+                    }
+                    None => String::new(),
+                };
+                let what = if *multi {
+                    format!("has {bad:?}, which")
+                } else {
+                    "".into()
+                };
+                Err((
+                    "INVALID_OPTION",
+                    format!("{what} is not one of the allowed options: [{listing}]{hint}")
+                        .trim_start()
+                        .to_string(),
+                ))
+            }
+        }
+    }
+}
+
+/// HubSpot's documented cap on string values.
+const MAX_STRING: usize = 65_536;
+
+/// A pragmatic email syntax check: `local@domain.tld`, no spaces, labels of letters, digits and `-`.
+pub fn is_email(s: &str) -> bool {
+    let Some((local, domain)) = s.rsplit_once('@') else {
+        return false;
+    };
+    let local_ok = !local.is_empty()
+        && local.len() <= 64
+        && !local.starts_with('.')
+        && !local.ends_with('.')
+        && !local.contains("..")
+        && local.bytes().all(|b| {
+            b.is_ascii_alphanumeric() || b"!#$%&'*+-/=?^_`{|}~.".contains(&b) || b >= 0x80
+        });
+    let labels: Vec<&str> = domain.split('.').collect();
+    let domain_ok = labels.len() >= 2
+        && labels.iter().all(|l| {
+            !l.is_empty()
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b >= 0x80)
+        })
+        && labels
+            .last()
+            .is_some_and(|tld| tld.len() >= 2 && !tld.bytes().all(|b| b.is_ascii_digit()));
+    local_ok && domain_ok
+}
+
+/// HubSpot's number format: digits with at most one decimal point, optional leading `-`.
+pub fn is_number(s: &str) -> bool {
+    let s = s.strip_prefix('-').unwrap_or(s);
+    let (int, frac) = s.split_once('.').unwrap_or((s, ""));
+    let digits = |p: &str| p.bytes().all(|b| b.is_ascii_digit());
+    (!int.is_empty() || !frac.is_empty())
+        && digits(int)
+        && digits(frac)
+        && !(s.contains('.') && frac.is_empty())
+}
+
+fn is_epoch_ms(s: &str) -> bool {
+    let d = s.strip_prefix('-').unwrap_or(s);
+    !d.is_empty() && d.len() <= 15 && d.bytes().all(|b| b.is_ascii_digit())
+}
+
+fn check_date(s: &str) -> Result<(), String> {
+    if s.len() == 10 && NaiveDate::parse_from_str(s, "%Y-%m-%d").is_ok() {
+        return Ok(());
+    }
+    if is_epoch_ms(s) {
+        let ms: i64 = s.parse().map_err(|_| "is out of range".to_string())?;
+        return if ms.rem_euclid(86_400_000) == 0 {
+            Ok(())
+        } else {
+            Err("is not at midnight UTC (a date property holds whole days)".into())
+        };
+    }
+    Err("is not a date (YYYY-MM-DD)".into())
+}
+
+fn is_datetime(s: &str) -> bool {
+    is_epoch_ms(s) || DateTime::parse_from_rfc3339(s).is_ok()
+}
+
+/// One mapped property's rule.
+#[derive(Debug)]
+struct Rule {
+    name: Arc<str>,
+    column: String,
+    check: Check,
+    unique: bool,
+}
+
+/// Where a row's id comes from.
+#[derive(Debug)]
+enum IdSource {
+    None,
+    /// A column; `check` is the id property's check (or record-id digits when `None`).
+    Column {
+        index: usize,
+        label: String,
+        check: Option<Check>,
+    },
+    /// The value of this mapped property.
+    Property(Arc<str>, String),
+}
+
+/// Per-row validation, compiled once.
+#[derive(Debug)]
+pub struct Validator {
+    operation: Operation,
+    rules: Vec<Rule>,
+    required_all: Vec<String>,
+    required_any: Vec<String>,
+    id: IdSource,
+    id_name: String,
+    associations: Vec<(usize, String, String, u32)>,
+}
+
+impl Validator {
+    /// Checks the pipeline against the schema and the source header (fatal errors), and compiles the
+    /// per-row rules. `mapper` must have been built from the same pipeline.
+    pub fn new(
+        pipeline: &Pipeline,
+        schema: &ObjectSchema,
+        mapper: &Mapper,
+        header: &[String],
+    ) -> Result<Validator, ValidateError> {
+        let file = &pipeline.file;
+        let object = &pipeline.target.object;
+        let mut rules = Vec::new();
+        for (name, column) in mapper.properties() {
+            let Some(p) = schema.property(name) else {
+                return Err(ValidateError::UnknownProperty {
+                    file: file.clone(),
+                    object: object.clone(),
+                    property: name.to_string(),
+                    hint: suggest(schema, name),
+                });
+            };
+            if !p.writable() {
+                return Err(ValidateError::ReadOnly {
+                    file: file.clone(),
+                    object: object.clone(),
+                    property: name.to_string(),
+                });
+            }
+            rules.push(Rule {
+                name: name.clone(),
+                column: column.to_string(),
+                check: Check::for_property(p),
+                unique: schema.is_unique(name),
+            });
+        }
+        let operation = pipeline.target.operation;
+        let mapped = |p: &str| rules.iter().any(|r| &*r.name == p);
+        let (mut required_all, mut required_any) = (Vec::new(), Vec::new());
+        if operation == Operation::Create {
+            let req = &schema.required;
+            let missing: Vec<&String> = req.all_of.iter().filter(|p| !mapped(p)).collect();
+            if !missing.is_empty() {
+                return Err(ValidateError::RequiredNotMapped {
+                    file: file.clone(),
+                    object: object.clone(),
+                    what: format!("the required properties {missing:?}"),
+                });
+            }
+            if !req.any_of.is_empty() && !req.any_of.iter().any(|p| mapped(p)) {
+                return Err(ValidateError::RequiredNotMapped {
+                    file: file.clone(),
+                    object: object.clone(),
+                    what: format!("at least one of {:?}", req.any_of),
+                });
+            }
+            required_all = req.all_of.clone();
+            required_any = req.any_of.clone();
+        }
+        let id_property = pipeline.target.id_property.as_deref();
+        if let Some(p) = id_property {
+            let id_err = |reason: String| ValidateError::IdProperty {
+                file: file.clone(),
+                reason,
+            };
+            let Some(prop) = schema.property(p) else {
+                return Err(id_err(format!(
+                    "object {object} has no property {p:?}{}",
+                    suggest(schema, p)
+                )));
+            };
+            if !schema.is_unique(p) {
+                return Err(id_err(format!(
+                    "{p:?} is not a unique property of {object} (hasUniqueValue is false), so it cannot identify records"
+                )));
+            }
+            if operation == Operation::Update && schema.is_contacts() && p == "email" {
+                return Err(id_err(
+                    "HubSpot's contacts batch update cannot use email as idProperty: use operation = \"upsert\", or id_column with record ids".into(),
+                ));
+            }
+            let _ = prop;
+        }
+        let id = match (operation, &pipeline.target.id_column, id_property) {
+            (Operation::Create, _, _) => IdSource::None,
+            (_, Some(column), p) => IdSource::Column {
+                index: column_index(
+                    header,
+                    column,
+                    "(target.id_column)",
+                    file,
+                    &pipeline.source.path,
+                )?,
+                label: format!("{column:?}"),
+                check: p.and_then(|p| schema.property(p)).map(Check::for_property),
+            },
+            (_, None, Some(p)) => {
+                let rule = rules
+                    .iter()
+                    .find(|r| &*r.name == p)
+                    .expect("config guarantees the id_property is mapped");
+                IdSource::Property(rule.name.clone(), rule.column.clone())
+            }
+            (_, None, None) => IdSource::None,
+        };
+        let associations = pipeline
+            .associations
+            .iter()
+            .map(|a| {
+                Ok((
+                    column_index(
+                        header,
+                        &a.to_id_column,
+                        "(associations.to_id_column)",
+                        file,
+                        &pipeline.source.path,
+                    )?,
+                    format!("{:?}", a.to_id_column),
+                    a.category.clone(),
+                    a.type_id,
+                ))
+            })
+            .collect::<Result<Vec<_>, MappingError>>()?;
+        Ok(Validator {
+            operation,
+            rules,
+            required_all,
+            required_any,
+            id,
+            id_name: id_property.unwrap_or("record id").to_string(),
+            associations,
+        })
+    }
+
+    /// Validates a mapped row. `violations` holds the mapping's failures (and is cleared).
+    /// Returns the ready input, or the rejection naming every problem found.
+    pub fn check(
+        &self,
+        row: SourceRow,
+        mut properties: Vec<(Arc<str>, String)>,
+        violations: &mut Vec<Violation>,
+    ) -> Result<Input, Rejection> {
+        // Property values, in mapping order (the mapper emits a subsequence of the rules).
+        let mut r = 0;
+        for (name, value) in &properties {
+            while r < self.rules.len() && !Arc::ptr_eq(&self.rules[r].name, name) {
+                r += 1;
+            }
+            let Some(rule) = self.rules.get(r) else { break };
+            if let Err((category, reason)) = rule.check.check(value) {
+                violations.push(Violation {
+                    category,
+                    column: Some(rule.column.clone()),
+                    property: Some(rule.name.to_string()),
+                    value: value.clone(),
+                    reason,
+                });
+            }
+        }
+        let has = |p: &str| properties.iter().any(|(n, _)| &**n == p);
+        for p in &self.required_all {
+            if !has(p) {
+                violations.push(self.required(p, format!("{p} is required to create a record")));
+            }
+        }
+        if !self.required_any.is_empty() && !self.required_any.iter().any(|p| has(p)) {
+            violations.push(self.required(
+                &self.required_any[0],
+                format!(
+                    "one of {} is required to create a record",
+                    self.required_any.join(", ")
+                ),
+            ));
+        }
+        let id = self.id(&row, &properties, violations);
+        let mut associations = Vec::with_capacity(self.associations.len());
+        for (index, label, category, type_id) in &self.associations {
+            let value = row.fields.get(*index).map_or("", |s| s.trim());
+            if value.is_empty() {
+                continue;
+            }
+            if value.bytes().all(|b| b.is_ascii_digit()) {
+                associations.push(Association {
+                    to_id: value.to_string(),
+                    category: category.clone(),
+                    type_id: *type_id,
+                });
+            } else {
+                violations.push(Violation {
+                    category: "INVALID_ID",
+                    column: Some(label.clone()),
+                    property: None,
+                    value: value.to_string(),
+                    reason: "is not a record id to associate with (expected digits)".into(),
+                });
+            }
+        }
+        if !violations.is_empty() {
+            let rejection = rejection(row.row, row.fields, violations);
+            violations.clear();
+            return Err(rejection);
+        }
+        let key = match (&id, self.operation) {
+            (Some(id), _) => Some(id.to_lowercase()),
+            (None, _) => self.create_key(&properties),
+        };
+        if self.operation == Operation::Archive {
+            properties.clear();
+        }
+        Ok(Input {
+            row: row.row,
+            fields: row.fields,
+            id,
+            key,
+            properties,
+            associations,
+        })
+    }
+
+    fn required(&self, property: &str, reason: String) -> Violation {
+        let column = self
+            .rules
+            .iter()
+            .find(|r| &*r.name == property)
+            .map(|r| r.column.clone());
+        Violation {
+            category: "REQUIRED_PROPERTY",
+            column,
+            property: Some(property.to_string()),
+            value: String::new(),
+            reason: format!("no value: {reason}"),
+        }
+    }
+
+    fn id(
+        &self,
+        row: &SourceRow,
+        properties: &[(Arc<str>, String)],
+        violations: &mut Vec<Violation>,
+    ) -> Option<String> {
+        let missing = |column: Option<String>| Violation {
+            category: "MISSING_ID",
+            column,
+            property: Some(self.id_name.clone()),
+            value: String::new(),
+            reason: format!(
+                "no value: {} needs the {} of the record",
+                self.operation, self.id_name
+            ),
+        };
+        match &self.id {
+            IdSource::None => None,
+            IdSource::Property(name, label) => {
+                match properties.iter().find(|(n, _)| Arc::ptr_eq(n, name)) {
+                    Some((_, v)) => Some(v.clone()),
+                    None => {
+                        violations.push(missing(Some(label.clone())));
+                        None
+                    }
+                }
+            }
+            IdSource::Column {
+                index,
+                label,
+                check,
+            } => {
+                let value = row.fields.get(*index).map_or("", |s| s.trim());
+                if value.is_empty() {
+                    violations.push(missing(Some(label.clone())));
+                    return None;
+                }
+                let problem = match check {
+                    Some(check) => check.check(value).err(),
+                    None if value.bytes().all(|b| b.is_ascii_digit()) => None,
+                    None => Some(("INVALID_ID", "is not a record id (expected digits)".into())),
+                };
+                if let Some((category, reason)) = problem {
+                    violations.push(Violation {
+                        category,
+                        column: Some(label.clone()),
+                        property: Some(self.id_name.clone()),
+                        value: value.to_string(),
+                        reason,
+                    });
+                    return None;
+                }
+                Some(value.to_string())
+            }
+        }
+    }
+
+    /// For create: the lowercased value of the first mapped unique property, if any.
+    fn create_key(&self, properties: &[(Arc<str>, String)]) -> Option<String> {
+        let rule = self.rules.iter().find(|r| r.unique)?;
+        properties
+            .iter()
+            .find(|(n, _)| Arc::ptr_eq(n, &rule.name))
+            .map(|(_, v)| v.to_lowercase())
+    }
+}
+
+/// ` (did you mean "firstname", label "First Name"?)` when a property's label or a near name matches.
+fn suggest(schema: &ObjectSchema, wanted: &str) -> String {
+    let folded = wanted.to_lowercase().replace([' ', '_', '-'], "");
+    let mut hits: Vec<&PropertySchema> = schema
+        .properties
+        .values()
+        .filter(|p| {
+            p.label.to_lowercase().replace([' ', '_', '-'], "") == folded
+                || p.name.to_lowercase().replace([' ', '_', '-'], "") == folded
+        })
+        .collect();
+    hits.sort_by(|a, b| a.name.cmp(&b.name));
+    match hits.first() {
+        Some(p) => format!(" (did you mean {:?}, label {:?}?)", p.name, p.label),
+        None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config;
+    use std::path::Path;
+
+    pub(crate) const CONTACTS: &str = r#"{"results":[
+        {"name":"email","label":"Email","type":"string","fieldType":"text"},
+        {"name":"firstname","label":"First Name","type":"string","fieldType":"text"},
+        {"name":"lastname","label":"Last Name","type":"string","fieldType":"text"},
+        {"name":"lifecyclestage","label":"Lifecycle Stage","type":"enumeration","fieldType":"radio",
+         "options":[{"label":"Lead","value":"lead"},{"label":"Customer","value":"customer"}]},
+        {"name":"interests","label":"Interests","type":"enumeration","fieldType":"checkbox",
+         "options":[{"label":"Golf","value":"golf"},{"label":"Chess","value":"chess"}]},
+        {"name":"date_of_birth","label":"Birthday","type":"date","fieldType":"date"},
+        {"name":"last_seen","label":"Last seen","type":"datetime","fieldType":"date"},
+        {"name":"score","label":"Score","type":"number","fieldType":"number"},
+        {"name":"vip","label":"VIP","type":"bool","fieldType":"booleancheckbox"},
+        {"name":"hs_object_id","label":"Record ID","type":"number","fieldType":"number",
+         "hasUniqueValue":true,"modificationMetadata":{"readOnlyValue":true}},
+        {"name":"ext_id","label":"External ID","type":"string","fieldType":"text","hasUniqueValue":true}
+    ]}"#;
+
+    fn schema() -> ObjectSchema {
+        ObjectSchema::from_json("contacts", CONTACTS.as_bytes()).unwrap()
+    }
+
+    fn pipeline(target: &str, mapping: &str) -> Pipeline {
+        config::parse(
+            Path::new("/jobs/p.toml"),
+            &format!(
+                "[source]\npath = \"c.csv\"\n[target]\nobject = \"contacts\"\nbase_url = \"sandbox\"\n{target}\n[mapping]\n{mapping}\n"
+            ),
+        )
+        .unwrap()
+    }
+
+    const HEADER: [&str; 9] = [
+        "Email",
+        "First",
+        "Stage",
+        "Interests",
+        "Born",
+        "Seen",
+        "Score",
+        "VIP",
+        "Id",
+    ];
+
+    fn setup(target: &str, mapping: &str) -> Result<(Mapper, Validator), ValidateError> {
+        let p = pipeline(target, mapping);
+        let header: Vec<String> = HEADER.map(String::from).to_vec();
+        let mapper = Mapper::new(&p.mapping, &header, &schema(), &p.file, &p.source.path)?;
+        let validator = Validator::new(&p, &schema(), &mapper, &header)?;
+        Ok((mapper, validator))
+    }
+
+    fn run(target: &str, mapping: &str, fields: &[&str]) -> Result<Input, Rejection> {
+        let (mapper, validator) = setup(target, mapping).unwrap();
+        let row = SourceRow {
+            row: 7,
+            fields: fields.iter().map(|s| s.to_string()).collect(),
+        };
+        let mut violations = Vec::new();
+        let props = mapper.map(&row, &mut violations);
+        validator.check(row, props, &mut violations)
+    }
+
+    const CREATE: &str = "operation = \"create\"";
+    const GOOD: [&str; 9] = [
+        "a@b.co",
+        "Ann",
+        "lead",
+        "golf;chess",
+        "2000-02-29",
+        "2024-01-31T09:30:00Z",
+        "12.5",
+        "yes",
+        "42",
+    ];
+
+    fn reject(mapping: &str, fields: &[&str]) -> Rejection {
+        run(CREATE, mapping, fields).unwrap_err()
+    }
+
+    #[test]
+    fn a_good_row_becomes_an_input() {
+        let input = run(
+            CREATE,
+            "email = \"Email\"\nlifecyclestage = \"Stage\"\ninterests = \"Interests\"\ndate_of_birth = \"Born\"\nlast_seen = \"Seen\"\nscore = \"Score\"\nvip = \"VIP\"",
+            &GOOD,
+        )
+        .unwrap();
+        assert_eq!(input.row, 7);
+        assert_eq!(input.key.as_deref(), Some("a@b.co"));
+        assert!(input.id.is_none());
+        let props: Vec<(&str, &str)> = input
+            .properties
+            .iter()
+            .map(|(k, v)| (&**k, v.as_str()))
+            .collect();
+        assert!(props.contains(&("last_seen", "2024-01-31T09:30:00.000Z")));
+        assert!(props.contains(&("vip", "true")));
+    }
+
+    #[test]
+    fn invalid_email() {
+        let mut f = GOOD;
+        f[0] = "bob@@example";
+        let r = reject("email = \"Email\"", &f);
+        assert_eq!(r.category, "INVALID_EMAIL");
+        assert_eq!(r.status, RejectStatus::Invalid);
+        assert!(
+            r.message
+                .starts_with("row 7: column \"Email\" → property email: \"bob@@example\""),
+            "{}",
+            r.message
+        );
+        assert_eq!(r.fields[0], "bob@@example");
+    }
+
+    #[test]
+    fn emails() {
+        for ok in [
+            "a@b.co",
+            "first.last+tag@sub.example.org",
+            "o'neil@x.ie",
+            "ü@bücher.de",
+        ] {
+            assert!(is_email(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "a",
+            "a@b",
+            "@b.co",
+            "a@.co",
+            "a@b.c",
+            "a b@c.de",
+            "a..b@c.de",
+            " a@b.co",
+            "a@b.co ",
+            "a@-b.co",
+            "a@b.123",
+        ] {
+            assert!(!is_email(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn invalid_option_with_hint() {
+        let mut f = GOOD;
+        f[2] = "Customer";
+        let r = reject("email = \"Email\"\nlifecyclestage = \"Stage\"", &f);
+        assert_eq!(r.category, "INVALID_OPTION");
+        assert!(
+            r.message.contains("allowed options: [lead, customer]"),
+            "{}",
+            r.message
+        );
+        assert!(
+            r.message.contains("did you mean \"customer\""),
+            "{}",
+            r.message
+        );
+        f[2] = "lead;customer";
+        let r = reject("email = \"Email\"\nlifecyclestage = \"Stage\"", &f);
+        assert!(r.message.contains("takes one value"), "{}", r.message);
+    }
+
+    #[test]
+    fn multi_checkbox_checks_each_part() {
+        let mut f = GOOD;
+        f[3] = "golf;poker";
+        let r = reject("email = \"Email\"\ninterests = \"Interests\"", &f);
+        assert_eq!(r.category, "INVALID_OPTION");
+        assert!(r.message.contains("\"poker\""), "{}", r.message);
+        f[3] = ";golf";
+        assert!(run(CREATE, "email = \"Email\"\ninterests = \"Interests\"", &f).is_ok());
+    }
+
+    #[test]
+    fn numbers_dates_bools_through_explicit_mismatched_types() {
+        // An explicit type overrides the schema's: a "number" transform feeding a date property.
+        let mut f = GOOD;
+        f[6] = "12";
+        let r = reject(
+            "email = \"Email\"\ndate_of_birth = { column = \"Score\", type = \"number\" }",
+            &f,
+        );
+        assert_eq!(r.category, "INVALID_DATE");
+        let r = reject("email = \"Email\"\nscore = { column = \"First\" }", &f);
+        assert_eq!(r.category, "INVALID_INTEGER");
+        let r = reject("email = \"Email\"\nvip = { column = \"First\" }", &f);
+        assert_eq!(r.category, "INVALID_BOOLEAN");
+        let r = reject("email = \"Email\"\nlast_seen = { column = \"First\" }", &f);
+        assert_eq!(r.category, "INVALID_DATE");
+    }
+
+    #[test]
+    fn check_functions() {
+        assert!(is_number("-12.5") && is_number("0") && is_number(".5"));
+        assert!(!is_number("1.") && !is_number("1,2") && !is_number("") && !is_number("-"));
+        assert!(check_date("2024-01-31").is_ok() && check_date("1706659200000").is_ok());
+        assert!(
+            check_date("1706659200001")
+                .unwrap_err()
+                .contains("midnight")
+        );
+        assert!(check_date("2024-1-31").is_err());
+        assert!(is_datetime("2024-01-31T09:30:00.000Z") && is_datetime("1706693400000"));
+        assert!(!is_datetime("2024-01-31 09:30"));
+    }
+
+    #[test]
+    fn required_properties_on_create() {
+        let mut f = GOOD;
+        f[0] = "";
+        let r = reject(
+            "email = \"Email\"\nfirstname = \"First\"",
+            &["", "", "", "", "", "", "", "", ""],
+        );
+        assert_eq!(r.category, "REQUIRED_PROPERTY");
+        assert!(
+            r.message.contains("one of email, firstname, lastname"),
+            "{}",
+            r.message
+        );
+        assert!(run(CREATE, "email = \"Email\"\nfirstname = \"First\"", &f).is_ok());
+    }
+
+    #[test]
+    fn several_violations_in_one_message() {
+        let mut f = GOOD;
+        f[0] = "nope";
+        f[7] = "perhaps";
+        let r = reject("email = \"Email\"\nvip = \"VIP\"", &f);
+        // Transform failures are found first (while mapping), then schema checks.
+        assert_eq!(r.category, "INVALID_BOOLEAN");
+        assert!(r.message.contains("[INVALID_EMAIL]"), "{}", r.message);
+        assert!(r.message.contains("\"perhaps\" is not a boolean"), "{}", r.message);
+    }
+
+    #[test]
+    fn fatal_start_checks() {
+        let e = setup(CREATE, "first_name = \"First\"")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("no property \"first_name\"")
+                && e.contains("did you mean \"firstname\"")
+                && e.contains("/jobs/p.toml"),
+            "{e}"
+        );
+        let e = setup(CREATE, "email = \"Email\"\nhs_object_id = \"Id\"")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("read-only"), "{e}");
+        let e = setup(CREATE, "lifecyclestage = \"Stage\"")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("at least one of"), "{e}");
+        let e = setup(
+            "operation = \"upsert\"\nid_property = \"firstname\"",
+            "firstname = \"First\"",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("not a unique property"), "{e}");
+        let e = setup(
+            "operation = \"update\"\nid_property = \"email\"",
+            "email = \"Email\"",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("cannot use email"), "{e}");
+        let e = setup(
+            "operation = \"update\"\nid_column = \"Record\"",
+            "email = \"Email\"",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("\"Record\""), "{e}");
+    }
+
+    #[test]
+    fn upsert_ids_and_keys() {
+        let t = "operation = \"upsert\"\nid_property = \"email\"";
+        let input = run(
+            t,
+            "email = { column = \"Email\", trim = true }\nfirstname = \"First\"",
+            &{
+                let mut f = GOOD;
+                f[0] = " Ann@B.co ";
+                f
+            },
+        )
+        .unwrap();
+        assert_eq!(input.id.as_deref(), Some("Ann@B.co"));
+        assert_eq!(input.key.as_deref(), Some("ann@b.co"));
+        let mut f = GOOD;
+        f[0] = "";
+        let r = run(t, "email = \"Email\"\nfirstname = \"First\"", &f).unwrap_err();
+        assert_eq!(r.category, "MISSING_ID");
+    }
+
+    #[test]
+    fn update_and_archive_by_record_id() {
+        let t = "operation = \"update\"\nid_column = \"Id\"";
+        let input = run(t, "firstname = \"First\"", &GOOD).unwrap();
+        assert_eq!(input.id.as_deref(), Some("42"));
+        let mut f = GOOD;
+        f[8] = "abc";
+        assert_eq!(
+            run(t, "firstname = \"First\"", &f).unwrap_err().category,
+            "INVALID_ID"
+        );
+        f[8] = " ";
+        assert_eq!(
+            run(t, "firstname = \"First\"", &f).unwrap_err().category,
+            "MISSING_ID"
+        );
+        let archive = run("operation = \"archive\"\nid_column = \"Id\"", "", &GOOD).unwrap();
+        assert!(archive.properties.is_empty());
+        // Archive by a unique property read from a column: the property's check applies.
+        let t = "operation = \"archive\"\nid_property = \"email\"\nid_column = \"Email\"";
+        assert_eq!(run(t, "", &GOOD).unwrap().id.as_deref(), Some("a@b.co"));
+        let mut f = GOOD;
+        f[0] = "x@";
+        assert_eq!(run(t, "", &f).unwrap_err().category, "INVALID_EMAIL");
+    }
+
+    #[test]
+    fn association_ids_must_be_numeric() {
+        let p = config::parse(
+            Path::new("/jobs/p.toml"),
+            "[source]\npath = \"c.csv\"\n[target]\nobject = \"contacts\"\noperation = \"create\"\nbase_url = \"sandbox\"\n[mapping]\nemail = \"Email\"\n[[associations]]\nto_id_column = \"Id\"\ntype_id = 279\n",
+        )
+        .unwrap();
+        let header: Vec<String> = HEADER.map(String::from).to_vec();
+        let mapper = Mapper::new(&p.mapping, &header, &schema(), &p.file, &p.source.path).unwrap();
+        let v = Validator::new(&p, &schema(), &mapper, &header).unwrap();
+        let go = |id: &str| {
+            let mut fields: Vec<String> = GOOD.map(String::from).to_vec();
+            fields[8] = id.into();
+            let row = SourceRow { row: 1, fields };
+            let mut vs = Vec::new();
+            let props = mapper.map(&row, &mut vs);
+            v.check(row, props, &mut vs)
+        };
+        let input = go("42").unwrap();
+        assert_eq!(input.associations[0].to_id, "42");
+        assert_eq!(input.associations[0].type_id, 279);
+        assert!(go("").unwrap().associations.is_empty());
+        assert_eq!(go("ACME").unwrap_err().category, "INVALID_ID");
+    }
+}

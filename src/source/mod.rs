@@ -1,1 +1,140 @@
-//! (placeholder: source readers)
+//! Source readers: stream a CSV or Parquet file as numbered rows of text fields.
+//!
+//! Parts: `csv` (the `csv` crate, `ByteRecord`s) and `parquet` (arrow record batches rendered to
+//! HubSpot's text formats). Both are iterators of `Result<SourceRow, Rejection>`: a row that cannot be
+//! read becomes an `Unreadable` rejection and the run goes on; an error that ends the file early is kept
+//! for [`Source::take_error`]. Rows are numbered from 1 after the header.
+
+mod csv;
+mod parquet;
+
+use std::path::{Path, PathBuf};
+
+use crate::config::{SourceFormat, SourceSpec};
+use crate::row::{Rejection, SourceRow};
+
+/// Columns a dead-letter file adds; dropped on read so a dead-letter file replays as input.
+pub const DEAD_LETTER_COLUMNS: [&str; 4] = ["etl_row", "etl_status", "etl_category", "etl_message"];
+
+/// A source that cannot be read (fatal).
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    #[error("cannot open source file {}: {source}", file.display())]
+    Open {
+        file: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("unreadable source file {}: {reason}", file.display())]
+    Unreadable { file: PathBuf, reason: String },
+    #[error("source file {} has no header row", file.display())]
+    MissingHeader { file: PathBuf },
+    #[error("source file {}: header column {column} has an empty name", file.display())]
+    EmptyHeaderName { file: PathBuf, column: usize },
+    #[error("source file {}: header names column {name:?} twice", file.display())]
+    DuplicateHeader { file: PathBuf, name: String },
+    #[error("source file {}: column {column:?} has type {data_type}, which etl cannot render as a property value", file.display())]
+    UnsupportedType {
+        file: PathBuf,
+        column: String,
+        data_type: String,
+    },
+    #[error("source file {} became unreadable after row {after_row}: {reason}", file.display())]
+    Read {
+        file: PathBuf,
+        after_row: u64,
+        reason: String,
+    },
+}
+
+/// An open source: its header, then its rows.
+pub struct Source {
+    header: Vec<String>,
+    reader: Reader,
+    error: Option<SourceError>,
+}
+
+enum Reader {
+    Csv(csv::CsvReader),
+    Parquet(parquet::ParquetReader),
+}
+
+/// Opens the source file; header problems and unreadable files are fatal here.
+pub fn open(spec: &SourceSpec) -> Result<Source, SourceError> {
+    let (header, reader) = match spec.format {
+        SourceFormat::Csv => {
+            let (header, reader) = csv::CsvReader::open(&spec.path, spec.delimiter)?;
+            (header, Reader::Csv(reader))
+        }
+        SourceFormat::Parquet => {
+            let (header, reader) = parquet::ParquetReader::open(&spec.path)?;
+            (header, Reader::Parquet(reader))
+        }
+    };
+    Ok(Source {
+        header,
+        reader,
+        error: None,
+    })
+}
+
+impl Source {
+    /// Column names, without the dead-letter columns.
+    pub fn header(&self) -> &[String] {
+        &self.header
+    }
+
+    /// The error that ended the rows early, if any. Check it after the iterator returns `None`.
+    pub fn take_error(&mut self) -> Option<SourceError> {
+        self.error.take()
+    }
+}
+
+impl Iterator for Source {
+    type Item = Result<SourceRow, Rejection>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.error.is_some() {
+            return None;
+        }
+        let next = match &mut self.reader {
+            Reader::Csv(r) => r.next_row(),
+            Reader::Parquet(r) => r.next_row(),
+        };
+        match next {
+            Ok(row) => row,
+            Err(err) => {
+                self.error = Some(err);
+                None
+            }
+        }
+    }
+}
+
+/// Checks header names (non-empty, unique) and returns the indices of the columns to keep.
+fn check_header(file: &Path, names: &[String]) -> Result<Vec<usize>, SourceError> {
+    if names.is_empty() || (names.len() == 1 && names[0].is_empty()) {
+        return Err(SourceError::MissingHeader {
+            file: file.to_path_buf(),
+        });
+    }
+    let mut seen = std::collections::HashSet::new();
+    let mut keep = Vec::with_capacity(names.len());
+    for (i, name) in names.iter().enumerate() {
+        if name.trim().is_empty() {
+            return Err(SourceError::EmptyHeaderName {
+                file: file.to_path_buf(),
+                column: i + 1,
+            });
+        }
+        if !seen.insert(name.as_str()) {
+            return Err(SourceError::DuplicateHeader {
+                file: file.to_path_buf(),
+                name: name.clone(),
+            });
+        }
+        if !DEAD_LETTER_COLUMNS.contains(&name.as_str()) {
+            keep.push(i);
+        }
+    }
+    Ok(keep)
+}

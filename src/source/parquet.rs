@@ -1,0 +1,336 @@
+//! The Parquet reader: arrow record batches of 8192 rows, streamed (never the whole file), each value
+//! rendered as the text HubSpot expects (exact decimals, floats without exponents, ISO dates and UTC
+//! datetimes with milliseconds; null → empty). The parquet crate can panic on a malformed file: every
+//! call into it is wrapped in `catch_unwind` and a panic becomes an "unreadable file" error.
+
+use std::fmt::Write as _;
+use std::fs::File;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::{Path, PathBuf};
+
+use ::parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
+use arrow_array::cast::AsArray;
+use arrow_array::types::*;
+use arrow_array::{Array, ArrayRef, RecordBatch, RecordBatchReader};
+use arrow_schema::{DataType, TimeUnit};
+use chrono::{DateTime, NaiveDate, Utc};
+
+use super::{SourceError, check_header};
+use crate::mapping::render_datetime;
+use crate::row::{Rejection, SourceRow};
+
+/// Rows per record batch: large enough to amortise decoding, small enough to keep memory flat.
+const BATCH_ROWS: usize = 8192;
+
+pub(super) struct ParquetReader {
+    file: PathBuf,
+    batches: ParquetRecordBatchReader,
+    keep: Vec<usize>,
+    columns: Vec<Column>,
+    len: usize,
+    pos: usize,
+    row: u64,
+}
+
+/// One column of the current batch; dictionary keys resolved once per batch.
+struct Column {
+    array: ArrayRef,
+    dictionary: Option<(Vec<usize>, ArrayRef)>,
+}
+
+fn panic_reason(payload: Box<dyn std::any::Any + Send>) -> String {
+    let text = payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into());
+    format!("the Parquet decoder failed ({text}); the file is malformed")
+}
+
+fn supported(dt: &DataType) -> bool {
+    use DataType::*;
+    match dt {
+        Utf8
+        | LargeUtf8
+        | Utf8View
+        | Binary
+        | LargeBinary
+        | BinaryView
+        | Int8
+        | Int16
+        | Int32
+        | Int64
+        | UInt8
+        | UInt16
+        | UInt32
+        | UInt64
+        | Float16
+        | Float32
+        | Float64
+        | Boolean
+        | Date32
+        | Date64
+        | Timestamp(_, _)
+        | Decimal128(_, _)
+        | Decimal256(_, _)
+        | Null => true,
+        Dictionary(_, values) => supported(values),
+        _ => false,
+    }
+}
+
+impl ParquetReader {
+    pub(super) fn open(path: &Path) -> Result<(Vec<String>, ParquetReader), SourceError> {
+        let file = File::open(path).map_err(|source| SourceError::Open {
+            file: path.to_path_buf(),
+            source,
+        })?;
+        let unreadable = |reason: String| SourceError::Unreadable {
+            file: path.to_path_buf(),
+            reason,
+        };
+        let built = catch_unwind(AssertUnwindSafe(move || {
+            ParquetRecordBatchReaderBuilder::try_new(file)
+                .and_then(|b| b.with_batch_size(BATCH_ROWS).build())
+        }))
+        .map_err(|p| unreadable(panic_reason(p)))?
+        .map_err(|e| unreadable(e.to_string()))?;
+        let schema = built.schema();
+        let names: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
+        let keep = check_header(path, &names)?;
+        for &i in &keep {
+            let field = schema.field(i);
+            if !supported(field.data_type()) {
+                return Err(SourceError::UnsupportedType {
+                    file: path.to_path_buf(),
+                    column: field.name().clone(),
+                    data_type: field.data_type().to_string(),
+                });
+            }
+        }
+        let header = keep.iter().map(|&i| names[i].clone()).collect();
+        Ok((
+            header,
+            ParquetReader {
+                file: path.to_path_buf(),
+                batches: built,
+                keep,
+                columns: Vec::new(),
+                len: 0,
+                pos: 0,
+                row: 0,
+            },
+        ))
+    }
+
+    /// The next row; `Ok(None)` at the end; `Err` when the file fails mid-way.
+    pub(super) fn next_row(&mut self) -> Result<Option<Result<SourceRow, Rejection>>, SourceError> {
+        while self.pos >= self.len {
+            let next = catch_unwind(AssertUnwindSafe(|| self.batches.next()));
+            let batch = match next {
+                Ok(None) => return Ok(None),
+                Ok(Some(Ok(batch))) => batch,
+                Ok(Some(Err(e))) => return Err(self.read_error(e.to_string())),
+                Err(p) => return Err(self.read_error(panic_reason(p))),
+            };
+            self.load(batch);
+        }
+        let mut fields = Vec::with_capacity(self.columns.len());
+        for column in &self.columns {
+            let mut text = String::new();
+            match &column.dictionary {
+                Some((keys, values)) => {
+                    if column.array.is_valid(self.pos) {
+                        render(values.as_ref(), keys[self.pos], &mut text);
+                    }
+                }
+                None => render(column.array.as_ref(), self.pos, &mut text),
+            }
+            fields.push(text);
+        }
+        self.pos += 1;
+        self.row += 1;
+        Ok(Some(Ok(SourceRow {
+            row: self.row,
+            fields,
+        })))
+    }
+
+    fn load(&mut self, batch: RecordBatch) {
+        self.len = batch.num_rows();
+        self.pos = 0;
+        self.columns = self
+            .keep
+            .iter()
+            .map(|&i| {
+                let array = batch.column(i).clone();
+                let dictionary = array
+                    .as_any_dictionary_opt()
+                    .map(|d| (d.normalized_keys(), d.values().clone()));
+                Column { array, dictionary }
+            })
+            .collect();
+    }
+
+    fn read_error(&self, reason: String) -> SourceError {
+        SourceError::Read {
+            file: self.file.clone(),
+            after_row: self.row,
+            reason,
+        }
+    }
+}
+
+/// Appends the value at `i` as text; null → nothing.
+fn render(array: &dyn Array, i: usize, out: &mut String) {
+    if array.is_null(i) {
+        return;
+    }
+    macro_rules! int {
+        ($t:ty) => {{
+            let _ = write!(out, "{}", array.as_primitive::<$t>().value(i));
+        }};
+    }
+    match array.data_type() {
+        DataType::Utf8 => out.push_str(array.as_string::<i32>().value(i)),
+        DataType::LargeUtf8 => out.push_str(array.as_string::<i64>().value(i)),
+        DataType::Utf8View => out.push_str(array.as_string_view().value(i)),
+        DataType::Binary => {
+            out.push_str(&String::from_utf8_lossy(array.as_binary::<i32>().value(i)))
+        }
+        DataType::LargeBinary => {
+            out.push_str(&String::from_utf8_lossy(array.as_binary::<i64>().value(i)))
+        }
+        DataType::BinaryView => {
+            out.push_str(&String::from_utf8_lossy(array.as_binary_view().value(i)))
+        }
+        DataType::Int8 => int!(Int8Type),
+        DataType::Int16 => int!(Int16Type),
+        DataType::Int32 => int!(Int32Type),
+        DataType::Int64 => int!(Int64Type),
+        DataType::UInt8 => int!(UInt8Type),
+        DataType::UInt16 => int!(UInt16Type),
+        DataType::UInt32 => int!(UInt32Type),
+        DataType::UInt64 => int!(UInt64Type),
+        // Display of floats never uses an exponent and prints the shortest round-tripping digits.
+        DataType::Float16 => {
+            let _ = write!(
+                out,
+                "{}",
+                array.as_primitive::<Float16Type>().value(i).to_f32()
+            );
+        }
+        DataType::Float32 => int!(Float32Type),
+        DataType::Float64 => int!(Float64Type),
+        DataType::Boolean => out.push_str(if array.as_boolean().value(i) {
+            "true"
+        } else {
+            "false"
+        }),
+        DataType::Decimal128(_, scale) => {
+            let v = array.as_primitive::<Decimal128Type>().value(i);
+            decimal(&v.to_string(), *scale, out)
+        }
+        DataType::Decimal256(_, scale) => {
+            let v = array.as_primitive::<Decimal256Type>().value(i);
+            decimal(&v.to_string(), *scale, out)
+        }
+        DataType::Date32 => {
+            let days = array.as_primitive::<Date32Type>().value(i);
+            date(i64::from(days) * 86_400_000, out)
+        }
+        DataType::Date64 => date(array.as_primitive::<Date64Type>().value(i), out),
+        DataType::Timestamp(unit, _) => {
+            // Arrow stores instants as UTC whatever the zone annotation says.
+            let t = match unit {
+                TimeUnit::Second => DateTime::from_timestamp(
+                    array.as_primitive::<TimestampSecondType>().value(i),
+                    0,
+                ),
+                TimeUnit::Millisecond => DateTime::from_timestamp_millis(
+                    array.as_primitive::<TimestampMillisecondType>().value(i),
+                ),
+                TimeUnit::Microsecond => DateTime::from_timestamp_micros(
+                    array.as_primitive::<TimestampMicrosecondType>().value(i),
+                ),
+                TimeUnit::Nanosecond => Some(DateTime::from_timestamp_nanos(
+                    array.as_primitive::<TimestampNanosecondType>().value(i),
+                )),
+            };
+            if let Some(t) = t {
+                out.push_str(&render_datetime(t));
+            }
+        }
+        DataType::Dictionary(_, _) => {
+            let d = array.as_any_dictionary();
+            let key = d.normalized_keys()[i];
+            render(d.values().as_ref(), key, out)
+        }
+        _ => {}
+    }
+}
+
+fn date(ms: i64, out: &mut String) {
+    if let Some(t) = DateTime::<Utc>::from_timestamp_millis(ms) {
+        let d: NaiveDate = t.date_naive();
+        let _ = write!(out, "{}", d.format("%Y-%m-%d"));
+    }
+}
+
+/// Renders an unscaled integer (decimal digits with an optional `-`) with `scale`, exactly.
+fn decimal(unscaled: &str, scale: i8, out: &mut String) {
+    let (negative, digits) = match unscaled.strip_prefix('-') {
+        Some(d) => (true, d),
+        None => (false, unscaled),
+    };
+    if negative {
+        out.push('-');
+    }
+    if scale <= 0 {
+        out.push_str(digits);
+        if digits != "0" {
+            out.extend(std::iter::repeat_n('0', scale.unsigned_abs() as usize));
+        }
+        return;
+    }
+    let scale = scale as usize;
+    if digits.len() <= scale {
+        out.push_str("0.");
+        out.extend(std::iter::repeat_n('0', scale - digits.len()));
+        out.push_str(digits);
+    } else {
+        let (int, frac) = digits.split_at(digits.len() - scale);
+        out.push_str(int);
+        out.push('.');
+        out.push_str(frac);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dec(v: &str, s: i8) -> String {
+        let mut out = String::new();
+        decimal(v, s, &mut out);
+        out
+    }
+
+    #[test]
+    fn decimals_render_exactly() {
+        assert_eq!(dec("12345", 2), "123.45");
+        assert_eq!(dec("-5", 3), "-0.005");
+        assert_eq!(dec("100", 2), "1.00");
+        assert_eq!(dec("7", 0), "7");
+        assert_eq!(dec("7", -2), "700");
+        assert_eq!(dec("0", -2), "0");
+    }
+
+    #[test]
+    fn floats_have_no_exponent() {
+        assert_eq!(format!("{}", 1e21f64), "1000000000000000000000");
+        assert_eq!(format!("{}", 0.1f64), "0.1");
+        assert_eq!(format!("{}", 0.1f32), "0.1");
+        assert_eq!(format!("{}", 1e-7f64), "0.0000001");
+    }
+}
