@@ -2,3 +2,6 @@
 
 mod readers;
 mod sandbox_api;
+mod sandbox_batch;
+mod sandbox_client;
+mod sandbox_limits;
