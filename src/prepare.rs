@@ -22,6 +22,7 @@ use crate::encode;
 use crate::mapping::{Mapper, MappingError};
 use crate::row::{Input, Rejection, SourceRow};
 use crate::schema::{self, ObjectSchema, SchemaError};
+use crate::secret::Secret;
 use crate::source::{self, Source, SourceError};
 use crate::validate::{ValidateError, Validator, Violation};
 
@@ -289,8 +290,17 @@ pub async fn validate(
     if let Some(path) = &options.source {
         pipeline = pipeline.with_source(path)?;
     }
-    let schema = fetch_schema(&pipeline).await?;
-    let handle = spawn(&pipeline, schema, PrepareOptions::default())?;
+    let token = pipeline.token()?;
+    validate_pipeline(&pipeline, token).await
+}
+
+/// [`validate`] for a loaded pipeline and token (tests pass the token without touching the environment).
+pub async fn validate_pipeline(
+    pipeline: &Pipeline,
+    token: Option<Secret>,
+) -> Result<ValidateSummary, PrepareError> {
+    let schema = fetch_schema(pipeline, token.as_ref()).await?;
+    let handle = spawn(pipeline, schema, PrepareOptions::default())?;
     let PrepareHandle {
         header,
         mut events,
@@ -346,8 +356,10 @@ pub async fn validate(
 }
 
 /// The target's schema: from the embedded sandbox or the configured URL.
-async fn fetch_schema(pipeline: &Pipeline) -> Result<ObjectSchema, PrepareError> {
-    let token = pipeline.token()?;
+async fn fetch_schema(
+    pipeline: &Pipeline,
+    token: Option<&Secret>,
+) -> Result<ObjectSchema, PrepareError> {
     let client = reqwest::Client::builder()
         .timeout(pipeline.dispatch.request_timeout)
         .build()
@@ -357,7 +369,7 @@ async fn fetch_schema(pipeline: &Pipeline) -> Result<ObjectSchema, PrepareError>
         })?;
     match &pipeline.target.base_url {
         BaseUrl::Url(url) => {
-            Ok(schema::fetch(&client, url, &pipeline.target.object, token.as_ref()).await?)
+            Ok(schema::fetch(&client, url, &pipeline.target.object, token).await?)
         }
         BaseUrl::Sandbox => Err(PrepareError::Sandbox(
             "base_url = \"sandbox\" needs the embedded sandbox, which this build does not have yet; run `etl sandbox` elsewhere and set base_url = \"http://127.0.0.1:8080\"".into(),

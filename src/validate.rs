@@ -884,7 +884,11 @@ mod tests {
         // Transform failures are found first (while mapping), then schema checks.
         assert_eq!(r.category, "INVALID_BOOLEAN");
         assert!(r.message.contains("[INVALID_EMAIL]"), "{}", r.message);
-        assert!(r.message.contains("\"perhaps\" is not a boolean"), "{}", r.message);
+        assert!(
+            r.message.contains("\"perhaps\" is not a boolean"),
+            "{}",
+            r.message
+        );
     }
 
     #[test]

@@ -1,5 +1,7 @@
 //! The integration tests: one binary, real files in temp dirs, the sandbox on loopback.
 
+mod fixtures;
+mod prepare;
 mod readers;
 mod sandbox_api;
 mod sandbox_batch;

@@ -1,1 +1,502 @@
 //! Readers, mapping, validation and batching on real files.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use arrow_array::builder::StringDictionaryBuilder;
+use arrow_array::types::*;
+use arrow_array::*;
+use arrow_schema::{DataType, Field, Schema};
+use etl::config::{SourceFormat, SourceSpec};
+use etl::row::{RejectStatus, Rejection, SourceRow};
+use etl::source::{self, SourceError};
+
+use crate::fixtures::Dir;
+
+fn csv_spec(path: &Path, delimiter: u8) -> SourceSpec {
+    SourceSpec {
+        path: path.to_path_buf(),
+        format: SourceFormat::Csv,
+        delimiter,
+    }
+}
+
+fn read_all(
+    spec: &SourceSpec,
+) -> (
+    Vec<String>,
+    Vec<Result<SourceRow, Rejection>>,
+    Option<SourceError>,
+) {
+    let mut source = source::open(spec).unwrap();
+    let header = source.header().to_vec();
+    let rows: Vec<_> = source.by_ref().collect();
+    (header, rows, source.take_error())
+}
+
+fn ok_fields(rows: &[Result<SourceRow, Rejection>]) -> Vec<Vec<String>> {
+    rows.iter()
+        .map(|r| r.as_ref().unwrap().fields.clone())
+        .collect()
+}
+
+#[test]
+fn csv_with_bom_and_crlf() {
+    let d = Dir::new();
+    let p = d.write(
+        "bom.csv",
+        b"\xef\xbb\xbfEmail,Name\r\na@b.co,Ann\r\nc@d.co,Bob\r\n",
+    );
+    let (header, rows, err) = read_all(&csv_spec(&p, b','));
+    assert_eq!(header, ["Email", "Name"]);
+    assert_eq!(ok_fields(&rows), [["a@b.co", "Ann"], ["c@d.co", "Bob"]]);
+    assert!(err.is_none());
+}
+
+#[test]
+fn csv_with_bom_before_a_quoted_header() {
+    let d = Dir::new();
+    let p = d.write("bomq.csv", b"\xef\xbb\xbf\"Email\",Name\na@b.co,Ann\n");
+    let (header, _, _) = read_all(&csv_spec(&p, b','));
+    assert_eq!(header, ["Email", "Name"]);
+}
+
+#[test]
+fn csv_delimiters() {
+    let d = Dir::new();
+    for (name, delim) in [("semi.csv", b';'), ("tab.tsv", b'\t'), ("pipe.csv", b'|')] {
+        let sep = delim as char;
+        let p = d.write(name, format!("A{sep}B\n1{sep}\"x{sep}y\"\n"));
+        let (header, rows, _) = read_all(&csv_spec(&p, delim));
+        assert_eq!(header, ["A", "B"], "{name}");
+        assert_eq!(
+            ok_fields(&rows),
+            [["1".to_string(), format!("x{sep}y")]],
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn csv_quoted_newlines_keep_row_numbers() {
+    let d = Dir::new();
+    let p = d.write(
+        "q.csv",
+        "A,B\n1,\"line one\nline two\"\n2,\"say \"\"hi\"\"\"\n3,x\n",
+    );
+    let (_, rows, _) = read_all(&csv_spec(&p, b','));
+    let rows: Vec<SourceRow> = rows.into_iter().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 3);
+    assert_eq!(rows[0].fields[1], "line one\nline two");
+    assert_eq!(rows[1].fields[1], "say \"hi\"");
+    assert_eq!(rows.iter().map(|r| r.row).collect::<Vec<_>>(), [1, 2, 3]);
+}
+
+#[test]
+fn csv_ragged_rows_are_rejected_with_counts_and_reading_goes_on() {
+    let d = Dir::new();
+    let p = d.write("r.csv", "A,B,C\n1,2,3\n4,5\n6,7,8,9\n10,11,12\n");
+    let (_, rows, err) = read_all(&csv_spec(&p, b','));
+    assert!(err.is_none());
+    assert_eq!(rows.len(), 4);
+    let short = rows[1].as_ref().unwrap_err();
+    assert_eq!((short.row, short.status), (2, RejectStatus::Unreadable));
+    assert!(
+        short
+            .message
+            .contains("row 2 (line 3): expected 3 fields (as in the header), found 2"),
+        "{}",
+        short.message
+    );
+    assert_eq!(short.fields, ["4", "5"]);
+    let long = rows[2].as_ref().unwrap_err();
+    assert!(long.message.contains("found 4"), "{}", long.message);
+    assert_eq!(rows[3].as_ref().unwrap().row, 4);
+}
+
+#[test]
+fn csv_invalid_utf8_is_rejected_lossily() {
+    let d = Dir::new();
+    let p = d.write("u.csv", b"A,B\n1,caf\xe9\n2,ok\n");
+    let (_, rows, _) = read_all(&csv_spec(&p, b','));
+    let r = rows[0].as_ref().unwrap_err();
+    assert_eq!(r.status, RejectStatus::Unreadable);
+    assert!(
+        r.message.contains("column \"B\" is not valid UTF-8"),
+        "{}",
+        r.message
+    );
+    assert_eq!(r.fields, ["1", "caf\u{fffd}"]);
+    assert!(rows[1].is_ok());
+}
+
+#[test]
+fn csv_header_problems_are_fatal_and_name_the_file() {
+    let d = Dir::new();
+    let empty = d.write("empty.csv", "");
+    let e = source::open(&csv_spec(&empty, b','))
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        e.contains("no header row") && e.contains("empty.csv"),
+        "{e}"
+    );
+    let dup = d.write("dup.csv", "A,B,A\n1,2,3\n");
+    let e = source::open(&csv_spec(&dup, b','))
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        e.contains("names column \"A\" twice") && e.contains("dup.csv"),
+        "{e}"
+    );
+    let blank = d.write("blank.csv", "A,,C\n1,2,3\n");
+    let e = source::open(&csv_spec(&blank, b','))
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(e.contains("empty name"), "{e}");
+}
+
+#[test]
+fn unreadable_files_are_fatal() {
+    let d = Dir::new();
+    let missing = d.path("nope.csv");
+    let e = source::open(&csv_spec(&missing, b','))
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        e.contains("cannot open source file") && e.contains("nope.csv"),
+        "{e}"
+    );
+    // A directory opens on Linux but cannot be read.
+    let e = source::open(&csv_spec(d.dir.path(), b','))
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(e.contains(&d.dir.path().display().to_string()), "{e}");
+}
+
+#[test]
+fn csv_dead_letter_columns_are_dropped() {
+    let d = Dir::new();
+    let p = d.write("f.csv", "Email,etl_row,etl_status,etl_category,etl_message\na@b.co,3,invalid,INVALID_EMAIL,\"row 3: x\"\n");
+    let (header, rows, _) = read_all(&csv_spec(&p, b','));
+    assert_eq!(header, ["Email"]);
+    assert_eq!(ok_fields(&rows), [["a@b.co"]]);
+}
+
+// ----------------------------------------------------------------------------------------------
+// Parquet
+
+type I256 = <Decimal256Type as ArrowPrimitiveType>::Native;
+
+/// A record batch with every supported type; row 1 holds values, row 2 nulls, row 3 edge values.
+fn every_type() -> RecordBatch {
+    let mut dict = StringDictionaryBuilder::<Int32Type>::new();
+    dict.append_value("gold");
+    dict.append_null();
+    dict.append_value("gold");
+    let columns: Vec<(&str, ArrayRef)> = vec![
+        (
+            "utf8",
+            Arc::new(StringArray::from(vec![Some("héllo"), None, Some("")])),
+        ),
+        (
+            "large_utf8",
+            Arc::new(LargeStringArray::from(vec![Some("big"), None, Some("x")])),
+        ),
+        (
+            "utf8_view",
+            Arc::new(StringViewArray::from(vec![
+                Some("a view string longer than twelve"),
+                None,
+                Some("v"),
+            ])),
+        ),
+        (
+            "i8",
+            Arc::new(Int8Array::from(vec![Some(-8), None, Some(i8::MIN)])),
+        ),
+        (
+            "i16",
+            Arc::new(Int16Array::from(vec![Some(-16), None, Some(i16::MAX)])),
+        ),
+        (
+            "i32",
+            Arc::new(Int32Array::from(vec![Some(32), None, Some(i32::MIN)])),
+        ),
+        (
+            "i64",
+            Arc::new(Int64Array::from(vec![Some(64), None, Some(i64::MAX)])),
+        ),
+        (
+            "u8",
+            Arc::new(UInt8Array::from(vec![Some(8), None, Some(u8::MAX)])),
+        ),
+        (
+            "u16",
+            Arc::new(UInt16Array::from(vec![Some(16), None, Some(u16::MAX)])),
+        ),
+        (
+            "u32",
+            Arc::new(UInt32Array::from(vec![Some(32), None, Some(u32::MAX)])),
+        ),
+        (
+            "u64",
+            Arc::new(UInt64Array::from(vec![Some(64), None, Some(u64::MAX)])),
+        ),
+        (
+            "f32",
+            Arc::new(Float32Array::from(vec![Some(0.1), None, Some(1.5e10)])),
+        ),
+        (
+            "f64",
+            Arc::new(Float64Array::from(vec![Some(0.1), None, Some(1e21)])),
+        ),
+        (
+            "dec128",
+            Arc::new(
+                Decimal128Array::from(vec![Some(123456), None, Some(-5)])
+                    .with_precision_and_scale(20, 3)
+                    .unwrap(),
+            ),
+        ),
+        (
+            "dec256",
+            Arc::new(
+                Decimal256Array::from(vec![
+                    Some(I256::from_i128(-123456)),
+                    None,
+                    Some(I256::from_i128(10i128.pow(30))),
+                ])
+                .with_precision_and_scale(50, 2)
+                .unwrap(),
+            ),
+        ),
+        (
+            "bool",
+            Arc::new(BooleanArray::from(vec![Some(true), None, Some(false)])),
+        ),
+        (
+            "date32",
+            Arc::new(Date32Array::from(vec![Some(19753), None, Some(-1)])),
+        ),
+        (
+            "date64",
+            Arc::new(Date64Array::from(vec![
+                Some(1_706_659_200_000),
+                None,
+                Some(0),
+            ])),
+        ),
+        (
+            "ts_s",
+            Arc::new(TimestampSecondArray::from(vec![
+                Some(1_706_693_400),
+                None,
+                Some(0),
+            ])),
+        ),
+        (
+            "ts_ms_tz",
+            Arc::new(
+                TimestampMillisecondArray::from(vec![Some(1_706_693_400_123), None, Some(-1)])
+                    .with_timezone("+02:00"),
+            ),
+        ),
+        (
+            "ts_us",
+            Arc::new(TimestampMicrosecondArray::from(vec![
+                Some(1_706_693_400_123_456),
+                None,
+                Some(0),
+            ])),
+        ),
+        (
+            "ts_ns_tz",
+            Arc::new(
+                TimestampNanosecondArray::from(vec![
+                    Some(1_706_693_400_999_999_999),
+                    None,
+                    Some(0),
+                ])
+                .with_timezone("UTC"),
+            ),
+        ),
+        ("dict", Arc::new(dict.finish())),
+    ];
+    let schema = Schema::new(
+        columns
+            .iter()
+            .map(|(n, a)| Field::new(*n, a.data_type().clone(), true))
+            .collect::<Vec<_>>(),
+    );
+    RecordBatch::try_new(
+        Arc::new(schema),
+        columns.into_iter().map(|(_, a)| a).collect(),
+    )
+    .unwrap()
+}
+
+fn write_parquet(path: &Path, batches: &[RecordBatch]) {
+    let file = std::fs::File::create(path).unwrap();
+    let mut writer = parquet::arrow::ArrowWriter::try_new(file, batches[0].schema(), None).unwrap();
+    for b in batches {
+        writer.write(b).unwrap();
+    }
+    writer.close().unwrap();
+}
+
+fn parquet_spec(path: &Path) -> SourceSpec {
+    SourceSpec {
+        path: path.to_path_buf(),
+        format: SourceFormat::Parquet,
+        delimiter: b',',
+    }
+}
+
+#[test]
+fn parquet_renders_every_type() {
+    let d = Dir::new();
+    let p = d.path("all.parquet");
+    write_parquet(&p, &[every_type()]);
+    let (header, rows, err) = read_all(&parquet_spec(&p));
+    assert!(err.is_none());
+    assert_eq!(header.len(), 23);
+    let rows: Vec<SourceRow> = rows.into_iter().map(Result::unwrap).collect();
+    let get = |row: usize, col: &str| {
+        rows[row].fields[header.iter().position(|h| h == col).unwrap()].clone()
+    };
+    let expect = [
+        ("utf8", "héllo", ""),
+        ("large_utf8", "big", "x"),
+        ("utf8_view", "a view string longer than twelve", "v"),
+        ("i8", "-8", "-128"),
+        ("i16", "-16", "32767"),
+        ("i32", "32", "-2147483648"),
+        ("i64", "64", "9223372036854775807"),
+        ("u8", "8", "255"),
+        ("u16", "16", "65535"),
+        ("u32", "32", "4294967295"),
+        ("u64", "64", "18446744073709551615"),
+        ("f32", "0.1", "15000000000"),
+        ("f64", "0.1", "1000000000000000000000"),
+        ("dec128", "123.456", "-0.005"),
+        ("dec256", "-1234.56", "10000000000000000000000000000.00"),
+        ("bool", "true", "false"),
+        ("date32", "2024-01-31", "1969-12-31"),
+        ("date64", "2024-01-31", "1970-01-01"),
+        (
+            "ts_s",
+            "2024-01-31T09:30:00.000Z",
+            "1970-01-01T00:00:00.000Z",
+        ),
+        (
+            "ts_ms_tz",
+            "2024-01-31T09:30:00.123Z",
+            "1969-12-31T23:59:59.999Z",
+        ),
+        (
+            "ts_us",
+            "2024-01-31T09:30:00.123Z",
+            "1970-01-01T00:00:00.000Z",
+        ),
+        (
+            "ts_ns_tz",
+            "2024-01-31T09:30:00.999Z",
+            "1970-01-01T00:00:00.000Z",
+        ),
+        ("dict", "gold", "gold"),
+    ];
+    for (col, first, third) in expect {
+        assert_eq!(get(0, col), first, "{col} row 1");
+        assert_eq!(get(1, col), "", "{col} null");
+        assert_eq!(get(2, col), third, "{col} row 3");
+    }
+    assert_eq!(rows.iter().map(|r| r.row).collect::<Vec<_>>(), [1, 2, 3]);
+}
+
+#[test]
+fn parquet_streams_many_batches_with_row_numbers() {
+    let d = Dir::new();
+    let p = d.path("many.parquet");
+    let n = 20_000;
+    let ids: Vec<i64> = (0..n).collect();
+    let schema = Arc::new(Schema::new(vec![Field::new("id", DataType::Int64, false)]));
+    let batch = RecordBatch::try_new(schema, vec![Arc::new(Int64Array::from(ids))]).unwrap();
+    write_parquet(&p, &[batch]);
+    let mut source = source::open(&parquet_spec(&p)).unwrap();
+    let mut count = 0u64;
+    for row in source.by_ref() {
+        let row = row.unwrap();
+        assert_eq!(row.fields[0], (row.row - 1).to_string());
+        count += 1;
+    }
+    assert_eq!(count, n as u64);
+    assert!(source.take_error().is_none());
+}
+
+#[test]
+fn parquet_garbage_is_an_unreadable_file() {
+    let d = Dir::new();
+    let p = d.write(
+        "garbage.parquet",
+        b"PAR1 this is not really parquet at all PAR1",
+    );
+    let e = source::open(&parquet_spec(&p)).err().unwrap().to_string();
+    assert!(
+        e.contains("unreadable source file") && e.contains("garbage.parquet"),
+        "{e}"
+    );
+    let p = d.write("empty.parquet", b"");
+    assert!(source::open(&parquet_spec(&p)).is_err());
+}
+
+#[test]
+fn parquet_corrupt_pages_never_panic_out() {
+    let d = Dir::new();
+    let p = d.path("good.parquet");
+    write_parquet(&p, &[every_type()]);
+    let good = std::fs::read(&p).unwrap();
+    // Corrupt a different stretch of the body each time: every outcome must be an error value or
+    // rows, never a panic escaping the reader.
+    for start in (8..good.len().saturating_sub(64)).step_by(97) {
+        let mut bad = good.clone();
+        for b in &mut bad[start..start + 24] {
+            *b = b.wrapping_mul(31).wrapping_add(7);
+        }
+        let path = d.write("bad.parquet", &bad);
+        let result = std::panic::catch_unwind(|| match source::open(&parquet_spec(&path)) {
+            Err(e) => e.to_string(),
+            Ok(mut s) => {
+                let n = s.by_ref().count();
+                match s.take_error() {
+                    Some(e) => e.to_string(),
+                    None => format!("{n} rows"),
+                }
+            }
+        });
+        let text =
+            result.unwrap_or_else(|_| panic!("reader panicked on corruption at byte {start}"));
+        assert!(!text.is_empty());
+    }
+}
+
+#[test]
+fn parquet_unsupported_column_type_is_named() {
+    let d = Dir::new();
+    let p = d.path("list.parquet");
+    let list = ListArray::from_iter_primitive::<Int32Type, _, _>(vec![Some(vec![Some(1)])]);
+    let schema = Arc::new(Schema::new(vec![Field::new(
+        "tags",
+        list.data_type().clone(),
+        true,
+    )]));
+    let batch = RecordBatch::try_new(schema, vec![Arc::new(list)]).unwrap();
+    write_parquet(&p, &[batch]);
+    let e = source::open(&parquet_spec(&p)).err().unwrap().to_string();
+    assert!(e.contains("column \"tags\"") && e.contains("List"), "{e}");
+}
