@@ -16,6 +16,7 @@ use crate::secret::Secret;
 pub struct Client {
     http: reqwest::Client,
     base_url: String,
+    token: Secret,
     auth: HeaderValue,
 }
 
@@ -63,12 +64,23 @@ impl Client {
         Ok(Client {
             http,
             base_url: base_url.trim_end_matches('/').to_string(),
+            token: token.clone(),
             auth,
         })
     }
 
     pub fn base_url(&self) -> &str {
         &self.base_url
+    }
+
+    pub fn token(&self) -> &Secret {
+        &self.token
+    }
+
+    /// The underlying HTTP client (shares its connection pool), for plain GETs such as the
+    /// property schema.
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
     }
 
     /// POSTs a JSON body to `path` (which starts with `/`).

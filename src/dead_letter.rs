@@ -7,6 +7,7 @@ use std::fs::{File, OpenOptions};
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 
+use crate::journal::RowSet;
 use crate::row::Rejection;
 use crate::source::DEAD_LETTER_COLUMNS;
 
@@ -137,6 +138,81 @@ impl DeadLetterWriter {
     }
 }
 
+/// The rows an earlier run of a resumed job dead-lettered, from the `etl_row` column of the file
+/// (missing file: none). A last record cut short by a killed process is removed from the file, so
+/// the row is processed again and lands in the file exactly once.
+pub fn rows_written(path: &Path, delimiter: u8) -> Result<RowSet, DeadLetterError> {
+    let mut rows = RowSet::default();
+    let mut reader = match csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .flexible(true)
+        .from_path(path)
+    {
+        Ok(reader) => reader,
+        Err(e) if matches!(e.kind(), csv::ErrorKind::Io(io) if io.kind() == std::io::ErrorKind::NotFound) =>
+        {
+            return Ok(rows);
+        }
+        Err(e) => return Err(io(path, e.into())),
+    };
+    let header = reader.headers().map_err(|e| io(path, e.into()))?.clone();
+    let Some(row_column) = header.iter().position(|h| h == DEAD_LETTER_COLUMNS[0]) else {
+        return Ok(rows);
+    };
+    let mut record = csv::StringRecord::new();
+    // The last whole record is held back until we know the file ends after it with a newline.
+    let mut last: Option<(u64, u64)> = None;
+    let mut torn_at = None;
+    loop {
+        let start = reader.position().byte();
+        let whole = match reader.read_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => record.len() == header.len(),
+            Err(_) => false,
+        };
+        match record.get(row_column).and_then(|r| r.parse::<u64>().ok()) {
+            Some(row) if whole => {
+                if let Some((_, previous)) = last.replace((start, row)) {
+                    rows.insert(previous);
+                }
+            }
+            _ => {
+                torn_at = Some(start);
+                break;
+            }
+        }
+    }
+    let ends_with_newline = last_byte(path)
+        .map_err(|e| io(path, e))?
+        .is_none_or(|b| b == b'\n');
+    match last {
+        Some((start, _)) if torn_at.is_none() && !ends_with_newline => torn_at = Some(start),
+        Some((_, row)) => rows.insert(row),
+        None => {}
+    }
+    if let Some(start) = torn_at {
+        // A torn tail left by a killed process: cut the file back to the last whole record.
+        let file = OpenOptions::new()
+            .write(true)
+            .open(path)
+            .map_err(|e| io(path, e))?;
+        file.set_len(start).map_err(|e| io(path, e))?;
+    }
+    Ok(rows)
+}
+
+fn last_byte(path: &Path) -> std::io::Result<Option<u8>> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut file = File::open(path)?;
+    if file.metadata()?.len() == 0 {
+        return Ok(None);
+    }
+    file.seek(SeekFrom::End(-1))?;
+    let mut byte = [0u8];
+    file.read_exact(&mut byte)?;
+    Ok(Some(byte[0]))
+}
+
 fn full_header(header: &[String]) -> Vec<String> {
     header
         .iter()
@@ -205,5 +281,34 @@ mod tests {
             .err()
             .unwrap();
         assert!(err.to_string().contains("different header"));
+    }
+
+    #[test]
+    fn rows_written_reads_etl_row_and_cuts_a_torn_tail() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("failed.csv");
+        assert!(rows_written(&path, b',').unwrap().is_empty());
+        let header = vec!["Email".to_string(), "Note".to_string()];
+        let mut writer = DeadLetterWriter::create(&path, &header, b',').unwrap();
+        writer
+            .write(&rejection(3, &["a@x", "multi\nline"]))
+            .unwrap();
+        writer.write(&rejection(9, &["b@x", "plain"])).unwrap();
+        writer.flush().unwrap();
+        drop(writer);
+        let whole = std::fs::read(&path).unwrap();
+        let rows = rows_written(&path, b',').unwrap();
+        assert!(rows.contains(3) && rows.contains(9) && rows.len() == 2);
+
+        // A process killed in the middle of the last record: the record is cut away.
+        std::fs::write(&path, &whole[..whole.len() - 5]).unwrap();
+        let rows = rows_written(&path, b',').unwrap();
+        assert!(rows.contains(3) && !rows.contains(9));
+        let cut = std::fs::read(&path).unwrap();
+        assert!(cut.ends_with(b"\n"));
+        let mut writer = DeadLetterWriter::append(&path, &header, b',').unwrap();
+        writer.write(&rejection(9, &["b@x", "plain"])).unwrap();
+        writer.flush().unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), whole);
     }
 }

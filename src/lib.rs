@@ -7,12 +7,16 @@
 //! `sandbox` is an independent implementation of the API: it shares no types with the engine.
 
 pub mod batch;
+pub mod checkpoint;
 pub mod client;
 pub mod config;
 pub mod dead_letter;
 pub mod dispatch;
 pub mod encode;
+pub mod journal;
+pub mod lock;
 pub mod mapping;
+pub mod pipeline;
 pub mod prepare;
 pub mod report;
 pub mod response;

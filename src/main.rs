@@ -7,6 +7,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use etl::dispatch::Halt;
+use etl::pipeline::{RunOptions, RunOutcome};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -21,6 +23,26 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// Load the pipeline's source file into HubSpot: create, update, upsert or archive.
+    Run {
+        /// The pipeline file.
+        pipeline: PathBuf,
+        /// Write the run report as JSON to this file.
+        #[arg(long, value_name = "FILE")]
+        report: Option<PathBuf>,
+        /// No progress display and no summary (errors still go to stderr).
+        #[arg(long, short)]
+        quiet: bool,
+        /// Read this file instead of the pipeline's `[source] path` (e.g. a fixed dead-letter CSV).
+        #[arg(long, value_name = "PATH")]
+        source: Option<PathBuf>,
+        /// Continue the job where an earlier run stopped: finished rows are skipped.
+        #[arg(long)]
+        resume: bool,
+        /// Start the job over, discarding an earlier run's journal and dead letters.
+        #[arg(long, conflicts_with = "resume")]
+        restart: bool,
+    },
     /// Map and validate every row against the target's property schema, without sending writes.
     Validate {
         /// The pipeline file.
@@ -38,6 +60,26 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging();
     match cli.command {
+        Command::Run {
+            pipeline,
+            report,
+            quiet,
+            source,
+            resume,
+            restart,
+        } => {
+            let options = RunOptions {
+                report,
+                quiet,
+                source,
+                resume,
+                restart,
+            };
+            match etl::pipeline::run(&pipeline, &options).await {
+                Ok(outcome) => run_exit(&outcome, quiet),
+                Err(err) => fatal(&err),
+            }
+        }
         Command::Validate { pipeline, source } => {
             let options = etl::prepare::ValidateOptions { source };
             match etl::prepare::validate(&pipeline, &options).await {
@@ -56,6 +98,39 @@ async fn main() -> ExitCode {
             Ok(()) => ExitCode::SUCCESS,
             Err(err) => fatal(&err),
         },
+    }
+}
+
+/// The exit code of a run that ended without a fatal error (DESIGN.md §6).
+fn run_exit(outcome: &RunOutcome, quiet: bool) -> ExitCode {
+    let report = &outcome.report;
+    if outcome.already_finished {
+        eprintln!(
+            "etl: this job already finished; nothing to do (run without --resume to load the file again)"
+        );
+    }
+    if !quiet {
+        eprintln!("{}", report.summary());
+    }
+    match &outcome.halt {
+        Some(Halt::DailyLimit(message)) => {
+            eprintln!(
+                "etl: stopped: {message} The daily limit resets at midnight in the portal's time \
+                 zone; {} rows were not sent. Run again with --resume after the reset.",
+                report.unfinished
+            );
+            ExitCode::from(4)
+        }
+        Some(Halt::Interrupted) => {
+            eprintln!(
+                "etl: interrupted; {} rows were not sent. Run again with --resume to finish.",
+                report.unfinished
+            );
+            ExitCode::from(4)
+        }
+        Some(Halt::Fatal { .. } | Halt::Failed(_)) => ExitCode::from(1),
+        None if report.dead_lettered > 0 => ExitCode::from(3),
+        None => ExitCode::SUCCESS,
     }
 }
 

@@ -87,6 +87,19 @@ impl Report {
         }
     }
 
+    /// Adds what earlier runs of a resumed job did, so the report covers the whole job.
+    pub fn add_earlier(&mut self, earlier: &Report) {
+        self.rows_read += earlier.rows_read;
+        self.accepted += earlier.accepted;
+        self.created += earlier.created;
+        self.updated += earlier.updated;
+        self.archived += earlier.archived;
+        self.dead_lettered += earlier.dead_lettered;
+        self.requests += earlier.requests;
+        self.retries += earlier.retries;
+        self.rate_limited += earlier.rate_limited;
+    }
+
     /// The closing summary for people.
     pub fn summary(&self) -> String {
         let mut text = format!(

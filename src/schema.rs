@@ -209,6 +209,8 @@ pub enum SchemaError {
         status: u16,
         message: String,
     },
+    #[error("{url}: {message} (HTTP 429, daily limit)")]
+    DailyLimit { url: String, message: String },
     #[error("{url}: HTTP {status}: {message}")]
     Status {
         url: String,
@@ -402,7 +404,12 @@ async fn get(
     }
     let message = hubspot_message(&body);
     let url = url.to_string();
+    let error = crate::response::ErrorItem::parse(&body);
     Err(match status {
+        429 if error.policy_name.as_deref() == Some("DAILY") => SchemaError::DailyLimit {
+            url,
+            message: error.message,
+        },
         401 | 403 => SchemaError::Unauthorized {
             url,
             status,
@@ -419,6 +426,17 @@ async fn get(
             message,
         },
     })
+}
+
+impl SchemaError {
+    /// Worth asking again after a pause: connection failures, 429 for the rolling window, 423, 5xx.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            SchemaError::Connect { .. } => true,
+            SchemaError::Status { status, .. } => matches!(status, 423 | 429 | 500..=599),
+            _ => false,
+        }
+    }
 }
 
 /// HubSpot's `message` (and `category`) from an error envelope, else the body's first 200 chars.

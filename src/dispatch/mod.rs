@@ -30,6 +30,7 @@ use backon::Retryable;
 use serde::Serialize;
 use tokio::sync::mpsc;
 
+use crate::checkpoint::Checkpoint;
 use crate::client::{Client, Reply};
 use crate::config::Operation;
 use crate::encode;
@@ -86,6 +87,8 @@ pub enum Halt {
     Fatal { status: u16, message: String },
     /// Ctrl-C or SIGTERM.
     Interrupted,
+    /// A local failure that makes going on unsafe (the checkpoint journal cannot be written).
+    Failed(String),
 }
 
 /// Set once; every sender checks it before each attempt.
@@ -135,6 +138,15 @@ pub struct Dispatcher {
     counters: Arc<Counters>,
     outcomes: mpsc::Sender<Outcome>,
     halt: Arc<HaltFlag>,
+    checkpoint: Option<Arc<Checkpoint>>,
+}
+
+/// The shared parts a dispatcher works with.
+pub struct Shared {
+    pub counters: Arc<Counters>,
+    pub outcomes: mpsc::Sender<Outcome>,
+    pub halt: Arc<HaltFlag>,
+    pub checkpoint: Option<Arc<Checkpoint>>,
 }
 
 impl Dispatcher {
@@ -143,18 +155,17 @@ impl Dispatcher {
         job: Job,
         limiter: Limiter,
         concurrency: Arc<Concurrency>,
-        counters: Arc<Counters>,
-        outcomes: mpsc::Sender<Outcome>,
-        halt: Arc<HaltFlag>,
+        shared: Shared,
     ) -> Dispatcher {
         Dispatcher {
             client,
             job,
             limiter,
             concurrency,
-            counters,
-            outcomes,
-            halt,
+            counters: shared.counters,
+            outcomes: shared.outcomes,
+            halt: shared.halt,
+            checkpoint: shared.checkpoint,
         }
     }
 
@@ -167,8 +178,23 @@ impl Dispatcher {
     }
 
     /// Sends one batch and reports the fate of each of its rows.
-    pub async fn process(&self, inputs: Vec<Input>) {
+    pub async fn process(&self, mut inputs: Vec<Input>) {
         Counters::add(&self.counters.in_flight, 1);
+        if self.job.operation == Operation::Create
+            && let Some(checkpoint) = &self.checkpoint
+        {
+            // Rows an earlier run was creating when it stopped may exist already: check them
+            // before anything is sent again.
+            let (in_doubt, fresh): (Vec<Input>, Vec<Input>) = inputs
+                .into_iter()
+                .partition(|i| checkpoint.is_in_doubt(i.row));
+            inputs = fresh;
+            if !in_doubt.is_empty() {
+                let reason = "an earlier run stopped while this row was being created".to_string();
+                self.verify_creates(in_doubt, reason, self.job.max_retries)
+                    .await;
+            }
+        }
         if self.job.resolves_ids() {
             let resolved = self.resolve_ids(inputs).await;
             self.send(resolved, false, self.job.max_retries).await;
@@ -190,6 +216,17 @@ impl Dispatcher {
                 return self.unfinished(inputs).await;
             }
             let op = self.job.operation;
+            if matches!(op, Operation::Create | Operation::Archive)
+                && let Some(checkpoint) = &self.checkpoint
+            {
+                // Written and synced before the request leaves: if this process dies before the
+                // answer is recorded, the next run knows these rows may have been applied.
+                let rows: Vec<u64> = inputs.iter().map(|i| i.row).collect();
+                if let Err(err) = checkpoint.mark_sending(&rows) {
+                    self.halt.raise(Halt::Failed(err.to_string()));
+                    return self.unfinished(inputs).await;
+                }
+            }
             let id_property = if by_property {
                 self.job.id_property.as_deref()
             } else {
@@ -372,12 +409,21 @@ impl Dispatcher {
             }
         };
         let mut resolved = Vec::with_capacity(inputs.len());
+        let mut already_archived = Vec::new();
         for mut input in inputs {
             let value = input.id.clone().unwrap_or_default();
+            let in_doubt = self
+                .checkpoint
+                .as_ref()
+                .is_some_and(|c| c.is_in_doubt(input.row));
             match found.get(&value.to_lowercase()) {
                 Some(id) => {
                     input.id = Some(id.clone());
                     resolved.push(input);
+                }
+                // An earlier run archived it and stopped before recording the answer.
+                None if in_doubt && self.job.operation == Operation::Archive => {
+                    already_archived.push(input.row);
                 }
                 None => {
                     let message = format!(
@@ -395,6 +441,7 @@ impl Dispatcher {
                 }
             }
         }
+        self.accept(already_archived, 0).await;
         resolved
     }
 

@@ -3,7 +3,10 @@
 mod fixtures;
 mod prepare;
 mod readers;
+mod resume;
+mod run;
 mod sandbox_api;
 mod sandbox_batch;
 mod sandbox_client;
 mod sandbox_limits;
+mod support;

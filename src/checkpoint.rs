@@ -1,0 +1,128 @@
+//! A job's checkpoint for one run: the journal (shared by the dispatcher, which marks rows it is
+//! about to send, and the outcome writer, which records accepted rows), the rows in doubt from an
+//! earlier run, and the lock that keeps a second run of the job out.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use crate::journal::{Fingerprint, Journal, JournalError, Progress, RowSet};
+use crate::lock::{LockError, RunLock};
+
+#[derive(Debug, thiserror::Error)]
+pub enum CheckpointError {
+    #[error(transparent)]
+    Journal(#[from] JournalError),
+    #[error(transparent)]
+    Lock(#[from] LockError),
+    #[error(
+        "an earlier run of this job stopped before the end (journal {0}): pass --resume to \
+         continue it, or --restart to start it over"
+    )]
+    Unfinished(PathBuf),
+}
+
+/// How a run treats an earlier run's journal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Start {
+    /// A new job; refused when an earlier run left the job unfinished (re-sending its creates
+    /// would duplicate records).
+    New,
+    /// Continue the earlier run's job (a new job when there is no journal).
+    Resume,
+    /// Start over, whatever an earlier run left.
+    Restart,
+}
+
+pub struct Checkpoint {
+    journal: Mutex<Journal>,
+    /// Rows an earlier run was sending when it stopped: check before sending again.
+    in_doubt: RowSet,
+    _lock: RunLock,
+}
+
+impl Checkpoint {
+    /// Takes the job's lock, then starts a new journal or reopens the earlier one. Returns
+    /// what earlier runs finished (`None` for a new job).
+    pub fn open(
+        journal_path: &Path,
+        source: &Path,
+        pipeline_file: &Path,
+        start: Start,
+    ) -> Result<(Checkpoint, Option<Progress>), CheckpointError> {
+        let lock = RunLock::acquire(&lock_path(journal_path))?;
+        let fingerprint = Fingerprint::of(source, pipeline_file)?;
+        let resumed = match start {
+            Start::Resume => Journal::resume(journal_path, &fingerprint)?,
+            Start::New if Journal::unfinished_at(journal_path)? => {
+                return Err(CheckpointError::Unfinished(journal_path.to_path_buf()));
+            }
+            Start::New | Start::Restart => None,
+        };
+        let (journal, progress) = match resumed {
+            Some((journal, progress)) => (journal, Some(progress)),
+            None => (Journal::start(journal_path, &fingerprint)?, None),
+        };
+        let in_doubt = progress
+            .as_ref()
+            .map(|p| p.in_doubt.clone())
+            .unwrap_or_default();
+        Ok((
+            Checkpoint {
+                journal: Mutex::new(journal),
+                in_doubt,
+                _lock: lock,
+            },
+            progress,
+        ))
+    }
+
+    pub fn is_in_doubt(&self, row: u64) -> bool {
+        self.in_doubt.contains(row)
+    }
+
+    /// Durably records that `rows` are about to be sent (creates, archives by property).
+    /// Blocks for one fsync; called from the runtime, so it steps off the async workers.
+    pub fn mark_sending(&self, rows: &[u64]) -> Result<(), JournalError> {
+        tokio::task::block_in_place(|| self.journal().mark_sending(rows))
+    }
+
+    pub fn record_accepted(
+        &self,
+        rows: &[u64],
+        created: u64,
+        updated: u64,
+        archived: u64,
+    ) -> Result<(), JournalError> {
+        self.journal()
+            .record_accepted(rows, created, updated, archived)
+    }
+
+    /// Ends the run: adds its request counters and commits; marks the job complete when the
+    /// whole input went through.
+    pub fn close(
+        &self,
+        requests: u64,
+        retries: u64,
+        rate_limited: u64,
+        completed: bool,
+    ) -> Result<(), JournalError> {
+        let mut journal = self.journal();
+        journal.record_requests(requests, retries, rate_limited);
+        if completed {
+            journal.complete()
+        } else {
+            journal.commit()
+        }
+    }
+
+    fn journal(&self) -> std::sync::MutexGuard<'_, Journal> {
+        self.journal.lock().expect("journal lock poisoned")
+    }
+}
+
+/// The lock file beside the journal.
+pub fn lock_path(journal: &Path) -> PathBuf {
+    let mut name = journal.as_os_str().to_owned();
+    name.push(".lock");
+    PathBuf::from(name)
+}

@@ -1,0 +1,443 @@
+//! The checkpoint journal: which source rows of a job are finished, durable across crashes, so a
+//! killed or stopped run resumes exactly where it stopped (`etl run --resume`).
+//!
+//! A SQLite file (WAL, `synchronous = FULL`): a stable format anyone can inspect with `sqlite3`,
+//! and transactions that make "these rows are done" atomic. It holds
+//! - `meta`: the job's fingerprint (source bytes + pipeline file), running totals, and whether the
+//!   job completed;
+//! - `rows`: one line per row the portal accepted (`state` 1), or per row of a create/archive
+//!   batch that is being sent (`state` 0, written and synced *before* the request leaves).
+//!
+//! Rows that are `sending` but not accepted when a run dies are "in doubt": the portal may have
+//! applied them. A resumed run checks them before sending again (DESIGN.md §4, ambiguous creates).
+//! Dead-lettered rows are not journaled here: the dead-letter file itself is their durable
+//! record, and a resumed run reads its `etl_row` column.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use rusqlite::{Connection, OptionalExtension, params};
+use xxhash_rust::xxh3::Xxh3;
+
+/// How often accepted rows are committed: a crash re-sends at most this much work, and re-sending
+/// is safe (idempotent operations, or in-doubt creates that are checked first).
+const COMMIT_EVERY: Duration = Duration::from_millis(500);
+
+const SENDING: i64 = 0;
+const ACCEPTED: i64 = 1;
+
+#[derive(Debug, thiserror::Error)]
+pub enum JournalError {
+    #[error("checkpoint journal {path}: {source}")]
+    Sqlite {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
+    #[error("cannot read {path} to fingerprint the job: {source}")]
+    Fingerprint {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "checkpoint journal {path} belongs to a different job: the source file or the pipeline \
+         changed since it was written. Resuming would apply its progress to other rows. Run \
+         without --resume to start the job over (this overwrites the journal and the dead-letter \
+         file)."
+    )]
+    Mismatch { path: PathBuf },
+}
+
+/// A digest of everything that decides which rows a job has: the source file's bytes and the
+/// pipeline file's bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fingerprint(pub String);
+
+impl Fingerprint {
+    pub fn of(source: &Path, pipeline: &Path) -> Result<Fingerprint, JournalError> {
+        use std::io::Read;
+        let mut hasher = Xxh3::new();
+        for path in [source, pipeline] {
+            let error = |source| JournalError::Fingerprint {
+                path: path.to_path_buf(),
+                source,
+            };
+            let mut file = std::fs::File::open(path).map_err(error)?;
+            let mut buffer = vec![0u8; 1 << 20];
+            loop {
+                let n = file.read(&mut buffer).map_err(error)?;
+                if n == 0 {
+                    break;
+                }
+                hasher.update(&buffer[..n]);
+            }
+            // Separates the two files, so moving bytes from one to the other changes the digest.
+            hasher.update(b"\0etl-file-boundary\0");
+        }
+        Ok(Fingerprint(format!("{:032x}", hasher.digest128())))
+    }
+}
+
+/// A set of row numbers, one bit each: a million rows take 125 KB.
+#[derive(Debug, Clone, Default)]
+pub struct RowSet {
+    words: Vec<u64>,
+    len: u64,
+}
+
+impl RowSet {
+    pub fn insert(&mut self, row: u64) {
+        let (word, bit) = ((row / 64) as usize, row % 64);
+        if word >= self.words.len() {
+            self.words.resize(word + 1, 0);
+        }
+        if self.words[word] & (1 << bit) == 0 {
+            self.words[word] |= 1 << bit;
+            self.len += 1;
+        }
+    }
+
+    pub fn contains(&self, row: u64) -> bool {
+        let (word, bit) = ((row / 64) as usize, row % 64);
+        self.words.get(word).is_some_and(|w| w & (1 << bit) != 0)
+    }
+
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+/// What earlier runs of the job finished.
+#[derive(Debug, Clone, Default)]
+pub struct Progress {
+    /// Rows the portal accepted.
+    pub accepted: RowSet,
+    /// Rows sent (create, archive by property) with no recorded answer: the portal may have
+    /// applied them.
+    pub in_doubt: RowSet,
+    pub created: u64,
+    pub updated: u64,
+    pub archived: u64,
+    /// Earlier runs' request counters, so the report covers the whole job.
+    pub requests: u64,
+    pub retries: u64,
+    pub rate_limited: u64,
+    /// Whether a run already went through the whole input.
+    pub completed: bool,
+}
+
+/// Totals a run adds to the job.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Totals {
+    pub created: u64,
+    pub updated: u64,
+    pub archived: u64,
+    pub requests: u64,
+    pub retries: u64,
+    pub rate_limited: u64,
+}
+
+pub struct Journal {
+    path: PathBuf,
+    conn: Connection,
+    pending: Vec<u64>,
+    pending_totals: Totals,
+    last_commit: Instant,
+}
+
+impl Journal {
+    /// Starts a new job: any earlier journal at `path` is replaced.
+    pub fn start(path: &Path, fingerprint: &Fingerprint) -> Result<Journal, JournalError> {
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+        }
+        let journal = Journal::open(path)?;
+        journal
+            .conn
+            .execute(
+                "INSERT INTO meta (key, value) VALUES ('fingerprint', ?1)",
+                params![fingerprint.0],
+            )
+            .map_err(|e| journal.error(e))?;
+        Ok(journal)
+    }
+
+    /// Reopens the journal of an earlier run of the same job. `None` when there is none.
+    pub fn resume(
+        path: &Path,
+        fingerprint: &Fingerprint,
+    ) -> Result<Option<(Journal, Progress)>, JournalError> {
+        if !path.exists() {
+            return Ok(None);
+        }
+        let journal = Journal::open(path)?;
+        let stored: Option<String> = journal
+            .conn
+            .query_row(
+                "SELECT value FROM meta WHERE key = 'fingerprint'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| journal.error(e))?;
+        if stored.as_deref() != Some(fingerprint.0.as_str()) {
+            return Err(JournalError::Mismatch {
+                path: path.to_path_buf(),
+            });
+        }
+        let progress = journal.progress().map_err(|e| journal.error(e))?;
+        Ok(Some((journal, progress)))
+    }
+
+    /// Whether a journal at `path` belongs to a job that an earlier run left unfinished.
+    pub fn unfinished_at(path: &Path) -> Result<bool, JournalError> {
+        if !path.exists() {
+            return Ok(false);
+        }
+        let journal = Journal::open(path)?;
+        let progress = journal.progress().map_err(|e| journal.error(e))?;
+        Ok(!progress.completed)
+    }
+
+    fn open(path: &Path) -> Result<Journal, JournalError> {
+        let error = |source| JournalError::Sqlite {
+            path: path.to_path_buf(),
+            source,
+        };
+        let conn = Connection::open(path).map_err(error)?;
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL;
+             PRAGMA synchronous = FULL;
+             CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+             CREATE TABLE IF NOT EXISTS rows (row INTEGER PRIMARY KEY, state INTEGER NOT NULL);",
+        )
+        .map_err(error)?;
+        Ok(Journal {
+            path: path.to_path_buf(),
+            conn,
+            pending: Vec::new(),
+            pending_totals: Totals::default(),
+            last_commit: Instant::now(),
+        })
+    }
+
+    fn progress(&self) -> rusqlite::Result<Progress> {
+        let mut progress = Progress::default();
+        let mut rows = self.conn.prepare("SELECT row, state FROM rows")?;
+        let mut cursor = rows.query([])?;
+        while let Some(line) = cursor.next()? {
+            let row: i64 = line.get(0)?;
+            let state: i64 = line.get(1)?;
+            match state {
+                ACCEPTED => progress.accepted.insert(row as u64),
+                _ => progress.in_doubt.insert(row as u64),
+            }
+        }
+        let count = |key: &str| -> rusqlite::Result<u64> {
+            let value: Option<String> = self
+                .conn
+                .query_row("SELECT value FROM meta WHERE key = ?1", params![key], |r| {
+                    r.get(0)
+                })
+                .optional()?;
+            Ok(value.and_then(|v| v.parse().ok()).unwrap_or(0))
+        };
+        progress.created = count("created")?;
+        progress.updated = count("updated")?;
+        progress.archived = count("archived")?;
+        progress.requests = count("requests")?;
+        progress.retries = count("retries")?;
+        progress.rate_limited = count("rate_limited")?;
+        progress.completed = count("completed")? == 1;
+        Ok(progress)
+    }
+
+    /// Records, durably and before the request leaves, that these rows are being sent.
+    pub fn mark_sending(&mut self, rows: &[u64]) -> Result<(), JournalError> {
+        let tx = self.conn.transaction().map_err(|e| JournalError::Sqlite {
+            path: self.path.clone(),
+            source: e,
+        })?;
+        {
+            let mut insert = tx
+                .prepare_cached("INSERT OR IGNORE INTO rows (row, state) VALUES (?1, ?2)")
+                .map_err(|e| sqlite(&self.path, e))?;
+            for row in rows {
+                insert
+                    .execute(params![*row as i64, SENDING])
+                    .map_err(|e| sqlite(&self.path, e))?;
+            }
+        }
+        tx.commit().map_err(|e| sqlite(&self.path, e))
+    }
+
+    /// Records accepted rows; committed within [`COMMIT_EVERY`] or at [`Journal::commit`].
+    pub fn record_accepted(
+        &mut self,
+        rows: &[u64],
+        created: u64,
+        updated: u64,
+        archived: u64,
+    ) -> Result<(), JournalError> {
+        self.pending.extend_from_slice(rows);
+        self.pending_totals.created += created;
+        self.pending_totals.updated += updated;
+        self.pending_totals.archived += archived;
+        if self.last_commit.elapsed() >= COMMIT_EVERY {
+            self.commit()?;
+        }
+        Ok(())
+    }
+
+    /// Adds this run's request counters (once, at the end of the run).
+    pub fn record_requests(&mut self, requests: u64, retries: u64, rate_limited: u64) {
+        self.pending_totals.requests += requests;
+        self.pending_totals.retries += retries;
+        self.pending_totals.rate_limited += rate_limited;
+    }
+
+    /// Writes everything recorded so far, durably.
+    pub fn commit(&mut self) -> Result<(), JournalError> {
+        let path = self.path.clone();
+        let tx = self.conn.transaction().map_err(|e| sqlite(&path, e))?;
+        {
+            let mut upsert = tx
+                .prepare_cached("INSERT OR REPLACE INTO rows (row, state) VALUES (?1, ?2)")
+                .map_err(|e| sqlite(&path, e))?;
+            for row in &self.pending {
+                upsert
+                    .execute(params![*row as i64, ACCEPTED])
+                    .map_err(|e| sqlite(&path, e))?;
+            }
+            let totals = self.pending_totals;
+            for (key, add) in [
+                ("created", totals.created),
+                ("updated", totals.updated),
+                ("archived", totals.archived),
+                ("requests", totals.requests),
+                ("retries", totals.retries),
+                ("rate_limited", totals.rate_limited),
+            ] {
+                if add > 0 {
+                    tx.execute(
+                        "INSERT INTO meta (key, value) VALUES (?1, ?2)
+                         ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + ?2",
+                        params![key, add as i64],
+                    )
+                    .map_err(|e| sqlite(&path, e))?;
+                }
+            }
+        }
+        tx.commit().map_err(|e| sqlite(&path, e))?;
+        self.pending.clear();
+        self.pending_totals = Totals::default();
+        self.last_commit = Instant::now();
+        Ok(())
+    }
+
+    /// Marks the job as having gone through its whole input.
+    pub fn complete(&mut self) -> Result<(), JournalError> {
+        self.commit()?;
+        self.conn
+            .execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('completed', '1')",
+                [],
+            )
+            .map_err(|e| sqlite(&self.path, e))?;
+        Ok(())
+    }
+
+    fn error(&self, source: rusqlite::Error) -> JournalError {
+        sqlite(&self.path, source)
+    }
+}
+
+fn sqlite(path: &Path, source: rusqlite::Error) -> JournalError {
+    JournalError::Sqlite {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fingerprint(n: u8) -> Fingerprint {
+        Fingerprint(format!("fp{n}"))
+    }
+
+    #[test]
+    fn row_sets_hold_rows() {
+        let mut set = RowSet::default();
+        for row in [1, 64, 65, 1_000_000, 64] {
+            set.insert(row);
+        }
+        assert_eq!(set.len(), 4);
+        assert!(set.contains(64) && set.contains(1_000_000) && !set.contains(2));
+    }
+
+    #[test]
+    fn progress_survives_reopening() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("job.journal");
+        let mut journal = Journal::start(&path, &fingerprint(1)).unwrap();
+        journal.mark_sending(&[1, 2, 3, 4]).unwrap();
+        journal.record_accepted(&[1, 2], 2, 0, 0).unwrap();
+        journal.record_requests(5, 1, 0);
+        journal.commit().unwrap();
+        drop(journal);
+
+        let (mut journal, progress) = Journal::resume(&path, &fingerprint(1)).unwrap().unwrap();
+        assert!(progress.accepted.contains(1) && progress.accepted.contains(2));
+        assert!(progress.in_doubt.contains(3) && progress.in_doubt.contains(4));
+        assert!(!progress.in_doubt.contains(1));
+        assert_eq!(
+            (progress.created, progress.requests, progress.retries),
+            (2, 5, 1)
+        );
+        assert!(!progress.completed);
+        journal.record_accepted(&[3], 1, 0, 0).unwrap();
+        journal.complete().unwrap();
+        drop(journal);
+
+        let (_, progress) = Journal::resume(&path, &fingerprint(1)).unwrap().unwrap();
+        assert_eq!(progress.accepted.len(), 3);
+        assert_eq!(progress.created, 3);
+        assert!(progress.completed);
+    }
+
+    #[test]
+    fn another_jobs_journal_is_refused_and_start_replaces_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("job.journal");
+        Journal::start(&path, &fingerprint(1)).unwrap();
+        assert!(matches!(
+            Journal::resume(&path, &fingerprint(2)),
+            Err(JournalError::Mismatch { .. })
+        ));
+        Journal::start(&path, &fingerprint(2)).unwrap();
+        assert!(Journal::resume(&path, &fingerprint(2)).unwrap().is_some());
+        assert!(
+            Journal::resume(&dir.path().join("none"), &fingerprint(2))
+                .unwrap()
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn fingerprints_follow_the_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let source = dir.path().join("a.csv");
+        let pipeline = dir.path().join("p.toml");
+        std::fs::write(&source, "x\n1\n").unwrap();
+        std::fs::write(&pipeline, "[source]\n").unwrap();
+        let first = Fingerprint::of(&source, &pipeline).unwrap();
+        assert_eq!(first, Fingerprint::of(&source, &pipeline).unwrap());
+        std::fs::write(&source, "x\n2\n").unwrap();
+        assert_ne!(first, Fingerprint::of(&source, &pipeline).unwrap());
+    }
+}
