@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use crate::support::{SandboxProcess, Workdir, read_csv, report, text};
+use crate::support::{SandboxProcess, Workdir, read_csv, report, run_reported, text};
 
 const TOKEN: &str = "pat-na1-resume-token";
 
@@ -145,10 +145,7 @@ fn the_daily_limit_stop_resumes_once_the_limit_is_raised() {
         "p.toml",
         &pipeline(&sandbox.url, "create", "", MAPPING, dispatch),
     );
-    let out = work.etl(
-        TOKEN,
-        &["run", "p.toml", "--report", "report.json", "--quiet"],
-    );
+    let out = run_reported(&work, TOKEN, &[]);
     assert_eq!(out.status.code(), Some(4), "{}", text(&out));
     let first = report(&work);
     assert_eq!(first["stopped"], "daily_limit");

@@ -4,7 +4,7 @@
 use etl::sandbox::SandboxConfig;
 use serde_json::{Value, json};
 
-use crate::support::{TestSandbox, Workdir, read_csv, report, text};
+use crate::support::{TestSandbox, Workdir, read_csv, report, run_reported, text};
 
 const TOKEN: &str = "pat-na1-test-token";
 
@@ -112,10 +112,7 @@ fn upsert_by_email_lands_every_row_in_file_order() {
             FAST,
         ),
     );
-    let out = work.etl(
-        TOKEN,
-        &["run", "p.toml", "--report", "report.json", "--quiet"],
-    );
+    let out = run_reported(&work, TOKEN, &[]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let report = assert_conservation(&work);
     assert_eq!(report["rows_read"], 310);
@@ -156,10 +153,7 @@ fn create_traces_a_207_back_to_the_conflicting_rows() {
             FAST,
         ),
     );
-    let out = work.etl(
-        TOKEN,
-        &["run", "p.toml", "--report", "report.json", "--quiet"],
-    );
+    let out = run_reported(&work, TOKEN, &[]);
     assert_eq!(out.status.code(), Some(3), "{}", text(&out));
     let report = assert_conservation(&work);
     assert_eq!(report["accepted"], 39);
@@ -218,10 +212,7 @@ fn a_whole_batch_failure_is_bisected_and_the_good_rows_land() {
             FAST,
         ),
     );
-    let out = work.etl(
-        TOKEN,
-        &["run", "p.toml", "--report", "report.json", "--quiet"],
-    );
+    let out = run_reported(&work, TOKEN, &[]);
     assert_eq!(out.status.code(), Some(3), "{}", text(&out));
     let report = assert_conservation(&work);
     assert_eq!(report["accepted"], 63);
@@ -466,10 +457,7 @@ fn lost_create_answers_are_verified_by_email_never_resent_blindly() {
             FAST,
         ),
     );
-    let out = work.etl(
-        TOKEN,
-        &["run", "p.toml", "--report", "report.json", "--quiet"],
-    );
+    let out = run_reported(&work, TOKEN, &[]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let report = assert_conservation(&work);
     assert_eq!(report["accepted"], 1000);
@@ -505,10 +493,7 @@ fn lost_create_answers_without_a_unique_property_are_dead_lettered_as_ambiguous(
             FAST,
         ),
     );
-    let out = work.etl(
-        TOKEN,
-        &["run", "p.toml", "--report", "report.json", "--quiet"],
-    );
+    let out = run_reported(&work, TOKEN, &[]);
     assert_eq!(out.status.code(), Some(3), "{}", text(&out));
     let report = assert_conservation(&work);
     let (_, dead) = read_csv(&work.path("failed.csv"));
@@ -560,10 +545,7 @@ fn run_with_faults(create: bool, rows: usize, fault: f64, lost: f64, throttle: f
             &dispatch,
         ),
     );
-    let out = work.etl(
-        TOKEN,
-        &["run", "p.toml", "--report", "report.json", "--quiet"],
-    );
+    let out = run_reported(&work, TOKEN, &[]);
     assert!(
         matches!(out.status.code(), Some(0) | Some(3)),
         "{}",

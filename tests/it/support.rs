@@ -53,28 +53,7 @@ impl TestSandbox {
         token: Option<&str>,
         body: Option<Value>,
     ) -> (u16, Value) {
-        let url = format!("{}{}", self.url, path);
-        self.runtime.block_on(async {
-            let client = reqwest::Client::new();
-            let mut request = client.request(method.parse().expect("a method"), &url);
-            if let Some(token) = token {
-                request = request.bearer_auth(token);
-            }
-            if let Some(body) = body {
-                request = request
-                    .header("content-type", "application/json")
-                    .body(body.to_string());
-            }
-            let response = request.send().await.expect("the sandbox answers");
-            let status = response.status().as_u16();
-            let bytes = response.bytes().await.expect("a body");
-            let json = if bytes.is_empty() {
-                Value::Null
-            } else {
-                serde_json::from_slice(&bytes).unwrap_or(Value::Null)
-            };
-            (status, json)
-        })
+        http(&self.runtime, &self.url, method, path, token, body)
     }
 }
 
@@ -204,23 +183,7 @@ impl SandboxProcess {
     }
 
     pub fn request(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-        let url = format!("{}{}", self.url, path);
-        self.client_runtime.block_on(async {
-            let mut request =
-                reqwest::Client::new().request(method.parse().expect("a method"), &url);
-            if let Some(body) = body {
-                request = request
-                    .header("content-type", "application/json")
-                    .body(body.to_string());
-            }
-            let response = request.send().await.expect("the sandbox answers");
-            let status = response.status().as_u16();
-            let bytes = response.bytes().await.expect("a body");
-            (
-                status,
-                serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-            )
-        })
+        http(&self.client_runtime, &self.url, method, path, None, body)
     }
 }
 
@@ -229,4 +192,41 @@ impl Drop for SandboxProcess {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// One request to a sandbox at `base`: the status and the JSON body (Null when empty or not JSON).
+fn http(
+    runtime: &tokio::runtime::Runtime,
+    base: &str,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let url = format!("{base}{path}");
+    runtime.block_on(async {
+        let mut request = reqwest::Client::new().request(method.parse().expect("a method"), &url);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request
+                .header("content-type", "application/json")
+                .body(body.to_string());
+        }
+        let response = request.send().await.expect("the sandbox answers");
+        let status = response.status().as_u16();
+        let bytes = response.bytes().await.expect("a body");
+        (
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        )
+    })
+}
+
+/// `etl run p.toml --report report.json --quiet` in `work`, with `token`.
+pub fn run_reported(work: &Workdir, token: &str, extra: &[&str]) -> Output {
+    let mut args = vec!["run", "p.toml", "--report", "report.json", "--quiet"];
+    args.extend_from_slice(extra);
+    work.etl(token, &args)
 }
