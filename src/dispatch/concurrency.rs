@@ -1,6 +1,6 @@
 //! Adaptive concurrency under the configured bound (the idea of Vector's adaptive request
 //! concurrency): additive increase while latency stays flat and the portal's window has room,
-//! multiplicative decrease on 429, 5xx, timeouts or rising latency.
+//! multiplicative decrease on 429, 5xx, timeouts or rising latency; a full window holds it.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -87,11 +87,13 @@ impl Concurrency {
                 let mean = *state.mean_latency.get_or_insert(latency);
                 let rising = latency > mean * 2 + Duration::from_millis(5);
                 state.mean_latency = Some(mean.mul_f64(0.9) + latency.mul_f64(0.1));
-                if rising || !room {
+                if rising {
                     state.limit = (state.limit * 0.9).max(1.0);
-                } else {
+                } else if room {
                     state.limit = (state.limit + 1.0 / state.limit).min(self.max as f64);
                 }
+                // A nearly full window holds the limit where it is: running at the portal's
+                // ceiling keeps `Remaining` low by design, and the rate gate already paces it.
             }
             Signal::Backpressure => state.limit = (state.limit * 0.75).max(1.0),
         }
@@ -155,15 +157,19 @@ mod tests {
     }
 
     #[test]
-    fn a_full_window_stops_growth() {
+    fn a_full_window_holds_the_limit() {
         let c = Concurrency::new(8);
+        for _ in 0..10 {
+            c.record(answered(10));
+        }
+        let before = c.limit();
         for _ in 0..50 {
             c.record(Signal::Answered {
                 latency: Duration::from_millis(10),
                 room: false,
             });
         }
-        assert_eq!(c.limit(), 1);
+        assert_eq!(c.limit(), before);
     }
 
     #[tokio::test]
