@@ -189,6 +189,19 @@ impl Pipeline {
         }
     }
 
+    /// The same pipeline sent to another API (`--base-url`): rehearse against a running
+    /// `etl sandbox`, then load the portal, with one pipeline file.
+    pub fn with_base_url(&self, raw: &str) -> Result<Pipeline, ConfigError> {
+        let base_url = parse_base_url(raw).map_err(|message| ConfigError::Invalid {
+            file: self.file.clone(),
+            key: "--base-url".into(),
+            message,
+        })?;
+        let mut pipeline = self.clone();
+        pipeline.target.base_url = base_url;
+        Ok(pipeline)
+    }
+
     /// The same pipeline reading another file (`etl validate --source`): the format comes from the
     /// new file's extension; a CSV keeps the pipeline's delimiter when the pipeline reads CSV too.
     pub fn with_source(&self, path: &Path) -> Result<Pipeline, ConfigError> {

@@ -36,6 +36,9 @@ enum Command {
         /// Read this file instead of the pipeline's `[source] path` (e.g. a fixed dead-letter CSV).
         #[arg(long, value_name = "PATH")]
         source: Option<PathBuf>,
+        /// Send to this API instead of the pipeline's `base_url` (e.g. a running `etl sandbox`).
+        #[arg(long, value_name = "URL")]
+        base_url: Option<String>,
         /// Continue the job where an earlier run stopped: finished rows are skipped.
         #[arg(long)]
         resume: bool,
@@ -65,6 +68,7 @@ async fn main() -> ExitCode {
             report,
             quiet,
             source,
+            base_url,
             resume,
             restart,
         } => {
@@ -72,6 +76,7 @@ async fn main() -> ExitCode {
                 report,
                 quiet,
                 source,
+                base_url,
                 resume,
                 restart,
             };

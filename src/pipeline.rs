@@ -39,6 +39,8 @@ pub struct RunOptions {
     pub quiet: bool,
     /// Read this file instead of the pipeline's source (replaying a dead-letter file).
     pub source: Option<PathBuf>,
+    /// Send to this API instead of the pipeline's `base_url` ("sandbox" or an http(s) URL).
+    pub base_url: Option<String>,
     /// Continue the job where an earlier run stopped (skip every finished row).
     pub resume: bool,
     /// Start the job over even if an earlier run left it unfinished.
@@ -99,6 +101,9 @@ pub async fn run(path: &Path, options: &RunOptions) -> Result<RunOutcome, RunErr
     let mut pipeline = config::load(path)?;
     if let Some(source) = &options.source {
         pipeline = pipeline.with_source(source)?;
+    }
+    if let Some(base_url) = &options.base_url {
+        pipeline = pipeline.with_base_url(base_url)?;
     }
     if same_file(&pipeline.source.path, &pipeline.dead_letter.path) {
         return Err(RunError::SourceIsDeadLetter(pipeline.source.path.clone()));

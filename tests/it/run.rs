@@ -724,3 +724,28 @@ fn sigterm_drains_in_flight_requests_and_exits_resumable() {
         report["accepted"].as_u64().unwrap()
     );
 }
+
+#[test]
+fn base_url_on_the_command_line_overrides_the_pipeline() {
+    let sandbox = TestSandbox::with_token(TOKEN);
+    let work = Workdir::new();
+    work.write("input.csv", &numbered_contacts(15));
+    // The file says "sandbox" (embedded); the flag sends the rows to the running one instead.
+    work.write(
+        "p.toml",
+        &pipeline(
+            "sandbox",
+            "contacts",
+            "upsert",
+            "id_property = \"email\"",
+            CONTACT_MAPPING,
+            FAST,
+        ),
+    );
+    let out = run_reported(&work, TOKEN, &["--base-url", &sandbox.url]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(records(&sandbox, "contacts"), 15);
+    let out = run_reported(&work, TOKEN, &["--base-url", "ftp://example.com"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("--base-url"), "{}", text(&out));
+}
