@@ -3,4 +3,5 @@
 mod fixtures;
 mod prepare;
 mod readers;
+mod samples;
 mod sandbox_api;
