@@ -5,3 +5,6 @@ mod prepare;
 mod readers;
 mod samples;
 mod sandbox_api;
+mod sandbox_batch;
+mod sandbox_client;
+mod sandbox_limits;

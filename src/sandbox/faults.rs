@@ -1,0 +1,162 @@
+//! Injected faults, decided by seeded dice (`StdRng::seed_from_u64`) so a failing run can be replayed:
+//! spurious 429s, 5xx with nothing written, 423 on batch upserts, and "lost responses" (the write lands,
+//! then the client gets a dropped connection or a 504). Also draws the UUID-shaped correlation ids.
+
+use std::sync::{Mutex, PoisonError};
+use std::time::Duration;
+
+use axum::http::StatusCode;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+/// The fault knobs (changeable at run time through `/_sandbox/config`).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Rates {
+    pub fault: f64,
+    pub lost: f64,
+    pub throttle: f64,
+    pub locked: f64,
+    pub latency: Duration,
+}
+
+/// How a lost response reaches the client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lost {
+    /// Headers, then the connection closes mid-body.
+    Dropped,
+    /// A 504 Gateway Timeout.
+    GatewayTimeout,
+}
+
+/// One injected fault.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    Throttle,
+    Server(StatusCode),
+    Locked,
+    Lost(Lost),
+}
+
+/// The dice.
+#[derive(Debug)]
+pub struct Faults {
+    dice: Mutex<StdRng>,
+    ids: Mutex<StdRng>,
+    rates: Mutex<Rates>,
+}
+
+impl Faults {
+    /// Dice seeded with `seed`. Correlation ids come from a second generator, so the fault sequence
+    /// depends only on the order of write requests, not on how many reads came in between.
+    pub fn new(seed: u64, rates: Rates) -> Faults {
+        Faults {
+            dice: Mutex::new(StdRng::seed_from_u64(seed)),
+            ids: Mutex::new(StdRng::seed_from_u64(seed ^ 0x05ee_dc0d_e1d5)),
+            rates: Mutex::new(rates),
+        }
+    }
+
+    /// The current knobs.
+    pub fn rates(&self) -> Rates {
+        *self.rates.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Replaces the knobs.
+    pub fn set_rates(&self, rates: Rates) {
+        *self.rates.lock().unwrap_or_else(PoisonError::into_inner) = rates;
+    }
+
+    /// Rolls for one request. One uniform draw picks at most one fault (the rates add up to ≤ 1);
+    /// 423 applies only to batch upserts.
+    pub fn draw(&self, upsert: bool) -> Option<Fault> {
+        let rates = self.rates();
+        if rates.fault + rates.lost + rates.throttle + rates.locked <= 0.0 {
+            return None;
+        }
+        let mut rng = self.dice.lock().unwrap_or_else(PoisonError::into_inner);
+        let roll: f64 = rng.random();
+        let mut edge = rates.throttle;
+        if roll < edge {
+            return Some(Fault::Throttle);
+        }
+        edge += rates.fault;
+        if roll < edge {
+            let status = [
+                StatusCode::INTERNAL_SERVER_ERROR,
+                StatusCode::BAD_GATEWAY,
+                StatusCode::SERVICE_UNAVAILABLE,
+            ][rng.random_range(0..3)];
+            return Some(Fault::Server(status));
+        }
+        edge += rates.locked;
+        if roll < edge {
+            return upsert.then_some(Fault::Locked);
+        }
+        edge += rates.lost;
+        if roll < edge {
+            let how = if rng.random_bool(0.5) {
+                Lost::Dropped
+            } else {
+                Lost::GatewayTimeout
+            };
+            return Some(Fault::Lost(how));
+        }
+        None
+    }
+
+    /// A version-4-shaped UUID from the seeded generator.
+    pub fn uuid(&self) -> String {
+        let bits: u128 = self
+            .ids
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .random();
+        let bits = (bits & !(0xf << 76) | (0x4 << 76)) & !(0x3 << 62) | (0x2 << 62);
+        let hex = format!("{bits:032x}");
+        format!(
+            "{}-{}-{}-{}-{}",
+            &hex[0..8],
+            &hex[8..12],
+            &hex[12..16],
+            &hex[16..20],
+            &hex[20..32]
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn same_seed_same_faults() {
+        let rates = Rates {
+            fault: 0.2,
+            lost: 0.2,
+            throttle: 0.2,
+            locked: 0.2,
+            latency: Duration::ZERO,
+        };
+        let a = Faults::new(7, rates);
+        let b = Faults::new(7, rates);
+        let draws_a: Vec<_> = (0..50).map(|_| a.draw(true)).collect();
+        let draws_b: Vec<_> = (0..50).map(|_| b.draw(true)).collect();
+        assert_eq!(draws_a, draws_b);
+        assert!(draws_a.iter().any(|d| d.is_none()));
+        assert!(draws_a.contains(&Some(Fault::Locked)));
+    }
+
+    #[test]
+    fn no_rates_no_faults() {
+        let faults = Faults::new(1, Rates::default());
+        assert!((0..100).all(|_| faults.draw(true).is_none()));
+    }
+
+    #[test]
+    fn uuids_are_uuid_shaped() {
+        let id = Faults::new(1, Rates::default()).uuid();
+        let parts: Vec<_> = id.split('-').map(str::len).collect();
+        assert_eq!(parts, [8, 4, 4, 4, 12]);
+        assert_eq!(&id[14..15], "4");
+    }
+}

@@ -1,0 +1,131 @@
+//! The test hooks under `/_sandbox/` (never a HubSpot path; no auth; not counted against limits):
+//! stats, reset, runtime configuration, and a dump of a type's records.
+
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::super::config::check_rates;
+use super::super::error::ApiError;
+use super::super::state::AppState;
+use super::super::view::{self, RecordView, Select, Snapshot};
+use super::parse_body;
+
+/// `GET /_sandbox/stats`.
+pub async fn stats(State(app): State<AppState>) -> Response {
+    let body = app.stats.to_json(app.record_counts(), app.daily_used());
+    view::json(StatusCode::OK, &body)
+}
+
+/// `POST /_sandbox/reset`: clears records, links, counters and windows (not the configuration).
+pub async fn reset(State(app): State<AppState>) -> Response {
+    app.store.clear(&app.registry);
+    app.limits.reset();
+    app.stats.reset();
+    view::json(StatusCode::OK, &json!({"status": "reset"}))
+}
+
+/// The body of `POST /_sandbox/config`; every field optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigChange {
+    pub daily_limit: Option<u64>,
+    pub requests_per_interval: Option<u32>,
+    pub interval_ms: Option<u64>,
+    pub fault_rate: Option<f64>,
+    pub lost_response_rate: Option<f64>,
+    pub throttle_rate: Option<f64>,
+    pub locked_rate: Option<f64>,
+    pub latency_ms: Option<u64>,
+    pub retry_after: Option<bool>,
+    pub partial_update_errors: Option<bool>,
+    pub faults_on_reads: Option<bool>,
+    #[serde(default)]
+    pub reset_daily: bool,
+}
+
+/// `POST /_sandbox/config`: changes limits and faults at run time; answers the resulting settings.
+pub async fn configure(State(app): State<AppState>, body: Bytes) -> Result<Response, ApiError> {
+    let change: ConfigChange = parse_body(&body)?;
+    let mut rates = app.faults.rates();
+    rates.fault = change.fault_rate.unwrap_or(rates.fault);
+    rates.lost = change.lost_response_rate.unwrap_or(rates.lost);
+    rates.throttle = change.throttle_rate.unwrap_or(rates.throttle);
+    rates.locked = change.locked_rate.unwrap_or(rates.locked);
+    if let Some(ms) = change.latency_ms {
+        rates.latency = Duration::from_millis(ms);
+    }
+    check_rates(&[
+        ("fault_rate", rates.fault),
+        ("lost_response_rate", rates.lost),
+        ("throttle_rate", rates.throttle),
+        ("locked_rate", rates.locked),
+    ])
+    .map_err(ApiError::validation)?;
+    if change.requests_per_interval == Some(0) || change.interval_ms == Some(0) {
+        return Err(ApiError::validation(
+            "requests_per_interval and interval_ms must be positive",
+        ));
+    }
+    app.faults.set_rates(rates);
+    app.limits.configure(
+        change.requests_per_interval,
+        change.interval_ms.map(Duration::from_millis),
+        change.daily_limit,
+        change.reset_daily,
+    );
+    for (flag, value) in [
+        (&app.retry_after, change.retry_after),
+        (&app.partial_update_errors, change.partial_update_errors),
+        (&app.faults_on_reads, change.faults_on_reads),
+    ] {
+        if let Some(value) = value {
+            flag.store(value, Ordering::Relaxed);
+        }
+    }
+    let (max, interval, daily) = app.limits.settings();
+    Ok(view::json(
+        StatusCode::OK,
+        &json!({
+            "requests_per_interval": max,
+            "interval_ms": interval.as_millis() as u64,
+            "daily_limit": daily,
+            "fault_rate": rates.fault,
+            "lost_response_rate": rates.lost,
+            "throttle_rate": rates.throttle,
+            "locked_rate": rates.locked,
+            "latency_ms": rates.latency.as_millis() as u64,
+            "retry_after": app.retry_after.load(Ordering::Relaxed),
+            "partial_update_errors": app.partial(),
+            "faults_on_reads": app.faults_on_reads.load(Ordering::Relaxed),
+        }),
+    ))
+}
+
+/// `GET /_sandbox/records/{objectType}`: every live record with all its values.
+pub async fn records(
+    State(app): State<AppState>,
+    Path(object_type): Path<String>,
+) -> Result<Response, ApiError> {
+    let ty = app.resolve(&object_type)?;
+    let snaps: Vec<Snapshot> = {
+        let table = app.store.read(ty);
+        table
+            .scan(0, false)
+            .map(|r| Snapshot::of(ty, r, &Select::All, &[]))
+            .collect()
+    };
+    let results: Vec<RecordView<'_>> = snaps.iter().map(|snap| RecordView { ty, snap }).collect();
+    Ok(view::json(StatusCode::OK, &json!({ "results": results })))
+}
+
+/// Any other path: HubSpot's bare 404.
+pub async fn not_found() -> Response {
+    ApiError::not_found().into_response()
+}

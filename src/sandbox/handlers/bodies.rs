@@ -1,0 +1,195 @@
+//! Request bodies as HubSpot's clients send them. Property values and ids are read leniently, as HubSpot
+//! does: strings as they are, numbers and booleans as their text, `null` as "clear".
+
+use std::fmt;
+
+use serde::Deserialize;
+use serde::de::{self, Deserializer, MapAccess, Visitor};
+
+/// A JSON scalar as text (`None` for `null`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Scalar(pub Option<String>);
+
+impl Scalar {
+    /// The text, `""` for `null`.
+    pub fn text(&self) -> &str {
+        self.0.as_deref().unwrap_or("")
+    }
+}
+
+struct ScalarVisitor;
+
+impl<'de> Visitor<'de> for ScalarVisitor {
+    type Value = Scalar;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string, number, boolean or null")
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Scalar, E> {
+        Ok(Scalar(Some(v.to_owned())))
+    }
+
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Scalar, E> {
+        Ok(Scalar(Some(v)))
+    }
+
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Scalar, E> {
+        Ok(Scalar(Some(v.to_string())))
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Scalar, E> {
+        Ok(Scalar(Some(v.to_string())))
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Scalar, E> {
+        Ok(Scalar(Some(v.to_string())))
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Scalar, E> {
+        Ok(Scalar(Some(v.to_string())))
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Scalar, E> {
+        Ok(Scalar(None))
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<Scalar, E> {
+        Ok(Scalar(None))
+    }
+}
+
+impl<'de> Deserialize<'de> for Scalar {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Scalar, D::Error> {
+        d.deserialize_any(ScalarVisitor)
+    }
+}
+
+/// A `properties` object, in the order sent (so "the first error" is well defined).
+#[derive(Debug, Clone, Default)]
+pub struct Props(pub Vec<(String, Option<String>)>);
+
+struct PropsVisitor;
+
+impl<'de> Visitor<'de> for PropsVisitor {
+    type Value = Props;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object of property values")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Props, A::Error> {
+        let mut props = Vec::with_capacity(map.size_hint().unwrap_or(8));
+        while let Some((name, value)) = map.next_entry::<String, Scalar>()? {
+            props.push((name, value.0));
+        }
+        Ok(Props(props))
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Props, E> {
+        Ok(Props::default())
+    }
+}
+
+impl<'de> Deserialize<'de> for Props {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Props, D::Error> {
+        d.deserialize_any(PropsVisitor)
+    }
+}
+
+/// `{"to":{"id"},"types":[{"associationCategory","associationTypeId"}]}`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AssociationInput {
+    pub to: Target,
+    #[serde(default)]
+    pub types: Vec<TypeInput>,
+}
+
+/// An association target.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Target {
+    pub id: Scalar,
+}
+
+/// An association type reference.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TypeInput {
+    #[serde(default)]
+    pub association_category: String,
+    pub association_type_id: Scalar,
+}
+
+/// Single create, and each batch create input.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateInput {
+    #[serde(default)]
+    pub properties: Props,
+    #[serde(default)]
+    pub associations: Vec<AssociationInput>,
+    #[serde(default)]
+    pub object_write_trace_id: Scalar,
+}
+
+/// Single update (PATCH).
+#[derive(Debug, Clone, Deserialize)]
+pub struct UpdateBody {
+    #[serde(default)]
+    pub properties: Props,
+}
+
+/// Each batch update/upsert input.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UpdateInput {
+    #[serde(default)]
+    pub id: Scalar,
+    #[serde(default)]
+    pub id_property: Option<String>,
+    #[serde(default)]
+    pub properties: Props,
+    #[serde(default)]
+    pub object_write_trace_id: Scalar,
+}
+
+/// Each batch read/archive input.
+#[derive(Debug, Clone, Deserialize)]
+pub struct IdInput {
+    #[serde(default)]
+    pub id: Scalar,
+}
+
+/// A batch body.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Batch<T> {
+    pub inputs: Vec<T>,
+    #[serde(default)]
+    pub properties: Vec<String>,
+    #[serde(default)]
+    pub properties_with_history: Vec<String>,
+    #[serde(default)]
+    pub id_property: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lenient_scalars_and_ordered_props() {
+        let input: UpdateInput = serde_json::from_str(
+            r#"{"id":42,"idProperty":"email","properties":{"b":"x","a":3,"c":true,"d":null,"e":1.5},"objectWriteTraceId":7}"#,
+        )
+        .unwrap();
+        assert_eq!(input.id.text(), "42");
+        assert_eq!(input.object_write_trace_id.text(), "7");
+        let names: Vec<_> = input.properties.0.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["b", "a", "c", "d", "e"]);
+        assert_eq!(input.properties.0[1].1.as_deref(), Some("3"));
+        assert_eq!(input.properties.0[2].1.as_deref(), Some("true"));
+        assert_eq!(input.properties.0[3].1, None);
+    }
+}

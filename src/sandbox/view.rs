@@ -1,0 +1,287 @@
+//! What goes back on the wire: JSON responses with HubSpot's content type, and records rendered as
+//! `SimplePublicObject`s from snapshots taken under the table lock (serialization happens after the lock
+//! is released, so a large response never blocks writers).
+
+use std::sync::Arc;
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use serde::ser::{SerializeMap, SerializeStruct, Serializer};
+
+use super::error::ErrorItem;
+use super::objects::ObjectType;
+use super::properties::ServerSet;
+use super::store::{Record, Version};
+use super::time;
+
+/// HubSpot's JSON content type, charset included (I-NODE545 headers).
+pub const JSON: &str = "application/json;charset=utf-8";
+
+/// A JSON response with HubSpot's content type.
+pub fn json<T: Serialize + ?Sized>(status: StatusCode, body: &T) -> Response {
+    match serde_json::to_vec(body) {
+        Ok(bytes) => (
+            status,
+            [(header::CONTENT_TYPE, HeaderValue::from_static(JSON))],
+            bytes,
+        )
+            .into_response(),
+        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    }
+}
+
+/// Which properties a rendered record carries (server-set ones are always added).
+#[derive(Debug, Clone)]
+pub enum Select {
+    /// The type's default read set.
+    Defaults,
+    /// These properties, `null` when unset (reads with `properties=`, and write echoes).
+    Named(Vec<usize>),
+    /// Every property that has a value (create responses).
+    All,
+}
+
+impl Select {
+    /// From a read's `properties` list: unknown names are ignored, as HubSpot does; none → defaults.
+    pub fn from_names(ty: &ObjectType, names: &[String]) -> Select {
+        if names.is_empty() {
+            Select::Defaults
+        } else {
+            Select::Named(names.iter().filter_map(|n| ty.prop(n)).collect())
+        }
+    }
+}
+
+/// The associations of one record grouped by target type: `(target type plural name, [(id, v3 type name)])`.
+pub type Assocs = Vec<(String, Vec<(u64, String)>)>;
+
+/// A record copied out of its table: enough to render it without the lock.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    pub id: u64,
+    pub created: i64,
+    pub updated: i64,
+    pub archived: Option<i64>,
+    pub props: Vec<(usize, Option<Arc<str>>)>,
+    pub history: Vec<(usize, Vec<Version>)>,
+    pub associations: Option<Assocs>,
+    /// `new` of upsert results.
+    pub new: Option<bool>,
+}
+
+impl Snapshot {
+    /// Copies what `select` and `history` ask for (values are `Arc`s: cheap to clone).
+    pub fn of(ty: &ObjectType, record: &Record, select: &Select, history: &[usize]) -> Snapshot {
+        let mut props: Vec<(usize, Option<Arc<str>>)> = Vec::new();
+        let push = |prop: usize, props: &mut Vec<(usize, Option<Arc<str>>)>| {
+            if !props.iter().any(|(p, _)| *p == prop) {
+                props.push((prop, record.current(prop).cloned()));
+            }
+        };
+        match select {
+            Select::Defaults => ty.defaults.iter().for_each(|p| push(*p, &mut props)),
+            Select::Named(list) => list.iter().for_each(|p| push(*p, &mut props)),
+            Select::All => (0..ty.properties.len())
+                .filter(|p| record.current(*p).is_some())
+                .for_each(|p| push(p, &mut props)),
+        }
+        ty.server.iter().for_each(|p| push(*p, &mut props));
+        let history = history
+            .iter()
+            .map(|&p| (p, record.values[p].clone()))
+            .collect();
+        Snapshot {
+            id: record.id,
+            created: record.created,
+            updated: record.updated,
+            archived: record.archived,
+            props,
+            history,
+            associations: None,
+            new: None,
+        }
+    }
+}
+
+/// A snapshot bound to its type, ready to serialize as a `SimplePublicObject`.
+pub struct RecordView<'a> {
+    pub ty: &'a ObjectType,
+    pub snap: &'a Snapshot,
+}
+
+struct Values<'a> {
+    view: &'a RecordView<'a>,
+    created: &'a str,
+    updated: &'a str,
+}
+
+impl Serialize for Values<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let ty = self.view.ty;
+        let snap = self.view.snap;
+        let mut map = s.serialize_map(Some(snap.props.len()))?;
+        let id = snap.id.to_string();
+        for (prop, value) in &snap.props {
+            let def = &ty.properties[*prop];
+            match def.server {
+                ServerSet::ObjectId => map.serialize_entry(&def.name, &id)?,
+                ServerSet::CreateDate => map.serialize_entry(&def.name, self.created)?,
+                ServerSet::ModifiedDate => map.serialize_entry(&def.name, self.updated)?,
+                ServerSet::No => map.serialize_entry(&def.name, &value.as_deref())?,
+            }
+        }
+        map.end()
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct HistoryEntry<'a> {
+    value: &'a str,
+    timestamp: String,
+    source_type: &'a str,
+}
+
+struct Histories<'a> {
+    view: &'a RecordView<'a>,
+}
+
+impl Serialize for Histories<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let ty = self.view.ty;
+        let snap = self.view.snap;
+        let mut map = s.serialize_map(Some(snap.history.len()))?;
+        for (prop, versions) in &snap.history {
+            let def = &ty.properties[*prop];
+            // Newest first, as HubSpot lists history. Server-set properties have one synthetic entry.
+            let id = snap.id.to_string();
+            let entries: Vec<HistoryEntry<'_>> = match def.server {
+                ServerSet::No => versions
+                    .iter()
+                    .rev()
+                    .map(|v| HistoryEntry {
+                        value: &v.value,
+                        timestamp: time::iso(v.timestamp),
+                        source_type: v.source,
+                    })
+                    .collect(),
+                ServerSet::ObjectId => vec![HistoryEntry {
+                    value: &id,
+                    timestamp: time::iso(snap.created),
+                    source_type: "CALCULATED",
+                }],
+                ServerSet::CreateDate | ServerSet::ModifiedDate => Vec::new(),
+            };
+            map.serialize_entry(&def.name, &entries)?;
+        }
+        map.end()
+    }
+}
+
+#[derive(Serialize)]
+struct AssocItem {
+    id: String,
+    #[serde(rename = "type")]
+    kind: String,
+}
+
+#[derive(Serialize)]
+struct AssocResults {
+    results: Vec<AssocItem>,
+}
+
+impl Serialize for RecordView<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let snap = self.snap;
+        let created = time::iso(snap.created);
+        let updated = time::iso(snap.updated);
+        let mut st = s.serialize_struct("SimplePublicObject", 8)?;
+        st.serialize_field("id", &snap.id.to_string())?;
+        st.serialize_field(
+            "properties",
+            &Values {
+                view: self,
+                created: &created,
+                updated: &updated,
+            },
+        )?;
+        if !snap.history.is_empty() {
+            st.serialize_field("propertiesWithHistory", &Histories { view: self })?;
+        }
+        st.serialize_field("createdAt", &created)?;
+        st.serialize_field("updatedAt", &updated)?;
+        st.serialize_field("archived", &snap.archived.is_some())?;
+        if let Some(at) = snap.archived {
+            st.serialize_field("archivedAt", &time::iso(at))?;
+        }
+        if let Some(assocs) = &snap.associations {
+            let map: std::collections::BTreeMap<&str, AssocResults> = assocs
+                .iter()
+                .map(|(name, links)| {
+                    let results = links
+                        .iter()
+                        .map(|(id, kind)| AssocItem {
+                            id: id.to_string(),
+                            kind: kind.clone(),
+                        })
+                        .collect();
+                    (name.as_str(), AssocResults { results })
+                })
+                .collect();
+            st.serialize_field("associations", &map)?;
+        }
+        if let Some(new) = snap.new {
+            st.serialize_field("new", &new)?;
+        }
+        st.end()
+    }
+}
+
+/// A batch answer: `{"status":"COMPLETE","results",["numErrors","errors"],"startedAt","completedAt"}`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BatchOut<'a> {
+    pub status: &'static str,
+    pub results: Vec<RecordView<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub num_errors: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub errors: Option<Vec<ErrorItem>>,
+    pub started_at: String,
+    pub completed_at: String,
+}
+
+impl<'a> BatchOut<'a> {
+    /// The envelope; `numErrors`/`errors` only when there are errors.
+    pub fn new(
+        ty: &'a ObjectType,
+        snaps: &'a [Snapshot],
+        errors: Vec<ErrorItem>,
+        started: i64,
+    ) -> BatchOut<'a> {
+        let (num_errors, errors) = if errors.is_empty() {
+            (None, None)
+        } else {
+            (Some(errors.len()), Some(errors))
+        };
+        BatchOut {
+            status: "COMPLETE",
+            results: snaps.iter().map(|snap| RecordView { ty, snap }).collect(),
+            num_errors,
+            errors,
+            started_at: time::iso(started),
+            completed_at: time::iso(time::now_ms()),
+        }
+    }
+
+    /// 200/201 without errors, 207 with.
+    pub fn into_response(self, ok: StatusCode) -> Response {
+        let status = if self.errors.is_some() {
+            StatusCode::MULTI_STATUS
+        } else {
+            ok
+        };
+        json(status, &self)
+    }
+}
