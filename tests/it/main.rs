@@ -8,3 +8,4 @@ mod sandbox_api;
 mod sandbox_batch;
 mod sandbox_client;
 mod sandbox_limits;
+mod validate_sandbox;
