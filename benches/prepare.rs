@@ -103,6 +103,18 @@ fn bench(c: &mut Criterion) {
             "parquet_100k_rows"
         };
         group.bench_function(name, |b| b.iter(|| black_box(pass(&pipeline, &schema))));
+        // Calibration: the reader alone (parse + one String per field), to show what the rest costs.
+        let name = if file.ends_with("csv") {
+            "csv_read_only"
+        } else {
+            "parquet_read_only"
+        };
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                let mut source = source::open(&pipeline.source).unwrap();
+                black_box(source.by_ref().filter(|r| r.is_ok()).count())
+            })
+        });
     }
     group.finish();
 }
