@@ -4,8 +4,12 @@
 //! Batches are emitted in the order they were opened. A row whose key already sits in an open batch
 //! goes to a later batch (opening one if needed). Memory is bounded: at most `max_open` batches are
 //! open; past that the oldest is flushed even if not full.
+//!
+//! Keys are tracked by a 64-bit hash (no per-row copy of the key). Two different keys with the same
+//! hash are treated as one key: batches get smaller, never wrong.
 
 use std::collections::{HashMap, VecDeque};
+use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
 
 use crate::row::Input;
 
@@ -20,11 +24,12 @@ pub struct Batch {
 pub struct Batcher {
     size: usize,
     max_open: usize,
-    /// Open batches; `open[i]` has sequence number `first_seq + i`.
-    open: VecDeque<Vec<Input>>,
+    /// Open batches with their inputs' key hashes; `open[i]` has sequence number `first_seq + i`.
+    open: VecDeque<(Vec<Input>, Vec<u64>)>,
     first_seq: u64,
-    /// Key → sequence number of the latest open batch holding it.
-    last: HashMap<String, u64>,
+    /// Key hash → sequence number of the latest open batch holding it.
+    last: HashMap<u64, u64>,
+    hasher: BuildHasherDefault<DefaultHasher>,
 }
 
 /// Open batches kept by default: enough to absorb runs of repeated keys without flushing early.
@@ -43,30 +48,35 @@ impl Batcher {
             open: VecDeque::new(),
             first_seq: 0,
             last: HashMap::new(),
+            hasher: BuildHasherDefault::default(),
         }
     }
 
     /// Adds an input; full (or evicted) batches are passed to `emit` in order.
     pub fn push(&mut self, input: Input, mut emit: impl FnMut(Batch)) {
+        let hash = input.key.as_ref().map(|k| self.hasher.hash_one(k));
         // The earliest batch this input may join: after the latest open batch holding its key.
-        let earliest = match input.key.as_ref().and_then(|k| self.last.get(k)) {
+        let earliest = match hash.and_then(|h| self.last.get(&h)) {
             Some(&seq) => (seq + 1 - self.first_seq) as usize,
             None => 0,
         };
-        let slot = (earliest..self.open.len()).find(|&i| self.open[i].len() < self.size);
+        let slot = (earliest..self.open.len()).find(|&i| self.open[i].0.len() < self.size);
         let index = match slot {
             Some(i) => i,
             None => {
-                self.open.push_back(Vec::with_capacity(self.size));
+                self.open
+                    .push_back((Vec::with_capacity(self.size), Vec::new()));
                 self.open.len() - 1
             }
         };
-        if let Some(key) = &input.key {
-            self.last.insert(key.clone(), self.first_seq + index as u64);
+        let (inputs, hashes) = &mut self.open[index];
+        inputs.push(input);
+        if let Some(h) = hash {
+            hashes.push(h);
+            self.last.insert(h, self.first_seq + index as u64);
         }
-        self.open[index].push(input);
         // Emit from the front only, so batches leave in the order they were opened.
-        while self.open.front().is_some_and(|b| b.len() >= self.size)
+        while self.open.front().is_some_and(|(b, _)| b.len() >= self.size)
             || self.open.len() > self.max_open
         {
             emit(self.pop_front());
@@ -82,18 +92,16 @@ impl Batcher {
 
     /// Inputs held in open batches.
     pub fn pending(&self) -> usize {
-        self.open.iter().map(Vec::len).sum()
+        self.open.iter().map(|(b, _)| b.len()).sum()
     }
 
     fn pop_front(&mut self) -> Batch {
-        let inputs = self.open.pop_front().expect("caller checked");
+        let (inputs, hashes) = self.open.pop_front().expect("caller checked");
         let seq = self.first_seq;
         self.first_seq += 1;
-        for input in &inputs {
-            if let Some(key) = &input.key
-                && self.last.get(key) == Some(&seq)
-            {
-                self.last.remove(key);
+        for h in hashes {
+            if self.last.get(&h) == Some(&seq) {
+                self.last.remove(&h);
             }
         }
         Batch { inputs }

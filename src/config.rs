@@ -609,10 +609,11 @@ impl RawMapping {
             }
         };
         if let Some(format) = &table.format {
-            if !matches!(kind, Some(ValueType::Date | ValueType::DateTime)) {
+            // Without `type`, the portal's schema decides date vs datetime (checked when compiling).
+            if matches!(kind, Some(ValueType::Number | ValueType::Bool)) {
                 return Err(ctx.err(
                     &format!("{key}.format"),
-                    "only applies with type = \"date\" or \"datetime\"",
+                    "only applies to dates and datetimes (type = \"date\", \"datetime\" or the property's own type)",
                 ));
             }
             if chrono::format::StrftimeItems::new(format)
@@ -957,7 +958,7 @@ path = "state.journal"
         assert!(e.contains("mapping.email.type"), "{e}");
         let e = err(&MINIMAL.replace(
             "email = \"Email\"",
-            "email = { column = \"E\", format = \"%d\" }",
+            "email = { column = \"E\", type = \"bool\", format = \"%d\" }",
         ));
         assert!(e.contains("mapping.email.format"), "{e}");
         let e = err(&MINIMAL.replace(

@@ -5,6 +5,7 @@
 //! A [`Mapper`] is compiled once against the source header and the portal's schema (so a missing
 //! column is a fatal error before any row is read), then maps each row without looking names up.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -87,6 +88,11 @@ pub enum MappingError {
         column: String,
         available: String,
     },
+    #[error(
+        "pipeline file {}: mapping.{property}.format applies to date and datetime properties; {property} is not one (set type = \"date\" or \"datetime\")",
+        file.display()
+    )]
+    FormatWithoutDate { file: PathBuf, property: String },
 }
 
 /// The compiled form of one mapping.
@@ -180,6 +186,12 @@ impl Mapper {
                     _ => None,
                 })
             });
+            if m.format.is_some() && !matches!(kind, Some(ValueType::Date | ValueType::DateTime)) {
+                return Err(MappingError::FormatWithoutDate {
+                    file: pipeline_file.to_path_buf(),
+                    property: m.property.clone(),
+                });
+            }
             let values: HashMap<String, String> = m.values.iter().cloned().collect();
             let values_folded = m
                 .values
@@ -251,12 +263,13 @@ impl Mapper {
 type Failure = (String, &'static str, String);
 
 impl Compiled {
-    fn value(&self, row: &SourceRow) -> Result<Option<String>, Failure> {
+    /// The value for one row. Works on borrowed text and allocates once at the end where it can.
+    fn value<'a>(&'a self, row: &'a SourceRow) -> Result<Option<String>, Failure> {
         let cell = |i: usize| row.fields.get(i).map(String::as_str).unwrap_or("");
         let mut multi = self.split.is_some();
-        let mut value = match &self.source {
-            Source::Column(i) => cell(*i).to_string(),
-            Source::Constant(v) => v.clone(),
+        let mut value: Cow<'a, str> = match &self.source {
+            Source::Column(i) => Cow::Borrowed(cell(*i)),
+            Source::Constant(v) => Cow::Borrowed(v.as_str()),
             Source::Columns(is) => {
                 multi = true;
                 let parts: Vec<&str> = is
@@ -264,42 +277,49 @@ impl Compiled {
                     .map(|&i| cell(i).trim())
                     .filter(|p| !p.is_empty())
                     .collect();
-                parts.join(";")
+                Cow::Owned(parts.join(";"))
             }
         };
         if self.trim {
-            value = value.trim().to_string();
+            value = match value {
+                Cow::Borrowed(s) => Cow::Borrowed(s.trim()),
+                Cow::Owned(s) => Cow::Owned(s.trim().to_string()),
+            };
         }
         if let Some(sep) = &self.split {
-            value = value
-                .split(sep.as_str())
-                .map(str::trim)
-                .filter(|p| !p.is_empty())
-                .collect::<Vec<_>>()
-                .join(";");
+            value = Cow::Owned(
+                value
+                    .split(sep.as_str())
+                    .map(str::trim)
+                    .filter(|p| !p.is_empty())
+                    .collect::<Vec<_>>()
+                    .join(";"),
+            );
         }
         if value.trim().is_empty() {
             match &self.default {
-                Some(d) => value = d.clone(),
+                Some(d) => value = Cow::Borrowed(d.as_str()),
                 None => return Ok(None),
             }
         }
-        if self.lowercase {
-            value = value.to_lowercase();
+        if self.lowercase && value.chars().any(char::is_uppercase) {
+            value = Cow::Owned(value.to_lowercase());
         }
         if !self.values.is_empty() {
-            value = if multi {
-                value
-                    .split(';')
-                    .map(|p| self.label_to_value(p))
-                    .collect::<Vec<_>>()
-                    .join(";")
-            } else {
-                self.label_to_value(&value)
-            };
+            if multi {
+                value = Cow::Owned(
+                    value
+                        .split(';')
+                        .map(|p| self.label_to_value(p).unwrap_or(p))
+                        .collect::<Vec<_>>()
+                        .join(";"),
+                );
+            } else if let Some(v) = self.label_to_value(&value) {
+                value = Cow::Borrowed(v);
+            }
         }
         let Some(kind) = self.kind else {
-            return Ok(Some(value));
+            return Ok(Some(value.into_owned()));
         };
         let parsed = match kind {
             ValueType::Date => parse_date(&value, self.format.as_deref()),
@@ -309,17 +329,17 @@ impl Compiled {
         };
         parsed
             .map(Some)
-            .map_err(|reason| (value, kind.category(), reason))
+            .map_err(|reason| (value.into_owned(), kind.category(), reason))
     }
 
-    fn label_to_value(&self, label: &str) -> String {
+    /// The internal value for `label`: exact match first, then case-insensitive.
+    fn label_to_value(&self, label: &str) -> Option<&str> {
         if let Some(v) = self.values.get(label) {
-            return v.clone();
+            return Some(v);
         }
-        match self.values_folded.get(&label.trim().to_lowercase()) {
-            Some(v) => v.clone(),
-            None => label.to_string(),
-        }
+        self.values_folded
+            .get(&label.trim().to_lowercase())
+            .map(String::as_str)
     }
 }
 
@@ -342,7 +362,22 @@ fn is_epoch_ms(s: &str) -> bool {
 }
 
 fn render_date(d: NaiveDate) -> String {
-    d.format("%Y-%m-%d").to_string()
+    use chrono::Datelike;
+    format!("{:04}-{:02}-{:02}", d.year(), d.month(), d.day())
+}
+
+/// A strict ISO `YYYY-MM-DD` date, parsed without chrono's format machinery (the hot path).
+pub fn iso_date(s: &str) -> Option<NaiveDate> {
+    let b = s.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<u32> {
+        b[r].iter().try_fold(0u32, |n, &c| {
+            c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0'))
+        })
+    };
+    NaiveDate::from_ymd_opt(num(0..4)? as i32, num(5..7)?, num(8..10)?)
 }
 
 /// Renders a UTC instant as HubSpot's datetime: `2024-01-31T09:30:00.000Z`.
@@ -381,8 +416,8 @@ pub fn parse_date(s: &str, format: Option<&str>) -> Result<String, String> {
             Err(_) => Err(format!("does not match format {fmt:?}")),
         };
     }
-    if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
-        return Ok(render_date(d));
+    if iso_date(s).is_some() {
+        return Ok(s.to_string());
     }
     if is_epoch_ms(s) {
         let ms: i64 = s.parse().map_err(|_| "is out of range".to_string())?;
@@ -614,6 +649,25 @@ mod tests {
         assert!(v[0].reason.contains("format"), "{}", v[0].reason);
         assert_eq!(v[0].value, "31/01/2024");
         assert_eq!(v[0].column.as_deref(), Some("\"Born\""));
+    }
+
+    #[test]
+    fn format_takes_its_type_from_the_schema() {
+        let mut m = table("date_of_birth", "Born");
+        m.format = Some("%d/%m/%Y".into());
+        assert_eq!(map_one(m, &ROW).0[0].1, "2024-01-31");
+        let mut m = table("email", "Email");
+        m.format = Some("%d/%m/%Y".into());
+        let err = Mapper::new(
+            &[m],
+            &header(),
+            &schema(),
+            Path::new("p.toml"),
+            Path::new("s.csv"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("mapping.email.format"), "{err}");
     }
 
     #[test]

@@ -368,11 +368,23 @@ async fn fetch_schema(
             reason: e.to_string(),
         })?;
     match &pipeline.target.base_url {
-        BaseUrl::Url(url) => {
-            Ok(schema::fetch(&client, url, &pipeline.target.object, token).await?)
+        BaseUrl::Url(url) => Ok(schema::fetch(&client, url, &pipeline.target.object, token).await?),
+        BaseUrl::Sandbox => {
+            // The embedded sandbox lives only for this fetch. It accepts any non-empty token, so a
+            // placeholder stands in when none is set.
+            let sandbox = crate::sandbox::start(crate::sandbox::SandboxConfig::default())
+                .await
+                .map_err(|e| PrepareError::Sandbox(e.to_string()))?;
+            let placeholder = Secret::new("sandbox");
+            let result = schema::fetch(
+                &client,
+                &sandbox.base_url(),
+                &pipeline.target.object,
+                Some(token.unwrap_or(&placeholder)),
+            )
+            .await;
+            sandbox.shutdown().await;
+            Ok(result?)
         }
-        BaseUrl::Sandbox => Err(PrepareError::Sandbox(
-            "base_url = \"sandbox\" needs the embedded sandbox, which this build does not have yet; run `etl sandbox` elsewhere and set base_url = \"http://127.0.0.1:8080\"".into(),
-        )),
     }
 }

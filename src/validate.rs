@@ -12,10 +12,10 @@ use std::fmt;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use chrono::{DateTime, NaiveDate};
+use chrono::DateTime;
 
 use crate::config::{Operation, Pipeline};
-use crate::mapping::{Mapper, MappingError, column_index};
+use crate::mapping::{Mapper, MappingError, column_index, iso_date};
 use crate::row::{Association, Input, RejectStatus, Rejection, SourceRow};
 use crate::schema::{ObjectSchema, PropertySchema, PropertyType};
 
@@ -161,7 +161,7 @@ impl Check {
 
     /// `Err((category, reason))` when `value` is not acceptable.
     fn check(&self, value: &str) -> Result<(), (&'static str, String)> {
-        if value.chars().count() > MAX_STRING {
+        if value.len() > MAX_STRING && value.chars().count() > MAX_STRING {
             return Err((
                 "INVALID_LENGTH",
                 format!("is longer than HubSpot's {MAX_STRING} characters"),
@@ -190,14 +190,17 @@ impl Check {
                 multi,
                 listing,
             } => {
-                let mut parts: Vec<&str> = if *multi {
+                let bad = if *multi {
                     // A leading ';' appends to the record's existing values.
-                    value.strip_prefix(';').unwrap_or(value).split(';').collect()
+                    value
+                        .strip_prefix(';')
+                        .unwrap_or(value)
+                        .split(';')
+                        .find(|p| !values.contains(*p))
                 } else {
-                    vec![value]
+                    Some(value).filter(|v| !values.contains(*v))
                 };
-                parts.retain(|p| !values.contains(*p));
-                let Some(bad) = parts.first() else {
+                let Some(bad) = bad else {
                     return Ok(());
                 };
                 let hint = match folded.get(&bad.trim().to_lowercase()) {
@@ -241,17 +244,17 @@ pub fn is_email(s: &str) -> bool {
         && local.bytes().all(|b| {
             b.is_ascii_alphanumeric() || b"!#$%&'*+-/=?^_`{|}~.".contains(&b) || b >= 0x80
         });
-    let labels: Vec<&str> = domain.split('.').collect();
-    let domain_ok = labels.len() >= 2
-        && labels.iter().all(|l| {
+    let domain_ok = domain.contains('.')
+        && domain.split('.').all(|l| {
             !l.is_empty()
                 && !l.starts_with('-')
                 && !l.ends_with('-')
                 && l.bytes()
                     .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b >= 0x80)
         })
-        && labels
-            .last()
+        && domain
+            .rsplit('.')
+            .next()
             .is_some_and(|tld| tld.len() >= 2 && !tld.bytes().all(|b| b.is_ascii_digit()));
     local_ok && domain_ok
 }
@@ -273,7 +276,7 @@ fn is_epoch_ms(s: &str) -> bool {
 }
 
 fn check_date(s: &str) -> Result<(), String> {
-    if s.len() == 10 && NaiveDate::parse_from_str(s, "%Y-%m-%d").is_ok() {
+    if iso_date(s).is_some() {
         return Ok(());
     }
     if is_epoch_ms(s) {

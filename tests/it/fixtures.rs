@@ -105,3 +105,25 @@ city = "City"
 lifecyclestage = { column = "Stage", values = { "Opportunity" = "opportunity" } }
 date_of_birth = "Birthday"
 "#;
+
+/// `GET /crm/v3/properties/companies`, trimmed.
+pub const COMPANIES: &str = r#"{"results":[
+  {"name":"name","label":"Company name","type":"string","fieldType":"text"},
+  {"name":"domain","label":"Company Domain Name","type":"string","fieldType":"text"},
+  {"name":"city","label":"City","type":"string","fieldType":"text"},
+  {"name":"phone","label":"Phone Number","type":"string","fieldType":"phonenumber"},
+  {"name":"numberofemployees","label":"Number of Employees","type":"number","fieldType":"number"},
+  {"name":"annualrevenue","label":"Annual Revenue","type":"number","fieldType":"number"}
+]}"#;
+
+/// `GET /crm/v3/properties/deals`, trimmed.
+pub const DEALS: &str = r#"{"results":[
+  {"name":"dealname","label":"Deal Name","type":"string","fieldType":"text"},
+  {"name":"amount","label":"Amount","type":"number","fieldType":"number"},
+  {"name":"dealstage","label":"Deal Stage","type":"enumeration","fieldType":"radio","options":[
+    {"label":"Appointment Scheduled","value":"appointmentscheduled"},{"label":"Qualified To Buy","value":"qualifiedtobuy"},
+    {"label":"Presentation Scheduled","value":"presentationscheduled"},{"label":"Decision Maker Bought-In","value":"decisionmakerboughtin"},
+    {"label":"Contract Sent","value":"contractsent"},{"label":"Closed Won","value":"closedwon"},{"label":"Closed Lost","value":"closedlost"}]},
+  {"name":"pipeline","label":"Pipeline","type":"enumeration","fieldType":"select","options":[{"label":"Sales Pipeline","value":"default"}]},
+  {"name":"closedate","label":"Close Date","type":"datetime","fieldType":"date"}
+]}"#;

@@ -154,7 +154,7 @@ fn skip_and_stop_keep_conservation() {
 }
 
 #[test]
-fn parquet_mid_file_failure_is_reported_after_the_rows_read() {
+fn truncated_parquet_is_fatal_before_any_row() {
     // A truncated Parquet file fails at open; that is the common corruption and must be fatal.
     let d = Dir::new();
     d.write("c.parquet", b"PAR1\x00\x00PAR1");

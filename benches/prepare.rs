@@ -1,0 +1,123 @@
+//! The CPU path of the prepare stage, on one core: read → map → validate → batch → encode the JSON
+//! request bodies, for a generated 10-column contacts file as CSV and as Parquet.
+//!
+//! Run: `cargo bench --bench prepare`. Figures are recorded in README.md.
+
+use std::hint::black_box;
+use std::path::Path;
+use std::sync::Arc;
+
+use arrow_array::{ArrayRef, RecordBatch, StringArray};
+use arrow_schema::{DataType, Field, Schema};
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use etl::batch::{Batcher, DEFAULT_MAX_OPEN};
+use etl::config::{self, Pipeline};
+use etl::encode;
+use etl::prepare::Preparer;
+use etl::schema::ObjectSchema;
+use etl::source;
+
+#[path = "../tests/it/fixtures.rs"]
+mod fixtures;
+
+const ROWS: usize = 100_000;
+
+/// One full pass; returns (inputs, rejections, body bytes) so nothing is optimised away.
+fn pass(pipeline: &Pipeline, schema: &ObjectSchema) -> (u64, u64, usize) {
+    let mut source = source::open(&pipeline.source).unwrap();
+    let mut preparer = Preparer::new(pipeline, schema, source.header()).unwrap();
+    let mut batcher = Batcher::new(pipeline.dispatch.batch_size, DEFAULT_MAX_OPEN);
+    let (mut inputs, mut rejected, mut bytes) = (0u64, 0u64, 0usize);
+    let mut body = Vec::with_capacity(64 * 1024);
+    let (op, id_property) = (
+        pipeline.target.operation,
+        pipeline.target.id_property.as_deref(),
+    );
+    let mut encode = |batch: etl::batch::Batch| {
+        inputs += batch.inputs.len() as u64;
+        body.clear();
+        encode::write_body(&mut body, op, id_property, &batch.inputs);
+        bytes += body.len();
+    };
+    for row in source.by_ref() {
+        match row.map(|r| preparer.prepare(r)) {
+            Ok(Ok(input)) => batcher.push(input, &mut encode),
+            Ok(Err(_)) | Err(_) => rejected += 1,
+        }
+    }
+    batcher.finish(&mut encode);
+    assert!(source.take_error().is_none());
+    (inputs, rejected, bytes)
+}
+
+/// The same rows as Parquet (Utf8 columns, snappy-free default encoding).
+fn csv_to_parquet(csv_path: &Path, parquet_path: &Path) {
+    let mut reader = csv::Reader::from_path(csv_path).unwrap();
+    let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
+    let mut columns: Vec<Vec<String>> = vec![Vec::new(); header.len()];
+    for record in reader.records() {
+        for (c, v) in record.unwrap().iter().enumerate() {
+            columns[c].push(v.to_string());
+        }
+    }
+    let schema = Arc::new(Schema::new(
+        header
+            .iter()
+            .map(|h| Field::new(h, DataType::Utf8, true))
+            .collect::<Vec<_>>(),
+    ));
+    let arrays: Vec<ArrayRef> = columns
+        .into_iter()
+        .map(|c| Arc::new(StringArray::from(c)) as ArrayRef)
+        .collect();
+    let batch = RecordBatch::try_new(schema.clone(), arrays).unwrap();
+    let file = std::fs::File::create(parquet_path).unwrap();
+    let mut writer = parquet::arrow::ArrowWriter::try_new(file, schema, None).unwrap();
+    writer.write(&batch).unwrap();
+    writer.close().unwrap();
+}
+
+fn bench(c: &mut Criterion) {
+    let dir = tempfile::tempdir().unwrap();
+    let csv_path = dir.path().join("contacts.csv");
+    fixtures::write_contacts_csv(&csv_path, ROWS);
+    csv_to_parquet(&csv_path, &dir.path().join("contacts.parquet"));
+    let schema = ObjectSchema::from_json("contacts", fixtures::CONTACTS.as_bytes()).unwrap();
+    let mut group = c.benchmark_group("prepare");
+    group.throughput(Throughput::Elements(ROWS as u64));
+    group.sample_size(10);
+    for file in ["contacts.csv", "contacts.parquet"] {
+        let text = fixtures::pipeline_text(
+            file,
+            "",
+            "operation = \"upsert\"\nid_property = \"email\"",
+            fixtures::CONTACTS_MAPPING,
+        );
+        let pipeline = config::parse(&dir.path().join("p.toml"), &text).unwrap();
+        let (inputs, rejected, _) = pass(&pipeline, &schema);
+        assert_eq!(inputs + rejected, ROWS as u64);
+        assert_eq!(rejected, (ROWS / 50) as u64);
+        let name = if file.ends_with("csv") {
+            "csv_100k_rows"
+        } else {
+            "parquet_100k_rows"
+        };
+        group.bench_function(name, |b| b.iter(|| black_box(pass(&pipeline, &schema))));
+        // Calibration: the reader alone (parse + one String per field), to show what the rest costs.
+        let name = if file.ends_with("csv") {
+            "csv_read_only"
+        } else {
+            "parquet_read_only"
+        };
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                let mut source = source::open(&pipeline.source).unwrap();
+                black_box(source.by_ref().filter(|r| r.is_ok()).count())
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
