@@ -94,8 +94,10 @@ fn csv_line(fields: &[String]) -> String {
     line
 }
 
-fn contacts(dir: &Path) {
+/// Writes `contacts.csv`; returns the well-formed emails (lowercase), for the update and archive samples.
+fn contacts(dir: &Path) -> Vec<String> {
     let mut rng = Lcg(1);
+    let mut good = Vec::new();
     let mut out = String::from(
         "Email,First Name,Last Name,Phone,Company,Website,Job Title,Lifecycle Stage,Lead Status,Birthday\n",
     );
@@ -129,6 +131,10 @@ fn contacts(dir: &Path) {
         if i == 42 {
             note_title = "Head of\nPartnerships".into();
         }
+        let bad = [97, 131, 151, 173, 181].iter().any(|m| i % m == 0) || i == 777;
+        if !bad && i % 200 != 0 {
+            good.push(email.to_lowercase());
+        }
         let fields = [
             format!(" {email} "),
             first.to_string(),
@@ -149,6 +155,27 @@ fn contacts(dir: &Path) {
         out.push_str(&line);
     }
     std::fs::write(dir.join("contacts.csv"), out).unwrap();
+    good
+}
+
+/// Every 10th contact became a customer: an update by email (looked up to record ids first).
+fn contact_updates(dir: &Path, emails: &[String]) {
+    let mut out = String::from("Email,Lifecycle Stage\n");
+    for email in emails.iter().step_by(10) {
+        out.push_str(&format!("{email},Customer\n"));
+    }
+    out.push_str("nobody@nowhere.example.com,Customer\n");
+    std::fs::write(dir.join("contacts_update.csv"), out).unwrap();
+}
+
+/// Every 25th contact unsubscribed: archive by email, plus one address the portal never had.
+fn contact_unsubscribes(dir: &Path, emails: &[String]) {
+    let mut out = String::from("Email\n");
+    for email in emails.iter().skip(5).step_by(25) {
+        out.push_str(&format!("{email}\n"));
+    }
+    out.push_str("never.seen@nowhere.example.com\n");
+    std::fs::write(dir.join("contacts_unsubscribed.csv"), out).unwrap();
 }
 
 fn ascii(s: &str) -> String {
@@ -291,7 +318,9 @@ fn archive(dir: &Path) {
 fn main() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples");
     std::fs::create_dir_all(&dir).unwrap();
-    contacts(&dir);
+    let emails = contacts(&dir);
+    contact_updates(&dir, &emails);
+    contact_unsubscribes(&dir, &emails);
     companies(&dir);
     deals(&dir);
     archive(&dir);

@@ -192,14 +192,16 @@ impl Journal {
         Ok(Some((journal, progress)))
     }
 
-    /// Whether a journal at `path` belongs to a job that an earlier run left unfinished.
+    /// Whether a journal at `path` belongs to a job that an earlier run left unfinished after
+    /// sending something (a run that failed before sending anything leaves nothing to protect).
     pub fn unfinished_at(path: &Path) -> Result<bool, JournalError> {
         if !path.exists() {
             return Ok(false);
         }
         let journal = Journal::open(path)?;
         let progress = journal.progress().map_err(|e| journal.error(e))?;
-        Ok(!progress.completed)
+        let sent = !progress.accepted.is_empty() || !progress.in_doubt.is_empty();
+        Ok(!progress.completed && sent)
     }
 
     fn open(path: &Path) -> Result<Journal, JournalError> {

@@ -404,11 +404,8 @@ impl Validator {
                     "{p:?} is not a unique property of {object} (hasUniqueValue is false), so it cannot identify records"
                 )));
             }
-            if operation == Operation::Update && schema.is_contacts() && p == "email" {
-                return Err(id_err(
-                    "HubSpot's contacts batch update cannot use email as idProperty: use operation = \"upsert\", or id_column with record ids".into(),
-                ));
-            }
+            // Contacts' batch update refuses `idProperty: email`; the dispatcher looks the
+            // emails up to record ids first, so update by email is allowed here.
             let _ = prop;
         }
         let id = match (operation, &pipeline.target.id_column, id_property) {
@@ -920,13 +917,14 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(e.contains("not a unique property"), "{e}");
-        let e = setup(
-            "operation = \"update\"\nid_property = \"email\"",
-            "email = \"Email\"",
-        )
-        .unwrap_err()
-        .to_string();
-        assert!(e.contains("cannot use email"), "{e}");
+        // Update by email: the dispatcher resolves emails to record ids first.
+        assert!(
+            setup(
+                "operation = \"update\"\nid_property = \"email\"",
+                "email = \"Email\"",
+            )
+            .is_ok()
+        );
         let e = setup(
             "operation = \"update\"\nid_column = \"Record\"",
             "email = \"Email\"",
