@@ -9,6 +9,7 @@ use std::path::Path;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::hasher::FastMap;
 use super::properties::{self, Format, OptionDef, PropType, PropertyDef, ServerSet};
 
 /// What a create must carry.
@@ -41,7 +42,7 @@ pub struct ObjectType {
     pub required: Required,
     pub searchable: Vec<String>,
     pub properties: Vec<PropertyDef>,
-    by_name: HashMap<String, usize>,
+    by_name: FastMap<String, usize>,
     /// Properties returned when a read names none.
     pub defaults: Vec<usize>,
     /// The server-set properties, returned on every read.
@@ -127,7 +128,7 @@ impl ObjectType {
                 p.group = group.clone();
             }
         }
-        let by_name: HashMap<String, usize> = props
+        let by_name: FastMap<String, usize> = props
             .iter()
             .enumerate()
             .map(|(i, p)| (p.name.clone(), i))

@@ -7,11 +7,12 @@
 //! validate and serialize outside the locks. Lock order is "one table, then links"; no code path ever
 //! holds two table locks, so two writers on different types cannot deadlock.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use super::associations::Links;
+use super::hasher::FastMap;
 use super::objects::{ObjectType, Registry};
 use super::values;
 
@@ -53,7 +54,7 @@ impl Record {
 pub struct Table {
     records: BTreeMap<u64, Record>,
     /// One map per unique index of the type: normalised value → record id (live records only).
-    unique: Vec<HashMap<String, u64>>,
+    unique: Vec<FastMap<String, u64>>,
     live: usize,
 }
 
@@ -61,7 +62,7 @@ impl Table {
     fn new(ty: &ObjectType) -> Table {
         Table {
             records: BTreeMap::new(),
-            unique: vec![HashMap::new(); ty.unique_count],
+            unique: vec![FastMap::default(); ty.unique_count],
             live: 0,
         }
     }
@@ -89,9 +90,7 @@ impl Table {
     /// The live record holding `value` in unique property `prop`.
     pub fn find_unique(&self, ty: &ObjectType, prop: usize, value: &str) -> Option<u64> {
         let slot = ty.unique_slot[prop]?;
-        let key = values::unique_keys(&ty.properties[prop], value)
-            .into_iter()
-            .next()?;
+        let key = values::unique_keys(&ty.properties[prop], value).next()?;
         self.unique[slot].get(key.as_ref()).copied()
     }
 
@@ -133,9 +132,9 @@ impl Table {
             values: vec![Vec::new(); ty.properties.len()],
         };
         for (prop, value) in sets {
-            self.set(ty, &mut record, prop, value, now, "API");
+            set(&mut self.unique, ty, &mut record, prop, value, now, "API");
         }
-        derive(self, ty, &mut record, true, now);
+        derive(&mut self.unique, ty, &mut record, None, now);
         self.live += 1;
         self.records.entry(id).or_insert(record)
     }
@@ -148,13 +147,16 @@ impl Table {
         sets: Vec<(usize, String)>,
         now: i64,
     ) -> Option<&Record> {
-        let mut record = self.records.remove(&id)?;
+        let record = self.records.get_mut(&id)?;
+        let mut changed = Vec::with_capacity(sets.len());
         for (prop, value) in sets {
-            self.set(ty, &mut record, prop, value, now, "API");
+            if set(&mut self.unique, ty, record, prop, value, now, "API") {
+                changed.push(prop);
+            }
         }
         record.updated = now;
-        derive(self, ty, &mut record, false, now);
-        Some(self.records.entry(id).or_insert(record))
+        derive(&mut self.unique, ty, record, Some(&changed), now);
+        Some(record)
     }
 
     /// Archives a live record; `false` when there is none (archive is idempotent for callers).
@@ -175,98 +177,113 @@ impl Table {
         self.live -= 1;
         true
     }
+}
 
-    fn set(
-        &mut self,
-        ty: &ObjectType,
-        record: &mut Record,
-        prop: usize,
-        value: String,
-        now: i64,
-        source: &'static str,
-    ) {
-        let def = &ty.properties[prop];
-        let old = record.current(prop).cloned();
-        // A multi-checkbox value with a leading `;` appends to the options already set (DOC-PROP).
-        let value = match (&old, value.strip_prefix(';')) {
-            (Some(old), Some(added)) if def.is_multi() => {
-                let mut all: Vec<&str> = old.split(';').filter(|p| !p.is_empty()).collect();
-                for piece in added.split(';').filter(|p| !p.is_empty()) {
-                    if !all.contains(&piece) {
-                        all.push(piece);
-                    }
-                }
-                all.join(";")
-            }
-            (None, Some(added)) if def.is_multi() => added.to_owned(),
-            _ => value,
-        };
-        if old.as_deref() == Some(value.as_str()) {
-            return;
-        }
-        if let Some(slot) = ty.unique_slot[prop] {
-            if let Some(old) = &old {
-                for key in values::unique_keys(def, old) {
-                    if self.unique[slot].get(key.as_ref()) == Some(&record.id) {
-                        self.unique[slot].remove(key.as_ref());
-                    }
+/// Writes one value into a record and keeps the unique index in step; `false` when the value was
+/// already current (no history entry, nothing to derive).
+fn set(
+    unique: &mut [FastMap<String, u64>],
+    ty: &ObjectType,
+    record: &mut Record,
+    prop: usize,
+    value: String,
+    now: i64,
+    source: &'static str,
+) -> bool {
+    let def = &ty.properties[prop];
+    let current = record.values[prop]
+        .last()
+        .map(|v| &v.value)
+        .filter(|v| !v.is_empty());
+    // A multi-checkbox value with a leading `;` appends to the options already set (DOC-PROP).
+    let value = match (current, value.strip_prefix(';')) {
+        (Some(old), Some(added)) if def.is_multi() => {
+            let mut all: Vec<&str> = old.split(';').filter(|p| !p.is_empty()).collect();
+            for piece in added.split(';').filter(|p| !p.is_empty()) {
+                if !all.contains(&piece) {
+                    all.push(piece);
                 }
             }
-            for key in values::unique_keys(def, &value) {
-                self.unique[slot].insert(key.into_owned(), record.id);
-            }
+            all.join(";")
         }
-        record.values[prop].push(Version {
-            value: value.into(),
-            timestamp: now,
-            source,
-        });
+        (None, Some(added)) if def.is_multi() => added.to_owned(),
+        _ => value,
+    };
+    if current.map_or(value.is_empty(), |c| **c == *value) {
+        return false;
     }
+    if let Some(slot) = ty.unique_slot[prop] {
+        if let Some(old) = current {
+            for key in values::unique_keys(def, old) {
+                if unique[slot].get(key.as_ref()) == Some(&record.id) {
+                    unique[slot].remove(key.as_ref());
+                }
+            }
+        }
+        for key in values::unique_keys(def, &value) {
+            unique[slot].insert(key.into_owned(), record.id);
+        }
+    }
+    record.values[prop].push(Version {
+        value: value.into(),
+        timestamp: now,
+        source,
+    });
+    true
 }
 
 /// The values HubSpot computes itself: `hs_email_domain`, the default `lifecyclestage` of a new contact,
-/// `hs_object_source`, `hs_ticket_id`, `hs_is_closed`, a line item's `amount`.
-fn derive(table: &mut Table, ty: &ObjectType, record: &mut Record, created: bool, now: i64) {
-    let put = |table: &mut Table, record: &mut Record, name: &str, value: String| {
-        if let Some(prop) = ty.prop(name) {
-            table.set(ty, record, prop, value, now, "CALCULATED");
-        }
+/// `hs_object_source`, `hs_ticket_id`, `hs_is_closed`, a line item's `amount`. `changed` lists the
+/// properties an update actually changed (`None` for a create), so an update that touches none of the
+/// inputs of a derived value costs nothing here.
+fn derive(
+    unique: &mut [FastMap<String, u64>],
+    ty: &ObjectType,
+    record: &mut Record,
+    changed: Option<&[usize]>,
+    now: i64,
+) {
+    let touched = |name: &str| match changed {
+        None => true,
+        Some(changed) => ty.prop(name).is_some_and(|p| changed.contains(&p)),
     };
+    let put =
+        |unique: &mut [FastMap<String, u64>], record: &mut Record, name: &str, value: String| {
+            if let Some(prop) = ty.prop(name) {
+                set(unique, ty, record, prop, value, now, "CALCULATED");
+            }
+        };
     let get = |record: &Record, name: &str| ty.prop(name).and_then(|p| record.current(p).cloned());
-    if created {
-        put(table, record, "hs_object_source", "API".to_owned());
+    if changed.is_none() {
+        put(unique, record, "hs_object_source", "API".to_owned());
     }
     match ty.name.as_str() {
         "contacts" => {
-            let domain = get(record, "email")
-                .and_then(|e| e.rsplit_once('@').map(|(_, d)| d.to_lowercase()))
-                .unwrap_or_default();
-            if get(record, "hs_email_domain").as_deref().unwrap_or("") != domain {
-                put(table, record, "hs_email_domain", domain);
+            if touched("email") {
+                let domain = get(record, "email")
+                    .and_then(|e| e.rsplit_once('@').map(|(_, d)| d.to_lowercase()))
+                    .unwrap_or_default();
+                put(unique, record, "hs_email_domain", domain);
             }
-            if created && get(record, "lifecyclestage").is_none() {
-                put(table, record, "lifecyclestage", "lead".to_owned());
+            if changed.is_none() && get(record, "lifecyclestage").is_none() {
+                put(unique, record, "lifecyclestage", "lead".to_owned());
             }
         }
-        "tickets" if created => put(table, record, "hs_ticket_id", record.id.to_string()),
-        "deals" => {
+        "tickets" if changed.is_none() => {
+            put(unique, record, "hs_ticket_id", record.id.to_string())
+        }
+        "deals" if touched("dealstage") => {
             let closed = matches!(
                 get(record, "dealstage").as_deref(),
                 Some("closedwon" | "closedlost")
             );
-            if get(record, "hs_is_closed").as_deref() != Some(if closed { "true" } else { "false" })
-            {
-                put(table, record, "hs_is_closed", closed.to_string());
-            }
+            put(unique, record, "hs_is_closed", closed.to_string());
         }
-        "line_items" => {
+        "line_items" if touched("quantity") || touched("price") || touched("discount") => {
             let number = |name| get(record, name).and_then(|v| v.parse::<f64>().ok());
             if let (Some(quantity), Some(price)) = (number("quantity"), number("price")) {
                 let amount = quantity * (price - number("discount").unwrap_or(0.0));
-                let text = format!("{amount}");
-                if get(record, "amount").as_deref() != Some(text.as_str()) {
-                    put(table, record, "amount", text);
-                }
+                put(unique, record, "amount", format!("{amount}"));
             }
         }
         _ => {}

@@ -8,10 +8,39 @@ pub fn now_ms() -> i64 {
 }
 
 /// `2024-08-15T17:09:13.648Z`: always three fractional digits and a `Z`, as HubSpot returns datetimes.
+///
+/// Formatted by hand (days → civil date, Howard Hinnant's algorithm): every record of every response
+/// carries two of these, and chrono's general formatter showed in the upsert profile.
 pub fn iso(ms: i64) -> String {
-    DateTime::from_timestamp_millis(ms)
-        .unwrap_or_default()
-        .to_rfc3339_opts(SecondsFormat::Millis, true)
+    let days = ms.div_euclid(86_400_000);
+    let in_day = ms.rem_euclid(86_400_000);
+    let (year, month, day) = civil_from_days(days);
+    if !(0..=9999).contains(&year) {
+        return DateTime::from_timestamp_millis(ms)
+            .unwrap_or_default()
+            .to_rfc3339_opts(SecondsFormat::Millis, true);
+    }
+    let (h, m, sec, milli) = (
+        in_day / 3_600_000,
+        in_day / 60_000 % 60,
+        in_day / 1000 % 60,
+        in_day % 1000,
+    );
+    format!("{year:04}-{month:02}-{day:02}T{h:02}:{m:02}:{sec:02}.{milli:03}Z")
+}
+
+/// `(year, month, day)` of a day count since 1970-01-01 (proleptic Gregorian).
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
 }
 
 /// The UTC calendar day (days since the epoch) of an epoch-ms instant: the daily limit resets when it changes.
@@ -73,6 +102,19 @@ mod tests {
     #[test]
     fn iso_has_millis_and_z() {
         assert_eq!(iso(0), "1970-01-01T00:00:00.000Z");
+        // The hand-written formatter agrees with chrono across leap years and centuries.
+        for ms in [
+            951_782_400_000_i64,
+            1_709_210_096_123,
+            4_102_444_799_999,
+            68_169_600_000,
+            -86_400_000,
+        ] {
+            let chrono = DateTime::from_timestamp_millis(ms)
+                .unwrap()
+                .to_rfc3339_opts(SecondsFormat::Millis, true);
+            assert_eq!(iso(ms), chrono, "{ms}");
+        }
         assert_eq!(iso(1_723_741_753_648), "2024-08-15T17:09:13.648Z");
     }
 

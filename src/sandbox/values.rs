@@ -1,6 +1,8 @@
 //! Value validation per property type: what HubSpot accepts on write, how it normalises it, and the
 //! per-property error code and message it answers with (API-NOTES §3 and §5).
 
+use std::borrow::Cow;
+
 use super::properties::{Format, PropType, PropertyDef};
 use super::time;
 
@@ -30,7 +32,7 @@ pub fn check(def: &PropertyDef, raw: String) -> Result<String, Invalid> {
     }
     match def.ptype {
         PropType::String | PropType::PhoneNumber => {
-            if raw.chars().count() > MAX_STRING {
+            if raw.len() > MAX_STRING && raw.chars().count() > MAX_STRING {
                 return Err(Invalid::new(
                     "INVALID_LONG_STRING",
                     format!(
@@ -182,16 +184,30 @@ pub fn is_email(text: &str) -> bool {
         })
 }
 
-/// The key a unique value is indexed under: emails compare case-insensitively.
-pub fn unique_keys<'a>(def: &PropertyDef, value: &'a str) -> Vec<std::borrow::Cow<'a, str>> {
-    match def.format {
-        Format::Plain => vec![std::borrow::Cow::Borrowed(value)],
-        Format::Email => vec![std::borrow::Cow::Owned(value.trim().to_lowercase())],
-        Format::EmailList => value
-            .split(';')
-            .filter(|e| !e.is_empty())
-            .map(|e| std::borrow::Cow::Owned(e.trim().to_lowercase()))
-            .collect(),
+/// The keys a unique value is indexed under: one for a plain or email property, one per address for
+/// an email list. Emails compare case-insensitively (folded without allocating when already lower-case).
+pub fn unique_keys<'a>(def: &PropertyDef, value: &'a str) -> impl Iterator<Item = Cow<'a, str>> {
+    let (one, list) = match def.format {
+        Format::Plain => (Some(Cow::Borrowed(value)), None),
+        Format::Email => (Some(fold(value)), None),
+        Format::EmailList => (
+            None,
+            Some(value.split(';').filter(|e| !e.is_empty()).map(fold)),
+        ),
+    };
+    one.into_iter().chain(list.into_iter().flatten())
+}
+
+/// An email address as an index key: trimmed and lower-cased.
+fn fold(address: &str) -> Cow<'_, str> {
+    let address = address.trim();
+    if address
+        .bytes()
+        .any(|b| b.is_ascii_uppercase() || !b.is_ascii())
+    {
+        Cow::Owned(address.to_lowercase())
+    } else {
+        Cow::Borrowed(address)
     }
 }
 
@@ -307,6 +323,14 @@ mod tests {
     #[test]
     fn unique_keys_fold_email_case() {
         let email = prop("contacts", "email");
-        assert_eq!(unique_keys(&email, "A@X.com"), vec!["a@x.com"]);
+        assert_eq!(
+            unique_keys(&email, "A@X.com").collect::<Vec<_>>(),
+            vec!["a@x.com"]
+        );
+        let extra = prop("contacts", "hs_additional_emails");
+        assert_eq!(
+            unique_keys(&extra, "a@x.com;B@y.org").collect::<Vec<_>>(),
+            vec!["a@x.com", "b@y.org"]
+        );
     }
 }

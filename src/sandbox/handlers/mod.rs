@@ -128,16 +128,13 @@ pub fn find(table: &Table, ty: &ObjectType, id: &str, kind: IdKind, archived: bo
         // Archived records left the unique index: look them up the slow way.
         IdKind::Unique(prop) => {
             let key = super::values::unique_keys(&ty.properties[prop], id)
-                .into_iter()
                 .next()?
                 .into_owned();
             table
                 .scan(0, true)
                 .find(|r| {
                     r.current(prop).is_some_and(|v| {
-                        super::values::unique_keys(&ty.properties[prop], v)
-                            .iter()
-                            .any(|k| *k == key)
+                        super::values::unique_keys(&ty.properties[prop], v).any(|k| k == key)
                     })
                 })
                 .map(|r| r.id)
@@ -150,7 +147,6 @@ pub fn id_key(ty: &ObjectType, id: &str, kind: IdKind) -> String {
     match kind {
         IdKind::RecordId => id.trim().to_owned(),
         IdKind::Unique(prop) => super::values::unique_keys(&ty.properties[prop], id)
-            .into_iter()
             .next()
             .map_or_else(String::new, |k| k.into_owned()),
     }
