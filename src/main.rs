@@ -77,6 +77,7 @@ async fn main() -> ExitCode {
                 quiet,
                 source,
                 base_url,
+                token: None,
                 resume,
                 restart,
             };

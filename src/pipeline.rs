@@ -41,6 +41,9 @@ pub struct RunOptions {
     pub source: Option<PathBuf>,
     /// Send to this API instead of the pipeline's `base_url` ("sandbox" or an http(s) URL).
     pub base_url: Option<String>,
+    /// The API token, for programs that embed the engine; `None` reads the environment variable
+    /// the pipeline names (`token_env`), as the command line does.
+    pub token: Option<Secret>,
     /// Continue the job where an earlier run stopped (skip every finished row).
     pub resume: bool,
     /// Start the job over even if an earlier run left it unfinished.
@@ -134,7 +137,7 @@ pub async fn run(path: &Path, options: &RunOptions) -> Result<RunOutcome, RunErr
         report.stopped = "completed".to_string();
         (report, None)
     } else {
-        let target = Target::connect(&pipeline).await?;
+        let target = Target::connect(&pipeline, options.token.as_ref()).await?;
         let checkpoint = Arc::new(checkpoint);
         let result = run_against(&pipeline, &target, options, checkpoint, earlier, started).await;
         target.close().await;
@@ -210,8 +213,11 @@ struct Target {
 }
 
 impl Target {
-    async fn connect(pipeline: &Pipeline) -> Result<Target, RunError> {
-        let token = pipeline.token()?;
+    async fn connect(pipeline: &Pipeline, explicit: Option<&Secret>) -> Result<Target, RunError> {
+        let token = match explicit {
+            Some(token) => Some(token.clone()),
+            None => pipeline.token()?,
+        };
         match &pipeline.target.base_url {
             BaseUrl::Url(url) => Ok(Target {
                 base_url: url.clone(),

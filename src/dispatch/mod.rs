@@ -506,11 +506,10 @@ impl Dispatcher {
             if let Ok(reply) = &result {
                 self.limiter.observe(&reply.rate);
             }
+            // The window has room unless the portal says it is full: our own pacing keeps
+            // `Remaining` low at the ceiling, and the rate gate (not concurrency) spaces requests.
             let room = match &result {
-                Ok(reply) => reply
-                    .rate
-                    .remaining
-                    .is_none_or(|r| r > self.concurrency.limit() as u64),
+                Ok(reply) => reply.rate.remaining.is_none_or(|r| r > 0),
                 Err(_) => true,
             };
             match retry::classify(result, creates) {
