@@ -3,6 +3,10 @@
 //!
 //! Run: `cargo bench --bench prepare`. Figures are recorded in README.md.
 
+/// The allocator the `etl` binary uses, so the figures are the ones users get.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::hint::black_box;
 use std::path::Path;
 use std::sync::Arc;

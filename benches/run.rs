@@ -6,6 +6,10 @@
 //!
 //! `cargo bench --bench run`
 
+/// The allocator the `etl` binary uses, so the figures are the ones users get.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::path::Path;
 use std::time::Duration;
 

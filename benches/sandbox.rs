@@ -1,6 +1,10 @@
 //! Sandbox throughput: batch upserts by email (100 inputs each) from one client keeping 8 requests in
 //! flight over loopback, limits set out of the way. `cargo bench --bench sandbox`.
 
+/// The allocator the `etl` binary uses, so the figures are the ones users get.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::sync::Arc;
 use std::time::Duration;
 

@@ -338,10 +338,9 @@ async fn run_against(
     let written = writer.await.expect("the outcome writer does not panic");
     progress.finish().await;
     written?;
-    let totals = totals?;
-
     let halt = halt.reason();
-    let completed = halt.is_none();
+    // Complete only when the whole input went through: no halt, and no source error mid-file.
+    let completed = halt.is_none() && totals.is_ok();
     let get = |c: &std::sync::atomic::AtomicU64| c.load(Ordering::Relaxed);
     checkpoint
         .close(
@@ -351,6 +350,7 @@ async fn run_against(
             completed,
         )
         .map_err(|e| RunError::Checkpoint(e.into()))?;
+    let totals = totals?;
 
     // Rows finished by earlier runs were skipped here and are counted from the journal.
     let rows_read = totals.rows_read - totals.rows_skipped;
