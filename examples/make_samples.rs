@@ -98,6 +98,8 @@ fn csv_line(fields: &[String]) -> String {
 fn contacts(dir: &Path) -> Vec<String> {
     let mut rng = Lcg(1);
     let mut good = Vec::new();
+    // Row i's own email at index i - 1.
+    let mut emails: Vec<String> = Vec::new();
     let mut out = String::from(
         "Email,First Name,Last Name,Phone,Company,Website,Job Title,Lifecycle Stage,Lead Status,Birthday\n",
     );
@@ -106,12 +108,15 @@ fn contacts(dir: &Path) -> Vec<String> {
         let last = rng.pick(LAST);
         let company = rng.pick(COMPANY);
         let domain = format!("{}.example.com", company.to_lowercase());
-        // Every 200th row updates an earlier contact (same email, other case): upsert keeps file order.
-        let n = if i % 200 == 0 { i - 150 } else { i };
-        let mut email = format!("{}.{}{n}@{domain}", ascii(first), ascii(last));
-        if i % 200 == 0 {
-            email = email.to_uppercase();
-        }
+        // Every 200th row updates the contact of row i - 150 (same email, upper case): the upsert
+        // must apply the two rows in file order.
+        let own = format!("{}.{}{i}@{domain}", ascii(first), ascii(last));
+        emails.push(own.clone());
+        let mut email = if i % 200 == 0 {
+            emails[(i - 151) as usize].to_uppercase()
+        } else {
+            own
+        };
         let mut stage = rng.pick(STAGE).to_string();
         let mut birthday = format!(
             "{:02}/{:02}/{}",
@@ -121,7 +126,7 @@ fn contacts(dir: &Path) -> Vec<String> {
         );
         let mut note_title = rng.pick(TITLE).to_string();
         match i {
-            _ if i % 97 == 0 => email = format!("{}.{}{n}@@{domain}", ascii(first), ascii(last)),
+            _ if i % 97 == 0 => email = format!("{}.{}{i}@@{domain}", ascii(first), ascii(last)),
             _ if i % 131 == 0 => email = format!("{} {}", first, last),
             _ if i % 151 == 0 => stage = "Prospect".into(),
             _ if i % 173 == 0 => birthday = "31/02/1980".into(),
