@@ -118,18 +118,13 @@ pub struct Progress {
     /// Rows sent (create, archive by property) with no recorded answer: the portal may have
     /// applied them.
     pub in_doubt: RowSet,
-    pub created: u64,
-    pub updated: u64,
-    pub archived: u64,
-    /// Earlier runs' request counters, so the report covers the whole job.
-    pub requests: u64,
-    pub retries: u64,
-    pub rate_limited: u64,
+    /// Earlier runs' totals, so the report covers the whole job.
+    pub totals: Totals,
     /// Whether a run already went through the whole input.
     pub completed: bool,
 }
 
-/// Totals a run adds to the job.
+/// Totals of a job, kept across its runs.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Totals {
     pub created: u64,
@@ -247,12 +242,14 @@ impl Journal {
                 .optional()?;
             Ok(value.and_then(|v| v.parse().ok()).unwrap_or(0))
         };
-        progress.created = count("created")?;
-        progress.updated = count("updated")?;
-        progress.archived = count("archived")?;
-        progress.requests = count("requests")?;
-        progress.retries = count("retries")?;
-        progress.rate_limited = count("rate_limited")?;
+        progress.totals = Totals {
+            created: count("created")?,
+            updated: count("updated")?,
+            archived: count("archived")?,
+            requests: count("requests")?,
+            retries: count("retries")?,
+            rate_limited: count("rate_limited")?,
+        };
         progress.completed = count("completed")? == 1;
         Ok(progress)
     }
@@ -397,10 +394,8 @@ mod tests {
         assert!(progress.accepted.contains(1) && progress.accepted.contains(2));
         assert!(progress.in_doubt.contains(3) && progress.in_doubt.contains(4));
         assert!(!progress.in_doubt.contains(1));
-        assert_eq!(
-            (progress.created, progress.requests, progress.retries),
-            (2, 5, 1)
-        );
+        let totals = progress.totals;
+        assert_eq!((totals.created, totals.requests, totals.retries), (2, 5, 1));
         assert!(!progress.completed);
         journal.record_accepted(&[3], 1, 0, 0).unwrap();
         journal.complete().unwrap();
@@ -408,7 +403,7 @@ mod tests {
 
         let (_, progress) = Journal::resume(&path, &fingerprint(1)).unwrap().unwrap();
         assert_eq!(progress.accepted.len(), 3);
-        assert_eq!(progress.created, 3);
+        assert_eq!(progress.totals.created, 3);
         assert!(progress.completed);
     }
 

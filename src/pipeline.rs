@@ -176,18 +176,19 @@ impl Earlier {
     /// The job's report as the earlier runs left it.
     fn report(&self, pipeline: &Pipeline) -> Report {
         let p = &self.progress;
+        let t = &p.totals;
         let done = p.accepted.len() + self.dead.len();
         Report {
             rows_read: done,
             accepted: p.accepted.len(),
-            created: p.created,
-            updated: p.updated,
-            archived: p.archived,
+            created: t.created,
+            updated: t.updated,
+            archived: t.archived,
             dead_lettered: self.dead.len(),
             unfinished: 0,
-            requests: p.requests,
-            retries: p.retries,
-            rate_limited: p.rate_limited,
+            requests: t.requests,
+            retries: t.retries,
+            rate_limited: t.rate_limited,
             bisections: 0,
             verified_creates: 0,
             elapsed_s: 0.0,

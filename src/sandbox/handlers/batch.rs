@@ -100,6 +100,23 @@ fn first_error<T>(rows: &[Result<T, RowError>], portal_id: u64) -> Option<ApiErr
         .map(|err| err.clone().into_api(portal_id))
 }
 
+/// The 207 `errors[]` items of the rows that failed, each with its trace id.
+fn row_errors<T>(
+    rows: &[Result<T, RowError>],
+    traces: &[Option<String>],
+    ty: &ObjectType,
+    portal: u64,
+) -> Vec<ErrorItem> {
+    rows.iter()
+        .zip(traces)
+        .filter_map(|(row, trace)| {
+            row.as_ref()
+                .err()
+                .map(|e| e.item(ty, portal, trace.as_deref()))
+        })
+        .collect()
+}
+
 fn trace(scalar: &super::bodies::Scalar) -> Option<String> {
     scalar.0.clone()
 }
@@ -238,15 +255,7 @@ pub async fn create(
         ty.index,
         created.iter().filter_map(|&row| traces[row].clone()),
     );
-    let errors = rows
-        .iter()
-        .zip(&traces)
-        .filter_map(|(row, trace)| {
-            row.as_ref()
-                .err()
-                .map(|e| e.item(ty, portal, trace.as_deref()))
-        })
-        .collect();
+    let errors = row_errors(&rows, &traces, ty, portal);
     Ok(BatchOut::new(ty, &snaps, errors, started).into_response(StatusCode::CREATED))
 }
 
@@ -441,15 +450,7 @@ fn write(
         ty.index,
         created.iter().filter_map(|&row| traces[row].clone()),
     );
-    let errors = rows
-        .iter()
-        .zip(&traces)
-        .filter_map(|(row, trace)| {
-            row.as_ref()
-                .err()
-                .map(|e| e.item(ty, portal, trace.as_deref()))
-        })
-        .collect();
+    let errors = row_errors(&rows, &traces, ty, portal);
     Ok(BatchOut::new(ty, &snaps, errors, started).into_response(StatusCode::OK))
 }
 
