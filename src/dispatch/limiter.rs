@@ -108,8 +108,10 @@ pub fn safety_margin(requests_per_interval: u32) -> u32 {
     if requests_per_interval <= 1 {
         return 0;
     }
+    // At least two: one request of slack left under the bound even in small windows, where a
+    // single late-scheduled request is a large share (seen on loopback under load).
     let margin = (f64::from(requests_per_interval) * 0.015).ceil() as u32;
-    margin.clamp(1, requests_per_interval - 1)
+    margin.max(2).min(requests_per_interval - 1)
 }
 
 #[cfg(test)]
@@ -120,7 +122,8 @@ mod tests {
     fn margin_is_small_but_never_zero() {
         assert_eq!(safety_margin(190), 3);
         assert_eq!(safety_margin(100), 2);
-        assert_eq!(safety_margin(10), 1);
+        assert_eq!(safety_margin(10), 2);
+        assert_eq!(safety_margin(60), 2);
         assert_eq!(safety_margin(2), 1);
         assert_eq!(safety_margin(1), 0);
     }
