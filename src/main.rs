@@ -59,6 +59,9 @@ enum Command {
         /// Read this file instead of the pipeline's `[source] path` (e.g. a fixed dead-letter CSV).
         #[arg(long, value_name = "PATH")]
         source: Option<PathBuf>,
+        /// Fetch the schema from this API instead of the pipeline's `base_url`.
+        #[arg(long, value_name = "URL")]
+        base_url: Option<String>,
     },
     /// Serve the local HubSpot-compatible API.
     Sandbox(etl::sandbox::SandboxArgs),
@@ -92,8 +95,12 @@ async fn main() -> ExitCode {
                 Err(err) => fatal(&err),
             }
         }
-        Command::Validate { pipeline, source } => {
-            let options = etl::prepare::ValidateOptions { source };
+        Command::Validate {
+            pipeline,
+            source,
+            base_url,
+        } => {
+            let options = etl::prepare::ValidateOptions { source, base_url };
             match etl::prepare::validate(&pipeline, &options).await {
                 Ok(summary) => {
                     println!("{summary}");

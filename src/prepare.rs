@@ -245,6 +245,8 @@ fn run(
 pub struct ValidateOptions {
     /// Read this file instead of `[source] path` (e.g. a dead-letter CSV of a Parquet pipeline).
     pub source: Option<PathBuf>,
+    /// Fetch the schema from this API instead of the pipeline's `base_url`.
+    pub base_url: Option<String>,
 }
 
 /// What `etl validate` found.
@@ -289,6 +291,9 @@ pub async fn validate(
     let mut pipeline = config::load(pipeline)?;
     if let Some(path) = &options.source {
         pipeline = pipeline.with_source(path)?;
+    }
+    if let Some(base_url) = &options.base_url {
+        pipeline = pipeline.with_base_url(base_url)?;
     }
     let token = pipeline.token()?;
     validate_pipeline(&pipeline, token).await

@@ -742,6 +742,14 @@ fn base_url_on_the_command_line_overrides_the_pipeline() {
             FAST,
         ),
     );
+    let out = work.etl(TOKEN, &["validate", "p.toml", "--base-url", &sandbox.url]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let schema_reads =
+        sandbox.stats()["requests"]["GET /crm/v3/properties/{objectType}"]["200"].clone();
+    assert_eq!(
+        schema_reads, 1,
+        "validate fetched the schema from the flag's URL"
+    );
     let out = run_reported(&work, TOKEN, &["--base-url", &sandbox.url]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert_eq!(records(&sandbox, "contacts"), 15);
