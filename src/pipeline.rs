@@ -268,7 +268,11 @@ async fn run_against(
         pipeline.dispatch.request_timeout,
     )?;
     let earlier = earlier.map(Arc::new);
-    let schema = match fetch_schema(&client, pipeline).await {
+    let limiter = Limiter::new(
+        pipeline.dispatch.requests_per_interval,
+        pipeline.dispatch.interval,
+    );
+    let schema = match fetch_schema(&client, &limiter, pipeline).await {
         Ok(schema) => schema,
         // Nothing sent yet and nothing lost: the job resumes once the limit resets.
         Err(SchemaError::DailyLimit { message, .. }) => {
@@ -320,10 +324,7 @@ async fn run_against(
     let dispatcher = Arc::new(Dispatcher::new(
         client,
         job,
-        Limiter::new(
-            pipeline.dispatch.requests_per_interval,
-            pipeline.dispatch.interval,
-        ),
+        limiter,
         Concurrency::new(pipeline.dispatch.concurrency.get()),
         Shared {
             counters: Arc::clone(&counters),
@@ -371,16 +372,23 @@ async fn run_against(
 }
 
 /// The portal's property schema, asked again after transient failures (a 429 for the window,
-/// a 5xx, a refused connection) like any other request.
-async fn fetch_schema(client: &Client, pipeline: &Pipeline) -> Result<ObjectSchema, SchemaError> {
+/// a 5xx, a refused connection) like any other request, and through the same rate gate.
+async fn fetch_schema(
+    client: &Client,
+    limiter: &Limiter,
+    pipeline: &Pipeline,
+) -> Result<ObjectSchema, SchemaError> {
     use backon::Retryable;
-    let fetch = || {
+    let fetch = || async {
+        // One token per attempt (a custom object's schema takes a second GET, inside the margin).
+        limiter.acquire().await;
         schema::fetch(
             client.http(),
             client.base_url(),
             &pipeline.target.object,
             Some(client.token()),
         )
+        .await
     };
     fetch
         .retry(crate::dispatch::retry::backoff(pipeline.dispatch.max_retries).with_jitter())
