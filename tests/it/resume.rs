@@ -88,17 +88,7 @@ fn killed_and_resumed(operation: &str, target: &str) {
     for at in [15_000, 30_000, 42_000] {
         kill_after(spawn_run(&work, &["--resume"]), &sandbox, at);
     }
-    let out = work.etl(
-        TOKEN,
-        &[
-            "run",
-            "p.toml",
-            "--resume",
-            "--report",
-            "report.json",
-            "--quiet",
-        ],
-    );
+    let out = run_reported(&work, TOKEN, &["--resume"]);
     assert_eq!(out.status.code(), Some(3), "{}", text(&out));
 
     let report = report(&work);
@@ -152,17 +142,7 @@ fn the_daily_limit_stop_resumes_once_the_limit_is_raised() {
     assert!(first["unfinished"].as_u64().unwrap() > 0);
 
     // Still spent: resuming stops again at once, losing nothing.
-    let out = work.etl(
-        TOKEN,
-        &[
-            "run",
-            "p.toml",
-            "--resume",
-            "--report",
-            "report.json",
-            "--quiet",
-        ],
-    );
+    let out = run_reported(&work, TOKEN, &["--resume"]);
     assert_eq!(out.status.code(), Some(4), "{}", text(&out));
 
     let (status, _) = sandbox.request(
@@ -171,17 +151,7 @@ fn the_daily_limit_stop_resumes_once_the_limit_is_raised() {
         Some(json!({"daily_limit": 1_000_000, "reset_daily": true})),
     );
     assert_eq!(status, 200);
-    let out = work.etl(
-        TOKEN,
-        &[
-            "run",
-            "p.toml",
-            "--resume",
-            "--report",
-            "report.json",
-            "--quiet",
-        ],
-    );
+    let out = run_reported(&work, TOKEN, &["--resume"]);
     assert_eq!(out.status.code(), Some(3), "{}", text(&out));
     let last = report(&work);
     assert_eq!(last["rows_read"], 3000, "{last}");
