@@ -14,12 +14,12 @@ use std::sync::Arc;
 use arrow_array::{ArrayRef, RecordBatch, StringArray};
 use arrow_schema::{DataType, Field, Schema};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use etl::batch::{Batcher, DEFAULT_MAX_OPEN};
 use etl::config::{self, Pipeline};
-use etl::encode;
+use etl::portal::schema::ObjectSchema;
 use etl::prepare::Preparer;
-use etl::schema::ObjectSchema;
-use etl::source;
+use etl::prepare::batch::{Batcher, DEFAULT_MAX_OPEN};
+use etl::prepare::encode;
+use etl::prepare::source;
 
 #[path = "../tests/it/fixtures.rs"]
 mod fixtures;
@@ -37,7 +37,7 @@ fn pass(pipeline: &Pipeline, schema: &ObjectSchema) -> (u64, u64, usize) {
         pipeline.target.operation,
         pipeline.target.id_property.as_deref(),
     );
-    let mut encode = |batch: etl::batch::Batch| {
+    let mut encode = |batch: etl::prepare::batch::Batch| {
         inputs += batch.inputs.len() as u64;
         body.clear();
         encode::write_body(&mut body, op, id_property, &batch.inputs);

@@ -14,9 +14,10 @@ use std::path::Path;
 use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use etl::config::secret::Secret;
+use etl::config::{self, Overrides};
 use etl::pipeline::{RunOptions, run};
 use etl::sandbox::{SandboxConfig, start};
-use etl::secret::Secret;
 
 const ROWS: usize = 100_000;
 
@@ -68,11 +69,15 @@ fn bench_run(c: &mut Criterion) {
                     .unwrap();
                 let options = RunOptions {
                     quiet: true,
-                    base_url: Some(sandbox.base_url()),
                     token: Some(Secret::new("bench-token")),
                     ..RunOptions::default()
                 };
-                let outcome = runtime.block_on(run(&pipeline, &options)).unwrap();
+                let overrides = Overrides {
+                    base_url: Some(sandbox.base_url()),
+                    ..Overrides::default()
+                };
+                let loaded = config::load(&pipeline, &overrides).unwrap();
+                let outcome = runtime.block_on(run(&loaded, &options)).unwrap();
                 assert_eq!(outcome.report.accepted, ROWS as u64);
                 if requests < 1000 {
                     let stats = runtime.block_on(async {

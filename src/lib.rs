@@ -1,28 +1,23 @@
 //! etl: a bulk-load engine for HubSpot's CRM object APIs, and a faithful local HubSpot sandbox.
 //!
-//! The data path runs one way (DESIGN.md §2):
-//! `source` → `mapping` → `validate` → `batch` → `dispatch` → outcomes (`dead_letter`, report).
-//! `prepare` wires the first half (no network writes: `etl validate` stops there);
-//! `pipeline` wires the whole chain for `etl run`.
-//! `sandbox` is an independent implementation of the API: it shares no types with the engine.
+//! The folders are the layers, each importing only from the layers listed before it:
+//! - `config`: the pipeline file, raw → validated;
+//! - `portal`: everything that talks to a portal (the one client that sees the token, the rate
+//!   gate, retries, the schema fetch, connecting to a target);
+//! - `prepare`: the first half of the data path (source → mapping → validation → batches);
+//! - `job`: what a job leaves behind (dead letters, journal, checkpoint, report);
+//! - `dispatch`: sending batches and tracing every answer back to rows;
+//! - `pipeline`: `etl run`'s whole data path as one chain;
+//! - `commands`: one file per command, and the exit-code policy.
+//!
+//! `sandbox` is an independent implementation of the API: it imports nothing from the engine
+//! (the engine only starts it).
 
-pub mod batch;
-pub mod checkpoint;
-pub mod client;
+pub mod commands;
 pub mod config;
-pub mod dead_letter;
 pub mod dispatch;
-pub mod encode;
-pub mod journal;
-pub mod lock;
-pub mod mapping;
+pub mod job;
 pub mod pipeline;
+pub mod portal;
 pub mod prepare;
-pub mod report;
-pub mod response;
-pub mod row;
 pub mod sandbox;
-pub mod schema;
-pub mod secret;
-pub mod source;
-pub mod validate;

@@ -8,8 +8,8 @@
 
 use std::collections::HashMap;
 
-use crate::response::{BatchResponse, ErrorItem};
-use crate::row::{Input, RejectStatus, Rejection};
+use crate::portal::response::{BatchResponse, ErrorItem};
+use crate::prepare::row::{Input, RejectStatus, Rejection};
 
 /// The fate of each input of one answered batch.
 #[derive(Debug, Default)]

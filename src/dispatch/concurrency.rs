@@ -7,9 +7,11 @@ use std::time::Duration;
 
 use tokio::sync::Notify;
 
+use crate::portal::Pacing;
+
 /// How a finished request went, as far as pacing is concerned.
 #[derive(Debug, Clone, Copy)]
-pub enum Signal {
+enum Signal {
     /// Answered; `room` is false when the portal said its window is nearly full.
     Answered { latency: Duration, room: bool },
     /// 429, 423, 5xx, timeout or a connection failure.
@@ -80,7 +82,7 @@ impl Concurrency {
     }
 
     /// Adjusts the limit after a request.
-    pub fn record(&self, signal: Signal) {
+    fn record(&self, signal: Signal) {
         let mut state = self.state.lock().expect("concurrency lock poisoned");
         match signal {
             Signal::Answered { latency, room } => {
@@ -103,7 +105,8 @@ impl Concurrency {
     }
 
     /// The current limit (whole slots).
-    pub fn limit(&self) -> usize {
+    #[cfg(test)]
+    fn limit(&self) -> usize {
         self.state
             .lock()
             .expect("concurrency lock poisoned")
@@ -111,11 +114,22 @@ impl Concurrency {
             .floor() as usize
     }
 
-    pub fn in_flight(&self) -> usize {
+    #[cfg(test)]
+    fn in_flight(&self) -> usize {
         self.state
             .lock()
             .expect("concurrency lock poisoned")
             .in_flight
+    }
+}
+
+impl Pacing for Concurrency {
+    fn answered(&self, latency: Duration, room: bool) {
+        self.record(Signal::Answered { latency, room });
+    }
+
+    fn backpressure(&self) {
+        self.record(Signal::Backpressure);
     }
 }
 

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::Notify;
 
-use crate::row::Input;
+use crate::prepare::row::Input;
 
 #[derive(Default)]
 pub struct KeyGate {

@@ -5,11 +5,12 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use etl::commands;
 use etl::config;
-use etl::prepare::{self, PrepareOptions, PrepareOutcome, Prepared, ValidateOptions};
-use etl::row::RejectStatus;
-use etl::schema::ObjectSchema;
-use etl::secret::Secret;
+use etl::config::secret::Secret;
+use etl::portal::schema::ObjectSchema;
+use etl::prepare::row::RejectStatus;
+use etl::prepare::{self, PrepareOptions, PrepareOutcome, Prepared};
 use proptest::prelude::*;
 
 use crate::fixtures::{self, CONTACTS, Dir, pipeline_text};
@@ -25,7 +26,7 @@ type Batches = Vec<Vec<(u64, Option<String>)>>;
 fn drain(
     pipeline: &config::Pipeline,
     options: PrepareOptions,
-) -> (Batches, Vec<etl::row::Rejection>, PrepareOutcome) {
+) -> (Batches, Vec<etl::prepare::row::Rejection>, PrepareOutcome) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .build()
         .unwrap();
@@ -66,13 +67,14 @@ fn mixed_csv(d: &Dir) -> std::path::PathBuf {
 #[test]
 fn every_row_ends_exactly_once_with_a_reason() {
     let d = Dir::new();
-    let p = config::load(&mixed_csv(&d)).unwrap();
+    let p = config::load(&mixed_csv(&d), &Default::default()).unwrap();
     let (batches, rejected, outcome) = drain(&p, PrepareOptions::default());
     assert!(outcome.error.is_none());
     let t = outcome.totals;
     assert_eq!(t.rows_read, 7);
     assert_eq!(t.inputs + t.rejected + t.rows_skipped, t.rows_read);
-    let by_row: HashMap<u64, &etl::row::Rejection> = rejected.iter().map(|r| (r.row, r)).collect();
+    let by_row: HashMap<u64, &etl::prepare::row::Rejection> =
+        rejected.iter().map(|r| (r.row, r)).collect();
     assert_eq!(by_row[&2].category, "INVALID_EMAIL");
     assert_eq!(by_row[&4].category, "INVALID_OPTION");
     assert!(
@@ -112,7 +114,7 @@ fn missing_column_is_fatal_before_any_row() {
             "email = \"Email\"\nlastname = \"Last\"",
         ),
     );
-    let p = config::load(&p).unwrap();
+    let p = config::load(&p, &Default::default()).unwrap();
     let err = prepare::spawn(&p, contacts_schema(), PrepareOptions::default())
         .err()
         .unwrap()
@@ -129,7 +131,7 @@ fn missing_column_is_fatal_before_any_row() {
 #[test]
 fn skip_and_stop_keep_conservation() {
     let d = Dir::new();
-    let p = config::load(&mixed_csv(&d)).unwrap();
+    let p = config::load(&mixed_csv(&d), &Default::default()).unwrap();
     let options = PrepareOptions {
         skip: Some(Box::new(|row| row <= 3)),
         stop: Arc::new(AtomicBool::new(false)),
@@ -162,7 +164,7 @@ fn truncated_parquet_is_fatal_before_any_row() {
         "p.toml",
         pipeline_text("c.parquet", "", UPSERT, "email = \"Email\""),
     );
-    let p = config::load(&p).unwrap();
+    let p = config::load(&p, &Default::default()).unwrap();
     let err = prepare::spawn(&p, contacts_schema(), PrepareOptions::default())
         .err()
         .unwrap()
@@ -224,9 +226,13 @@ fn validate_pipeline(d: &Dir, url: &str, token_env: &str) -> std::path::PathBuf 
 async fn validate_summarises_and_writes_dead_letters() {
     let (url, server) = schema_server("tok-valid").await;
     let d = Dir::new();
-    let p = config::load(&validate_pipeline(&d, &url, "UNUSED_IN_PROCESS")).unwrap();
+    let p = config::load(
+        &validate_pipeline(&d, &url, "UNUSED_IN_PROCESS"),
+        &Default::default(),
+    )
+    .unwrap();
     let token = Some(Secret::new("tok-valid"));
-    let summary = prepare::validate_pipeline(&p, token.clone()).await.unwrap();
+    let summary = commands::validate(&p, token.clone()).await.unwrap();
     assert_eq!(
         (summary.rows_read, summary.valid, summary.invalid),
         (7, 3, 4)
@@ -254,7 +260,7 @@ async fn validate_summarises_and_writes_dead_letters() {
     let mut fixed_lines: Vec<&str> = fixed.lines().collect();
     fixed_lines.retain(|l| !l.starts_with("d@x.co"));
     let replay = d.write("replay.csv", fixed_lines.join("\n") + "\n");
-    let summary = prepare::validate_pipeline(&p.with_source(&replay).unwrap(), token)
+    let summary = commands::validate(&p.with_source(&replay).unwrap(), token)
         .await
         .unwrap();
     assert_eq!((summary.rows_read, summary.invalid), (3, 0), "{summary}");
@@ -265,8 +271,12 @@ async fn validate_summarises_and_writes_dead_letters() {
 async fn validate_fatal_errors_name_the_cause_and_hide_the_token() {
     let (url, server) = schema_server("tok-right").await;
     let d = Dir::new();
-    let p = config::load(&validate_pipeline(&d, &url, "UNUSED_IN_PROCESS")).unwrap();
-    let err = prepare::validate_pipeline(&p, Some(Secret::new("tok-wrong-secret")))
+    let p = config::load(
+        &validate_pipeline(&d, &url, "UNUSED_IN_PROCESS"),
+        &Default::default(),
+    )
+    .unwrap();
+    let err = commands::validate(&p, Some(Secret::new("tok-wrong-secret")))
         .await
         .unwrap_err()
         .to_string();
@@ -278,8 +288,11 @@ async fn validate_fatal_errors_name_the_cause_and_hide_the_token() {
     server.abort();
     // Connection refused names the URL.
     let d = Dir::new();
-    let p = validate_pipeline(&d, "http://127.0.0.1:9", "ETL_TEST_TOKEN_UNSET_ANYWHERE");
-    let err = prepare::validate(&p, &ValidateOptions::default())
+    // (No retries: a refused connection is otherwise retried with backoff, like any request.)
+    let p = validate_pipeline(&d, "http://127.0.0.1:9", "UNUSED_IN_PROCESS");
+    let text = std::fs::read_to_string(&p).unwrap() + "\n[dispatch]\nmax_retries = 0\n";
+    let p = config::load(&d.write("p.toml", text), &Default::default()).unwrap();
+    let err = commands::validate(&p, Some(Secret::new("tok")))
         .await
         .unwrap_err()
         .to_string();
@@ -381,7 +394,7 @@ proptest! {
         let delim = match delimiter { b'\t' => "tab".to_string(), c => (c as char).to_string() };
         let text = pipeline_text("p.csv", &format!("delimiter = \"{delim}\""), "operation = \"update\"\nid_column = \"Id\"", "firstname = \"A\"\nlastname = \"B\"")
             + &format!("[dispatch]\nbatch_size = {batch_size}\n");
-        let p = config::load(&d.write("p.toml", text)).unwrap();
+        let p = config::load(&d.write("p.toml", text), &Default::default()).unwrap();
         let (batches, rejected, outcome) = drain(&p, PrepareOptions::default());
         prop_assert!(outcome.error.is_none());
         let n = records.len() as u64;
@@ -438,7 +451,7 @@ fn memory_probe() {
         "p.toml",
         pipeline_text("c.csv", "", UPSERT, fixtures::CONTACTS_MAPPING),
     );
-    let p = config::load(&p).unwrap();
+    let p = config::load(&p, &Default::default()).unwrap();
     let (batches, rejected, outcome) = drain_counting(&p);
     assert_eq!(outcome.totals.rows_read, rows as u64);
     assert_eq!(batches + rejected, rows as u64);
@@ -459,7 +472,7 @@ fn drain_counting(p: &config::Pipeline) -> (u64, u64, PrepareOutcome) {
                 Prepared::Batch(b) => {
                     inputs += b.inputs.len() as u64;
                     body.clear();
-                    etl::encode::write_body(
+                    etl::prepare::encode::write_body(
                         &mut body,
                         config::Operation::Upsert,
                         Some("email"),

@@ -8,8 +8,8 @@ use arrow_array::types::*;
 use arrow_array::*;
 use arrow_schema::{DataType, Field, Schema};
 use etl::config::{SourceFormat, SourceSpec};
-use etl::row::{RejectStatus, Rejection, SourceRow};
-use etl::source::{self, SourceError};
+use etl::prepare::row::{RejectStatus, Rejection, SourceRow};
+use etl::prepare::source::{self, SourceError};
 
 use crate::fixtures::Dir;
 

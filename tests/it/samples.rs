@@ -5,9 +5,9 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use etl::config;
+use etl::portal::schema::ObjectSchema;
 use etl::prepare::Preparer;
-use etl::schema::ObjectSchema;
-use etl::source;
+use etl::prepare::source;
 
 use crate::fixtures::{COMPANIES, CONTACTS, DEALS};
 
@@ -16,7 +16,7 @@ fn run(pipeline: &str, schema_json: &str) -> (u64, u64, BTreeMap<String, u64>) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("samples")
         .join(pipeline);
-    let p = config::load(&path).unwrap();
+    let p = config::load(&path, &Default::default()).unwrap();
     let schema = ObjectSchema::from_json(&p.target.object, schema_json.as_bytes()).unwrap();
     let mut source = source::open(&p.source).unwrap();
     let mut preparer = Preparer::new(&p, &schema, source.header()).unwrap();

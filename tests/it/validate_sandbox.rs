@@ -3,7 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
-use etl::prepare::{self, ValidateOptions};
+use etl::commands;
+use etl::config;
 
 use crate::fixtures::Dir;
 
@@ -70,9 +71,8 @@ async fn every_sample_validates_in_process() {
         ("archive_contacts.toml", "archive_contacts.csv", 500, 2),
     ] {
         let (_d, p) = copy_sample(pipeline, source);
-        let s = prepare::validate(&p, &ValidateOptions::default())
-            .await
-            .unwrap();
+        let p = config::load(&p, &Default::default()).unwrap();
+        let s = commands::validate(&p, None).await.unwrap();
         assert_eq!((s.rows_read, s.invalid), (rows, invalid), "{pipeline}: {s}");
         assert_eq!(s.valid + s.invalid, s.rows_read);
     }

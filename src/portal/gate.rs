@@ -23,9 +23,9 @@ use std::time::{Duration, Instant};
 
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 
-use crate::response::RateHeaders;
+use super::response::RateHeaders;
 
-pub struct Limiter {
+pub struct RateGate {
     gcra: DefaultDirectRateLimiter,
     /// One token's worth of time: `interval / (N − m − 0.1)`.
     spacing: Duration,
@@ -34,8 +34,8 @@ pub struct Limiter {
     paused_until: Mutex<Option<Instant>>,
 }
 
-impl Limiter {
-    pub fn new(requests_per_interval: NonZeroU32, interval: Duration) -> Limiter {
+impl RateGate {
+    pub fn new(requests_per_interval: NonZeroU32, interval: Duration) -> RateGate {
         let n = requests_per_interval.get();
         let margin = safety_margin(n);
         // `⌊T / p⌋ + burst ≤ N − m + 1`; a tiny window (N ≤ 3) gets a burst of one.
@@ -48,7 +48,7 @@ impl Limiter {
         let quota = Quota::with_period(spacing)
             .expect("spacing is never zero")
             .allow_burst(NonZeroU32::new(burst).expect("burst is 1 or 2"));
-        Limiter {
+        RateGate {
             gcra: RateLimiter::direct(quota),
             spacing,
             interval,
@@ -131,10 +131,10 @@ mod tests {
     #[tokio::test]
     async fn no_window_holds_more_than_the_limit() {
         // 20 per 200 ms: take 45 tokens and check every window of 200 ms over the admission times.
-        let limiter = Limiter::new(NonZeroU32::new(20).unwrap(), Duration::from_millis(200));
+        let gate = RateGate::new(NonZeroU32::new(20).unwrap(), Duration::from_millis(200));
         let mut times = Vec::new();
         for _ in 0..45 {
-            limiter.acquire().await;
+            gate.acquire().await;
             times.push(Instant::now());
         }
         for (i, start) in times.iter().enumerate() {
@@ -151,14 +151,14 @@ mod tests {
 
     #[tokio::test]
     async fn a_full_window_pauses_every_sender() {
-        let limiter = Limiter::new(NonZeroU32::new(1000).unwrap(), Duration::from_millis(500));
-        limiter.observe(&RateHeaders {
+        let gate = RateGate::new(NonZeroU32::new(1000).unwrap(), Duration::from_millis(500));
+        gate.observe(&RateHeaders {
             remaining: Some(0),
             interval_ms: Some(500),
             ..RateHeaders::default()
         });
         let start = Instant::now();
-        limiter.acquire().await;
+        gate.acquire().await;
         assert!(start.elapsed() >= Duration::from_millis(45));
     }
 }

@@ -11,7 +11,7 @@ mod parquet;
 use std::path::{Path, PathBuf};
 
 use crate::config::{SourceFormat, SourceSpec};
-use crate::row::{Rejection, SourceRow};
+use crate::prepare::row::{Rejection, SourceRow};
 
 /// Columns a dead-letter file adds; dropped on read so a dead-letter file replays as input.
 pub const DEAD_LETTER_COLUMNS: [&str; 4] = ["etl_row", "etl_status", "etl_category", "etl_message"];

@@ -7,75 +7,15 @@
 //! datetimes, booleans, ids and association ids. A failing row becomes a [`Rejection`] with HubSpot's
 //! category word and a message naming row, column, property, value and reason.
 
-use std::collections::{HashMap, HashSet};
-use std::fmt;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use chrono::DateTime;
-
+use super::check::Check;
+use super::mapping::{Mapper, MappingError, column_index};
+use super::row::{Association, Input, Rejection, SourceRow};
+use super::violation::{Violation, rejection};
 use crate::config::{Operation, Pipeline};
-use crate::mapping::{Mapper, MappingError, column_index, iso_date};
-use crate::row::{Association, Input, RejectStatus, Rejection, SourceRow};
-use crate::schema::{ObjectSchema, PropertySchema, PropertyType};
-
-/// One reason a row is invalid.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Violation {
-    /// HubSpot's category word (`INVALID_EMAIL`, `INVALID_OPTION`, `REQUIRED_PROPERTY`, …).
-    pub category: &'static str,
-    /// The source column(s), quoted, when one is involved.
-    pub column: Option<String>,
-    /// The property, when one is involved.
-    pub property: Option<String>,
-    /// The offending value (after transforms).
-    pub value: String,
-    /// Why, in words a person can act on.
-    pub reason: String,
-}
-
-impl fmt::Display for Violation {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if let Some(column) = &self.column {
-            write!(f, "column {column}")?;
-            if self.property.is_some() {
-                f.write_str(" → ")?;
-            }
-        }
-        if let Some(property) = &self.property {
-            write!(f, "property {property}")?;
-        }
-        if self.column.is_some() || self.property.is_some() {
-            f.write_str(": ")?;
-        }
-        if self.value.is_empty() {
-            write!(f, "{} [{}]", self.reason, self.category)
-        } else {
-            write!(f, "{:?} {} [{}]", self.value, self.reason, self.category)
-        }
-    }
-}
-
-/// Builds the dead-letter rejection for a row with these violations (at least one).
-pub fn rejection(row: u64, fields: Vec<String>, violations: &[Violation]) -> Rejection {
-    let mut message = format!("row {row}: ");
-    for (i, v) in violations.iter().enumerate() {
-        if i > 0 {
-            message.push_str("; ");
-        }
-        message.push_str(&v.to_string());
-    }
-    Rejection {
-        row,
-        fields,
-        status: RejectStatus::Invalid,
-        category: violations
-            .first()
-            .map_or("VALIDATION_ERROR", |v| v.category)
-            .to_string(),
-        message,
-    }
-}
+use crate::portal::schema::{ObjectSchema, PropertySchema};
 
 /// A pipeline that cannot run against this portal or source: fatal, before any row is read.
 #[derive(Debug, thiserror::Error)]
@@ -103,195 +43,6 @@ pub enum ValidateError {
     },
     #[error("pipeline file {}: target.id_property: {reason}", file.display())]
     IdProperty { file: PathBuf, reason: String },
-}
-
-/// The per-property check, compiled from the schema.
-#[derive(Debug)]
-enum Check {
-    Text,
-    Email,
-    Number,
-    Date,
-    DateTime,
-    Bool,
-    Enumeration {
-        values: HashSet<String>,
-        /// lowercase label or value → value, for hints.
-        folded: HashMap<String, String>,
-        multi: bool,
-        listing: String,
-    },
-}
-
-impl Check {
-    fn for_property(p: &PropertySchema) -> Check {
-        match p.kind {
-            _ if p.name == "email" || p.field_type == "email" => Check::Email,
-            PropertyType::Number => Check::Number,
-            PropertyType::Date => Check::Date,
-            PropertyType::DateTime => Check::DateTime,
-            PropertyType::Bool => Check::Bool,
-            PropertyType::Enumeration => {
-                let values = p.options.iter().map(|o| o.value.clone()).collect();
-                let mut folded = HashMap::new();
-                for o in &p.options {
-                    folded.insert(o.label.to_lowercase(), o.value.clone());
-                    folded.insert(o.value.to_lowercase(), o.value.clone());
-                }
-                let mut listing = p
-                    .options
-                    .iter()
-                    .take(12)
-                    .map(|o| o.value.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                if p.options.len() > 12 {
-                    listing.push_str(&format!(", … ({} in all)", p.options.len()));
-                }
-                Check::Enumeration {
-                    values,
-                    folded,
-                    multi: p.multi_valued(),
-                    listing,
-                }
-            }
-            _ => Check::Text,
-        }
-    }
-
-    /// `Err((category, reason))` when `value` is not acceptable.
-    fn check(&self, value: &str) -> Result<(), (&'static str, String)> {
-        if value.len() > MAX_STRING && value.chars().count() > MAX_STRING {
-            return Err((
-                "INVALID_LENGTH",
-                format!("is longer than HubSpot's {MAX_STRING} characters"),
-            ));
-        }
-        match self {
-            Check::Text => Ok(()),
-            Check::Email if is_email(value) => Ok(()),
-            Check::Email => Err(("INVALID_EMAIL", "is not a valid email address".into())),
-            Check::Number if is_number(value) => Ok(()),
-            Check::Number => Err((
-                "INVALID_INTEGER",
-                "is not a valid number (digits with at most one \".\")".into(),
-            )),
-            Check::Date => check_date(value).map_err(|r| ("INVALID_DATE", r)),
-            Check::DateTime if is_datetime(value) => Ok(()),
-            Check::DateTime => Err((
-                "INVALID_DATE",
-                "is not a datetime (ISO 8601 such as 2024-01-31T09:30:00.000Z, or epoch milliseconds)".into(),
-            )),
-            Check::Bool if value == "true" || value == "false" => Ok(()),
-            Check::Bool => Err(("INVALID_BOOLEAN", "is not true or false".into())),
-            Check::Enumeration {
-                values,
-                folded,
-                multi,
-                listing,
-            } => {
-                let bad = if *multi {
-                    // A leading ';' appends to the record's existing values.
-                    value
-                        .strip_prefix(';')
-                        .unwrap_or(value)
-                        .split(';')
-                        .find(|p| !values.contains(*p))
-                } else {
-                    Some(value).filter(|v| !values.contains(*v))
-                };
-                let Some(bad) = bad else {
-                    return Ok(());
-                };
-                let hint = match folded.get(&bad.trim().to_lowercase()) {
-                    Some(v) => format!(
-                        "; did you mean {v:?}? map labels with values = {{ {bad:?} = {v:?} }}"
-                    ),
-                    None if !*multi && value.contains(';') => {
-                        "; this property takes one value, not a ';' list".into()
-                    }
-                    None => String::new(),
-                };
-                let what = if *multi {
-                    format!("has {bad:?}, which")
-                } else {
-                    "".into()
-                };
-                Err((
-                    "INVALID_OPTION",
-                    format!("{what} is not one of the allowed options: [{listing}]{hint}")
-                        .trim_start()
-                        .to_string(),
-                ))
-            }
-        }
-    }
-}
-
-/// HubSpot's documented cap on string values.
-const MAX_STRING: usize = 65_536;
-
-/// A pragmatic email syntax check: `local@domain.tld`, no spaces, labels of letters, digits and `-`.
-pub fn is_email(s: &str) -> bool {
-    let Some((local, domain)) = s.rsplit_once('@') else {
-        return false;
-    };
-    let local_ok = !local.is_empty()
-        && local.len() <= 64
-        && !local.starts_with('.')
-        && !local.ends_with('.')
-        && !local.contains("..")
-        && local.bytes().all(|b| {
-            b.is_ascii_alphanumeric() || b"!#$%&'*+-/=?^_`{|}~.".contains(&b) || b >= 0x80
-        });
-    let domain_ok = domain.contains('.')
-        && domain.split('.').all(|l| {
-            !l.is_empty()
-                && !l.starts_with('-')
-                && !l.ends_with('-')
-                && l.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b >= 0x80)
-        })
-        && domain
-            .rsplit('.')
-            .next()
-            .is_some_and(|tld| tld.len() >= 2 && !tld.bytes().all(|b| b.is_ascii_digit()));
-    local_ok && domain_ok
-}
-
-/// HubSpot's number format: digits with at most one decimal point, optional leading `-`.
-pub fn is_number(s: &str) -> bool {
-    let s = s.strip_prefix('-').unwrap_or(s);
-    let (int, frac) = s.split_once('.').unwrap_or((s, ""));
-    let digits = |p: &str| p.bytes().all(|b| b.is_ascii_digit());
-    (!int.is_empty() || !frac.is_empty())
-        && digits(int)
-        && digits(frac)
-        && !(s.contains('.') && frac.is_empty())
-}
-
-fn is_epoch_ms(s: &str) -> bool {
-    let d = s.strip_prefix('-').unwrap_or(s);
-    !d.is_empty() && d.len() <= 15 && d.bytes().all(|b| b.is_ascii_digit())
-}
-
-fn check_date(s: &str) -> Result<(), String> {
-    if iso_date(s).is_some() {
-        return Ok(());
-    }
-    if is_epoch_ms(s) {
-        let ms: i64 = s.parse().map_err(|_| "is out of range".to_string())?;
-        return if ms.rem_euclid(86_400_000) == 0 {
-            Ok(())
-        } else {
-            Err("is not at midnight UTC (a date property holds whole days)".into())
-        };
-    }
-    Err("is not a date (YYYY-MM-DD)".into())
-}
-
-fn is_datetime(s: &str) -> bool {
-    is_epoch_ms(s) || DateTime::parse_from_rfc3339(s).is_ok()
 }
 
 /// One mapped property's rule.
@@ -648,6 +399,7 @@ fn suggest(schema: &ObjectSchema, wanted: &str) -> String {
 mod tests {
     use super::*;
     use crate::config;
+    use crate::prepare::row::RejectStatus;
     use std::path::Path;
 
     pub(crate) const CONTACTS: &str = r#"{"results":[
@@ -766,34 +518,6 @@ mod tests {
     }
 
     #[test]
-    fn emails() {
-        for ok in [
-            "a@b.co",
-            "first.last+tag@sub.example.org",
-            "o'neil@x.ie",
-            "ü@bücher.de",
-        ] {
-            assert!(is_email(ok), "{ok}");
-        }
-        for bad in [
-            "",
-            "a",
-            "a@b",
-            "@b.co",
-            "a@.co",
-            "a@b.c",
-            "a b@c.de",
-            "a..b@c.de",
-            " a@b.co",
-            "a@b.co ",
-            "a@-b.co",
-            "a@b.123",
-        ] {
-            assert!(!is_email(bad), "{bad}");
-        }
-    }
-
-    #[test]
     fn invalid_option_with_hint() {
         let mut f = GOOD;
         f[2] = "Customer";
@@ -841,21 +565,6 @@ mod tests {
         assert_eq!(r.category, "INVALID_BOOLEAN");
         let r = reject("email = \"Email\"\nlast_seen = { column = \"First\" }", &f);
         assert_eq!(r.category, "INVALID_DATE");
-    }
-
-    #[test]
-    fn check_functions() {
-        assert!(is_number("-12.5") && is_number("0") && is_number(".5"));
-        assert!(!is_number("1.") && !is_number("1,2") && !is_number("") && !is_number("-"));
-        assert!(check_date("2024-01-31").is_ok() && check_date("1706659200000").is_ok());
-        assert!(
-            check_date("1706659200001")
-                .unwrap_err()
-                .contains("midnight")
-        );
-        assert!(check_date("2024-1-31").is_err());
-        assert!(is_datetime("2024-01-31T09:30:00.000Z") && is_datetime("1706693400000"));
-        assert!(!is_datetime("2024-01-31 09:30"));
     }
 
     #[test]

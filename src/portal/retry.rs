@@ -6,8 +6,8 @@ use std::time::Duration;
 use backon::ExponentialBuilder;
 use rand::Rng;
 
-use crate::client::{Reply, TransportError};
-use crate::response::ErrorItem;
+use super::client::{Reply, TransportError};
+use super::response::ErrorItem;
 
 /// The verdict on one attempt.
 #[derive(Debug)]
@@ -20,7 +20,7 @@ pub enum Verdict {
     /// could create the records twice).
     Ambiguous(String),
     /// The portal refuses this token (401/403): stop the run at once.
-    Fatal { status: u16, message: String },
+    Refused { status: u16, message: String },
     /// The account's daily limit is spent: stop sending; the run is resumable.
     DailyLimit(String),
 }
@@ -60,7 +60,7 @@ pub fn classify(result: Result<Reply, TransportError>, creates: bool) -> Verdict
     match reply.status {
         401 | 403 => {
             let error = ErrorItem::parse(&reply.body);
-            Verdict::Fatal {
+            Verdict::Refused {
                 status: reply.status,
                 message: error.message,
             }
@@ -109,7 +109,7 @@ pub fn full_jitter(reason: &RetryReason, delay: Duration) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::response::RateHeaders;
+    use crate::portal::response::RateHeaders;
 
     fn reply(status: u16, body: &str) -> Result<Reply, TransportError> {
         Ok(Reply {
@@ -159,11 +159,11 @@ mod tests {
         let body = r#"{"status":"error","message":"Authentication credentials not found.","category":"INVALID_AUTHENTICATION"}"#;
         assert!(matches!(
             classify(reply(401, body), false),
-            Verdict::Fatal { status: 401, .. }
+            Verdict::Refused { status: 401, .. }
         ));
         assert!(matches!(
             classify(reply(403, "{}"), true),
-            Verdict::Fatal { status: 403, .. }
+            Verdict::Refused { status: 403, .. }
         ));
     }
 

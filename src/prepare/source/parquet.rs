@@ -16,8 +16,8 @@ use arrow_schema::{DataType, TimeUnit};
 use chrono::{DateTime, NaiveDate, Utc};
 
 use super::{SourceError, check_header};
-use crate::mapping::render_datetime;
-use crate::row::{Rejection, SourceRow};
+use crate::prepare::row::{Rejection, SourceRow};
+use crate::prepare::values::render_datetime;
 
 /// Rows per record batch: large enough to amortise decoding, small enough to keep memory flat.
 const BATCH_ROWS: usize = 8192;

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use ::csv::{ByteRecord, ReaderBuilder};
 
 use super::{SourceError, check_header};
-use crate::row::{RejectStatus, Rejection, SourceRow};
+use crate::prepare::row::{RejectStatus, Rejection, SourceRow};
 
 pub(super) struct CsvReader {
     file: PathBuf,

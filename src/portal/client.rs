@@ -8,15 +8,14 @@ use std::time::Duration;
 
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue};
 
-use crate::response::RateHeaders;
-use crate::secret::Secret;
+use super::response::RateHeaders;
+use crate::config::secret::Secret;
 
 /// A client bound to one portal: base URL and bearer token.
 #[derive(Clone)]
 pub struct Client {
     http: reqwest::Client,
     base_url: String,
-    token: Secret,
     auth: HeaderValue,
 }
 
@@ -64,28 +63,18 @@ impl Client {
         Ok(Client {
             http,
             base_url: base_url.trim_end_matches('/').to_string(),
-            token: token.clone(),
             auth,
         })
     }
 
-    pub fn base_url(&self) -> &str {
-        &self.base_url
-    }
-
-    pub fn token(&self) -> &Secret {
-        &self.token
-    }
-
-    /// The underlying HTTP client (shares its connection pool), for plain GETs such as the
-    /// property schema.
-    pub fn http(&self) -> &reqwest::Client {
-        &self.http
+    /// The full URL of `path`, for messages.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base_url, path)
     }
 
     /// POSTs a JSON body to `path` (which starts with `/`).
     pub async fn post(&self, path: &str, body: Vec<u8>) -> Result<Reply, TransportError> {
-        let url = format!("{}{}", self.base_url, path);
+        let url = self.url(path);
         let request = self
             .http
             .post(&url)
@@ -97,7 +86,7 @@ impl Client {
 
     /// GETs `path` (which starts with `/` and may carry a query string).
     pub async fn get(&self, path: &str) -> Result<Reply, TransportError> {
-        let url = format!("{}{}", self.base_url, path);
+        let url = self.url(path);
         let request = self.http.get(&url).header(AUTHORIZATION, self.auth.clone());
         Self::finish(url, request.send().await).await
     }

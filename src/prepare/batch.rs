@@ -11,7 +11,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
 
-use crate::row::Input;
+use crate::prepare::row::Input;
 
 /// One batch request's worth of inputs.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -5,8 +5,9 @@
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use crate::journal::{Fingerprint, Journal, JournalError, Progress, RowSet};
-use crate::lock::{LockError, RunLock};
+use super::journal::{Fingerprint, Journal, JournalError, Progress};
+use super::lock::{LockError, RunLock};
+use super::row_set::RowSet;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CheckpointError {

@@ -3,13 +3,17 @@
 //!
 //! Parsing is a pure function ([`ObjectSchema::from_json`]) so validation is testable without a
 //! server; [`fetch`] gets the JSON from `GET /crm/v3/properties/{objectType}` (and, for custom `2-…`
-//! types, `GET /crm/v3/schemas/{objectType}` for the required properties).
+//! types, `GET /crm/v3/schemas/{objectType}` for the required properties) through the [`Portal`]:
+//! the rate gate, retries and the stop switch, like every other request.
 
 use std::collections::HashMap;
 
 use serde::Deserialize;
 
-use crate::secret::Secret;
+use super::halt::Halt;
+use super::response::ErrorItem;
+use super::standard::{is_custom, standard_object};
+use super::{Call, Portal};
 
 /// The property schema of one object type.
 #[derive(Debug, Clone)]
@@ -80,120 +84,6 @@ pub struct Required {
     pub any_of: Vec<String>,
 }
 
-/// A standard object type from our own table.
-#[derive(Debug, Clone, Copy)]
-pub struct StandardObject {
-    pub name: &'static str,
-    pub id: &'static str,
-    all_of: &'static [&'static str],
-    any_of: &'static [&'static str],
-}
-
-const STANDARD: &[StandardObject] = &[
-    StandardObject {
-        name: "contacts",
-        id: "0-1",
-        all_of: &[],
-        any_of: &["email", "firstname", "lastname"],
-    },
-    StandardObject {
-        name: "companies",
-        id: "0-2",
-        all_of: &[],
-        any_of: &["name", "domain"],
-    },
-    StandardObject {
-        name: "deals",
-        id: "0-3",
-        all_of: &["dealname", "dealstage", "pipeline"],
-        any_of: &[],
-    },
-    StandardObject {
-        name: "tickets",
-        id: "0-5",
-        all_of: &["subject", "hs_pipeline", "hs_pipeline_stage"],
-        any_of: &[],
-    },
-    StandardObject {
-        name: "calls",
-        id: "0-48",
-        all_of: &["hs_timestamp"],
-        any_of: &[],
-    },
-    StandardObject {
-        name: "emails",
-        id: "0-49",
-        all_of: &["hs_timestamp"],
-        any_of: &[],
-    },
-    StandardObject {
-        name: "meetings",
-        id: "0-47",
-        all_of: &["hs_timestamp"],
-        any_of: &[],
-    },
-    StandardObject {
-        name: "notes",
-        id: "0-46",
-        all_of: &["hs_timestamp"],
-        any_of: &[],
-    },
-    StandardObject {
-        name: "tasks",
-        id: "0-27",
-        all_of: &["hs_timestamp"],
-        any_of: &[],
-    },
-    StandardObject {
-        name: "communications",
-        id: "0-18",
-        all_of: &["hs_timestamp"],
-        any_of: &[],
-    },
-    StandardObject {
-        name: "postal_mail",
-        id: "0-116",
-        all_of: &["hs_timestamp"],
-        any_of: &[],
-    },
-    StandardObject {
-        name: "products",
-        id: "0-7",
-        all_of: &["name"],
-        any_of: &[],
-    },
-    StandardObject {
-        name: "line_items",
-        id: "0-8",
-        all_of: &["name"],
-        any_of: &[],
-    },
-    StandardObject {
-        name: "quotes",
-        id: "0-14",
-        all_of: &["hs_title", "hs_expiration_date"],
-        any_of: &[],
-    },
-    StandardObject {
-        name: "leads",
-        id: "0-136",
-        all_of: &["hs_lead_name"],
-        any_of: &[],
-    },
-];
-
-/// The standard object type named `object` (by name or `0-x` id, case-insensitive).
-pub fn standard_object(object: &str) -> Option<&'static StandardObject> {
-    STANDARD
-        .iter()
-        .find(|s| s.name.eq_ignore_ascii_case(object) || s.id == object)
-}
-
-/// Whether `object` is a custom object type (`2-…`).
-pub fn is_custom(object: &str) -> bool {
-    object.starts_with("2-")
-}
-
 /// The schema could not be fetched or read.
 #[derive(Debug, thiserror::Error)]
 pub enum SchemaError {
@@ -221,6 +111,8 @@ pub enum SchemaError {
     Connect { url: String, reason: String },
     #[error("{url}: unexpected response: {reason}")]
     Parse { url: String, reason: String },
+    #[error("{url}: not fetched: {reason}")]
+    Stopped { url: String, reason: String },
 }
 
 #[derive(Deserialize)]
@@ -354,67 +246,61 @@ impl ObjectSchema {
     }
 }
 
-/// Fetches the schema of `object` from `base_url` (no trailing slash), sending the token as a bearer.
-/// 401/403 become [`SchemaError::Unauthorized`] with HubSpot's message; the token never appears in errors.
-pub async fn fetch(
-    client: &reqwest::Client,
-    base_url: &str,
-    object: &str,
-    token: Option<&Secret>,
-) -> Result<ObjectSchema, SchemaError> {
-    let url = format!("{base_url}/crm/v3/properties/{object}");
-    let body = get(client, &url, token).await?;
+/// Fetches the schema of `object` through `portal`. A refused token, a spent daily budget or an
+/// interrupt stop the fetch with the reason; the token never appears in errors.
+pub async fn fetch(portal: &Portal, object: &str) -> Result<ObjectSchema, SchemaError> {
+    let path = format!("/crm/v3/properties/{object}");
+    let body = get(portal, &path).await?;
     let schema = ObjectSchema::from_json(object, &body).map_err(|e| SchemaError::Parse {
-        url: url.clone(),
+        url: portal.url(&path),
         reason: e.to_string(),
     })?;
     if !is_custom(object) {
         return Ok(schema);
     }
-    let url = format!("{base_url}/crm/v3/schemas/{object}");
-    let body = get(client, &url, token).await?;
+    let path = format!("/crm/v3/schemas/{object}");
+    let body = get(portal, &path).await?;
     schema
         .with_custom_required(&body)
         .map_err(|e| SchemaError::Parse {
-            url,
+            url: portal.url(&path),
             reason: e.to_string(),
         })
 }
 
-async fn get(
-    client: &reqwest::Client,
-    url: &str,
-    token: Option<&Secret>,
-) -> Result<Vec<u8>, SchemaError> {
-    let mut request = client.get(url);
-    if let Some(token) = token {
-        request = request.bearer_auth(token.expose());
-    }
-    let response = request.send().await.map_err(|e| SchemaError::Connect {
-        url: url.to_string(),
-        reason: error_chain(&e),
-    })?;
-    let status = response.status().as_u16();
-    let body = response.bytes().await.map_err(|e| SchemaError::Connect {
-        url: url.to_string(),
-        reason: error_chain(&e),
-    })?;
+/// The body of a successful GET, or the error that says why there is none.
+async fn get(portal: &Portal, path: &str) -> Result<Vec<u8>, SchemaError> {
+    let url = portal.url(path);
+    let reply = match portal.get(path).await {
+        Call::Answer(reply) => reply,
+        Call::Ambiguous(reason) | Call::GaveUp(reason) => {
+            return Err(SchemaError::Connect { url, reason });
+        }
+        Call::Halted => {
+            return Err(match portal.halt().reason() {
+                Some(Halt::Refused { status, message }) => SchemaError::Unauthorized {
+                    url,
+                    status,
+                    message,
+                },
+                Some(Halt::DailyLimit(message)) => SchemaError::DailyLimit { url, message },
+                Some(other) => SchemaError::Stopped {
+                    url,
+                    reason: format!("{other:?}"),
+                },
+                None => SchemaError::Stopped {
+                    url,
+                    reason: "the run is stopping".into(),
+                },
+            });
+        }
+    };
+    let status = reply.status;
     if (200..300).contains(&status) {
-        return Ok(body.to_vec());
+        return Ok(reply.body);
     }
-    let message = hubspot_message(&body);
-    let url = url.to_string();
-    let error = crate::response::ErrorItem::parse(&body);
+    let message = hubspot_message(&reply.body);
     Err(match status {
-        429 if error.policy_name.as_deref() == Some("DAILY") => SchemaError::DailyLimit {
-            url,
-            message: error.message,
-        },
-        401 | 403 => SchemaError::Unauthorized {
-            url,
-            status,
-            message,
-        },
         404 => SchemaError::NotFound {
             url,
             status,
@@ -428,46 +314,14 @@ async fn get(
     })
 }
 
-impl SchemaError {
-    /// Worth asking again after a pause: connection failures, 429 for the rolling window, 423, 5xx.
-    pub fn is_transient(&self) -> bool {
-        match self {
-            SchemaError::Connect { .. } => true,
-            SchemaError::Status { status, .. } => matches!(status, 423 | 429 | 500..=599),
-            _ => false,
-        }
-    }
-}
-
 /// HubSpot's `message` (and `category`) from an error envelope, else the body's first 200 chars.
 fn hubspot_message(body: &[u8]) -> String {
-    #[derive(Deserialize)]
-    struct Envelope {
-        message: Option<String>,
-        category: Option<String>,
-    }
-    match serde_json::from_slice::<Envelope>(body) {
-        Ok(Envelope {
-            message: Some(m),
-            category: Some(c),
-        }) => format!("{m} ({c})"),
-        Ok(Envelope {
-            message: Some(m), ..
-        }) => m,
+    let error = ErrorItem::parse(body);
+    match error.category {
+        Some(category) if !error.message.is_empty() => format!("{} ({category})", error.message),
+        _ if !error.message.is_empty() => error.message,
         _ => String::from_utf8_lossy(body).chars().take(200).collect(),
     }
-}
-
-/// An error and its causes, so "connection refused" is visible.
-fn error_chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
 }
 
 #[cfg(test)]
@@ -506,6 +360,7 @@ mod tests {
 
     #[test]
     fn standard_objects_by_name_or_id() {
+        use super::super::standard::standard_object;
         assert_eq!(standard_object("0-3").unwrap().name, "deals");
         assert_eq!(standard_object("Tickets").unwrap().id, "0-5");
         assert_eq!(standard_object("postal_mail").unwrap().id, "0-116");
@@ -539,6 +394,11 @@ mod tests {
 
     #[tokio::test]
     async fn connection_refused_names_the_url() {
+        use super::super::client::Client;
+        use super::super::gate::RateGate;
+        use crate::config::secret::Secret;
+        use std::num::NonZeroU32;
+        use std::time::Duration;
         // Bind then drop a listener to get a port nobody listens on.
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
@@ -547,10 +407,10 @@ mod tests {
             .port();
         let base = format!("http://127.0.0.1:{port}");
         let token = Secret::new("pat-secret-value");
-        let err = fetch(&reqwest::Client::new(), &base, "contacts", Some(&token))
-            .await
-            .unwrap_err()
-            .to_string();
+        let client = Client::new(&base, &token, Duration::from_secs(5)).unwrap();
+        let gate = RateGate::new(NonZeroU32::new(100).unwrap(), Duration::from_secs(1));
+        let portal = Portal::new(client, gate, Default::default(), 0);
+        let err = fetch(&portal, "contacts").await.unwrap_err().to_string();
         assert!(err.contains(&base), "{err}");
         assert!(!err.contains("pat-secret-value"), "{err}");
     }

@@ -1,14 +1,16 @@
-//! What a run did: live counters shared by the dispatcher and the outcome writer, the final
-//! JSON report (DESIGN.md §6), and the progress display.
+//! What a run did: live counters shared by the dispatcher and the outcome writer, and the final
+//! JSON report (DESIGN.md §6) with why the run stopped.
 
-use std::io::IsTerminal;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde::Serialize;
 
-/// Counters updated as the run goes; all monotonic.
+use crate::portal::Traffic;
+use crate::portal::halt::Halt;
+
+/// Counters of rows' fates, updated as the run goes; all monotonic. (Requests are counted by the
+/// portal, where they leave: [`Traffic`].)
 #[derive(Debug, Default)]
 pub struct Counters {
     pub accepted: AtomicU64,
@@ -18,11 +20,6 @@ pub struct Counters {
     pub dead_lettered: AtomicU64,
     /// Rows read but neither accepted nor dead-lettered because the run stopped early.
     pub unfinished: AtomicU64,
-    /// Every HTTP request sent to the portal, retries included.
-    pub requests: AtomicU64,
-    pub retries: AtomicU64,
-    /// 429 answers (rolling window and daily).
-    pub rate_limited: AtomicU64,
     /// Extra requests spent isolating bad rows of whole-batch failures.
     pub bisections: AtomicU64,
     /// Creates whose answer was lost and that were checked through a unique property.
@@ -33,6 +30,31 @@ pub struct Counters {
 impl Counters {
     pub fn add(counter: &AtomicU64, n: u64) {
         counter.fetch_add(n, Relaxed);
+    }
+}
+
+/// Why a run ended: the report's `stopped` field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stopped {
+    /// The whole input went through.
+    Completed,
+    /// 429 `DAILY`: resumable after the reset.
+    DailyLimit,
+    /// Ctrl-C or SIGTERM: resumable.
+    Interrupted,
+    /// A refused token or a local failure.
+    Fatal,
+}
+
+impl From<Option<&Halt>> for Stopped {
+    fn from(halt: Option<&Halt>) -> Stopped {
+        match halt {
+            None => Stopped::Completed,
+            Some(Halt::DailyLimit(_)) => Stopped::DailyLimit,
+            Some(Halt::Interrupted) => Stopped::Interrupted,
+            Some(Halt::Refused { .. } | Halt::Failed(_)) => Stopped::Fatal,
+        }
     }
 }
 
@@ -53,13 +75,18 @@ pub struct Report {
     pub verified_creates: u64,
     pub elapsed_s: f64,
     pub rows_per_s: f64,
-    /// `completed`, `daily_limit`, `interrupted` or `fatal`.
-    pub stopped: String,
+    pub stopped: Stopped,
     pub dead_letter_file: String,
 }
 
 impl Report {
-    pub fn from_counters(counters: &Counters, rows_read: u64, elapsed: Duration) -> Report {
+    /// The report of this run so far.
+    pub fn new(
+        counters: &Counters,
+        traffic: &Traffic,
+        rows_read: u64,
+        elapsed: Duration,
+    ) -> Report {
         let get = |c: &AtomicU64| c.load(Relaxed);
         let elapsed_s = elapsed.as_secs_f64();
         let done = get(&counters.accepted) + get(&counters.dead_lettered);
@@ -71,9 +98,9 @@ impl Report {
             archived: get(&counters.archived),
             dead_lettered: get(&counters.dead_lettered),
             unfinished: get(&counters.unfinished),
-            requests: get(&counters.requests),
-            retries: get(&counters.retries),
-            rate_limited: get(&counters.rate_limited),
+            requests: get(&traffic.requests),
+            retries: get(&traffic.retries),
+            rate_limited: get(&traffic.rate_limited),
             bisections: get(&counters.bisections),
             verified_creates: get(&counters.verified),
             elapsed_s: (elapsed_s * 1000.0).round() / 1000.0,
@@ -82,7 +109,7 @@ impl Report {
             } else {
                 0.0
             },
-            stopped: "completed".to_string(),
+            stopped: Stopped::Completed,
             dead_letter_file: String::new(),
         }
     }
@@ -130,78 +157,29 @@ impl Report {
     }
 }
 
-/// Shows progress until dropped: a bar on a terminal, a log line every few seconds otherwise,
-/// nothing when quiet.
-pub struct Progress {
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<()>>,
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-impl Progress {
-    pub fn start(counters: Arc<Counters>, quiet: bool) -> Progress {
-        if quiet {
-            return Progress {
-                stop: None,
-                task: None,
-            };
-        }
-        let (stop, mut stopped) = tokio::sync::oneshot::channel();
-        let terminal = std::io::stderr().is_terminal();
-        let task = tokio::spawn(async move {
-            let started = Instant::now();
-            let bar = terminal.then(|| {
-                let bar = indicatif::ProgressBar::new_spinner();
-                bar.enable_steady_tick(Duration::from_millis(120));
-                bar
-            });
-            let period = if terminal {
-                Duration::from_millis(250)
-            } else {
-                Duration::from_secs(5)
-            };
-            let mut tick = tokio::time::interval(period);
-            tick.tick().await;
-            loop {
-                tokio::select! {
-                    _ = &mut stopped => break,
-                    _ = tick.tick() => {}
-                }
-                let line = progress_line(&counters, started.elapsed());
-                match &bar {
-                    Some(bar) => bar.set_message(line),
-                    None => tracing::info!("{line}"),
-                }
-            }
-            if let Some(bar) = bar {
-                bar.finish_and_clear();
-            }
-        });
-        Progress {
-            stop: Some(stop),
-            task: Some(task),
-        }
+    #[test]
+    fn stopped_reads_as_the_report_words() {
+        let words: Vec<String> = [
+            Stopped::from(None),
+            Stopped::from(Some(&Halt::DailyLimit("x".into()))),
+            Stopped::from(Some(&Halt::Interrupted)),
+            Stopped::from(Some(&Halt::Failed("disk".into()))),
+        ]
+        .iter()
+        .map(|s| serde_json::to_string(s).unwrap())
+        .collect();
+        assert_eq!(
+            words,
+            [
+                "\"completed\"",
+                "\"daily_limit\"",
+                "\"interrupted\"",
+                "\"fatal\""
+            ]
+        );
     }
-
-    pub async fn finish(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(task) = self.task.take() {
-            let _ = task.await;
-        }
-    }
-}
-
-fn progress_line(counters: &Counters, elapsed: Duration) -> String {
-    let get = |c: &AtomicU64| c.load(Relaxed);
-    let done = get(&counters.accepted) + get(&counters.dead_lettered);
-    let rate = done as f64 / elapsed.as_secs_f64().max(0.001);
-    format!(
-        "{:.0} rows/s · {} accepted · {} dead-lettered · {} in flight · {} retries",
-        rate,
-        get(&counters.accepted),
-        get(&counters.dead_lettered),
-        get(&counters.in_flight),
-        get(&counters.retries)
-    )
 }

@@ -7,9 +7,9 @@ use std::fs::{File, OpenOptions};
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 
-use crate::journal::RowSet;
-use crate::row::Rejection;
-use crate::source::DEAD_LETTER_COLUMNS;
+use super::row_set::RowSet;
+use crate::prepare::row::Rejection;
+use crate::prepare::source::DEAD_LETTER_COLUMNS;
 
 /// The dead-letter file could not be written.
 #[derive(Debug, thiserror::Error)]
@@ -28,7 +28,6 @@ pub struct DeadLetterWriter {
     path: PathBuf,
     writer: csv::Writer<BufWriter<File>>,
     width: usize,
-    written: u64,
 }
 
 impl DeadLetterWriter {
@@ -81,7 +80,6 @@ impl DeadLetterWriter {
                 .flexible(true)
                 .from_writer(BufWriter::with_capacity(64 * 1024, file)),
             width: header.len(),
-            written: 0,
         }
     }
 
@@ -118,13 +116,7 @@ impl DeadLetterWriter {
         self.writer
             .write_record(record)
             .map_err(|e| io(&self.path, e.into()))?;
-        self.written += 1;
         Ok(())
-    }
-
-    /// Rows written through this writer.
-    pub fn written(&self) -> u64 {
-        self.written
     }
 
     /// Flushes to the file.
@@ -231,7 +223,7 @@ fn io(path: &Path, source: std::io::Error) -> DeadLetterError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::row::RejectStatus;
+    use crate::prepare::row::RejectStatus;
 
     fn rejection(row: u64, fields: &[&str]) -> Rejection {
         Rejection {

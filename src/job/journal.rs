@@ -19,6 +19,8 @@ use std::time::{Duration, Instant};
 use rusqlite::{Connection, OptionalExtension, params};
 use xxhash_rust::xxh3::Xxh3;
 
+use super::row_set::RowSet;
+
 /// How often accepted rows are committed: a crash re-sends at most this much work, and re-sending
 /// is safe (idempotent operations, or in-doubt creates that are checked first).
 const COMMIT_EVERY: Duration = Duration::from_millis(500);
@@ -74,39 +76,6 @@ impl Fingerprint {
             hasher.update(b"\0etl-file-boundary\0");
         }
         Ok(Fingerprint(format!("{:032x}", hasher.digest128())))
-    }
-}
-
-/// A set of row numbers, one bit each: a million rows take 125 KB.
-#[derive(Debug, Clone, Default)]
-pub struct RowSet {
-    words: Vec<u64>,
-    len: u64,
-}
-
-impl RowSet {
-    pub fn insert(&mut self, row: u64) {
-        let (word, bit) = ((row / 64) as usize, row % 64);
-        if word >= self.words.len() {
-            self.words.resize(word + 1, 0);
-        }
-        if self.words[word] & (1 << bit) == 0 {
-            self.words[word] |= 1 << bit;
-            self.len += 1;
-        }
-    }
-
-    pub fn contains(&self, row: u64) -> bool {
-        let (word, bit) = ((row / 64) as usize, row % 64);
-        self.words.get(word).is_some_and(|w| w & (1 << bit) != 0)
-    }
-
-    pub fn len(&self) -> u64 {
-        self.len
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
     }
 }
 
@@ -367,16 +336,6 @@ mod tests {
 
     fn fingerprint(n: u8) -> Fingerprint {
         Fingerprint(format!("fp{n}"))
-    }
-
-    #[test]
-    fn row_sets_hold_rows() {
-        let mut set = RowSet::default();
-        for row in [1, 64, 65, 1_000_000, 64] {
-            set.insert(row);
-        }
-        assert_eq!(set.len(), 4);
-        assert!(set.contains(64) && set.contains(1_000_000) && !set.contains(2));
     }
 
     #[test]

@@ -9,7 +9,7 @@
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 
 use crate::config::Operation;
-use crate::row::{Association, Input};
+use crate::prepare::row::{Association, Input};
 
 /// The body of `POST /crm/v3/objects/{type}/batch/{op}` for `inputs`.
 ///

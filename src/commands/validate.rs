@@ -1,0 +1,177 @@
+//! `etl validate`: the run's first half without writes — fetch the schema, map and validate every
+//! row, build every request body, and write the rows that would fail to the dead-letter file.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use super::{Exit, fatal};
+use crate::config::secret::Secret;
+use crate::config::{self, ConfigError, Overrides, Pipeline};
+use crate::job::dead_letter::{DeadLetterError, DeadLetterWriter};
+use crate::portal::halt::HaltFlag;
+use crate::portal::schema::{self, SchemaError};
+use crate::portal::target::{Target, TargetError};
+use crate::prepare::{self, PrepareError, PrepareHandle, PrepareOptions, Prepared, encode};
+
+/// Flags of `etl validate`.
+#[derive(clap::Args, Debug)]
+pub struct ValidateArgs {
+    /// The pipeline file.
+    pipeline: PathBuf,
+    /// Read this file instead of the pipeline's `[source] path` (e.g. a fixed dead-letter CSV).
+    #[arg(long, value_name = "PATH")]
+    source: Option<PathBuf>,
+    /// Fetch the schema from this API instead of the pipeline's `base_url`.
+    #[arg(long, value_name = "URL")]
+    base_url: Option<String>,
+}
+
+/// Why `etl validate` could not finish.
+#[derive(Debug, thiserror::Error)]
+pub enum ValidateError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Target(#[from] TargetError),
+    #[error("cannot fetch the property schema: {0}")]
+    Schema(#[from] SchemaError),
+    #[error(transparent)]
+    Prepare(#[from] PrepareError),
+    #[error(transparent)]
+    DeadLetter(#[from] DeadLetterError),
+}
+
+/// What `etl validate` found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ValidateSummary {
+    pub rows_read: u64,
+    pub valid: u64,
+    pub invalid: u64,
+    /// Invalid rows by category (`INVALID_EMAIL`, `UNREADABLE_ROW`, …).
+    pub by_category: BTreeMap<String, u64>,
+    /// Batch requests the valid rows would take.
+    pub batches: u64,
+    /// Where the invalid rows were written (none when every row is valid).
+    pub dead_letter: Option<PathBuf>,
+}
+
+impl fmt::Display for ValidateSummary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "rows read: {}", self.rows_read)?;
+        writeln!(
+            f,
+            "valid:     {} (in {} batch requests)",
+            self.valid, self.batches
+        )?;
+        write!(f, "invalid:   {}", self.invalid)?;
+        for (category, n) in &self.by_category {
+            write!(f, "\n  {category}: {n}")?;
+        }
+        if let Some(path) = &self.dead_letter {
+            write!(f, "\ninvalid rows written to {}", path.display())?;
+        }
+        Ok(())
+    }
+}
+
+pub async fn execute(args: ValidateArgs) -> Exit {
+    let overrides = Overrides {
+        source: args.source,
+        base_url: args.base_url,
+    };
+    let result = match config::load(&args.pipeline, &overrides) {
+        Ok(pipeline) => validate(&pipeline, None).await,
+        Err(err) => Err(err.into()),
+    };
+    match result {
+        Ok(summary) => {
+            println!("{summary}");
+            if summary.invalid == 0 {
+                Exit::Success
+            } else {
+                Exit::RowsFailed
+            }
+        }
+        Err(err) => fatal(&err),
+    }
+}
+
+/// Validates `pipeline` against its target's schema. The token is `token` when given (programs
+/// that embed the engine), else the environment variable the pipeline names.
+pub async fn validate(
+    pipeline: &Pipeline,
+    token: Option<Secret>,
+) -> Result<ValidateSummary, ValidateError> {
+    let target = Target::connect(pipeline, token.as_ref()).await?;
+    let result = match target.portal(pipeline, Arc::new(HaltFlag::default())) {
+        Ok(portal) => schema::fetch(&portal, &pipeline.target.object)
+            .await
+            .map_err(ValidateError::from),
+        Err(err) => Err(err.into()),
+    };
+    target.close().await;
+    let schema = result?;
+    let handle = prepare::spawn(pipeline, schema, PrepareOptions::default())?;
+    check_every_row(pipeline, handle).await
+}
+
+/// Drains the prepare thread: counts, encodes every batch as `etl run` would (proving every
+/// input encodes), and writes the invalid rows to the dead-letter file (created on the first).
+async fn check_every_row(
+    pipeline: &Pipeline,
+    handle: PrepareHandle,
+) -> Result<ValidateSummary, ValidateError> {
+    let PrepareHandle {
+        header,
+        mut events,
+        done,
+    } = handle;
+    let mut summary = ValidateSummary::default();
+    let mut dead_letter: Option<DeadLetterWriter> = None;
+    let mut body = Vec::new();
+    let (op, id_property) = (
+        pipeline.target.operation,
+        pipeline.target.id_property.as_deref(),
+    );
+    while let Some(event) = events.recv().await {
+        match event {
+            Prepared::Batch(batch) => {
+                summary.batches += 1;
+                summary.valid += batch.inputs.len() as u64;
+                body.clear();
+                encode::write_body(&mut body, op, id_property, &batch.inputs);
+            }
+            Prepared::Rejected(rejection) => {
+                summary.invalid += 1;
+                *summary
+                    .by_category
+                    .entry(rejection.category.clone())
+                    .or_default() += 1;
+                let writer = match &mut dead_letter {
+                    Some(w) => w,
+                    None => dead_letter.insert(DeadLetterWriter::create(
+                        &pipeline.dead_letter.path,
+                        &header,
+                        pipeline.dead_letter.delimiter,
+                    )?),
+                };
+                writer.write(&rejection)?;
+            }
+        }
+    }
+    if let Some(writer) = &mut dead_letter {
+        writer.flush()?;
+        summary.dead_letter = Some(writer.path().to_path_buf());
+    }
+    let outcome = done
+        .await
+        .map_err(|_| PrepareError::Thread("ended without a result".into()))?;
+    if let Some(error) = outcome.error {
+        return Err(error.into());
+    }
+    summary.rows_read = outcome.totals.rows_read;
+    debug_assert_eq!(summary.rows_read, summary.valid + summary.invalid);
+    Ok(summary)
+}

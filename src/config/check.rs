@@ -1,0 +1,430 @@
+//! Raw → validated: every key checked once, with errors naming the file and the key.
+
+use std::num::{NonZeroU32, NonZeroUsize};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use super::mapping::{PropertyMapping, ValueSource, ValueType};
+use super::raw::{RawAssociation, RawDispatch, RawMapping, RawPipeline, RawSource, RawTarget};
+use super::{
+    AssociationSpec, BaseUrl, CheckpointSpec, ConfigError, DeadLetterSpec, Dispatch, Operation,
+    Pipeline, SourceFormat, SourceSpec, Target,
+};
+
+struct Ctx<'a> {
+    file: &'a Path,
+}
+
+impl Ctx<'_> {
+    fn err(&self, key: &str, message: impl Into<String>) -> ConfigError {
+        ConfigError::Invalid {
+            file: self.file.to_path_buf(),
+            key: key.to_string(),
+            message: message.into(),
+        }
+    }
+}
+
+impl RawPipeline {
+    pub(super) fn validate(self, file: &Path) -> Result<Pipeline, ConfigError> {
+        let ctx = Ctx { file };
+        let dir = file.parent().unwrap_or(Path::new("")).to_path_buf();
+        let source = self.source.validate(&ctx, &dir)?;
+        let target = self.target.validate(&ctx)?;
+        let mapping = self
+            .mapping
+            .into_iter()
+            .map(|(property, raw)| raw.validate(&ctx, property))
+            .collect::<Result<Vec<_>, _>>()?;
+        let associations = self
+            .associations
+            .into_iter()
+            .map(|raw| raw.validate(&ctx))
+            .collect::<Result<Vec<_>, _>>()?;
+        check_operation(&ctx, &target, &mapping, &associations)?;
+        let dispatch = self.dispatch.validate(&ctx)?;
+        let dead_letter = DeadLetterSpec {
+            path: match self.dead_letter.path {
+                Some(path) => dir.join(path),
+                None => sibling(&source.path, "failed.csv"),
+            },
+            delimiter: match source.format {
+                SourceFormat::Csv => source.delimiter,
+                SourceFormat::Parquet => b',',
+            },
+        };
+        if dead_letter.path == source.path {
+            return Err(ctx.err("dead_letter.path", "must not be the source file"));
+        }
+        let checkpoint = CheckpointSpec {
+            path: match self.checkpoint.path {
+                Some(path) => dir.join(path),
+                None => sibling(file, "journal"),
+            },
+        };
+        Ok(Pipeline {
+            file: file.to_path_buf(),
+            source,
+            target,
+            mapping,
+            associations,
+            dispatch,
+            dead_letter,
+            checkpoint,
+        })
+    }
+}
+
+/// `dir/stem.suffix` next to `path`.
+pub(super) fn sibling(path: &Path, suffix: &str) -> PathBuf {
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "pipeline".into());
+    path.with_file_name(format!("{stem}.{suffix}"))
+}
+
+fn extension(path: &Path) -> String {
+    path.extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default()
+}
+
+pub(super) fn is_tsv(path: &Path) -> bool {
+    extension(path) == "tsv"
+}
+
+pub(super) fn format_from_extension(path: &Path) -> Option<SourceFormat> {
+    match extension(path).as_str() {
+        "csv" | "tsv" | "txt" => Some(SourceFormat::Csv),
+        "parquet" | "pq" => Some(SourceFormat::Parquet),
+        _ => None,
+    }
+}
+
+pub(super) fn default_delimiter(path: &Path) -> u8 {
+    if is_tsv(path) { b'\t' } else { b',' }
+}
+
+impl RawSource {
+    fn validate(self, ctx: &Ctx, dir: &Path) -> Result<SourceSpec, ConfigError> {
+        let path = dir.join(&self.path);
+        let format = match self.format.as_deref() {
+            Some("csv") | Some("tsv") => SourceFormat::Csv,
+            Some("parquet") => SourceFormat::Parquet,
+            Some(other) => {
+                return Err(ctx.err(
+                    "source.format",
+                    format!("unknown format {other:?}: expected \"csv\", \"tsv\" or \"parquet\""),
+                ));
+            }
+            None => format_from_extension(&path).ok_or_else(|| {
+                ctx.err(
+                    "source.path",
+                    format!(
+                        "cannot tell the format of {} from its extension: name it .csv, .tsv or .parquet, or set source.format",
+                        self.path.display()
+                    ),
+                )
+            })?,
+        };
+        let delimiter = match (self.delimiter.as_deref(), format) {
+            (None, _) if self.format.as_deref() == Some("tsv") => b'\t',
+            (None, _) => default_delimiter(&path),
+            (Some(_), SourceFormat::Parquet) => {
+                return Err(ctx.err("source.delimiter", "only applies to CSV sources"));
+            }
+            (Some("," | "comma"), _) => b',',
+            (Some(";" | "semicolon"), _) => b';',
+            (Some("\t" | "tab"), _) => b'\t',
+            (Some("|" | "pipe"), _) => b'|',
+            (Some(other), _) => {
+                return Err(ctx.err(
+                    "source.delimiter",
+                    format!(
+                        "unsupported delimiter {other:?}: expected \",\", \";\", \"tab\" or \"|\""
+                    ),
+                ));
+            }
+        };
+        Ok(SourceSpec {
+            path,
+            format,
+            delimiter,
+        })
+    }
+}
+
+impl RawTarget {
+    fn validate(self, ctx: &Ctx) -> Result<Target, ConfigError> {
+        let object = self.object.trim().to_string();
+        if object.is_empty() || object.contains('/') || object.contains(char::is_whitespace) {
+            return Err(ctx.err(
+                "target.object",
+                format!("{:?} is not an object type name or id", self.object),
+            ));
+        }
+        let operation = match self.operation.as_str() {
+            "create" => Operation::Create,
+            "update" => Operation::Update,
+            "upsert" => Operation::Upsert,
+            "archive" => Operation::Archive,
+            other => {
+                return Err(ctx.err(
+                    "target.operation",
+                    format!(
+                        "unknown operation {other:?}: expected create, update, upsert or archive"
+                    ),
+                ));
+            }
+        };
+        let base_url = parse_base_url(&self.base_url).map_err(|m| ctx.err("target.base_url", m))?;
+        let token_env = self.token_env.unwrap_or_else(|| "HUBSPOT_TOKEN".into());
+        if token_env.is_empty()
+            || !token_env
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_')
+        {
+            // Never echo the value: it may be a token pasted by mistake.
+            return Err(ctx.err(
+                "target.token_env",
+                "must name an environment variable (letters, digits, _), not hold the token itself",
+            ));
+        }
+        let nonempty = |key: &str, v: Option<String>| -> Result<Option<String>, ConfigError> {
+            match v {
+                Some(s) if s.trim().is_empty() => Err(ctx.err(key, "must not be empty")),
+                other => Ok(other),
+            }
+        };
+        Ok(Target {
+            object,
+            operation,
+            id_property: nonempty("target.id_property", self.id_property)?,
+            id_column: nonempty("target.id_column", self.id_column)?,
+            base_url,
+            token_env,
+        })
+    }
+}
+
+pub(super) fn parse_base_url(raw: &str) -> Result<BaseUrl, String> {
+    if raw == "sandbox" {
+        return Ok(BaseUrl::Sandbox);
+    }
+    let url = reqwest::Url::parse(raw).map_err(|e| format!("{raw:?} is not a URL: {e}"))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(format!(
+            "{raw:?} must be \"sandbox\" or an http(s) URL such as \"https://api.hubapi.com\""
+        ));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(format!("{raw:?} must not have a query or fragment"));
+    }
+    Ok(BaseUrl::Url(raw.trim_end_matches('/').to_string()))
+}
+
+impl RawMapping {
+    fn validate(self, ctx: &Ctx, property: String) -> Result<PropertyMapping, ConfigError> {
+        let key = format!("mapping.{property}");
+        let table = match self {
+            RawMapping::Column(column) => {
+                if column.is_empty() {
+                    return Err(ctx.err(&key, "column name must not be empty"));
+                }
+                return Ok(PropertyMapping::column(property, column));
+            }
+            RawMapping::Table(table) => table,
+        };
+        let source = match (table.column, table.columns, table.value) {
+            (Some(c), None, None) if !c.is_empty() => ValueSource::Column(c),
+            (None, Some(cs), None) if !cs.is_empty() && cs.iter().all(|c| !c.is_empty()) => {
+                ValueSource::Columns(cs)
+            }
+            (None, None, Some(v)) => ValueSource::Constant(v),
+            _ => {
+                return Err(ctx.err(
+                    &key,
+                    "needs exactly one of `column` (a column name), `columns` (a non-empty list) or `value` (a constant)",
+                ));
+            }
+        };
+        let kind = match table.kind.as_deref() {
+            None => None,
+            Some("date") => Some(ValueType::Date),
+            Some("datetime") => Some(ValueType::DateTime),
+            Some("number") => Some(ValueType::Number),
+            Some("bool") => Some(ValueType::Bool),
+            Some(other) => {
+                return Err(ctx.err(
+                    &format!("{key}.type"),
+                    format!("unknown type {other:?}: expected date, datetime, number or bool"),
+                ));
+            }
+        };
+        if let Some(format) = &table.format {
+            // Without `type`, the portal's schema decides date vs datetime (checked when compiling).
+            if matches!(kind, Some(ValueType::Number | ValueType::Bool)) {
+                return Err(ctx.err(
+                    &format!("{key}.format"),
+                    "only applies to dates and datetimes (type = \"date\", \"datetime\" or the property's own type)",
+                ));
+            }
+            if chrono::format::StrftimeItems::new(format)
+                .any(|item| matches!(item, chrono::format::Item::Error))
+            {
+                return Err(ctx.err(
+                    &format!("{key}.format"),
+                    format!("{format:?} is not a valid chrono format (e.g. \"%d/%m/%Y\")"),
+                ));
+            }
+        }
+        if let Some(split) = &table.split
+            && split.is_empty()
+        {
+            return Err(ctx.err(&format!("{key}.split"), "must not be empty"));
+        }
+        if matches!(source, ValueSource::Constant(_)) && table.default.is_some() {
+            return Err(ctx.err(&key, "`default` has no meaning with a constant `value`"));
+        }
+        Ok(PropertyMapping {
+            property,
+            source,
+            trim: table.trim,
+            lowercase: table.lowercase,
+            values: table.values.into_iter().collect(),
+            kind,
+            format: table.format,
+            default: table.default,
+            split: table.split,
+        })
+    }
+}
+
+impl RawAssociation {
+    fn validate(self, ctx: &Ctx) -> Result<AssociationSpec, ConfigError> {
+        if self.to_id_column.is_empty() {
+            return Err(ctx.err("associations.to_id_column", "must not be empty"));
+        }
+        let category = self.category.unwrap_or_else(|| "HUBSPOT_DEFINED".into());
+        if !matches!(category.as_str(), "HUBSPOT_DEFINED" | "USER_DEFINED") {
+            return Err(ctx.err(
+                "associations.category",
+                format!("{category:?}: expected \"HUBSPOT_DEFINED\" or \"USER_DEFINED\""),
+            ));
+        }
+        Ok(AssociationSpec {
+            to_id_column: self.to_id_column,
+            type_id: self.type_id,
+            category,
+        })
+    }
+}
+
+fn check_operation(
+    ctx: &Ctx,
+    target: &Target,
+    mapping: &[PropertyMapping],
+    associations: &[AssociationSpec],
+) -> Result<(), ConfigError> {
+    let op = target.operation;
+    let mapped = |p: &str| mapping.iter().any(|m| m.property == p);
+    if !associations.is_empty() && op != Operation::Create {
+        return Err(ctx.err(
+            "associations",
+            format!("[[associations]] only apply to operation = \"create\", not {op:?}"),
+        ));
+    }
+    match op {
+        Operation::Create => {
+            if mapping.is_empty() {
+                return Err(ctx.err("mapping", "create needs at least one mapped property"));
+            }
+            if target.id_property.is_some() || target.id_column.is_some() {
+                return Err(ctx.err(
+                    "target.id_property",
+                    "create takes no id_property or id_column (new records get new ids)",
+                ));
+            }
+        }
+        Operation::Upsert => {
+            let Some(id_property) = &target.id_property else {
+                return Err(ctx.err(
+                    "target.id_property",
+                    "upsert needs id_property (e.g. \"email\" or a unique custom property)",
+                ));
+            };
+            if target.id_column.is_none() && !mapped(id_property) {
+                return Err(ctx.err(
+                    "target.id_property",
+                    format!("upsert by {id_property:?}: map that property in [mapping] or set target.id_column"),
+                ));
+            }
+        }
+        Operation::Update | Operation::Archive => {
+            match (&target.id_property, &target.id_column) {
+                (None, None) => {
+                    return Err(ctx.err(
+                        "target.id_column",
+                        format!("{op} needs id_column (the record id column) or id_property"),
+                    ));
+                }
+                (Some(p), None) if !mapped(p) => {
+                    return Err(ctx.err(
+                        "target.id_property",
+                        format!(
+                            "{op} by {p:?}: map that property in [mapping] or set target.id_column"
+                        ),
+                    ));
+                }
+                _ => {}
+            }
+            if op == Operation::Update && mapping.is_empty() {
+                return Err(ctx.err("mapping", "update needs at least one mapped property"));
+            }
+            if op == Operation::Archive
+                && let Some(m) = mapping
+                    .iter()
+                    .find(|m| Some(&m.property) != target.id_property.as_ref())
+            {
+                return Err(ctx.err(
+                    &format!("mapping.{}", m.property),
+                    "archive sends no properties: [mapping] may only map the id_property",
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+impl RawDispatch {
+    fn validate(self, ctx: &Ctx) -> Result<Dispatch, ConfigError> {
+        let requests_per_interval = NonZeroU32::new(self.requests_per_interval.unwrap_or(100))
+            .ok_or_else(|| ctx.err("dispatch.requests_per_interval", "must be at least 1"))?;
+        let interval_ms = self.interval_ms.unwrap_or(10_000);
+        if interval_ms == 0 {
+            return Err(ctx.err("dispatch.interval_ms", "must be at least 1"));
+        }
+        let concurrency = NonZeroUsize::new(self.concurrency.unwrap_or(4))
+            .ok_or_else(|| ctx.err("dispatch.concurrency", "must be at least 1"))?;
+        let batch_size = self.batch_size.unwrap_or(100);
+        if !(1..=100).contains(&batch_size) {
+            return Err(ctx.err(
+                "dispatch.batch_size",
+                format!("{batch_size} is out of range: HubSpot takes 1 to 100 inputs per batch"),
+            ));
+        }
+        let timeout_ms = self.timeout_ms.unwrap_or(30_000);
+        if timeout_ms == 0 {
+            return Err(ctx.err("dispatch.timeout_ms", "must be at least 1"));
+        }
+        Ok(Dispatch {
+            requests_per_interval,
+            interval: Duration::from_millis(interval_ms),
+            concurrency,
+            batch_size,
+            max_retries: self.max_retries.unwrap_or(8),
+            request_timeout: Duration::from_millis(timeout_ms),
+        })
+    }
+}

@@ -1,0 +1,200 @@
+//! The pipeline file: raw serde structs (`deny_unknown_fields`) validated once into a [`Pipeline`]
+//! whose types cannot be wrong (resolved paths, `NonZero` limits, `Duration`s, a checked base URL).
+//!
+//! Parts: `raw` (the file's shape), `check` (raw → validated), `mapping` (the `[mapping]` types),
+//! `overrides` (command-line flags that change a loaded pipeline), `secret` (the token's type).
+//! The key names are the user's contract (DESIGN.md §6); every key is documented in docs/.
+
+mod check;
+pub mod mapping;
+mod overrides;
+mod raw;
+pub mod secret;
+#[cfg(test)]
+mod tests;
+
+use std::fmt;
+use std::num::{NonZeroU32, NonZeroUsize};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use mapping::PropertyMapping;
+pub use overrides::Overrides;
+use raw::RawPipeline;
+use secret::Secret;
+
+/// A validated pipeline: everything `etl run` and `etl validate` need to know about the job.
+#[derive(Debug, Clone)]
+pub struct Pipeline {
+    /// The pipeline file itself (errors name it).
+    pub file: PathBuf,
+    pub source: SourceSpec,
+    pub target: Target,
+    /// Property mappings, one per target property.
+    pub mapping: Vec<PropertyMapping>,
+    pub associations: Vec<AssociationSpec>,
+    pub dispatch: Dispatch,
+    pub dead_letter: DeadLetterSpec,
+    pub checkpoint: CheckpointSpec,
+}
+
+/// Where the rows come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceSpec {
+    /// Resolved relative to the pipeline file.
+    pub path: PathBuf,
+    pub format: SourceFormat,
+    /// CSV field delimiter (`b','` for Parquet, where it is unused).
+    pub delimiter: u8,
+}
+
+/// The file format of the source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SourceFormat {
+    Csv,
+    Parquet,
+}
+
+/// The object type and the operation applied to every row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    /// Object type name or id: `contacts`, `0-1`, `2-1234567`.
+    pub object: String,
+    pub operation: Operation,
+    /// The unique property that identifies records (upsert: required; update/archive: optional).
+    pub id_property: Option<String>,
+    /// The column holding the record id (or the `id_property` value when both are set).
+    pub id_column: Option<String>,
+    pub base_url: BaseUrl,
+    /// The environment variable that holds the token (never the token itself).
+    pub token_env: String,
+}
+
+/// The batch operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operation {
+    Create,
+    Update,
+    Upsert,
+    Archive,
+}
+
+impl Operation {
+    /// The last segment of the batch endpoint: `/crm/v3/objects/{type}/batch/{segment}`.
+    pub fn path_segment(self) -> &'static str {
+        match self {
+            Operation::Create => "create",
+            Operation::Update => "update",
+            Operation::Upsert => "upsert",
+            Operation::Archive => "archive",
+        }
+    }
+}
+
+impl fmt::Display for Operation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.path_segment())
+    }
+}
+
+/// Where the API lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BaseUrl {
+    /// The embedded in-process sandbox.
+    Sandbox,
+    /// An `http(s)` URL without a trailing slash.
+    Url(String),
+}
+
+/// One association attached to every created record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AssociationSpec {
+    /// The column holding the id of the record to associate with.
+    pub to_id_column: String,
+    /// The association type id (e.g. 279 contact → company).
+    pub type_id: u32,
+    /// `HUBSPOT_DEFINED` (default) or `USER_DEFINED`.
+    pub category: String,
+}
+
+/// Limits for the dispatcher.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dispatch {
+    /// Requests allowed per rolling `interval`.
+    pub requests_per_interval: NonZeroU32,
+    pub interval: Duration,
+    /// Upper bound of requests in flight.
+    pub concurrency: NonZeroUsize,
+    /// Inputs per batch request, 1..=100.
+    pub batch_size: usize,
+    /// Retries per request after the first attempt.
+    pub max_retries: u32,
+    pub request_timeout: Duration,
+}
+
+/// Where rejected rows go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeadLetterSpec {
+    pub path: PathBuf,
+    /// The CSV delimiter of the dead-letter file: the source's for a CSV source (so the file can be
+    /// replayed by the same pipeline), `,` for Parquet.
+    pub delimiter: u8,
+}
+
+/// Where the resume journal lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckpointSpec {
+    pub path: PathBuf,
+}
+
+/// A pipeline file that cannot be used, with the file and the key at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read pipeline file {}: {source}", file.display())]
+    Read {
+        file: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("pipeline file {}: {message}", file.display())]
+    Parse { file: PathBuf, message: String },
+    #[error("pipeline file {}: `{key}`: {message}", file.display())]
+    Invalid {
+        file: PathBuf,
+        key: String,
+        message: String,
+    },
+    #[error("environment variable {var} (target.token_env) is not valid Unicode")]
+    TokenNotUnicode { var: String },
+}
+
+/// Reads and validates a pipeline file, then applies the command line's `overrides`.
+pub fn load(path: &Path, overrides: &Overrides) -> Result<Pipeline, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        file: path.to_path_buf(),
+        source,
+    })?;
+    overrides.apply(parse(path, &text)?)
+}
+
+/// Validates pipeline text as if read from `path` (relative paths resolve against its folder).
+pub fn parse(path: &Path, text: &str) -> Result<Pipeline, ConfigError> {
+    let raw: RawPipeline = toml::from_str(text).map_err(|err| ConfigError::Parse {
+        file: path.to_path_buf(),
+        message: err.to_string().trim_end().to_string(),
+    })?;
+    raw.validate(path)
+}
+
+impl Pipeline {
+    /// The token from the environment variable named by `target.token_env`; `None` when unset or empty.
+    pub fn token(&self) -> Result<Option<Secret>, ConfigError> {
+        match std::env::var(&self.target.token_env) {
+            Ok(value) if value.trim().is_empty() => Ok(None),
+            Ok(value) => Ok(Some(Secret::new(value.trim()))),
+            Err(std::env::VarError::NotPresent) => Ok(None),
+            Err(std::env::VarError::NotUnicode(_)) => Err(ConfigError::TokenNotUnicode {
+                var: self.target.token_env.clone(),
+            }),
+        }
+    }
+}

@@ -1,0 +1,75 @@
+//! Command-line flags that change a loaded pipeline: the file describes the job, the flags
+//! describe the run (`--source`, `--base-url`). One loader applies them for every command.
+
+use std::path::{Path, PathBuf};
+
+use super::check::{default_delimiter, format_from_extension, is_tsv, parse_base_url, sibling};
+use super::{ConfigError, Pipeline, SourceFormat, SourceSpec};
+
+/// What the command line changes.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    /// Read this file instead of `[source] path` (replaying a dead-letter file).
+    pub source: Option<PathBuf>,
+    /// Send to this API instead of the pipeline's `base_url` ("sandbox" or an http(s) URL).
+    pub base_url: Option<String>,
+}
+
+impl Overrides {
+    /// The pipeline with these overrides applied.
+    pub fn apply(&self, mut pipeline: Pipeline) -> Result<Pipeline, ConfigError> {
+        if let Some(source) = &self.source {
+            pipeline = pipeline.with_source(source)?;
+        }
+        if let Some(base_url) = &self.base_url {
+            pipeline = pipeline.with_base_url(base_url)?;
+        }
+        Ok(pipeline)
+    }
+}
+
+impl Pipeline {
+    /// The same pipeline sent to another API (`--base-url`): rehearse against a running
+    /// `etl sandbox`, then load the portal, with one pipeline file.
+    pub fn with_base_url(&self, raw: &str) -> Result<Pipeline, ConfigError> {
+        let base_url = parse_base_url(raw).map_err(|message| ConfigError::Invalid {
+            file: self.file.clone(),
+            key: "--base-url".into(),
+            message,
+        })?;
+        let mut pipeline = self.clone();
+        pipeline.target.base_url = base_url;
+        Ok(pipeline)
+    }
+
+    /// The same pipeline reading another file (`etl validate --source`): the format comes from the
+    /// new file's extension; a CSV keeps the pipeline's delimiter when the pipeline reads CSV too.
+    pub fn with_source(&self, path: &Path) -> Result<Pipeline, ConfigError> {
+        let format = format_from_extension(path).ok_or_else(|| ConfigError::Invalid {
+            file: self.file.clone(),
+            key: "--source".into(),
+            message: format!(
+                "cannot tell the format of {} from its extension (.csv, .tsv or .parquet)",
+                path.display()
+            ),
+        })?;
+        let delimiter = match (format, self.source.format) {
+            (SourceFormat::Csv, SourceFormat::Csv) if !is_tsv(path) => self.source.delimiter,
+            _ => default_delimiter(path),
+        };
+        let mut pipeline = self.clone();
+        pipeline.source = SourceSpec {
+            path: path.to_path_buf(),
+            format,
+            delimiter,
+        };
+        // Replaying the dead-letter file itself: never truncate the file being read.
+        if pipeline.dead_letter.path == path {
+            pipeline.dead_letter.path = sibling(path, "failed.csv");
+        }
+        if format == SourceFormat::Csv {
+            pipeline.dead_letter.delimiter = delimiter;
+        }
+        Ok(pipeline)
+    }
+}

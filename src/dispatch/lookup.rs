@@ -1,0 +1,212 @@
+//! Reads by a unique property, for the dispatcher: record ids for update and archive by
+//! property, and the check of creates whose answer was lost (did the record land?).
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+
+use super::{Dispatcher, Pending};
+use crate::config::Operation;
+use crate::job::outcome::Outcome;
+use crate::job::report::Counters;
+use crate::portal::Call;
+use crate::portal::response::{BatchResponse, ErrorItem};
+use crate::prepare::row::{Input, RejectStatus, Rejection};
+
+impl Dispatcher {
+    /// A create whose answer was lost may have landed. Check each row through the mapped unique
+    /// property: found → it landed; not found → safe to send again. Without such a property the
+    /// rows are dead-lettered as AMBIGUOUS: never guess (DESIGN.md §4).
+    pub(super) fn verify_creates(
+        &self,
+        inputs: Vec<Input>,
+        reason: String,
+        rounds: u32,
+    ) -> Pending<'_> {
+        Box::pin(async move {
+            let Some(property) = self.spec.verify_property.clone() else {
+                let message = format!(
+                    "the create request got no usable answer ({reason}); the record may or may \
+                     not exist in HubSpot, and no unique property is mapped to check: look it up \
+                     before replaying this row"
+                );
+                return self
+                    .reject_all(inputs, RejectStatus::Ambiguous, "AMBIGUOUS", &message)
+                    .await;
+            };
+            let (checkable, unknown): (Vec<Input>, Vec<Input>) = inputs
+                .into_iter()
+                .partition(|input| value_of(input, &property).is_some());
+            if !unknown.is_empty() {
+                let message = format!(
+                    "the create request got no usable answer ({reason}) and this row has no \
+                     {property} to check it by: look the record up before replaying this row"
+                );
+                self.reject_all(unknown, RejectStatus::Ambiguous, "AMBIGUOUS", &message)
+                    .await;
+            }
+            if checkable.is_empty() {
+                return;
+            }
+            let values: Vec<String> = checkable
+                .iter()
+                .filter_map(|i| value_of(i, &property))
+                .collect();
+            match self.read_by_property(&property, &values).await {
+                Ok(found) => {
+                    Counters::add(&self.counters.verified, checkable.len() as u64);
+                    let (landed, missing): (Vec<Input>, Vec<Input>) =
+                        checkable.into_iter().partition(|i| {
+                            value_of(i, &property)
+                                .is_some_and(|v| found.contains_key(&v.to_lowercase()))
+                        });
+                    let landed_rows: Vec<u64> = landed.iter().map(|i| i.row).collect();
+                    let created = landed_rows.len() as u64;
+                    self.accept(landed_rows, created).await;
+                    if rounds > 0 {
+                        self.send(missing, true, rounds - 1).await;
+                    } else {
+                        let message =
+                            format!("the create got no usable answer after retries ({reason})");
+                        self.reject_all(
+                            missing,
+                            RejectStatus::GaveUp,
+                            "RETRIES_EXHAUSTED",
+                            &message,
+                        )
+                        .await;
+                    }
+                }
+                Err(Some(error)) => {
+                    let message = format!(
+                        "the create request got no usable answer ({reason}), and checking by \
+                         {property} failed ({error}): look the record up before replaying this row"
+                    );
+                    self.reject_all(checkable, RejectStatus::Ambiguous, "AMBIGUOUS", &message)
+                        .await;
+                }
+                Err(None) => self.unfinished(checkable).await,
+            }
+        })
+    }
+
+    /// Replaces each input's `id` (a unique-property value) with its record id; rows whose value
+    /// matches no record are dead-lettered.
+    pub(super) async fn resolve_ids(&self, inputs: Vec<Input>) -> Vec<Input> {
+        let property = self
+            .spec
+            .id_property
+            .clone()
+            .expect("resolves_ids checked id_property");
+        let values: Vec<String> = inputs.iter().filter_map(|i| i.id.clone()).collect();
+        let found = match self.read_by_property(&property, &values).await {
+            Ok(found) => found,
+            Err(Some(error)) => {
+                let message = format!("could not look up records by {property}: {error}");
+                self.reject_all(inputs, RejectStatus::GaveUp, "LOOKUP_FAILED", &message)
+                    .await;
+                return Vec::new();
+            }
+            Err(None) => {
+                self.unfinished(inputs).await;
+                return Vec::new();
+            }
+        };
+        let mut resolved = Vec::with_capacity(inputs.len());
+        let mut already_archived = Vec::new();
+        for mut input in inputs {
+            let value = input.id.clone().unwrap_or_default();
+            let in_doubt = self
+                .checkpoint
+                .as_ref()
+                .is_some_and(|c| c.is_in_doubt(input.row));
+            match found.get(&value.to_lowercase()) {
+                Some(id) => {
+                    input.id = Some(id.clone());
+                    resolved.push(input);
+                }
+                // An earlier run archived it and stopped before recording the answer.
+                None if in_doubt && self.spec.operation == Operation::Archive => {
+                    already_archived.push(input.row);
+                }
+                None => {
+                    let message = format!(
+                        "no {} record has {property} = {value:?} (already archived, or never existed)",
+                        self.spec.object
+                    );
+                    let rejection = Rejection {
+                        row: input.row,
+                        fields: input.fields,
+                        status: RejectStatus::Api(404),
+                        category: "OBJECT_NOT_FOUND".to_string(),
+                        message,
+                    };
+                    self.emit(Outcome::Rejected(rejection)).await;
+                }
+            }
+        }
+        self.accept(already_archived, 0).await;
+        resolved
+    }
+
+    /// Batch-reads records by a unique property: lowercased value → record id.
+    /// `Err(None)` means the run is halting.
+    async fn read_by_property(
+        &self,
+        property: &str,
+        values: &[String],
+    ) -> Result<HashMap<String, String>, Option<String>> {
+        #[derive(Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct ReadBody<'a> {
+            id_property: &'a str,
+            properties: [&'a str; 1],
+            inputs: Vec<ReadInput<'a>>,
+        }
+        #[derive(Serialize)]
+        struct ReadInput<'a> {
+            id: &'a str,
+        }
+        let body = ReadBody {
+            id_property: property,
+            properties: [property],
+            inputs: values.iter().map(|v| ReadInput { id: v }).collect(),
+        };
+        let body = serde_json::to_vec(&body).expect("a read body always serializes");
+        let path = format!("/crm/v3/objects/{}/batch/read", self.spec.object);
+        match self
+            .portal
+            .post(&path, body, false, &*self.concurrency)
+            .await
+        {
+            Call::Answer(reply) if reply.status == 200 || reply.status == 207 => {
+                let response: BatchResponse = serde_json::from_slice(&reply.body)
+                    .map_err(|e| Some(format!("unreadable batch read answer: {e}")))?;
+                Ok(response
+                    .results
+                    .into_iter()
+                    .filter_map(|r| {
+                        let value = r.properties.get(property).cloned().flatten()?;
+                        Some((value.to_lowercase(), r.id))
+                    })
+                    .collect())
+            }
+            Call::Answer(reply) => {
+                let error = ErrorItem::parse(&reply.body);
+                Err(Some(format!("HTTP {}: {}", reply.status, error.message)))
+            }
+            Call::Ambiguous(reason) | Call::GaveUp(reason) => Err(Some(reason)),
+            Call::Halted => Err(None),
+        }
+    }
+}
+
+/// The value of `property` in an input (its mapped value, or its id for upsert keys).
+fn value_of(input: &Input, property: &str) -> Option<String> {
+    input
+        .properties
+        .iter()
+        .find(|(name, _)| name.as_ref() == property)
+        .map(|(_, value)| value.clone())
+        .filter(|v| !v.is_empty())
+}

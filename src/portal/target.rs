@@ -1,0 +1,92 @@
+//! Where a run's requests go, and with which token: the portal the pipeline names, or the
+//! embedded sandbox started in this process with the pipeline's own limits (the one place that
+//! starts it, for every command).
+
+use std::sync::Arc;
+
+use super::Portal;
+use super::client::{Client, ClientError};
+use super::gate::RateGate;
+use super::halt::HaltFlag;
+use crate::config::secret::Secret;
+use crate::config::{BaseUrl, ConfigError, Pipeline};
+use crate::sandbox::{self, SandboxConfig, SandboxHandle};
+
+/// The target could not be reached or set up.
+#[derive(Debug, thiserror::Error)]
+pub enum TargetError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(
+        "no API token: set the environment variable {var} to your private app's access token \
+         (the pipeline names the variable in target.token_env)"
+    )]
+    MissingToken { var: String },
+    #[error("cannot start the embedded sandbox: {0}")]
+    Sandbox(std::io::Error),
+    #[error(transparent)]
+    Client(#[from] ClientError),
+}
+
+/// A connected target: its base URL, the token, and the embedded sandbox when there is one.
+pub struct Target {
+    base_url: String,
+    token: Secret,
+    sandbox: Option<SandboxHandle>,
+}
+
+impl Target {
+    /// Connects to the pipeline's `base_url`. The token is `explicit` when given (programs that
+    /// embed the engine), else the environment variable the pipeline names.
+    pub async fn connect(
+        pipeline: &Pipeline,
+        explicit: Option<&Secret>,
+    ) -> Result<Target, TargetError> {
+        let token = match explicit {
+            Some(token) => Some(token.clone()),
+            None => pipeline.token()?,
+        };
+        match &pipeline.target.base_url {
+            BaseUrl::Url(url) => Ok(Target {
+                base_url: url.clone(),
+                token: token.ok_or_else(|| TargetError::MissingToken {
+                    var: pipeline.target.token_env.clone(),
+                })?,
+                sandbox: None,
+            }),
+            BaseUrl::Sandbox => {
+                // The embedded sandbox plays a portal with the pipeline's own limits, so a
+                // rehearsal paces itself exactly as the real run will. It needs no real token.
+                let token = token.unwrap_or_else(|| Secret::new("sandbox-local-token"));
+                let config = SandboxConfig {
+                    token: Some(token.expose().to_string()),
+                    requests_per_interval: pipeline.dispatch.requests_per_interval.get(),
+                    interval: pipeline.dispatch.interval,
+                    ..SandboxConfig::default()
+                };
+                let handle = sandbox::start(config).await.map_err(TargetError::Sandbox)?;
+                Ok(Target {
+                    base_url: handle.base_url(),
+                    token,
+                    sandbox: Some(handle),
+                })
+            }
+        }
+    }
+
+    /// The portal of this target for one run: a client, a rate gate at the pipeline's limits and
+    /// the run's stop switch.
+    pub fn portal(&self, pipeline: &Pipeline, halt: Arc<HaltFlag>) -> Result<Portal, TargetError> {
+        let dispatch = &pipeline.dispatch;
+        let client = Client::new(&self.base_url, &self.token, dispatch.request_timeout)?;
+        let gate = RateGate::new(dispatch.requests_per_interval, dispatch.interval);
+        Ok(Portal::new(client, gate, halt, dispatch.max_retries))
+    }
+
+    /// Stops the embedded sandbox, if any.
+    pub async fn close(self) {
+        if let Some(handle) = self.sandbox {
+            handle.shutdown().await;
+        }
+    }
+}

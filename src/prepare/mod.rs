@@ -1,0 +1,33 @@
+//! The first half of the data path, all CPU and no network: source rows → mapped property values →
+//! validated inputs (or rejections) → batches → request bodies (DESIGN.md §2).
+//!
+//! Parts, in the order a row meets them:
+//! - `source`: the CSV and Parquet readers (numbered [`row::SourceRow`]s, unreadable rows rejected);
+//! - `mapping`: columns → property values in HubSpot's wire format (`[mapping]` transforms);
+//! - `values`: every parse and check of a date, datetime, number, bool, email or length;
+//! - `check`: the per-property check compiled from the portal's schema;
+//! - `validate`: the validator (start-up checks against the schema, then per-row checks);
+//! - `violation`: one reason a row is invalid, and the rejection built from a row's reasons;
+//! - `batch`: the batcher (batch size, one input per key per batch, file order per key);
+//! - `encode`: batch request bodies;
+//! - `thread`: the loop that runs all of the above on a thread of its own, feeding a bounded
+//!   channel;
+//! - `row`: the values that travel along the data path (source row, input, rejection).
+//!
+//! Depends on `config` and on the portal's schema types only; sends nothing.
+
+pub mod batch;
+pub mod check;
+pub mod encode;
+pub mod mapping;
+pub mod row;
+pub mod source;
+pub mod thread;
+pub mod validate;
+pub mod values;
+pub mod violation;
+
+pub use thread::{
+    PrepareError, PrepareHandle, PrepareOptions, PrepareOutcome, PrepareTotals, Prepared, Preparer,
+    spawn,
+};

@@ -1,0 +1,227 @@
+//! The prepare thread: source → mapping → validation → batcher on a thread of its own (CPU work
+//! never runs on the async runtime), sending [`Prepared`] events into a bounded channel so
+//! back-pressure from the consumer reaches the reader.
+//!
+//! Conservation: every row read ends exactly once as a batch input, a rejection, or a skipped row
+//! (`rows_read == inputs + rejected + rows_skipped`), also when reading stops early.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use tokio::sync::{mpsc, oneshot};
+
+use super::batch::{Batch, Batcher, DEFAULT_MAX_OPEN};
+use super::mapping::{Mapper, MappingError};
+use super::row::{Input, Rejection, SourceRow};
+use super::source::{self, Source, SourceError};
+use super::validate::{ValidateError, Validator};
+use super::violation::Violation;
+use crate::config::Pipeline;
+use crate::portal::schema::ObjectSchema;
+
+/// Events per channel: enough to keep the consumer busy, small enough to keep memory flat.
+pub const EVENT_CAPACITY: usize = 32;
+
+/// What the preparing thread sends.
+#[derive(Debug)]
+pub enum Prepared {
+    Batch(Batch),
+    Rejected(Rejection),
+}
+
+/// How a run prepares.
+pub struct PrepareOptions {
+    /// Rows already finished (resume): read, counted as skipped, not sent.
+    pub skip: Option<Box<dyn Fn(u64) -> bool + Send>>,
+    /// Set on Ctrl-C: stop reading; rows read so far are still batched and sent.
+    pub stop: Arc<AtomicBool>,
+}
+
+impl Default for PrepareOptions {
+    fn default() -> Self {
+        PrepareOptions {
+            skip: None,
+            stop: Arc::new(AtomicBool::new(false)),
+        }
+    }
+}
+
+/// Counts at the end of preparing.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PrepareTotals {
+    pub rows_read: u64,
+    pub rows_skipped: u64,
+    /// Rows that became batch inputs.
+    pub inputs: u64,
+    /// Rows rejected (unreadable or invalid).
+    pub rejected: u64,
+    pub batches: u64,
+    /// Reading stopped early on the stop flag.
+    pub stopped: bool,
+}
+
+/// How preparing ended: the totals, and the error that ended the file early if any (rows read before
+/// it were still delivered).
+#[derive(Debug)]
+pub struct PrepareOutcome {
+    pub totals: PrepareTotals,
+    pub error: Option<PrepareError>,
+}
+
+/// A running prepare thread.
+pub struct PrepareHandle {
+    /// Source column names (dead-letter files use them).
+    pub header: Vec<String>,
+    /// Batches and rejections, in order.
+    pub events: mpsc::Receiver<Prepared>,
+    /// Resolves once the thread is done (after the last event was sent).
+    pub done: oneshot::Receiver<PrepareOutcome>,
+}
+
+/// Why preparing cannot go on.
+#[derive(Debug, thiserror::Error)]
+pub enum PrepareError {
+    #[error(transparent)]
+    Source(#[from] SourceError),
+    #[error(transparent)]
+    Mapping(#[from] MappingError),
+    #[error(transparent)]
+    Validate(#[from] ValidateError),
+    #[error("the prepare thread failed: {0}")]
+    Thread(String),
+}
+
+/// The per-row CPU path: map then validate. Used by the thread and by benchmarks.
+pub struct Preparer {
+    mapper: Mapper,
+    validator: Validator,
+    violations: Vec<Violation>,
+}
+
+impl Preparer {
+    /// Compiles mapping and validation for this header; fatal errors name the property and file.
+    pub fn new(
+        pipeline: &Pipeline,
+        schema: &ObjectSchema,
+        header: &[String],
+    ) -> Result<Preparer, PrepareError> {
+        let mapper = Mapper::new(
+            &pipeline.mapping,
+            header,
+            schema,
+            &pipeline.file,
+            &pipeline.source.path,
+        )?;
+        let validator = Validator::new(pipeline, schema, &mapper, header)?;
+        Ok(Preparer {
+            mapper,
+            validator,
+            violations: Vec::new(),
+        })
+    }
+
+    /// One row to an input, or to its rejection.
+    pub fn prepare(&mut self, row: SourceRow) -> Result<Input, Rejection> {
+        self.violations.clear();
+        let properties = self.mapper.map(&row, &mut self.violations);
+        self.validator.check(row, properties, &mut self.violations)
+    }
+}
+
+/// Opens the source, checks the pipeline against it and the schema (fatal errors here, before any row
+/// is read), then prepares rows on a dedicated thread.
+pub fn spawn(
+    pipeline: &Pipeline,
+    schema: ObjectSchema,
+    options: PrepareOptions,
+) -> Result<PrepareHandle, PrepareError> {
+    let mut source = source::open(&pipeline.source)?;
+    let header = source.header().to_vec();
+    let mut preparer = Preparer::new(pipeline, &schema, &header)?;
+    let batch_size = pipeline.dispatch.batch_size;
+    let (tx, events) = mpsc::channel(EVENT_CAPACITY);
+    let (done_tx, done) = oneshot::channel();
+    std::thread::Builder::new()
+        .name("etl-prepare".into())
+        .spawn(move || {
+            let outcome = catch_unwind(AssertUnwindSafe(|| {
+                run(&mut source, &mut preparer, batch_size, &options, &tx)
+            }))
+            .unwrap_or_else(|panic| PrepareOutcome {
+                totals: PrepareTotals::default(),
+                error: Some(PrepareError::Thread(format!("panicked: {panic:?}"))),
+            });
+            drop(tx);
+            let _ = done_tx.send(outcome);
+        })
+        .map_err(|e| PrepareError::Thread(e.to_string()))?;
+    Ok(PrepareHandle {
+        header,
+        events,
+        done,
+    })
+}
+
+/// The loop of the prepare thread.
+fn run(
+    source: &mut Source,
+    preparer: &mut Preparer,
+    batch_size: usize,
+    options: &PrepareOptions,
+    tx: &mpsc::Sender<Prepared>,
+) -> PrepareOutcome {
+    let mut totals = PrepareTotals::default();
+    let mut batcher = Batcher::new(batch_size, DEFAULT_MAX_OPEN);
+    let mut ready: Vec<Batch> = Vec::new();
+    // Once the receiver is gone nobody listens: stop reading.
+    let mut listening = true;
+    let send = |event: Prepared, listening: &mut bool| {
+        if *listening && tx.blocking_send(event).is_err() {
+            *listening = false;
+        }
+    };
+    while listening {
+        if options.stop.load(Ordering::Relaxed) {
+            totals.stopped = true;
+            break;
+        }
+        let Some(item) = source.next() else { break };
+        totals.rows_read += 1;
+        let row = match &item {
+            Ok(r) => r.row,
+            Err(r) => r.row,
+        };
+        if options.skip.as_ref().is_some_and(|skip| skip(row)) {
+            totals.rows_skipped += 1;
+            continue;
+        }
+        let prepared = match item {
+            Ok(row) => preparer.prepare(row),
+            Err(rejection) => Err(rejection),
+        };
+        match prepared {
+            Ok(input) => {
+                totals.inputs += 1;
+                batcher.push(input, |b| ready.push(b));
+            }
+            Err(rejection) => {
+                totals.rejected += 1;
+                send(Prepared::Rejected(rejection), &mut listening);
+            }
+        }
+        for batch in ready.drain(..) {
+            totals.batches += 1;
+            send(Prepared::Batch(batch), &mut listening);
+        }
+    }
+    batcher.finish(|b| ready.push(b));
+    for batch in ready.drain(..) {
+        totals.batches += 1;
+        send(Prepared::Batch(batch), &mut listening);
+    }
+    PrepareOutcome {
+        totals,
+        error: source.take_error().map(PrepareError::from),
+    }
+}

@@ -1,0 +1,63 @@
+//! A reason a row is invalid, and the dead-letter rejection built from a row's reasons.
+
+use std::fmt;
+
+use super::row::{RejectStatus, Rejection};
+
+/// One reason a row is invalid.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Violation {
+    /// HubSpot's category word (`INVALID_EMAIL`, `INVALID_OPTION`, `REQUIRED_PROPERTY`, …).
+    pub category: &'static str,
+    /// The source column(s), quoted, when one is involved.
+    pub column: Option<String>,
+    /// The property, when one is involved.
+    pub property: Option<String>,
+    /// The offending value (after transforms).
+    pub value: String,
+    /// Why, in words a person can act on.
+    pub reason: String,
+}
+
+impl fmt::Display for Violation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(column) = &self.column {
+            write!(f, "column {column}")?;
+            if self.property.is_some() {
+                f.write_str(" → ")?;
+            }
+        }
+        if let Some(property) = &self.property {
+            write!(f, "property {property}")?;
+        }
+        if self.column.is_some() || self.property.is_some() {
+            f.write_str(": ")?;
+        }
+        if self.value.is_empty() {
+            write!(f, "{} [{}]", self.reason, self.category)
+        } else {
+            write!(f, "{:?} {} [{}]", self.value, self.reason, self.category)
+        }
+    }
+}
+
+/// Builds the dead-letter rejection for a row with these violations (at least one).
+pub fn rejection(row: u64, fields: Vec<String>, violations: &[Violation]) -> Rejection {
+    let mut message = format!("row {row}: ");
+    for (i, v) in violations.iter().enumerate() {
+        if i > 0 {
+            message.push_str("; ");
+        }
+        message.push_str(&v.to_string());
+    }
+    Rejection {
+        row,
+        fields,
+        status: RejectStatus::Invalid,
+        category: violations
+            .first()
+            .map_or("VALIDATION_ERROR", |v| v.category)
+            .to_string(),
+        message,
+    }
+}
