@@ -22,7 +22,7 @@ use crate::dispatch::keys::KeyGate;
 use crate::dispatch::{Dispatcher, Records, Spec};
 use crate::job::checkpoint::{Checkpoint, CheckpointError, Start};
 use crate::job::dead_letter::{DeadLetterError, DeadLetterWriter};
-use crate::job::outcome::{self, Outcome, RecordError};
+use crate::job::outcome::{self, Outcome, Recorder};
 use crate::job::progress::Progress;
 use crate::job::report::{Counters, Report, Stopped};
 use crate::job::resume::Earlier;
@@ -68,8 +68,6 @@ pub enum RunError {
     #[error(transparent)]
     DeadLetter(#[from] DeadLetterError),
     #[error(transparent)]
-    Record(#[from] RecordError),
-    #[error(transparent)]
     Checkpoint(#[from] CheckpointError),
     #[error("the reading thread ended without a result")]
     Thread,
@@ -80,7 +78,9 @@ pub enum RunError {
     SourceIsDeadLetter(std::path::PathBuf),
 }
 
-/// Runs `pipeline` to its end (or to a clean early stop).
+/// Runs `pipeline` to its end (or to a clean early stop). Errors before the run starts (the
+/// target, the job's lock and journal) are `Err`; once it has started, every ending — a fatal one
+/// included — is a [`RunOutcome`] with its report.
 pub async fn run(pipeline: &Pipeline, options: &RunOptions) -> Result<RunOutcome, RunError> {
     let started = Instant::now();
     if same_file(&pipeline.source.path, &pipeline.dead_letter.path) {
@@ -91,6 +91,74 @@ pub async fn run(pipeline: &Pipeline, options: &RunOptions) -> Result<RunOutcome
         (true, false) => Start::Resume,
         (false, false) => Start::New,
     };
+    let target = Target::connect(pipeline, options.token.as_ref()).await?;
+    let (checkpoint, earlier) = match open_job(pipeline, start) {
+        Ok(opened) => opened,
+        Err(err) => {
+            target.close().await;
+            return Err(err);
+        }
+    };
+    if let Some(earlier) = earlier.as_ref().filter(|e| e.completed()) {
+        target.close().await;
+        return Ok(RunOutcome {
+            report: earlier.report(pipeline),
+            halt: None,
+            already_finished: true,
+        });
+    }
+    // The run has started: from here every ending has a report.
+    let halt = Arc::new(HaltFlag::default());
+    let counters = Arc::new(Counters::default());
+    let earlier_report = earlier.as_ref().map(|e| e.report(pipeline));
+    let portal = match target.portal(pipeline, Arc::clone(&halt)) {
+        Ok(portal) => Some(Arc::new(portal)),
+        Err(err) => {
+            halt.raise(Halt::Failed(err.to_string()));
+            None
+        }
+    };
+    let mut rows_read = None;
+    if let Some(portal) = &portal {
+        let run = Run {
+            pipeline,
+            portal,
+            counters: &counters,
+            quiet: options.quiet,
+        };
+        match run.go(Arc::new(checkpoint), earlier).await {
+            Ok(read) => rows_read = Some(read),
+            Err(err) => halt.raise(Halt::Failed(err.to_string())),
+        }
+    }
+    target.close().await;
+    let idle = Traffic::default();
+    let traffic = portal.as_ref().map_or(&idle, |portal| portal.traffic());
+    // A failure may leave the prepare thread's count unknown: then the rows whose fate is known.
+    let rows_read = rows_read.unwrap_or_else(|| counters.settled());
+    let mut report = Report::new(&counters, traffic, rows_read, started.elapsed());
+    if let Some(earlier) = &earlier_report {
+        report.add_earlier(earlier);
+    }
+    let halt = halt.reason();
+    report.stopped = Stopped::from(halt.as_ref());
+    report.error = match &halt {
+        Some(Halt::Failed(reason)) => Some(reason.clone()),
+        Some(Halt::Refused { status, message }) => {
+            Some(format!("HubSpot refused the token ({status}): {message}"))
+        }
+        _ => None,
+    };
+    report.dead_letter_file = pipeline.dead_letter.path.display().to_string();
+    Ok(RunOutcome {
+        report,
+        halt,
+        already_finished: false,
+    })
+}
+
+/// Takes the job's lock and journal, and reads what earlier runs finished.
+fn open_job(pipeline: &Pipeline, start: Start) -> Result<(Checkpoint, Option<Earlier>), RunError> {
     let (checkpoint, progress) = Checkpoint::open(
         &pipeline.checkpoint.path,
         &pipeline.source.path,
@@ -101,147 +169,100 @@ pub async fn run(pipeline: &Pipeline, options: &RunOptions) -> Result<RunOutcome
         Some(progress) => Some(Earlier::read(progress, pipeline)?),
         None => None,
     };
-    if let Some(earlier) = earlier.as_ref().filter(|e| e.completed()) {
-        return Ok(RunOutcome {
-            report: earlier.report(pipeline),
-            halt: None,
-            already_finished: true,
+    Ok((checkpoint, earlier))
+}
+
+/// One run of the chain against a connected portal.
+struct Run<'a> {
+    pipeline: &'a Pipeline,
+    portal: &'a Arc<Portal>,
+    counters: &'a Arc<Counters>,
+    quiet: bool,
+}
+
+impl Run<'_> {
+    /// Fetches the schema, then prepares and dispatches every row. Returns the rows read by this
+    /// run (rows finished by earlier runs are skipped, and counted from the journal).
+    async fn go(
+        &self,
+        checkpoint: Arc<Checkpoint>,
+        earlier: Option<Earlier>,
+    ) -> Result<u64, RunError> {
+        let (pipeline, portal) = (self.pipeline, self.portal);
+        let schema = match schema::fetch(portal, &pipeline.target.object).await {
+            Ok(schema) => schema,
+            // Nothing sent yet and nothing lost: the halt says why (daily limit, refused token).
+            Err(SchemaError::DailyLimit { .. } | SchemaError::Unauthorized { .. }) => return Ok(0),
+            Err(error) => return Err(error.into()),
+        };
+        let spec = spec_of(pipeline, &schema);
+        let earlier = earlier.map(Arc::new);
+        let stop_reading = Arc::new(AtomicBool::new(false));
+        let skip = earlier.clone().map(|earlier| {
+            Box::new(move |row| earlier.is_finished(row)) as Box<dyn Fn(u64) -> bool + Send>
         });
-    }
-    let target = Target::connect(pipeline, options.token.as_ref()).await?;
-    let portal = Arc::new(target.portal(pipeline, Arc::new(HaltFlag::default()))?);
-    let result = run_against(pipeline, &portal, options, Arc::new(checkpoint), earlier).await;
-    target.close().await;
-    let (report, halt) = result?;
-    let mut report = report.finish(&portal, started);
-    report.dead_letter_file = pipeline.dead_letter.path.display().to_string();
-    Ok(RunOutcome {
-        report,
-        halt,
-        already_finished: false,
-    })
-}
+        let prepared = prepare::spawn(
+            pipeline,
+            schema,
+            PrepareOptions {
+                skip,
+                stop: Arc::clone(&stop_reading),
+            },
+        )?;
+        // A resumed job adds to the dead letters of its earlier runs.
+        let (path, delimiter) = (&pipeline.dead_letter.path, pipeline.dead_letter.delimiter);
+        let dead_letters = match earlier {
+            Some(_) => DeadLetterWriter::append(path, &prepared.header, delimiter),
+            None => DeadLetterWriter::create(path, &prepared.header, delimiter),
+        }?;
 
-/// What a run counted, before the portal's traffic and the elapsed time are added.
-struct Tally {
-    counters: Arc<Counters>,
-    rows_read: u64,
-    earlier: Option<Report>,
-    stopped: Stopped,
-}
-
-impl Tally {
-    fn finish(self, portal: &Portal, started: Instant) -> Report {
-        let traffic: &Traffic = portal.traffic();
-        let mut report = Report::new(&self.counters, traffic, self.rows_read, started.elapsed());
-        if let Some(earlier) = &self.earlier {
-            report.add_earlier(earlier);
-        }
-        report.stopped = self.stopped;
-        report
-    }
-}
-
-async fn run_against(
-    pipeline: &Pipeline,
-    portal: &Arc<Portal>,
-    options: &RunOptions,
-    checkpoint: Arc<Checkpoint>,
-    earlier: Option<Earlier>,
-) -> Result<(Tally, Option<Halt>), RunError> {
-    let earlier = earlier.map(Arc::new);
-    let earlier_report = earlier.as_ref().map(|e| e.report(pipeline));
-    let counters = Arc::new(Counters::default());
-    let schema = match schema::fetch(portal, &pipeline.target.object).await {
-        Ok(schema) => schema,
-        // Nothing sent yet and nothing lost: the job resumes once the limit resets.
-        Err(SchemaError::DailyLimit { .. }) => {
-            let halt = portal.halt().reason();
-            let tally = Tally {
-                counters,
-                rows_read: 0,
-                earlier: earlier_report,
-                stopped: Stopped::from(halt.as_ref()),
-            };
-            return Ok((tally, halt));
-        }
-        Err(error) => return Err(error.into()),
-    };
-    let spec = spec_of(pipeline, &schema);
-
-    let stop_reading = Arc::new(AtomicBool::new(false));
-    let skip = earlier.clone().map(|earlier| {
-        Box::new(move |row| earlier.is_finished(row)) as Box<dyn Fn(u64) -> bool + Send>
-    });
-    let prepared = prepare::spawn(
-        pipeline,
-        schema,
-        PrepareOptions {
-            skip,
-            stop: Arc::clone(&stop_reading),
-        },
-    )?;
-    // A resumed job adds to the dead letters of its earlier runs.
-    let (path, delimiter) = (&pipeline.dead_letter.path, pipeline.dead_letter.delimiter);
-    let dead_letters = match earlier {
-        Some(_) => DeadLetterWriter::append(path, &prepared.header, delimiter),
-        None => DeadLetterWriter::create(path, &prepared.header, delimiter),
-    }?;
-
-    let (outcome_tx, outcome_rx) = mpsc::channel(1024);
-    let writer = tokio::spawn(outcome::write_outcomes(
-        outcome_rx,
-        dead_letters,
-        Arc::clone(&counters),
-        Arc::clone(&checkpoint),
-    ));
-    let progress = Progress::start(Arc::clone(&counters), Arc::clone(portal), options.quiet);
-    let signals = {
-        let (halt, stop_reading) = (Arc::clone(portal.halt()), Arc::clone(&stop_reading));
-        tokio::spawn(async move {
-            halt.raise_on_signal().await;
-            stop_reading.store(true, Ordering::SeqCst);
-        })
-    };
-    let dispatcher = Arc::new(Dispatcher::new(
-        Arc::clone(portal),
-        spec,
-        Concurrency::new(pipeline.dispatch.concurrency.get()),
-        Records {
-            counters: Arc::clone(&counters),
-            outcomes: outcome_tx.clone(),
-            checkpoint: Some(Arc::clone(&checkpoint)),
-        },
-    ));
-    let totals = drive(prepared, &dispatcher, &outcome_tx, &stop_reading).await;
-    signals.abort();
-    drop(dispatcher);
-    drop(outcome_tx);
-    let written = writer.await.expect("the outcome writer does not panic");
-    progress.finish().await;
-    written?;
-    let halt = portal.halt().reason();
-    // Complete only when the whole input went through: no halt, and no source error mid-file.
-    let completed = halt.is_none() && totals.is_ok();
-    let traffic = portal.traffic();
-    let get = |c: &std::sync::atomic::AtomicU64| c.load(Ordering::Relaxed);
-    checkpoint
-        .close(
+        let (outcome_tx, outcome_rx) = mpsc::channel(1024);
+        let writer = tokio::spawn(outcome::write_outcomes(
+            outcome_rx,
+            Recorder {
+                dead_letters,
+                checkpoint: Arc::clone(&checkpoint),
+                counters: Arc::clone(self.counters),
+                halt: Arc::clone(portal.halt()),
+            },
+        ));
+        let progress = Progress::start(Arc::clone(self.counters), Arc::clone(portal), self.quiet);
+        let signals = {
+            let (halt, stop_reading) = (Arc::clone(portal.halt()), Arc::clone(&stop_reading));
+            tokio::spawn(async move {
+                halt.raise_on_signal().await;
+                stop_reading.store(true, Ordering::SeqCst);
+            })
+        };
+        let dispatcher = Arc::new(Dispatcher::new(
+            Arc::clone(portal),
+            spec,
+            Concurrency::new(pipeline.dispatch.concurrency.get()),
+            Records {
+                counters: Arc::clone(self.counters),
+                outcomes: outcome_tx.clone(),
+                checkpoint: Some(checkpoint),
+            },
+        ));
+        let totals = drive(prepared, &dispatcher, &outcome_tx, &stop_reading).await;
+        signals.abort();
+        drop(dispatcher);
+        drop(outcome_tx);
+        let sinks = writer.await.expect("the outcome writer does not panic");
+        progress.finish().await;
+        // Complete only when the whole input went through: no halt, and no source error mid-file.
+        let completed = !portal.halt().is_raised() && totals.is_ok();
+        let traffic = portal.traffic();
+        let get = |c: &std::sync::atomic::AtomicU64| c.load(Ordering::Relaxed);
+        let requests = (
             get(&traffic.requests),
             get(&traffic.retries),
             get(&traffic.rate_limited),
-            completed,
-        )
-        .map_err(|e| RunError::Checkpoint(e.into()))?;
-    let totals = totals?;
-    // Rows finished by earlier runs were skipped here and are counted from the journal.
-    let tally = Tally {
-        counters,
-        rows_read: totals.rows_read - totals.rows_skipped,
-        earlier: earlier_report,
-        stopped: Stopped::from(halt.as_ref()),
-    };
-    Ok((tally, halt))
+        );
+        sinks.close(requests, completed);
+        let totals = totals?;
+        Ok(totals.rows_read - totals.rows_skipped)
+    }
 }
 
 /// Feeds prepared batches to the dispatcher: one task per batch, each holding a concurrency
@@ -294,14 +315,15 @@ async fn drive(
 
 /// What the dispatcher needs from the pipeline and the portal's schema.
 fn spec_of(pipeline: &Pipeline, schema: &ObjectSchema) -> Spec {
-    // A lost create can be checked through a mapped property whose values are unique.
+    // A lost create can be checked through a mapped property whose values are unique by HubSpot's
+    // rules (contacts' email is, whatever the schema's `hasUniqueValue` says).
     let verify_property = (pipeline.target.operation == Operation::Create)
         .then(|| {
             pipeline
                 .mapping
                 .iter()
                 .map(|m| m.property.as_str())
-                .find(|name| schema.properties.get(*name).is_some_and(|p| p.unique))
+                .find(|name| schema.is_unique(name))
                 .map(str::to_string)
         })
         .flatten();

@@ -54,24 +54,28 @@ pub async fn execute(args: RunArgs) -> Exit {
     if let Some(path) = &args.report {
         let json = serde_json::to_vec_pretty(&outcome.report).expect("a report always serializes");
         if let Err(err) = std::fs::write(path, json) {
+            eprintln!("{}", outcome.report.summary());
             return fatal(&format!(
                 "cannot write the report {}: {err}",
                 path.display()
             ));
         }
     }
-    exit_of(&outcome, args.quiet)
+    exit_of(&outcome, args.quiet, args.report.is_some())
 }
 
 /// Prints how the run ended and decides its exit code.
-fn exit_of(outcome: &RunOutcome, quiet: bool) -> Exit {
+fn exit_of(outcome: &RunOutcome, quiet: bool, reported: bool) -> Exit {
     let report = &outcome.report;
-    match &outcome.halt {
-        Some(Halt::Refused { status, message }) => {
-            return fatal(&format!("HubSpot refused the token ({status}): {message}"));
+    if let Some(error) = &report.error {
+        // A fatal stop always leaves a record: the report file, else the summary.
+        if !reported {
+            eprintln!("{}", report.summary());
         }
-        Some(Halt::Failed(message)) => return fatal(&format!("the run stopped: {message}")),
-        _ => {}
+        if matches!(outcome.halt, Some(Halt::Failed(_))) && report.unfinished > 0 {
+            eprintln!("etl: once the cause is fixed, run again with --resume to finish the job");
+        }
+        return fatal(error);
     }
     if outcome.already_finished {
         eprintln!(

@@ -1,13 +1,21 @@
-//! Tracing a batch answer back to the exact input rows (DESIGN.md §4, "Trace ids").
+//! Tracing a successful batch answer (200, 201, 204, 207) back to the exact input rows
+//! (DESIGN.md §4, "Trace ids").
 //!
-//! Every create/update/upsert input carries `objectWriteTraceId` = its row number. A 207's
-//! `errors[]` items name their rows through `context.objectWriteTraceId`, or through
-//! `context.ids` (record ids or `idProperty` values, for update and read). Inputs that no error
-//! names succeeded, as long as the error count adds up; when it does not, the rows no error names
-//! are left `unresolved` (the dispatcher then verifies or resends them rather than guess).
+//! A success status is not proof: a row counts as accepted only when the answer accounts for it.
+//! Every create/update/upsert input carries `objectWriteTraceId` = its row number; `errors[]` items
+//! name their rows through `context.objectWriteTraceId`, or through `context.ids` (record ids or
+//! `idProperty` values). The other rows are accepted when the results account for them:
+//! - update: by record id (`results[].id` is the id that was sent);
+//! - create and upsert: by count (HubSpot does not echo trace ids in results), so every other row
+//!   is accepted only when there are at least as many results as other rows;
+//! - archive: a 2xx is the whole answer (HubSpot's 204 has no body).
+//!
+//! A body that does not parse, or that leaves rows unaccounted, leaves those rows `in_doubt`: the
+//! dispatcher resends them (idempotent operations) or looks them up (creates); it never guesses.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
+use crate::config::Operation;
 use crate::portal::response::{BatchResponse, ErrorItem};
 use crate::prepare::row::{Input, RejectStatus, Rejection};
 
@@ -18,14 +26,76 @@ pub struct Attributed {
     pub accepted: Vec<u64>,
     /// Rows the portal rejected, with its category and message.
     pub rejected: Vec<Rejection>,
-    /// Rows whose fate the answer does not tell.
-    pub unresolved: Vec<Input>,
+    /// Rows whose fate the answer does not tell, and why.
+    pub in_doubt: Vec<Input>,
+    pub doubt: Option<String>,
     /// Upsert: how many of the accepted rows created a record (`new: true`).
     pub created: u64,
 }
 
-/// Attributes a 200/201/207 batch answer to `inputs`.
-pub fn attribute(inputs: Vec<Input>, response: &BatchResponse) -> Attributed {
+/// Attributes a 2xx answer's `body` to `inputs` of an `operation` batch.
+pub fn attribute(operation: Operation, inputs: Vec<Input>, body: &[u8]) -> Attributed {
+    if operation == Operation::Archive {
+        return Attributed {
+            accepted: inputs.iter().map(|i| i.row).collect(),
+            ..Attributed::default()
+        };
+    }
+    let response: BatchResponse = match serde_json::from_slice(body) {
+        Ok(response) => response,
+        Err(err) => {
+            let doubt = if body.is_empty() {
+                "the portal's success answer had no body".to_string()
+            } else {
+                format!("the portal's success answer could not be read ({err})")
+            };
+            return Attributed {
+                in_doubt: inputs,
+                doubt: Some(doubt),
+                ..Attributed::default()
+            };
+        }
+    };
+    let failure = failures(&inputs, &response);
+    let failed = failure.iter().filter(|f| f.is_some()).count();
+    let others = inputs.len() - failed;
+    let result_ids: HashSet<&str> = response.results.iter().map(|r| r.id.as_str()).collect();
+    let counted = response.results.len() >= others;
+    let accounted = |input: &Input| match operation {
+        Operation::Update => input
+            .id
+            .as_deref()
+            .is_some_and(|id| result_ids.contains(id)),
+        _ => counted,
+    };
+    let mut out = Attributed::default();
+    for (input, failure) in inputs.into_iter().zip(failure) {
+        match failure {
+            Some(error) => out.rejected.push(rejection(input, error)),
+            None if accounted(&input) => out.accepted.push(input.row),
+            None => out.in_doubt.push(input),
+        }
+    }
+    if !out.in_doubt.is_empty() {
+        out.doubt = Some(format!(
+            "the portal's success answer accounted for {} of {} rows",
+            out.accepted.len() + out.rejected.len(),
+            out.accepted.len() + out.rejected.len() + out.in_doubt.len()
+        ));
+    }
+    if operation == Operation::Upsert {
+        let new = response
+            .results
+            .iter()
+            .filter(|r| r.new == Some(true))
+            .count() as u64;
+        out.created = new.min(out.accepted.len() as u64);
+    }
+    out
+}
+
+/// For each input, the error item that names it (by trace id, else by id), if any.
+fn failures<'a>(inputs: &[Input], response: &'a BatchResponse) -> Vec<Option<&'a ErrorItem>> {
     let mut by_row: HashMap<u64, usize> = HashMap::with_capacity(inputs.len());
     let mut by_id: HashMap<String, usize> = HashMap::new();
     for (index, input) in inputs.iter().enumerate() {
@@ -34,9 +104,7 @@ pub fn attribute(inputs: Vec<Input>, response: &BatchResponse) -> Attributed {
             by_id.insert(id.to_lowercase(), index);
         }
     }
-
     let mut failure: Vec<Option<&ErrorItem>> = vec![None; inputs.len()];
-    let mut unattributed = 0usize;
     for error in &response.errors {
         let mut named = false;
         let traces = error
@@ -54,36 +122,11 @@ pub fn attribute(inputs: Vec<Input>, response: &BatchResponse) -> Attributed {
             for id in error.context.get("ids").into_iter().flatten() {
                 if let Some(&index) = by_id.get(&id.to_lowercase()) {
                     failure[index] = Some(error);
-                    named = true;
                 }
             }
         }
-        if !named {
-            unattributed += 1;
-        }
     }
-
-    let mut out = Attributed {
-        created: response
-            .results
-            .iter()
-            .filter(|r| r.new == Some(true))
-            .count() as u64,
-        ..Attributed::default()
-    };
-    let failed = failure.iter().filter(|f| f.is_some()).count();
-    // Without an error naming them, the other rows succeeded; unless some errors named nobody
-    // and the results do not account for every other row.
-    let others_trusted =
-        unattributed == 0 || response.results.len() >= inputs.len().saturating_sub(failed);
-    for (input, failure) in inputs.into_iter().zip(failure) {
-        match failure {
-            Some(error) => out.rejected.push(rejection(input, error)),
-            None if others_trusted => out.accepted.push(input.row),
-            None => out.unresolved.push(input),
-        }
-    }
-    out
+    failure
 }
 
 /// A rejection of `input` from one HubSpot error item (of a 207, or a whole-batch error).
@@ -112,6 +155,7 @@ fn status_of(category: &str) -> u16 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     fn input(row: u64, id: Option<&str>) -> Input {
         Input {
@@ -124,61 +168,160 @@ mod tests {
         }
     }
 
-    fn response(json: &str) -> BatchResponse {
-        serde_json::from_str(json).unwrap()
+    fn rows(out: &[Input]) -> Vec<u64> {
+        out.iter().map(|i| i.row).collect()
     }
 
     #[test]
     fn trace_ids_name_the_failed_rows() {
         let inputs = vec![input(7, None), input(8, None), input(9, None)];
-        let answer = response(
-            r#"{"results":[{"id":"1"},{"id":"2"}],"numErrors":1,"errors":[{"status":"error",
+        let answer =
+            br#"{"results":[{"id":"1"},{"id":"2"}],"numErrors":1,"errors":[{"status":"error",
             "category":"CONFLICT","message":"Contact already exists. Existing ID: 5",
-            "context":{"objectWriteTraceId":["8"]}}]}"#,
-        );
-        let out = attribute(inputs, &answer);
+            "context":{"objectWriteTraceId":["8"]}}]}"#;
+        let out = attribute(Operation::Create, inputs, answer);
         assert_eq!(out.accepted, vec![7, 9]);
         assert_eq!(out.rejected.len(), 1);
         assert_eq!(out.rejected[0].row, 8);
         assert_eq!(out.rejected[0].status, RejectStatus::Api(409));
         assert_eq!(out.rejected[0].category, "CONFLICT");
         assert_eq!(out.rejected[0].fields, vec!["field8"]);
-        assert!(out.unresolved.is_empty());
+        assert!(out.in_doubt.is_empty());
     }
 
     #[test]
-    fn ids_name_rows_of_an_update() {
+    fn ids_name_rows_of_an_update_and_results_account_for_the_rest() {
         let inputs = vec![
             input(1, Some("101")),
             input(2, Some("102")),
             input(3, Some("103")),
+            input(4, Some("104")),
         ];
-        let answer = response(
-            r#"{"results":[{"id":"101"}],"errors":[{"category":"OBJECT_NOT_FOUND",
-            "message":"Could not get some CONTACT objects","context":{"ids":["102","103"]}}]}"#,
-        );
-        let out = attribute(inputs, &answer);
+        let answer = br#"{"results":[{"id":"101"}],"errors":[{"category":"OBJECT_NOT_FOUND",
+            "message":"Could not get some CONTACT objects","context":{"ids":["102","103"]}}]}"#;
+        let out = attribute(Operation::Update, inputs, answer);
         assert_eq!(out.accepted, vec![1]);
-        let rows: Vec<u64> = out.rejected.iter().map(|r| r.row).collect();
-        assert_eq!(rows, vec![2, 3]);
+        let rejected: Vec<u64> = out.rejected.iter().map(|r| r.row).collect();
+        assert_eq!(rejected, vec![2, 3]);
         assert_eq!(out.rejected[0].status, RejectStatus::Api(404));
+        // 104 is in no error and no result: not proof of anything.
+        assert_eq!(rows(&out.in_doubt), vec![4]);
     }
 
     #[test]
-    fn an_error_naming_nobody_leaves_the_rest_unresolved() {
-        let inputs = vec![input(1, None), input(2, None)];
-        let answer = response(r#"{"results":[{"id":"1"}],"errors":[{"message":"boom"}]}"#);
-        let out = attribute(inputs, &answer);
+    fn a_success_that_does_not_account_for_every_row_is_no_proof() {
+        let three = || vec![input(1, None), input(2, None), input(3, None)];
+        // 200 with no results at all.
+        let out = attribute(
+            Operation::Upsert,
+            three(),
+            br#"{"status":"COMPLETE","results":[]}"#,
+        );
+        assert_eq!(rows(&out.in_doubt), vec![1, 2, 3]);
         assert!(out.accepted.is_empty());
-        assert_eq!(out.unresolved.len(), 2);
+        // Fewer results than rows, no errors.
+        let out = attribute(Operation::Create, three(), br#"{"results":[{"id":"1"}]}"#);
+        assert_eq!(out.in_doubt.len(), 3);
+        // An error naming a trace id that was not sent, and too few results.
+        let body = br#"{"results":[{"id":"1"},{"id":"2"}],"errors":[{"message":"x","context":{"objectWriteTraceId":["99"]}}]}"#;
+        let out = attribute(Operation::Create, three(), body);
+        assert_eq!(out.in_doubt.len(), 3);
+        // A trace id of the wrong JSON type: the body does not parse.
+        let body =
+            br#"{"results":[],"errors":[{"message":"x","context":{"objectWriteTraceId":[2]}}]}"#;
+        let out = attribute(Operation::Create, three(), body);
+        assert_eq!(out.in_doubt.len(), 3);
+        assert!(out.doubt.unwrap().contains("could not be read"));
+        // Not JSON, and empty.
+        assert_eq!(
+            attribute(Operation::Upsert, three(), b"<html>")
+                .in_doubt
+                .len(),
+            3
+        );
+        assert_eq!(attribute(Operation::Update, three(), b"").in_doubt.len(), 3);
+        // Archive answers 204 with no body: that is the whole answer.
+        assert_eq!(
+            attribute(Operation::Archive, three(), b"").accepted,
+            vec![1, 2, 3]
+        );
     }
 
     #[test]
     fn upsert_counts_new_records() {
         let inputs = vec![input(1, Some("a@x.io")), input(2, Some("b@x.io"))];
-        let answer = response(r#"{"results":[{"id":"1","new":true},{"id":"2","new":false}]}"#);
-        let out = attribute(inputs, &answer);
+        let answer = br#"{"results":[{"id":"1","new":true},{"id":"2","new":false}]}"#;
+        let out = attribute(Operation::Upsert, inputs, answer);
         assert_eq!(out.accepted, vec![1, 2]);
         assert_eq!(out.created, 1);
+    }
+
+    /// JSON shaped like HubSpot's batch answers, with the mistakes a broken proxy or portal makes.
+    fn answer_body() -> impl Strategy<Value = Vec<u8>> {
+        let trace = prop_oneof![
+            (1u64..12).prop_map(|r| format!("\"{r}\"")),
+            (1u64..12).prop_map(|r| r.to_string()),
+            Just("\"x\"".to_string()),
+        ];
+        let error = (
+            prop::collection::vec(trace, 0..3),
+            prop::collection::vec((100u64..112).prop_map(|i| format!("\"{i}\"")), 0..3),
+            prop::sample::select(vec!["CONFLICT", "VALIDATION_ERROR", "OBJECT_NOT_FOUND"]),
+        )
+            .prop_map(|(traces, ids, category)| {
+                format!(
+                    r#"{{"category":"{category}","message":"m","context":{{"objectWriteTraceId":[{}],"ids":[{}]}}}}"#,
+                    traces.join(","),
+                    ids.join(",")
+                )
+            });
+        let result = (100u64..115, any::<bool>())
+            .prop_map(|(id, new)| format!(r#"{{"id":"{id}","new":{new}}}"#));
+        let json = (
+            prop::collection::vec(result, 0..14),
+            prop::collection::vec(error, 0..5),
+        )
+            .prop_map(|(results, errors)| {
+                format!(
+                    r#"{{"status":"COMPLETE","results":[{}],"errors":[{}]}}"#,
+                    results.join(","),
+                    errors.join(",")
+                )
+                .into_bytes()
+            });
+        prop_oneof![
+            4 => json.clone(),
+            1 => json.prop_flat_map(|b| {
+                let len = b.len();
+                (Just(b), 0..len).prop_map(|(b, cut)| b[..cut].to_vec())
+            }),
+            1 => prop::collection::vec(any::<u8>(), 0..40),
+        ]
+    }
+
+    proptest! {
+        /// Whatever the body, every row ends in exactly one of accepted, rejected and in doubt, and
+        /// a row is accepted only if the answer accounts for it.
+        #[test]
+        fn every_row_has_exactly_one_fate(
+            body in answer_body(),
+            op in prop::sample::select(vec![Operation::Create, Operation::Update, Operation::Upsert]),
+            n in 1usize..12,
+        ) {
+            let inputs: Vec<Input> = (1..=n as u64)
+                .map(|r| input(r, Some(&(99 + r).to_string())))
+                .collect();
+            let out = attribute(op, inputs, &body);
+            let mut seen: Vec<u64> = out.accepted.clone();
+            seen.extend(out.rejected.iter().map(|r| r.row));
+            seen.extend(rows(&out.in_doubt));
+            seen.sort_unstable();
+            prop_assert_eq!(seen, (1..=n as u64).collect::<Vec<_>>());
+            if !out.accepted.is_empty() {
+                let parsed: BatchResponse = serde_json::from_slice(&body).expect("accepted rows need a readable body");
+                prop_assert!(parsed.results.len() >= out.accepted.len());
+            }
+            prop_assert_eq!(out.doubt.is_some(), !out.in_doubt.is_empty());
+        }
     }
 }

@@ -54,7 +54,6 @@ impl Dispatcher {
                 .collect();
             match self.read_by_property(&property, &values).await {
                 Ok(found) => {
-                    Counters::add(&self.counters.verified, checkable.len() as u64);
                     let (landed, missing): (Vec<Input>, Vec<Input>) =
                         checkable.into_iter().partition(|i| {
                             value_of(i, &property)
@@ -62,6 +61,8 @@ impl Dispatcher {
                         });
                     let landed_rows: Vec<u64> = landed.iter().map(|i| i.row).collect();
                     let created = landed_rows.len() as u64;
+                    // Rows, not lookups: a row checked in two rounds is settled once.
+                    Counters::add(&self.counters.verified, created);
                     self.accept(landed_rows, created).await;
                     if rounds > 0 {
                         self.send(missing, true, rounds - 1).await;

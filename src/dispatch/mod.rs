@@ -31,7 +31,7 @@ use crate::job::outcome::Outcome;
 use crate::job::report::Counters;
 use crate::portal::client::Reply;
 use crate::portal::halt::Halt;
-use crate::portal::response::{BatchResponse, ErrorItem};
+use crate::portal::response::ErrorItem;
 use crate::portal::{Call, Portal};
 use crate::prepare::encode;
 use crate::prepare::row::{Input, RejectStatus, Rejection};
@@ -187,41 +187,27 @@ impl Dispatcher {
     async fn judge(&self, inputs: Vec<Input>, reply: Reply, by_property: bool, rounds: u32) {
         match reply.status {
             200..=299 => {
-                let response: BatchResponse = if reply.body.is_empty() {
-                    BatchResponse::default()
-                } else {
-                    match serde_json::from_slice(&reply.body) {
-                        Ok(response) => response,
-                        Err(err) => {
-                            // The portal said yes but the body is unreadable: the writes landed.
-                            tracing::warn!(error = %err, "unreadable success body; counting rows as accepted");
-                            BatchResponse::default()
-                        }
-                    }
-                };
-                let out = attribution::attribute(inputs, &response);
+                let op = self.spec.operation;
+                let out = attribution::attribute(op, inputs, &reply.body);
                 for rejection in out.rejected {
                     self.emit(Outcome::Rejected(rejection)).await;
                 }
                 self.accept(out.accepted, out.created).await;
-                if !out.unresolved.is_empty() {
-                    if self.spec.operation == Operation::Create {
-                        let reason =
-                            "the answer reported errors it did not tie to rows".to_string();
-                        self.verify_creates(out.unresolved, reason, rounds).await;
-                    } else if rounds > 0 {
-                        // Update, upsert and archive are idempotent: sending again is safe.
-                        self.send(out.unresolved, by_property, rounds - 1).await;
-                    } else {
-                        let message = "the answer reported errors it did not tie to rows";
-                        self.reject_all(
-                            out.unresolved,
-                            RejectStatus::Api(reply.status),
-                            "UNATTRIBUTED",
-                            message,
-                        )
+                if out.in_doubt.is_empty() {
+                    return;
+                }
+                let doubt = out.doubt.unwrap_or_default();
+                if op == Operation::Create {
+                    self.verify_creates(out.in_doubt, doubt, rounds).await;
+                } else if rounds > 0 {
+                    // Update, upsert and archive are idempotent: sending again is safe.
+                    self.send(out.in_doubt, by_property, rounds - 1).await;
+                } else {
+                    let message = format!(
+                        "{doubt}, also after every retry; look the record up before replaying this row"
+                    );
+                    self.reject_all(out.in_doubt, RejectStatus::GaveUp, "UNACCOUNTED", &message)
                         .await;
-                    }
                 }
             }
             // Whole-batch failures: one bad row (or a conflict) fails them all. Halve until the

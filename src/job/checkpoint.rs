@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use super::journal::{Fingerprint, Journal, JournalError, Progress};
+use super::journal::{Fingerprint, Journal, JournalError, Progress, Totals};
 use super::lock::{LockError, RunLock};
 use super::row_set::RowSet;
 
@@ -96,6 +96,11 @@ impl Checkpoint {
     ) -> Result<(), JournalError> {
         self.journal()
             .record_accepted(rows, created, updated, archived)
+    }
+
+    /// Accepted rows recorded but not yet durable, with their totals.
+    pub fn uncommitted(&self) -> (u64, Totals) {
+        self.journal().uncommitted()
     }
 
     /// Ends the run: adds its request counters and commits; marks the job complete when the

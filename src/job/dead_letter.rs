@@ -4,7 +4,7 @@
 //! replays through the same pipeline.
 
 use std::fs::{File, OpenOptions};
-use std::io::BufWriter;
+use std::io::{BufWriter, ErrorKind};
 use std::path::{Path, PathBuf};
 
 use super::row_set::RowSet;
@@ -28,6 +28,8 @@ pub struct DeadLetterWriter {
     path: PathBuf,
     writer: csv::Writer<BufWriter<File>>,
     width: usize,
+    /// Rows written since the last successful flush: not yet durable.
+    unflushed: u64,
 }
 
 impl DeadLetterWriter {
@@ -80,6 +82,7 @@ impl DeadLetterWriter {
                 .flexible(true)
                 .from_writer(BufWriter::with_capacity(64 * 1024, file)),
             width: header.len(),
+            unflushed: 0,
         }
     }
 
@@ -113,15 +116,30 @@ impl DeadLetterWriter {
                 rejection.category.as_str(),
                 message.as_str(),
             ]);
+        self.unflushed += 1;
         self.writer
             .write_record(record)
-            .map_err(|e| io(&self.path, e.into()))?;
-        Ok(())
+            .map_err(|e| io(&self.path, e.into()))
     }
 
     /// Flushes to the file.
+    /// Flushes to the file and syncs it to the disk: the dead-letter file is the only record of
+    /// its rows, so it is as durable as the journal.
     pub fn flush(&mut self) -> Result<(), DeadLetterError> {
-        self.writer.flush().map_err(|e| io(&self.path, e))
+        self.writer.flush().map_err(|e| io(&self.path, e))?;
+        match self.writer.get_ref().get_ref().sync_data() {
+            Ok(()) => {}
+            // Not a regular file (a pipe, /dev/stdout): nothing to sync.
+            Err(e) if matches!(e.kind(), ErrorKind::InvalidInput | ErrorKind::Unsupported) => {}
+            Err(e) => return Err(io(&self.path, e)),
+        }
+        self.unflushed = 0;
+        Ok(())
+    }
+
+    /// Rows written since the last successful flush (lost if the file cannot be written).
+    pub fn unflushed(&self) -> u64 {
+        self.unflushed
     }
 
     /// The file's path.

@@ -260,6 +260,11 @@ impl Journal {
         Ok(())
     }
 
+    /// Accepted rows recorded but not yet committed, and their totals (lost if a commit fails).
+    pub fn uncommitted(&self) -> (u64, Totals) {
+        (self.pending.len() as u64, self.pending_totals)
+    }
+
     /// Adds this run's request counters (once, at the end of the run).
     pub fn record_requests(&mut self, requests: u64, retries: u64, rate_limited: u64) {
         self.pending_totals.requests += requests;

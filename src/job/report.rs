@@ -22,7 +22,7 @@ pub struct Counters {
     pub unfinished: AtomicU64,
     /// Extra requests spent isolating bad rows of whole-batch failures.
     pub bisections: AtomicU64,
-    /// Creates whose answer was lost and that were checked through a unique property.
+    /// Rows of creates whose answer was lost, found created by a lookup through a unique property.
     pub verified: AtomicU64,
     pub in_flight: AtomicU64,
 }
@@ -30,6 +30,13 @@ pub struct Counters {
 impl Counters {
     pub fn add(counter: &AtomicU64, n: u64) {
         counter.fetch_add(n, Relaxed);
+    }
+
+    /// Rows whose fate is known: accepted, dead-lettered or unfinished.
+    pub fn settled(&self) -> u64 {
+        self.accepted.load(Relaxed)
+            + self.dead_lettered.load(Relaxed)
+            + self.unfinished.load(Relaxed)
     }
 }
 
@@ -76,6 +83,8 @@ pub struct Report {
     pub elapsed_s: f64,
     pub rows_per_s: f64,
     pub stopped: Stopped,
+    /// Why a fatal run stopped (`null` otherwise).
+    pub error: Option<String>,
     pub dead_letter_file: String,
 }
 
@@ -110,6 +119,7 @@ impl Report {
                 0.0
             },
             stopped: Stopped::Completed,
+            error: None,
             dead_letter_file: String::new(),
         }
     }

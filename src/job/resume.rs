@@ -52,6 +52,7 @@ impl Earlier {
             elapsed_s: 0.0,
             rows_per_s: 0.0,
             stopped: Stopped::Completed,
+            error: None,
             dead_letter_file: pipeline.dead_letter.path.display().to_string(),
         }
     }
