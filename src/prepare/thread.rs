@@ -87,7 +87,7 @@ pub enum PrepareError {
     #[error(transparent)]
     Mapping(#[from] MappingError),
     #[error(transparent)]
-    Validate(#[from] ValidateError),
+    Validate(#[from] Box<ValidateError>),
     #[error("the prepare thread failed: {0}")]
     Thread(String),
 }
@@ -113,7 +113,7 @@ impl Preparer {
             &pipeline.file,
             &pipeline.source.path,
         )?;
-        let validator = Validator::new(pipeline, schema, &mapper, header)?;
+        let validator = Validator::new(pipeline, schema, &mapper, header).map_err(Box::new)?;
         Ok(Preparer {
             mapper,
             validator,
