@@ -107,8 +107,12 @@ pub async fn run(pipeline: &Pipeline, options: &RunOptions) -> Result<RunOutcome
             already_finished: true,
         });
     }
-    // The run has started: from here every ending has a report.
+    // The run has started: from here every ending has a report, Ctrl-C included.
     let halt = Arc::new(HaltFlag::default());
+    let signals = {
+        let halt = Arc::clone(&halt);
+        tokio::spawn(async move { halt.raise_on_signal().await })
+    };
     let counters = Arc::new(Counters::default());
     let earlier_report = earlier.as_ref().map(|e| e.report(pipeline));
     let portal = match target.portal(pipeline, Arc::clone(&halt)) {
@@ -131,6 +135,7 @@ pub async fn run(pipeline: &Pipeline, options: &RunOptions) -> Result<RunOutcome
             Err(err) => halt.raise(Halt::Failed(err.to_string())),
         }
     }
+    signals.abort();
     target.close().await;
     let idle = Traffic::default();
     let traffic = portal.as_ref().map_or(&idle, |portal| portal.traffic());
@@ -191,8 +196,9 @@ impl Run<'_> {
         let (pipeline, portal) = (self.pipeline, self.portal);
         let schema = match schema::fetch(portal, &pipeline.target.object).await {
             Ok(schema) => schema,
-            // Nothing sent yet and nothing lost: the halt says why (daily limit, refused token).
-            Err(SchemaError::DailyLimit { .. } | SchemaError::Unauthorized { .. }) => return Ok(0),
+            // Nothing sent yet and nothing lost: the halt says why (daily limit, refused token,
+            // an interrupt).
+            Err(_) if portal.halt().is_raised() => return Ok(0),
             Err(error) => return Err(error.into()),
         };
         let spec = spec_of(pipeline, &schema);
@@ -227,10 +233,10 @@ impl Run<'_> {
             },
         ));
         let progress = Progress::start(Arc::clone(self.counters), Arc::clone(portal), self.quiet);
-        let signals = {
+        let stopper = {
             let (halt, stop_reading) = (Arc::clone(portal.halt()), Arc::clone(&stop_reading));
             tokio::spawn(async move {
-                halt.raise_on_signal().await;
+                halt.raised().await;
                 stop_reading.store(true, Ordering::SeqCst);
             })
         };
@@ -245,7 +251,7 @@ impl Run<'_> {
             },
         ));
         let totals = drive(prepared, &dispatcher, &outcome_tx, &stop_reading).await;
-        signals.abort();
+        stopper.abort();
         drop(dispatcher);
         drop(outcome_tx);
         let sinks = writer.await.expect("the outcome writer does not panic");
@@ -281,15 +287,24 @@ async fn drive(
                 let _ = outcomes.send(Outcome::Rejected(rejection)).await;
             }
             Prepared::Batch(batch) => {
-                if dispatcher.halted() {
+                // Waiting for a slot or for a key ends when the run stops.
+                let ready = async {
+                    let slot = dispatcher.concurrency().acquire().await;
+                    let reserved = keys.reserve(&batch.inputs).await;
+                    (slot, reserved)
+                };
+                let ready = tokio::select! {
+                    biased;
+                    () = dispatcher.halted() => None,
+                    ready = ready => Some(ready),
+                };
+                let Some((slot, reserved)) = ready.filter(|_| !dispatcher.is_halted()) else {
                     // Stopping: what was read but not sent stays unfinished (resumable).
                     stop_reading.store(true, Ordering::SeqCst);
                     let rows = batch.inputs.iter().map(|i| i.row).collect();
                     let _ = outcomes.send(Outcome::Unfinished(rows)).await;
                     continue;
-                }
-                let slot = dispatcher.concurrency().acquire().await;
-                let reserved = keys.reserve(&batch.inputs).await;
+                };
                 let dispatcher = Arc::clone(dispatcher);
                 tasks.spawn(async move {
                     dispatcher.process(batch.inputs).await;

@@ -100,8 +100,13 @@ impl Dispatcher {
     }
 
     /// Whether the run is stopping (nothing new should be sent).
-    pub fn halted(&self) -> bool {
+    pub fn is_halted(&self) -> bool {
         self.portal.halt().is_raised()
+    }
+
+    /// Resolves once the run is stopping.
+    pub async fn halted(&self) {
+        self.portal.halt().raised().await;
     }
 
     /// Sends one batch and reports the fate of each of its rows.

@@ -25,6 +25,9 @@ use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 
 use super::response::RateHeaders;
 
+/// The longest pause a response can cause.
+const MAX_PAUSE: Duration = Duration::from_secs(60);
+
 pub struct RateGate {
     gcra: DefaultDirectRateLimiter,
     /// One token's worth of time: `interval / (N − m − 0.1)`.
@@ -76,11 +79,15 @@ impl RateGate {
         if let Some(remaining) = rate.remaining
             && remaining == 0
         {
+            // The headers are untrusted input: whatever window they claim, the pause never
+            // exceeds the configured window, nor a minute.
             let interval = rate
                 .interval_ms
                 .map(Duration::from_millis)
-                .unwrap_or(self.interval);
-            self.pause_for((interval / 10).max(self.spacing));
+                .unwrap_or(self.interval)
+                .min(self.interval)
+                .min(MAX_PAUSE);
+            self.pause_for((interval / 10).max(self.spacing).min(MAX_PAUSE));
         }
     }
 
@@ -90,16 +97,12 @@ impl RateGate {
     }
 
     fn pause_for(&self, pause: Duration) {
+        let pause = pause.min(MAX_PAUSE);
         let until = Instant::now() + pause;
         let mut paused = self.paused_until.lock().expect("limiter lock poisoned");
         if paused.is_none_or(|current| current < until) {
             *paused = Some(until);
         }
-    }
-
-    /// The time one token takes to refill.
-    pub fn spacing(&self) -> Duration {
-        self.spacing
     }
 }
 

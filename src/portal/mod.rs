@@ -132,13 +132,21 @@ impl Portal {
         Fut: Future<Output = Result<Reply, TransportError>>,
     {
         let attempt = || async {
-            if self.halt.is_raised() {
-                return Ok(Call::Halted);
+            // Every wait ends when the run stops: a stopping run sends nothing new.
+            tokio::select! {
+                biased;
+                () = self.halt.raised() => return Ok(Call::Halted),
+                () = self.gate.acquire() => {}
             }
-            self.gate.acquire().await;
             self.traffic.requests.fetch_add(1, Relaxed);
             let started = Instant::now();
-            let result = send().await;
+            // A request in flight finishes when the run stops, unless it is aborted (a second
+            // Ctrl-C): then its rows stay unfinished (creates: in doubt, checked on --resume).
+            let result = tokio::select! {
+                biased;
+                () = self.halt.aborted() => return Ok(Call::Halted),
+                result = send() => result,
+            };
             if let Ok(reply) = &result {
                 self.gate.observe(&reply.rate);
             }
@@ -176,8 +184,18 @@ impl Portal {
                 }
             }
         };
+        let halt = Arc::clone(&self.halt);
         attempt
             .retry(retry::backoff(self.max_retries))
+            .sleep(move |delay| {
+                let halt = Arc::clone(&halt);
+                async move {
+                    tokio::select! {
+                        () = halt.raised() => {}
+                        () = tokio::time::sleep(delay) => {}
+                    }
+                }
+            })
             .adjust(|reason: &RetryReason, delay| delay.map(|d| retry::full_jitter(reason, d)))
             .notify(|reason: &RetryReason, delay| {
                 self.traffic.retries.fetch_add(1, Relaxed);

@@ -2,7 +2,9 @@
 
 mod fixtures;
 mod prepare;
+mod proxy;
 mod readers;
+mod reliability;
 mod resume;
 mod run;
 mod samples;
