@@ -14,6 +14,7 @@ use super::objects::ObjectType;
 use super::properties::ServerSet;
 use super::store::{Record, Version};
 use super::time;
+use super::version::ApiVersion;
 
 /// HubSpot's JSON content type, charset included (I-NODE545 headers).
 pub const JSON: &str = "application/json;charset=utf-8";
@@ -277,9 +278,9 @@ impl<'a> BatchOut<'a> {
         }
     }
 
-    /// 200/201 without errors, 207 with.
-    pub fn into_response(self, ok: StatusCode) -> Response {
-        let status = if self.errors.is_some() {
+    /// 200/201 without errors; with errors 207, or `ok` again from 2026-09 (the errors ride in the body).
+    pub fn into_response(self, ok: StatusCode, version: ApiVersion) -> Response {
+        let status = if self.errors.is_some() && version.multi_status() {
             StatusCode::MULTI_STATUS
         } else {
             ok
