@@ -156,24 +156,26 @@ fn read(rule_type: RuleType, args: &[String]) -> Result<Check, &'static str> {
         _ => Err(expected),
     };
     match rule_type {
-        Alphanumeric => {
-            let expected = "one argument: ALPHANUMERIC, ALPHA_ONLY or NUMERIC_ONLY";
-            Ok(Check::Charset(match one(expected)? {
-                "ALPHANUMERIC" => Charset::LettersAndDigits,
-                "ALPHA_ONLY" => Charset::Letters,
-                "NUMERIC_ONLY" => Charset::Digits,
-                _ => return Err(expected),
-            }))
-        }
-        Format => {
-            let expected = "one argument: CAPITALIZATION, UPPER or LOWER";
-            Ok(Check::Case(match one(expected)? {
-                "CAPITALIZATION" => Case::Capitalized,
-                "UPPER" => Case::Upper,
-                "LOWER" => Case::Lower,
-                _ => return Err(expected),
-            }))
-        }
+        Alphanumeric => one_of(
+            args,
+            &[
+                ("ALPHANUMERIC", Charset::LettersAndDigits),
+                ("ALPHA_ONLY", Charset::Letters),
+                ("NUMERIC_ONLY", Charset::Digits),
+            ],
+            "one argument: ALPHANUMERIC, ALPHA_ONLY or NUMERIC_ONLY",
+        )
+        .map(Check::Charset),
+        Format => one_of(
+            args,
+            &[
+                ("CAPITALIZATION", Case::Capitalized),
+                ("UPPER", Case::Upper),
+                ("LOWER", Case::Lower),
+            ],
+            "one argument: CAPITALIZATION, UPPER or LOWER",
+        )
+        .map(Check::Case),
         Regex => {
             let expected = "a regular expression (RE2 syntax) and an optional error message";
             match args {
@@ -184,19 +186,16 @@ fn read(rule_type: RuleType, args: &[String]) -> Result<Check, &'static str> {
                 _ => Err(expected),
             }
         }
-        SpecialCharacters => match one("one argument: NOT_ALLOWED")? {
-            "NOT_ALLOWED" => Ok(Check::NoSpecialCharacters),
-            _ => Err("one argument: NOT_ALLOWED"),
-        },
-        Whitespace => {
-            let expected = "no argument, ALL or TRIM";
-            match args {
-                [] => Ok(Check::Whitespace { all: true }),
-                [arg] if arg.trim() == "ALL" => Ok(Check::Whitespace { all: true }),
-                [arg] if arg.trim() == "TRIM" => Ok(Check::Whitespace { all: false }),
-                _ => Err(expected),
-            }
-        }
+        SpecialCharacters => one_of(args, &[("NOT_ALLOWED", ())], "one argument: NOT_ALLOWED")
+            .map(|()| Check::NoSpecialCharacters),
+        // No argument means ALL, the guide's default.
+        Whitespace if args.is_empty() => Ok(Check::Whitespace { all: true }),
+        Whitespace => one_of(
+            args,
+            &[("ALL", true), ("TRIM", false)],
+            "no argument, ALL or TRIM",
+        )
+        .map(|all| Check::Whitespace { all }),
         Domain | Email | Url => {
             if !args.is_empty() {
                 return Err("no arguments");
@@ -305,6 +304,22 @@ fn read(rule_type: RuleType, args: &[String]) -> Result<Check, &'static str> {
             }
             Ok(Check::Days(mask))
         }
+    }
+}
+
+/// One argument, one of `options` (trimmed, exact case).
+fn one_of<T: Copy>(
+    args: &[String],
+    options: &[(&str, T)],
+    expected: &'static str,
+) -> Result<T, &'static str> {
+    match args {
+        [arg] => options
+            .iter()
+            .find(|(name, _)| *name == arg.trim())
+            .map(|(_, value)| *value)
+            .ok_or(expected),
+        _ => Err(expected),
     }
 }
 
