@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::error::{ApiError, Detail, ErrorItem};
 use super::objects::{ObjectType, Required};
-use super::values;
+use super::policy::WritePolicy;
 
 /// Validated writes: `(property index, stored value)`; `""` clears.
 pub type Sets = Vec<(usize, String)>;
@@ -21,8 +21,13 @@ pub struct Issue {
     pub message: String,
 }
 
-/// Checks every property of an input; all problems are reported, as HubSpot does.
-pub fn validate(ty: &ObjectType, props: Vec<(String, Option<String>)>) -> Result<Sets, Vec<Issue>> {
+/// Checks every property of an input (types, and what `policy` adds for the API version); all problems
+/// are reported, as HubSpot does.
+pub fn validate(
+    ty: &ObjectType,
+    props: Vec<(String, Option<String>)>,
+    policy: &WritePolicy,
+) -> Result<Sets, Vec<Issue>> {
     let mut sets = Vec::with_capacity(props.len());
     let mut issues = Vec::new();
     for (name, raw) in props {
@@ -34,8 +39,7 @@ pub fn validate(ty: &ObjectType, props: Vec<(String, Option<String>)>) -> Result
             });
             continue;
         };
-        let def = &ty.properties[prop];
-        if def.read_only {
+        if ty.properties[prop].read_only {
             issues.push(Issue {
                 message: format!("\"{name}\" is a read only property; its value cannot be set."),
                 code: "READ_ONLY_VALUE",
@@ -43,7 +47,7 @@ pub fn validate(ty: &ObjectType, props: Vec<(String, Option<String>)>) -> Result
             });
             continue;
         }
-        match values::check(def, raw.unwrap_or_default()) {
+        match policy.check(ty, prop, raw.unwrap_or_default()) {
             Ok(value) => match sets.iter_mut().find(|(p, _)| *p == prop) {
                 Some(slot) => slot.1 = value,
                 None => sets.push((prop, value)),
@@ -212,6 +216,7 @@ mod tests {
         let issues = validate(
             ty,
             props(&[("email", "nope"), ("nosuch", "1"), ("hs_object_id", "3")]),
+            &WritePolicy::types_only(),
         )
         .unwrap_err();
         let codes: Vec<_> = issues.iter().map(|i| i.code).collect();
@@ -230,14 +235,24 @@ mod tests {
     fn required_rules() {
         let reg = Registry::new(7, None).unwrap();
         let deals = reg.resolve("deals").unwrap();
-        let sets = validate(deals, props(&[("dealname", "x"), ("pipeline", "default")])).unwrap();
+        let sets = validate(
+            deals,
+            props(&[("dealname", "x"), ("pipeline", "default")]),
+            &WritePolicy::types_only(),
+        )
+        .unwrap();
         let issue = check_required(deals, &sets).unwrap_err();
         assert_eq!(
             (issue.code, issue.name.as_str()),
             ("REQUIRED_PROPERTY", "dealstage")
         );
         let contacts = reg.resolve("contacts").unwrap();
-        let sets = validate(contacts, props(&[("lastname", "x")])).unwrap();
+        let sets = validate(
+            contacts,
+            props(&[("lastname", "x")]),
+            &WritePolicy::types_only(),
+        )
+        .unwrap();
         assert!(check_required(contacts, &sets).is_ok());
         assert!(check_required(contacts, &Vec::new()).is_err());
     }

@@ -34,6 +34,8 @@ pub struct SandboxConfig {
     pub seed: u64,
     /// Custom object schemas (HubSpot's schema JSON).
     pub schema_file: Option<PathBuf>,
+    /// Property validation rules to start with (object → property → rule type → `PUT` body).
+    pub rules_file: Option<PathBuf>,
     /// The portal id named in messages (`portalId`, "in portal ID …").
     pub portal_id: u64,
     /// Send `Retry-After` (seconds) on 429s. HubSpot does not document one, so off by default.
@@ -59,6 +61,7 @@ impl Default for SandboxConfig {
             locked_rate: 0.0,
             seed: 0,
             schema_file: None,
+            rules_file: None,
             portal_id: 12_345_678,
             retry_after: false,
             partial_update_errors: false,
@@ -82,6 +85,7 @@ impl fmt::Debug for SandboxConfig {
             .field("locked_rate", &self.locked_rate)
             .field("seed", &self.seed)
             .field("schema_file", &self.schema_file)
+            .field("rules_file", &self.rules_file)
             .field("portal_id", &self.portal_id)
             .finish_non_exhaustive()
     }
@@ -157,6 +161,9 @@ pub struct SandboxArgs {
     /// JSON file with custom object schemas (HubSpot's schema API shape).
     #[arg(long)]
     pub schema_file: Option<PathBuf>,
+    /// JSON file with property validation rules to start with (enforced on 2026-09 writes).
+    #[arg(long)]
+    pub rules_file: Option<PathBuf>,
     /// The portal (hub) id.
     #[arg(long, default_value_t = 12_345_678)]
     pub portal_id: u64,
@@ -187,6 +194,7 @@ impl SandboxArgs {
             locked_rate: self.locked_rate,
             seed: self.seed,
             schema_file: self.schema_file,
+            rules_file: self.rules_file,
             portal_id: self.portal_id,
             retry_after: self.retry_after,
             partial_update_errors: self.partial_update_errors,

@@ -167,10 +167,10 @@ fn bearer(headers: &HeaderMap) -> Option<String> {
         .then(|| token.trim().to_owned())
 }
 
-/// Writes are what faults hit: every non-GET object route except batch read.
+/// Writes are what faults hit: every non-GET object route (v3 or dated) except batch read.
 fn is_write(method: &Method, template: &str) -> bool {
     *method != Method::GET
-        && template.starts_with("/crm/v3/objects/")
+        && (template.starts_with("/crm/v3/objects/") || template.starts_with("/crm/objects/"))
         && !template.ends_with("/batch/read")
 }
 
@@ -198,6 +198,18 @@ mod tests {
             "/crm/v3/objects/{objectType}/batch/read"
         ));
         assert!(!is_write(&Method::GET, "/crm/v3/objects/{objectType}"));
+        assert!(is_write(
+            &Method::POST,
+            "/crm/objects/2026-09/{objectType}/batch/create"
+        ));
+        assert!(!is_write(
+            &Method::POST,
+            "/crm/objects/2026-03/{objectType}/batch/read"
+        ));
+        assert!(!is_write(
+            &Method::PUT,
+            "/crm/v3/property-validations/{objectTypeId}/{propertyName}/rule-type/{ruleType}"
+        ));
     }
 
     #[test]

@@ -1,14 +1,18 @@
-//! The local HubSpot-compatible sandbox: an independent, in-memory implementation of HubSpot's CRM v3
-//! object API (limits, error bodies, 207 multi-status answers, injectable faults) for rehearsing
-//! migrations and for every test and benchmark of the engine. It shares no types with the engine.
+//! The local HubSpot-compatible sandbox: an independent, in-memory implementation of HubSpot's CRM
+//! object APIs, v3/v4 and the dated 2026-03/2026-09 families (limits, error bodies, 207 multi-status
+//! answers, property validation rules, injectable faults) for rehearsing migrations and for every test
+//! and benchmark of the engine. It shares no types with the engine.
 //!
 //! Parts:
 //! - `config`: `SandboxConfig` and the `etl sandbox` flags (`SandboxArgs`).
 //! - `server`: the router (`app`), `run`/`start`/`serve` and the `SandboxHandle`.
+//! - `routes`: every route family, mounted under each API version's prefix; `version`: the versions,
+//!   what each changes, and the family prefixes.
 //! - `state`: what handlers share. `gate`: auth, limits, faults, headers, stats around every HubSpot path.
 //! - `objects` (the type table), `properties` (property schemas), `pipelines`, `associations`
 //!   (default association types and the links).
-//! - `values` (validation per property type), `changes` (an input's property map checked, and row errors),
+//! - `values` (validation per property type), `policy` (what a version checks beyond types: epoch
+//!   seconds, validation `rules`), `changes` (an input's property map checked, and row errors),
 //!   `store` (tables, unique indexes, history), `view` (records and batch bodies on the wire).
 //! - `limits` (rolling window and daily counter), `faults` (seeded dice), `stats` (`/_sandbox/stats`),
 //!   `error` (HubSpot-shaped errors), `json` (JSON responses), `time` (timestamps), `hasher` (a fast
@@ -27,13 +31,17 @@ mod json;
 mod limits;
 mod objects;
 mod pipelines;
+mod policy;
 mod properties;
+mod routes;
+mod rules;
 mod server;
 mod state;
 mod stats;
 mod store;
 mod time;
 mod values;
+mod version;
 mod view;
 
 pub use config::{SandboxArgs, SandboxConfig};

@@ -103,6 +103,8 @@ impl ObjectType {
             "searchableProperties": self.searchable,
             "properties": props,
             "associations": [],
+            // Required in the 2026-03 and 2026-09 schema specs; the sandbox keeps no sensitive data.
+            "allowsSensitiveProperties": false,
             "portalId": portal_id,
             "createdAt": "2020-01-01T00:00:00.000Z",
             "updatedAt": "2020-01-01T00:00:00.000Z",

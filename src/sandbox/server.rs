@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::middleware::from_fn_with_state;
-use axum::routing::{get, post, put};
+use axum::routing::{get, post};
 use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -16,42 +16,14 @@ use tokio::task::JoinHandle;
 
 use super::config::{SandboxArgs, SandboxConfig};
 use super::gate::gate;
-use super::handlers::{admin, batch, links, records, schemas};
+use super::handlers::admin;
+use super::routes;
 use super::state::AppState;
 
-/// The whole API as a router: HubSpot's paths behind the gate, `/_sandbox/*` beside it.
+/// The whole API as a router: HubSpot's paths of every version behind the gate (`routes.rs`),
+/// `/_sandbox/*` beside it.
 pub fn app(state: AppState) -> Router {
-    let objects = "/crm/v3/objects/{objectType}";
-    let hubspot = Router::new()
-        .route(objects, get(records::list).post(records::create))
-        .route(
-            &format!("{objects}/{{objectId}}"),
-            get(records::read)
-                .patch(records::update)
-                .delete(records::archive),
-        )
-        .route(&format!("{objects}/batch/read"), post(batch::read))
-        .route(&format!("{objects}/batch/create"), post(batch::create))
-        .route(&format!("{objects}/batch/update"), post(batch::update))
-        .route(&format!("{objects}/batch/upsert"), post(batch::upsert))
-        .route(&format!("{objects}/batch/archive"), post(batch::archive))
-        .route(
-            &format!("{objects}/{{objectId}}/associations/{{toObjectType}}/{{toObjectId}}/{{associationTypeId}}"),
-            put(links::associate).delete(links::dissociate),
-        )
-        .route(
-            "/crm/v4/associations/{fromObjectType}/{toObjectType}/labels",
-            get(links::labels),
-        )
-        .route("/crm/v3/schemas", get(schemas::list))
-        .route("/crm/v3/schemas/{objectType}", get(schemas::one))
-        .route("/crm/v3/properties/{objectType}", get(schemas::properties))
-        .route(
-            "/crm/v3/properties/{objectType}/{propertyName}",
-            get(schemas::property),
-        )
-        .route("/crm/v3/pipelines/{objectType}", get(schemas::pipelines))
-        .route_layer(from_fn_with_state(state.clone(), gate));
+    let hubspot = routes::hubspot().route_layer(from_fn_with_state(state.clone(), gate));
     let sandbox = Router::new()
         .route("/_sandbox/stats", get(admin::stats))
         .route("/_sandbox/reset", post(admin::reset))

@@ -1,5 +1,5 @@
-//! The state every handler shares: the type registry, the store, the limiter, the fault dice and the
-//! stats, behind one `Arc`.
+//! The state every handler shares: the type registry, the store, the limiter, the fault dice, the
+//! stats and the validation rules, behind one `Arc`.
 
 use std::collections::BTreeMap;
 use std::io;
@@ -12,6 +12,7 @@ use super::error::ApiError;
 use super::faults::{Faults, Rates};
 use super::limits::Limits;
 use super::objects::{ObjectType, Registry};
+use super::rules::{self, RuleBook, RuleSet};
 use super::stats::Stats;
 use super::store::Store;
 use super::time;
@@ -27,6 +28,8 @@ pub struct Shared {
     pub limits: Limits,
     pub faults: Faults,
     pub stats: Stats,
+    /// Property validation rules (enforced on 2026-09 writes).
+    pub rules: RuleBook,
     pub retry_after: AtomicBool,
     pub partial_update_errors: AtomicBool,
     pub faults_on_reads: AtomicBool,
@@ -51,6 +54,10 @@ impl AppState {
             .map_err(|msg| io::Error::new(io::ErrorKind::InvalidInput, msg))?;
         let registry = Registry::new(config.portal_id, config.schema_file.as_deref())?;
         let store = Store::new(&registry);
+        let start_rules = match config.rules_file.as_deref() {
+            Some(path) => rules::load(path, &registry)?,
+            None => RuleSet::default(),
+        };
         Ok(AppState(Arc::new(Shared {
             token: config.token.clone(),
             portal_id: config.portal_id,
@@ -72,6 +79,7 @@ impl AppState {
                 },
             ),
             stats: Stats::default(),
+            rules: RuleBook::new(start_rules),
             retry_after: AtomicBool::new(config.retry_after),
             partial_update_errors: AtomicBool::new(config.partial_update_errors),
             faults_on_reads: AtomicBool::new(config.faults_on_reads),

@@ -15,6 +15,7 @@ use super::objects::ObjectType;
 use super::properties::ServerSet;
 use super::store::{Record, Version};
 use super::time;
+use super::version::ApiVersion;
 
 /// Which properties a rendered record carries (server-set ones are always added).
 #[derive(Debug, Clone)]
@@ -260,9 +261,9 @@ impl<'a> BatchOut<'a> {
         }
     }
 
-    /// 200/201 without errors, 207 with.
-    pub fn into_response(self, ok: StatusCode) -> Response {
-        let status = if self.errors.is_some() {
+    /// 200/201 without errors; with errors 207, or `ok` again from 2026-09 (the errors ride in the body).
+    pub fn into_response(self, ok: StatusCode, version: ApiVersion) -> Response {
+        let status = if self.errors.is_some() && version.multi_status() {
             StatusCode::MULTI_STATUS
         } else {
             ok

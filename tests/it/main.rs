@@ -12,5 +12,7 @@ mod sandbox_api;
 mod sandbox_batch;
 mod sandbox_client;
 mod sandbox_limits;
+mod sandbox_rules;
+mod sandbox_versions;
 mod support;
 mod validate_sandbox;

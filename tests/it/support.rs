@@ -183,7 +183,18 @@ impl SandboxProcess {
     }
 
     pub fn request(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-        http(&self.client_runtime, &self.url, method, path, None, body)
+        self.request_as(None, method, path, body)
+    }
+
+    /// Sends a request with `token` (HubSpot paths need one).
+    pub fn request_as(
+        &self,
+        token: Option<&str>,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        http(&self.client_runtime, &self.url, method, path, token, body)
     }
 }
 

@@ -9,10 +9,11 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::super::config::check_rates;
 use super::super::error::ApiError;
+use super::super::rules;
 use super::super::state::AppState;
 use super::super::view::{self, RecordView, Select, Snapshot};
 use super::parse_body;
@@ -23,11 +24,13 @@ pub async fn stats(State(app): State<AppState>) -> Response {
     view::json(StatusCode::OK, &body)
 }
 
-/// `POST /_sandbox/reset`: clears records, links, counters and windows (not the configuration).
+/// `POST /_sandbox/reset`: clears records, links, counters and windows, and returns the validation
+/// rules to the start set (not the configuration).
 pub async fn reset(State(app): State<AppState>) -> Response {
     app.store.clear(&app.registry);
     app.limits.reset();
     app.stats.reset();
+    app.rules.reset();
     view::json(StatusCode::OK, &json!({"status": "reset"}))
 }
 
@@ -48,11 +51,19 @@ pub struct ConfigChange {
     pub faults_on_reads: Option<bool>,
     #[serde(default)]
     pub reset_daily: bool,
+    /// Validation rules in the rules-file shape: replace the live rules and the start set.
+    pub rules: Option<Value>,
 }
 
 /// `POST /_sandbox/config`: changes limits and faults at run time; answers the resulting settings.
 pub async fn configure(State(app): State<AppState>, body: Bytes) -> Result<Response, ApiError> {
     let change: ConfigChange = parse_body(&body)?;
+    // Read first: a bad rule set must leave every setting as it was.
+    let new_rules = change
+        .rules
+        .map(|value| rules::from_value(value, &app.registry))
+        .transpose()
+        .map_err(|msg| ApiError::validation(format!("rules: {msg}")))?;
     let mut rates = app.faults.rates();
     rates.fault = change.fault_rate.unwrap_or(rates.fault);
     rates.lost = change.lost_response_rate.unwrap_or(rates.lost);
@@ -74,6 +85,9 @@ pub async fn configure(State(app): State<AppState>, body: Bytes) -> Result<Respo
         ));
     }
     app.faults.set_rates(rates);
+    if let Some(set) = new_rules {
+        app.rules.replace(set);
+    }
     app.limits.configure(
         change.requests_per_interval,
         change.interval_ms.map(Duration::from_millis),
@@ -104,6 +118,7 @@ pub async fn configure(State(app): State<AppState>, body: Bytes) -> Result<Respo
             "retry_after": app.retry_after.load(Ordering::Relaxed),
             "partial_update_errors": app.partial(),
             "faults_on_reads": app.faults_on_reads.load(Ordering::Relaxed),
+            "validation_rules": app.rules.snapshot().len(),
         }),
     ))
 }

@@ -1,4 +1,7 @@
-//! Batch endpoints: `POST /crm/v3/objects/{objectType}/batch/{read,create,update,upsert,archive}`.
+//! Batch endpoints: `POST /crm/v3/objects/{objectType}/batch/{read,create,update,upsert,archive}` and
+//! their dated twins (`/crm/objects/2026-03/…`, `/crm/objects/2026-09/…`). From 2026-09 a batch with
+//! errors answers 200/201 with `numErrors`/`errors` in the body instead of 207, and values are checked
+//! against the portal's validation rules (`policy.rs`).
 //!
 //! Each write runs in two phases under one table lock: plan every input (resolve ids, check unique values
 //! against the table and against the other inputs), then apply. All-or-nothing answers return during
@@ -15,10 +18,12 @@ use axum::response::{IntoResponse, Response};
 use super::super::changes::{self, Issue, RowError, Sets};
 use super::super::error::{ApiError, ErrorItem, TOO_MANY_HISTORY_INPUTS, TOO_MANY_INPUTS};
 use super::super::objects::ObjectType;
+use super::super::policy::WritePolicy;
 use super::super::state::AppState;
 use super::super::store::Table;
 use super::super::time;
 use super::super::values;
+use super::super::version::ApiVersion;
 use super::super::view::{BatchOut, Select, Snapshot};
 use super::bodies::{Batch, CreateInput, IdInput, UpdateInput};
 use super::links::{self, Pending};
@@ -124,6 +129,7 @@ fn trace(scalar: &super::bodies::Scalar) -> Option<String> {
 /// `POST …/batch/read`: 200, or 207 with one `OBJECT_NOT_FOUND` item listing every missing id.
 pub async fn read(
     State(app): State<AppState>,
+    version: ApiVersion,
     Path(object_type): Path<String>,
     RawQuery(query): RawQuery,
     body: Bytes,
@@ -167,7 +173,7 @@ pub async fn read(
             ErrorItem::new("OBJECT_NOT_FOUND", changes::not_found_message(ty)).with("ids", missing),
         ]
     };
-    Ok(BatchOut::new(ty, &snaps, errors, started).into_response(StatusCode::OK))
+    Ok(BatchOut::new(ty, &snaps, errors, started).into_response(StatusCode::OK, version))
 }
 
 /// A create input after checks.
@@ -181,6 +187,7 @@ struct NewRecord {
 /// input fails the batch (409 for a conflict, else 400). Two inputs with one unique value: 409, always.
 pub async fn create(
     State(app): State<AppState>,
+    version: ApiVersion,
     Path(object_type): Path<String>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
@@ -188,6 +195,7 @@ pub async fn create(
     let batch: Batch<CreateInput> = parse_body(&body)?;
     check_size(batch.inputs.len())?;
     let portal = app.portal_id;
+    let policy = WritePolicy::new(&app, version);
     let started = time::now_ms();
     let traced = !batch.inputs.is_empty()
         && batch
@@ -199,7 +207,8 @@ pub async fn create(
     for input in batch.inputs {
         traces.push(trace(&input.object_write_trace_id));
         rows.push((|| {
-            let sets = changes::validate(ty, input.properties.0).map_err(RowError::Invalid)?;
+            let sets =
+                changes::validate(ty, input.properties.0, &policy).map_err(RowError::Invalid)?;
             changes::check_required(ty, &sets).map_err(|i| RowError::Invalid(vec![i]))?;
             let pending = links::check(&app, ty, &input.associations)?;
             links::check_pinned(&app, ty, None, &sets, &pending)?;
@@ -256,7 +265,7 @@ pub async fn create(
         created.iter().filter_map(|&row| traces[row].clone()),
     );
     let errors = row_errors(&rows, &traces, ty, portal);
-    Ok(BatchOut::new(ty, &snaps, errors, started).into_response(StatusCode::CREATED))
+    Ok(BatchOut::new(ty, &snaps, errors, started).into_response(StatusCode::CREATED, version))
 }
 
 /// One planned update/upsert input.
@@ -278,6 +287,7 @@ fn contacts_email(ty: &ObjectType, name: Option<&str>) -> bool {
 /// in any input fails the whole batch with 400 (I-RUD3308), unless `partial_update_errors` is on.
 pub async fn update(
     State(app): State<AppState>,
+    version: ApiVersion,
     Path(object_type): Path<String>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
@@ -308,13 +318,14 @@ pub async fn update(
             .zip(&kinds)
             .map(|(i, k)| (i.id.text(), *k)),
     )?;
-    write(&app, ty, batch.inputs, kinds, false)
+    write(&app, version, ty, batch.inputs, kinds, false)
 }
 
 /// `POST …/batch/upsert`: each input names its record by a unique `idProperty` (`email` for contacts, or
 /// a `hasUniqueValue` property); existing records are updated, others created; results carry `new`.
 pub async fn upsert(
     State(app): State<AppState>,
+    version: ApiVersion,
     Path(object_type): Path<String>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
@@ -342,12 +353,13 @@ pub async fn upsert(
             .zip(&kinds)
             .map(|(i, k)| (i.id.text(), *k)),
     )?;
-    write(&app, ty, batch.inputs, kinds, true)
+    write(&app, version, ty, batch.inputs, kinds, true)
 }
 
 /// Shared body of update and upsert.
 fn write(
     app: &AppState,
+    version: ApiVersion,
     ty: &ObjectType,
     inputs: Vec<UpdateInput>,
     kinds: Vec<IdKind>,
@@ -355,15 +367,18 @@ fn write(
 ) -> Result<Response, ApiError> {
     let portal = app.portal_id;
     let partial = app.partial();
+    let policy = WritePolicy::new(app, version);
     let started = time::now_ms();
     let mut ids = Vec::with_capacity(inputs.len());
     let mut traces = Vec::with_capacity(inputs.len());
     let mut rows: Vec<Result<Sets, RowError>> = Vec::with_capacity(inputs.len());
     for (input, kind) in inputs.into_iter().zip(&kinds) {
-        let mut checked = changes::validate(ty, input.properties.0).map_err(RowError::Invalid);
-        // An upsert's id is a value of its idProperty, and must be valid as one (an email, say).
+        let mut checked =
+            changes::validate(ty, input.properties.0, &policy).map_err(RowError::Invalid);
+        // An upsert's id is a value of its idProperty, and must be valid as one (an email, say, that
+        // passes the property's rules from 2026-09).
         if let (true, IdKind::Unique(prop), Ok(_)) = (upsert, kind, &checked)
-            && let Err(invalid) = values::check(&ty.properties[*prop], input.id.text().to_owned())
+            && let Err(invalid) = policy.check(ty, *prop, input.id.text().to_owned())
         {
             checked = Err(RowError::Invalid(vec![Issue {
                 name: ty.properties[*prop].name.clone(),
@@ -451,7 +466,7 @@ fn write(
         created.iter().filter_map(|&row| traces[row].clone()),
     );
     let errors = row_errors(&rows, &traces, ty, portal);
-    Ok(BatchOut::new(ty, &snaps, errors, started).into_response(StatusCode::OK))
+    Ok(BatchOut::new(ty, &snaps, errors, started).into_response(StatusCode::OK, version))
 }
 
 /// `POST …/batch/archive`: 204, also for unknown or already archived ids (idempotent).

@@ -1,6 +1,6 @@
 //! The endpoints, one file per resource: `records` (single-record CRUD and list), `batch` (batch
 //! read/create/update/upsert/archive), `links` (associations), `schemas` (schemas, properties,
-//! pipelines), `admin` (`/_sandbox/*`). `bodies` holds the request bodies as clients send them; this file
+//! pipelines), `validations` (property validation rules), `admin` (`/_sandbox/*`). `bodies` holds the request bodies as clients send them; this file
 //! holds the query-string and record-lookup helpers they share.
 
 pub mod admin;
@@ -9,6 +9,7 @@ pub mod bodies;
 pub mod links;
 pub mod records;
 pub mod schemas;
+pub mod validations;
 
 use serde::de::DeserializeOwned;
 

@@ -1,5 +1,6 @@
 //! Single-record endpoints: `GET`/`PATCH`/`DELETE /crm/v3/objects/{objectType}/{objectId}`, and
-//! `GET`/`POST /crm/v3/objects/{objectType}` (list with paging, create).
+//! `GET`/`POST /crm/v3/objects/{objectType}` (list with paging, create), and their dated twins. Writes
+//! through 2026-09 are checked against the portal's validation rules (`policy.rs`).
 
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
@@ -9,8 +10,10 @@ use serde_json::json;
 
 use super::super::changes::{self, RowError};
 use super::super::error::ApiError;
+use super::super::policy::WritePolicy;
 use super::super::state::AppState;
 use super::super::time;
+use super::super::version::{ApiVersion, Family};
 use super::super::view::{self, RecordView, Select, Snapshot};
 use super::bodies::{CreateInput, UpdateBody};
 use super::{IdKind, Params, find, id_kind, links, parse_body};
@@ -53,6 +56,7 @@ fn missing(id: &str, kind: IdKind) -> ApiError {
 /// `after` from the previous page's `paging.next.after`.
 pub async fn list(
     State(app): State<AppState>,
+    version: ApiVersion,
     Path(object_type): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
@@ -94,7 +98,11 @@ pub async fn list(
             "results": results,
             "paging": {"next": {
                 "after": next.to_string(),
-                "link": format!("/crm/v3/objects/{}?limit={limit}&after={next}", ty.name),
+                "link": format!(
+                    "{}/{}?limit={limit}&after={next}",
+                    Family::Objects.prefix(version),
+                    ty.name
+                ),
             }},
         }),
         None => json!({ "results": results }),
@@ -105,6 +113,7 @@ pub async fn list(
 /// `POST /crm/v3/objects/{objectType}`: 201 with every stored property.
 pub async fn create(
     State(app): State<AppState>,
+    version: ApiVersion,
     Path(object_type): Path<String>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
@@ -112,7 +121,9 @@ pub async fn create(
     let input: CreateInput = parse_body(&body)?;
     let portal = app.portal_id;
     let fail = |err: RowError| err.into_api(portal);
-    let sets = changes::validate(ty, input.properties.0).map_err(|i| fail(RowError::Invalid(i)))?;
+    let policy = WritePolicy::new(&app, version);
+    let sets = changes::validate(ty, input.properties.0, &policy)
+        .map_err(|i| fail(RowError::Invalid(i)))?;
     changes::check_required(ty, &sets).map_err(|i| fail(RowError::Invalid(vec![i])))?;
     let pending = links::check(&app, ty, &input.associations).map_err(fail)?;
     links::check_pinned(&app, ty, None, &sets, &pending).map_err(fail)?;
@@ -136,6 +147,7 @@ pub async fn create(
 /// properties; `""` clears a value.
 pub async fn update(
     State(app): State<AppState>,
+    version: ApiVersion,
     Path((object_type, object_id)): Path<(String, String)>,
     RawQuery(query): RawQuery,
     body: Bytes,
@@ -145,7 +157,7 @@ pub async fn update(
     let kind = id_kind(ty, params.id_property.as_deref(), app.portal_id)?;
     let input: UpdateBody = parse_body(&body)?;
     let portal = app.portal_id;
-    let sets = changes::validate(ty, input.properties.0)
+    let sets = changes::validate(ty, input.properties.0, &WritePolicy::new(&app, version))
         .map_err(|i| RowError::Invalid(i).into_api(portal))?;
     let sent: Vec<usize> = sets.iter().map(|(p, _)| *p).collect();
     let now = time::now_ms();
