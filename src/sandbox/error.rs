@@ -8,7 +8,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-use super::view;
+use super::response;
 
 tokio::task_local! {
     /// The correlation id of the request being served, drawn from the seeded RNG by the gate
@@ -208,7 +208,7 @@ impl IntoResponse for ApiError {
         if self.body.correlation_id.is_empty() {
             self.body.correlation_id = correlation_id();
         }
-        let mut response = view::json(self.status, &self.body);
+        let mut response = response::json(self.status, &self.body);
         if let Some(seconds) = self.retry_after {
             response
                 .headers_mut()

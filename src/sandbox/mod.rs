@@ -11,7 +11,8 @@
 //! - `values` (validation per property type), `changes` (an input's property map checked, and row errors),
 //!   `store` (tables, unique indexes, history), `view` (records and batch bodies on the wire).
 //! - `limits` (rolling window and daily counter), `faults` (seeded dice), `stats` (`/_sandbox/stats`),
-//!   `error` (HubSpot-shaped errors), `time` (timestamps), `hasher` (a fast hasher for the maps).
+//!   `error` (HubSpot-shaped errors), `response` (JSON answers), `time` (timestamps), `hasher` (a fast
+//!   hasher for the maps).
 //! - `handlers`: the endpoints, one file per resource.
 
 mod associations;
@@ -26,6 +27,7 @@ mod limits;
 mod objects;
 mod pipelines;
 mod properties;
+mod response;
 mod server;
 mod state;
 mod stats;

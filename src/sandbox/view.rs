@@ -1,11 +1,12 @@
-//! What goes back on the wire: JSON responses with HubSpot's content type, and records rendered as
-//! `SimplePublicObject`s from snapshots taken under the table lock (serialization happens after the lock
-//! is released, so a large response never blocks writers).
+//! What goes back on the wire: records rendered as `SimplePublicObject`s from snapshots taken under the
+//! table lock (serialization happens after the lock is released, so a large response never blocks
+//! writers), and batch envelopes. JSON responses themselves are written by `response.rs` (re-exported
+//! here, where the handlers look for them).
 
 use std::sync::Arc;
 
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use serde::Serialize;
 use serde::ser::{SerializeMap, SerializeStruct, Serializer};
 
@@ -15,23 +16,7 @@ use super::properties::ServerSet;
 use super::store::{Record, Version};
 use super::time;
 
-/// HubSpot's JSON content type, charset included (I-NODE545 headers).
-pub const JSON: &str = "application/json;charset=utf-8";
-
-/// A JSON response with HubSpot's content type.
-pub fn json<T: Serialize + ?Sized>(status: StatusCode, body: &T) -> Response {
-    // Sized up front: a 100-record batch answer is tens of KB, and growing by doubling copies it.
-    let mut bytes = Vec::with_capacity(32 * 1024);
-    match serde_json::to_writer(&mut bytes, body).map(|()| bytes) {
-        Ok(bytes) => (
-            status,
-            [(header::CONTENT_TYPE, HeaderValue::from_static(JSON))],
-            bytes,
-        )
-            .into_response(),
-        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
-    }
-}
+pub use super::response::json;
 
 /// Which properties a rendered record carries (server-set ones are always added).
 #[derive(Debug, Clone)]
