@@ -15,8 +15,10 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use super::config::{SandboxArgs, SandboxConfig};
-use super::gate::gate;
-use super::handlers::{admin, batch, links, records, schemas};
+use super::gate::{gate, guard};
+use super::handlers::{
+    admin, assoc_batch, assoc_labels, assoc_read, batch, links, property_create, records, schemas,
+};
 use super::state::AppState;
 
 /// The whole API as a router: HubSpot's paths behind the gate, `/_sandbox/*` beside it.
@@ -39,28 +41,55 @@ pub fn app(state: AppState) -> Router {
             &format!("{objects}/{{objectId}}/associations/{{toObjectType}}/{{toObjectId}}/{{associationTypeId}}"),
             put(links::associate).delete(links::dissociate),
         )
-        .route(
-            "/crm/v4/associations/{fromObjectType}/{toObjectType}/labels",
-            get(links::labels),
-        )
         .route("/crm/v3/schemas", get(schemas::list))
         .route("/crm/v3/schemas/{objectType}", get(schemas::one))
-        .route("/crm/v3/properties/{objectType}", get(schemas::properties))
+        .route(
+            "/crm/v3/properties/{objectType}",
+            get(schemas::properties).post(property_create::create),
+        )
         .route(
             "/crm/v3/properties/{objectType}/{propertyName}",
             get(schemas::property),
         )
         .route("/crm/v3/pipelines/{objectType}", get(schemas::pipelines))
+        .merge(graph())
         .route_layer(from_fn_with_state(state.clone(), gate));
     let sandbox = Router::new()
         .route("/_sandbox/stats", get(admin::stats))
         .route("/_sandbox/reset", post(admin::reset))
         .route("/_sandbox/config", post(admin::configure))
-        .route("/_sandbox/records/{objectType}", get(admin::records));
+        .route("/_sandbox/records/{objectType}", get(admin::records))
+        .route("/_sandbox/links/{objectType}", get(admin::links))
+        .route_layer(from_fn_with_state(state.clone(), guard));
     hubspot
         .merge(sandbox)
         .fallback(admin::not_found)
         .with_state(state)
+}
+
+/// The v4 associations API: labels, batch writes and reads, the per-record listing.
+fn graph() -> Router<AppState> {
+    let v4 = "/crm/v4/associations/{fromObjectType}/{toObjectType}";
+    Router::new()
+        .route(
+            &format!("{v4}/labels"),
+            get(links::labels).post(assoc_labels::create),
+        )
+        .route(&format!("{v4}/batch/create"), post(assoc_batch::create))
+        .route(&format!("{v4}/batch/archive"), post(assoc_batch::archive))
+        .route(
+            &format!("{v4}/batch/labels/archive"),
+            post(assoc_batch::archive_labels),
+        )
+        .route(
+            &format!("{v4}/batch/associate/default"),
+            post(assoc_batch::associate_default),
+        )
+        .route(&format!("{v4}/batch/read"), post(assoc_read::batch_read))
+        .route(
+            "/crm/v4/objects/{objectType}/{objectId}/associations/{toObjectType}",
+            get(assoc_read::list),
+        )
 }
 
 /// Serves `state` on `listener` until `shutdown` completes, then finishes in-flight requests.
@@ -145,7 +174,9 @@ pub async fn serve(args: SandboxArgs) -> io::Result<()> {
     tracing::info!(
         %addr,
         token_required = config.token.is_some(),
+        sandbox_paths_need_token = config.exposed(),
         requests_per_interval = config.requests_per_interval,
+        association_requests_per_interval = config.association_requests_per_interval,
         interval_ms = config.interval.as_millis() as u64,
         daily_limit = config.daily_limit,
         "sandbox listening"

@@ -76,7 +76,7 @@ impl Snapshot {
         ty.server.iter().for_each(|p| push(*p, &mut props));
         let history = history
             .iter()
-            .map(|&p| (p, record.values[p].clone()))
+            .map(|&p| (p, record.values.get(p).cloned().unwrap_or_default()))
             .collect();
         Snapshot {
             id: record.id,
