@@ -13,6 +13,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::super::error::{ApiError, ErrorItem, too_many_inputs};
@@ -58,14 +59,45 @@ pub struct PairInput {
     pub to: Target,
 }
 
-/// The two types of the path.
-fn pair(
-    app: &AppState,
-    from: &str,
-    to: &str,
-) -> Result<(Arc<ObjectType>, Arc<ObjectType>), ApiError> {
-    Ok((app.resolve(from)?, app.resolve(to)?))
+/// The two types of a path, and the inputs of its body (at most `MAX_WRITE_INPUTS`).
+struct Batch<T> {
+    from: Arc<ObjectType>,
+    to: Arc<ObjectType>,
+    inputs: Vec<T>,
 }
+
+impl<T: DeserializeOwned> Batch<T> {
+    fn read(app: &AppState, (from, to): (&str, &str), body: &[u8]) -> Result<Batch<T>, ApiError> {
+        let (from, to) = (app.resolve(from)?, app.resolve(to)?);
+        let batch: Inputs<T> = parse_body(body)?;
+        if batch.inputs.len() > MAX_WRITE_INPUTS {
+            return Err(too_many_inputs(MAX_WRITE_INPUTS));
+        }
+        Ok(Batch {
+            from,
+            to,
+            inputs: batch.inputs,
+        })
+    }
+
+    /// The live records among the ids the inputs name at each end (one table lock at a time).
+    fn live(&self, app: &AppState, ends: impl Fn(&T) -> (&Scalar, &Scalar)) -> Ends {
+        let from = live(
+            app,
+            &self.from,
+            self.inputs.iter().filter_map(|i| record_id(ends(i).0)),
+        );
+        let to = live(
+            app,
+            &self.to,
+            self.inputs.iter().filter_map(|i| record_id(ends(i).1)),
+        );
+        (from, to)
+    }
+}
+
+/// The live records named at the from end and at the to end.
+type Ends = (HashSet<u64>, HashSet<u64>);
 
 /// A record id as sent (`"123"` or `123`).
 fn record_id(id: &Scalar) -> Option<u64> {
@@ -210,22 +242,10 @@ pub async fn create(
     Path((from, to)): Path<(String, String)>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let (from_ty, to_ty) = pair(&app, &from, &to)?;
-    let batch: Inputs<LinkInput> = parse_body(&body)?;
-    if batch.inputs.len() > MAX_WRITE_INPUTS {
-        return Err(too_many_inputs(MAX_WRITE_INPUTS));
-    }
+    let batch: Batch<LinkInput> = Batch::read(&app, (&from, &to), &body)?;
+    let (from_ty, to_ty) = (&batch.from, &batch.to);
     let started = time::now_ms();
-    let from_live = live(
-        &app,
-        &from_ty,
-        batch.inputs.iter().filter_map(|i| record_id(&i.from.id)),
-    );
-    let to_live = live(
-        &app,
-        &to_ty,
-        batch.inputs.iter().filter_map(|i| record_id(&i.to.id)),
-    );
+    let (from_live, to_live) = batch.live(&app, |i| (&i.from.id, &i.to.id));
     let planned: Vec<Planned> = {
         let labels = app.labels();
         batch
@@ -233,12 +253,12 @@ pub async fn create(
             .iter()
             .map(|input| {
                 let ids = check_pair(
-                    (&from_ty, &from_live),
-                    (&to_ty, &to_live),
+                    (from_ty, &from_live),
+                    (to_ty, &to_live),
                     &input.from.id,
                     &input.to.id,
                 )?;
-                let kinds = kinds(&labels, (&from_ty, &to_ty), input)?;
+                let kinds = kinds(&labels, (from_ty, to_ty), input)?;
                 Ok((ids.0, ids.1, kinds))
             })
             .collect()
@@ -251,7 +271,7 @@ pub async fn create(
             match plan {
                 Ok((from_id, to_id, kinds)) => {
                     for kind in &kinds {
-                        connect(&mut links, (&from_ty, from_id), (&to_ty, to_id), kind);
+                        connect(&mut links, (from_ty, from_id), (to_ty, to_id), kind);
                     }
                     results.push(Created {
                         from_object_type_id: from_ty.id.clone(),
@@ -276,11 +296,8 @@ pub async fn archive(
     Path((from, to)): Path<(String, String)>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let (from_ty, to_ty) = pair(&app, &from, &to)?;
-    let batch: Inputs<ArchiveInput> = parse_body(&body)?;
-    if batch.inputs.len() > MAX_WRITE_INPUTS {
-        return Err(too_many_inputs(MAX_WRITE_INPUTS));
-    }
+    let batch: Batch<ArchiveInput> = Batch::read(&app, (&from, &to), &body)?;
+    let (from_ty, to_ty) = (&batch.from, &batch.to);
     let mut links = app.store.links();
     for input in &batch.inputs {
         let Some(from_id) = record_id(&input.from.id) else {
@@ -300,11 +317,8 @@ pub async fn archive_labels(
     Path((from, to)): Path<(String, String)>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let (from_ty, to_ty) = pair(&app, &from, &to)?;
-    let batch: Inputs<LinkInput> = parse_body(&body)?;
-    if batch.inputs.len() > MAX_WRITE_INPUTS {
-        return Err(too_many_inputs(MAX_WRITE_INPUTS));
-    }
+    let batch: Batch<LinkInput> = Batch::read(&app, (&from, &to), &body)?;
+    let (from_ty, to_ty) = (&batch.from, &batch.to);
     let removals: Vec<(u64, u64, Kind)> = {
         let labels = app.labels();
         batch
@@ -312,7 +326,7 @@ pub async fn archive_labels(
             .iter()
             .filter_map(|input| {
                 let ids = record_id(&input.from.id).zip(record_id(&input.to.id))?;
-                let kinds = kinds(&labels, (&from_ty, &to_ty), input).ok()?;
+                let kinds = kinds(&labels, (from_ty, to_ty), input).ok()?;
                 Some(kinds.into_iter().map(move |k| (ids.0, ids.1, k)))
             })
             .flatten()
@@ -358,30 +372,18 @@ pub async fn associate_default(
     Path((from, to)): Path<(String, String)>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let (from_ty, to_ty) = pair(&app, &from, &to)?;
-    let batch: Inputs<PairInput> = parse_body(&body)?;
-    if batch.inputs.len() > MAX_WRITE_INPUTS {
-        return Err(too_many_inputs(MAX_WRITE_INPUTS));
-    }
+    let batch: Batch<PairInput> = Batch::read(&app, (&from, &to), &body)?;
+    let (from_ty, to_ty) = (&batch.from, &batch.to);
     let started = time::now_ms();
-    let default = Labels::default_kind(&from_ty, &to_ty);
-    let from_live = live(
-        &app,
-        &from_ty,
-        batch.inputs.iter().filter_map(|i| record_id(&i.from.id)),
-    );
-    let to_live = live(
-        &app,
-        &to_ty,
-        batch.inputs.iter().filter_map(|i| record_id(&i.to.id)),
-    );
+    let default = Labels::default_kind(from_ty, to_ty);
+    let (from_live, to_live) = batch.live(&app, |i| (&i.from.id, &i.to.id));
     let mut results = Vec::new();
     let mut errors = Vec::new();
     let mut links = app.store.links();
     for input in &batch.inputs {
         let checked = check_pair(
-            (&from_ty, &from_live),
-            (&to_ty, &to_live),
+            (from_ty, &from_live),
+            (to_ty, &to_live),
             &input.from.id,
             &input.to.id,
         )
@@ -399,7 +401,7 @@ pub async fn associate_default(
         });
         match checked {
             Ok(((from_id, to_id), kind)) => {
-                connect(&mut links, (&from_ty, from_id), (&to_ty, to_id), kind);
+                connect(&mut links, (from_ty, from_id), (to_ty, to_id), kind);
                 results.push(Made {
                     from: IdOut {
                         id: from_id.to_string(),
