@@ -1,7 +1,5 @@
-//! Associations: HubSpot's default association types (API-NOTES §7, category `HUBSPOT_DEFINED`) and the
-//! links between records, kept in both directions.
-
-use std::collections::HashMap;
+//! HubSpot's default association types (API-NOTES §7, category `HUBSPOT_DEFINED`), by direction. The
+//! links themselves live in `links.rs`; labels a portal creates, in `labels.rs`.
 
 /// `(type A, type B, A→B id, B→A id, label)`, types by singular name. Direction matters.
 type Row = (
@@ -129,66 +127,6 @@ pub fn v3_name(t: &AssocType) -> String {
     }
 }
 
-/// A link from one record to another.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Link {
-    pub to_type: usize,
-    pub to_id: u64,
-    pub type_id: u32,
-}
-
-/// All links, keyed by `(type index, record id)`; each association is stored from both ends.
-#[derive(Debug, Default)]
-pub struct Links {
-    map: HashMap<(usize, u64), Vec<Link>>,
-}
-
-impl Links {
-    /// Links `from` to `to` with `t`, and `to` back to `from` with the inverse type.
-    pub fn add(&mut self, from: (usize, u64), to: (usize, u64), t: &AssocType) {
-        let forward = Link {
-            to_type: to.0,
-            to_id: to.1,
-            type_id: t.type_id,
-        };
-        let list = self.map.entry(from).or_default();
-        if !list.contains(&forward) {
-            list.push(forward);
-        }
-        if let Some(inverse) = t.inverse {
-            let back = Link {
-                to_type: from.0,
-                to_id: from.1,
-                type_id: inverse,
-            };
-            let list = self.map.entry(to).or_default();
-            if !list.contains(&back) {
-                list.push(back);
-            }
-        }
-    }
-
-    /// Removes one association (both directions).
-    pub fn remove(&mut self, from: (usize, u64), to: (usize, u64), t: &AssocType) {
-        if let Some(list) = self.map.get_mut(&from) {
-            list.retain(|l| !(l.to_type == to.0 && l.to_id == to.1 && l.type_id == t.type_id));
-        }
-        if let (Some(inverse), Some(list)) = (t.inverse, self.map.get_mut(&to)) {
-            list.retain(|l| !(l.to_type == from.0 && l.to_id == from.1 && l.type_id == inverse));
-        }
-    }
-
-    /// The links of one record.
-    pub fn of(&self, from: (usize, u64)) -> &[Link] {
-        self.map.get(&from).map_or(&[], Vec::as_slice)
-    }
-
-    /// Forgets everything (`/_sandbox/reset`).
-    pub fn clear(&mut self) {
-        self.map.clear();
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -215,15 +153,5 @@ mod tests {
             "contact_to_company_unlabeled"
         );
         assert_eq!(v3_name(&lookup("note", 202).unwrap()), "note_to_contact");
-    }
-
-    #[test]
-    fn links_are_two_way() {
-        let mut links = Links::default();
-        let t = lookup("contact", 279).unwrap();
-        links.add((1, 10), (0, 20), &t);
-        assert_eq!(links.of((0, 20))[0].type_id, 280);
-        links.remove((1, 10), (0, 20), &t);
-        assert!(links.of((0, 20)).is_empty() && links.of((1, 10)).is_empty());
     }
 }

@@ -199,7 +199,7 @@ pub fn not_found_message(ty: &ObjectType) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::super::objects::Registry;
+    use super::super::registry::Registry;
     use super::*;
 
     fn props(pairs: &[(&str, &str)]) -> Vec<(String, Option<String>)> {
@@ -212,7 +212,7 @@ mod tests {
     #[test]
     fn reports_every_bad_property() {
         let reg = Registry::new(7, None).unwrap();
-        let ty = reg.resolve("contacts").unwrap();
+        let ty = &*reg.resolve("contacts").unwrap();
         let issues = validate(
             ty,
             props(&[("email", "nope"), ("nosuch", "1"), ("hs_object_id", "3")]),
@@ -234,7 +234,7 @@ mod tests {
     #[test]
     fn required_rules() {
         let reg = Registry::new(7, None).unwrap();
-        let deals = reg.resolve("deals").unwrap();
+        let deals = &*reg.resolve("deals").unwrap();
         let sets = validate(
             deals,
             props(&[("dealname", "x"), ("pipeline", "default")]),
@@ -246,7 +246,7 @@ mod tests {
             (issue.code, issue.name.as_str()),
             ("REQUIRED_PROPERTY", "dealstage")
         );
-        let contacts = reg.resolve("contacts").unwrap();
+        let contacts = &*reg.resolve("contacts").unwrap();
         let sets = validate(
             contacts,
             props(&[("lastname", "x")]),

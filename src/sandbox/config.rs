@@ -6,8 +6,11 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use super::secret::Secret;
+
 /// Everything a sandbox instance needs. `Default` is a fresh HubSpot Free/Starter portal on
-/// `127.0.0.1:0`: 100 requests per 10 s, 250,000 per day, no faults, no latency, any bearer token.
+/// `127.0.0.1:0`: 100 requests per 10 s, 250,000 per day (associations: 100 per 10 s, 500,000 per day),
+/// no faults, no latency, any bearer token.
 #[derive(Clone)]
 pub struct SandboxConfig {
     /// Where to listen (`127.0.0.1:0` picks a free port).
@@ -20,6 +23,10 @@ pub struct SandboxConfig {
     pub interval: Duration,
     /// Requests allowed per UTC day, for the whole portal.
     pub daily_limit: u64,
+    /// v4 association requests allowed per token in any rolling `interval` (their own window).
+    pub association_requests_per_interval: u32,
+    /// v4 association requests allowed per UTC day (their own counter; HubSpot publishes 500,000).
+    pub association_daily_limit: u64,
     /// Added to every HubSpot-path response.
     pub latency: Duration,
     /// Share of write requests answered 500/502/503 with nothing written.
@@ -30,6 +37,8 @@ pub struct SandboxConfig {
     pub throttle_rate: f64,
     /// Share of batch upserts answered 423 Locked.
     pub locked_rate: f64,
+    /// Share of writes that are applied, then answered 2xx with a damaged body.
+    pub garble_rate: f64,
     /// Seed of the fault dice and correlation ids.
     pub seed: u64,
     /// Custom object schemas (HubSpot's schema JSON).
@@ -54,11 +63,14 @@ impl Default for SandboxConfig {
             requests_per_interval: 100,
             interval: Duration::from_millis(10_000),
             daily_limit: 250_000,
+            association_requests_per_interval: 100,
+            association_daily_limit: 500_000,
             latency: Duration::ZERO,
             fault_rate: 0.0,
             lost_response_rate: 0.0,
             throttle_rate: 0.0,
             locked_rate: 0.0,
+            garble_rate: 0.0,
             seed: 0,
             schema_file: None,
             rules_file: None,
@@ -78,11 +90,17 @@ impl fmt::Debug for SandboxConfig {
             .field("requests_per_interval", &self.requests_per_interval)
             .field("interval", &self.interval)
             .field("daily_limit", &self.daily_limit)
+            .field(
+                "association_requests_per_interval",
+                &self.association_requests_per_interval,
+            )
+            .field("association_daily_limit", &self.association_daily_limit)
             .field("latency", &self.latency)
             .field("fault_rate", &self.fault_rate)
             .field("lost_response_rate", &self.lost_response_rate)
             .field("throttle_rate", &self.throttle_rate)
             .field("locked_rate", &self.locked_rate)
+            .field("garble_rate", &self.garble_rate)
             .field("seed", &self.seed)
             .field("schema_file", &self.schema_file)
             .field("rules_file", &self.rules_file)
@@ -92,19 +110,40 @@ impl fmt::Debug for SandboxConfig {
 }
 
 impl SandboxConfig {
-    /// Checks the rates are probabilities whose sum stays ≤ 1 (one die decides a request's fault).
+    /// Checks the rates are probabilities whose sum stays ≤ 1 (one die decides a request's fault), the
+    /// limits are positive, and a sandbox reachable from other machines has a token.
     pub fn check(&self) -> Result<(), String> {
         let rates = [
             ("fault_rate", self.fault_rate),
             ("lost_response_rate", self.lost_response_rate),
             ("throttle_rate", self.throttle_rate),
             ("locked_rate", self.locked_rate),
+            ("garble_rate", self.garble_rate),
         ];
         check_rates(&rates)?;
-        if self.requests_per_interval == 0 || self.interval.is_zero() {
-            return Err("requests_per_interval and interval must be positive".into());
+        if self.requests_per_interval == 0
+            || self.association_requests_per_interval == 0
+            || self.interval.is_zero()
+        {
+            return Err(
+                "requests_per_interval, association_requests_per_interval and interval must be positive"
+                    .into(),
+            );
+        }
+        if self.exposed() && self.token.as_deref().is_none_or(str::is_empty) {
+            return Err(format!(
+                "refusing to listen on {} without a token: it is not a loopback address, so other \
+                 machines could read and write the sandbox. Pass --token (or set ETL_SANDBOX_TOKEN), \
+                 or listen on 127.0.0.1",
+                self.addr
+            ));
         }
         Ok(())
+    }
+
+    /// Whether the sandbox listens beyond this machine (then `/_sandbox/*` needs the token too).
+    pub fn exposed(&self) -> bool {
+        !self.addr.ip().is_loopback()
     }
 }
 
@@ -128,9 +167,9 @@ pub struct SandboxArgs {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8080")]
     pub addr: SocketAddr,
-    /// The accepted bearer token (default: any non-empty token).
+    /// The accepted bearer token (default: any non-empty token). Required on a non-loopback address.
     #[arg(long, env = "ETL_SANDBOX_TOKEN", hide_env_values = true)]
-    pub token: Option<String>,
+    pub token: Option<Secret>,
     /// Requests allowed per token in any rolling interval.
     #[arg(long, default_value_t = 100)]
     pub requests_per_interval: u32,
@@ -140,6 +179,12 @@ pub struct SandboxArgs {
     /// Requests allowed per UTC day.
     #[arg(long, default_value_t = 250_000)]
     pub daily_limit: u64,
+    /// v4 association requests allowed per token in any rolling interval (their own window).
+    #[arg(long, default_value_t = 100)]
+    pub association_requests_per_interval: u32,
+    /// v4 association requests allowed per UTC day (their own counter).
+    #[arg(long, default_value_t = 500_000)]
+    pub association_daily_limit: u64,
     /// Latency added to every response, in milliseconds.
     #[arg(long, default_value_t = 0)]
     pub latency_ms: u64,
@@ -155,6 +200,9 @@ pub struct SandboxArgs {
     /// Share of batch upserts answered 423 Locked.
     #[arg(long, default_value_t = 0.0)]
     pub locked_rate: f64,
+    /// Share of writes applied, then answered 2xx with a damaged body.
+    #[arg(long, default_value_t = 0.0)]
+    pub garble_rate: f64,
     /// Seed of the fault dice.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -183,15 +231,21 @@ impl SandboxArgs {
     pub fn into_config(self) -> Result<SandboxConfig, String> {
         let config = SandboxConfig {
             addr: self.addr,
-            token: self.token.filter(|t| !t.is_empty()),
+            token: self
+                .token
+                .filter(|t| !t.is_empty())
+                .map(Secret::into_string),
             requests_per_interval: self.requests_per_interval,
             interval: Duration::from_millis(self.interval_ms),
             daily_limit: self.daily_limit,
+            association_requests_per_interval: self.association_requests_per_interval,
+            association_daily_limit: self.association_daily_limit,
             latency: Duration::from_millis(self.latency_ms),
             fault_rate: self.fault_rate,
             lost_response_rate: self.lost_response_rate,
             throttle_rate: self.throttle_rate,
             locked_rate: self.locked_rate,
+            garble_rate: self.garble_rate,
             seed: self.seed,
             schema_file: self.schema_file,
             rules_file: self.rules_file,
@@ -219,6 +273,39 @@ mod tests {
     }
 
     #[test]
+    fn parsed_flags_hide_the_token() {
+        use clap::Parser;
+        #[derive(Parser, Debug)]
+        struct Cli {
+            #[command(flatten)]
+            args: SandboxArgs,
+        }
+        let cli =
+            Cli::try_parse_from(["etl", "--token", "pat-flag-secret", "--garble-rate", "0.1"])
+                .unwrap();
+        assert!(!format!("{cli:?}").contains("flag-secret"));
+        let config = cli.args.into_config().unwrap();
+        assert_eq!(config.token.as_deref(), Some("pat-flag-secret"));
+        assert_eq!(config.garble_rate, 0.1);
+    }
+
+    #[test]
+    fn a_non_loopback_address_needs_a_token() {
+        let mut config = SandboxConfig {
+            addr: "0.0.0.0:8080".parse().unwrap(),
+            ..SandboxConfig::default()
+        };
+        let err = config.check().unwrap_err();
+        assert!(err.contains("--token"), "{err}");
+        config.token = Some(String::new());
+        assert!(config.check().is_err(), "an empty token is no token");
+        config.token = Some("t".into());
+        assert!(config.check().is_ok());
+        assert!(config.exposed());
+        assert!(!SandboxConfig::default().exposed());
+    }
+
+    #[test]
     fn rates_are_checked() {
         let mut config = SandboxConfig::default();
         assert!(config.check().is_ok());
@@ -227,5 +314,8 @@ mod tests {
         assert!(config.check().is_err());
         config.throttle_rate = -0.1;
         assert!(config.check().is_err());
+        config.throttle_rate = 0.0;
+        config.garble_rate = 0.4;
+        assert!(config.check().is_err(), "garbling joins the sum");
     }
 }

@@ -8,7 +8,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-use super::json;
+use super::response;
 
 tokio::task_local! {
     /// The correlation id of the request being served, drawn from the seeded RNG by the gate
@@ -71,6 +71,13 @@ pub const AUTH_MESSAGE: &str = "Authentication credentials not found. This API s
 /// The >100 inputs message (sandbox decision, API-NOTES open question 1).
 pub const TOO_MANY_INPUTS: &str = "The maximum number of inputs supported in a batch request is 100. Please reduce the number of items and try again";
 
+/// More inputs than an endpoint takes (the v4 association batches have their own limits).
+pub fn too_many_inputs(limit: usize) -> ApiError {
+    ApiError::validation(format!(
+        "The maximum number of inputs supported in a batch request is {limit}. Please reduce the number of items and try again"
+    ))
+}
+
 /// The >50 inputs with `propertiesWithHistory` message (captured, I-AP9359).
 pub const TOO_MANY_HISTORY_INPUTS: &str = "The maximum number of inputs supported in a batch request for property histories is 50. Please reduce the number of items and try again";
 
@@ -106,6 +113,11 @@ impl ApiError {
     /// 409 `CONFLICT` ("Contact already exists. Existing ID: 123").
     pub fn conflict(message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::CONFLICT, message, Some("CONFLICT"))
+    }
+
+    /// 409 `OBJECT_ALREADY_EXISTS`: a definition (property, association label) with that name exists.
+    pub fn already_exists(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::CONFLICT, message, Some("OBJECT_ALREADY_EXISTS"))
     }
 
     /// 404 for an unknown or archived numeric id: `{"status":"error","message":"resource not found",…}`.
@@ -208,7 +220,7 @@ impl IntoResponse for ApiError {
         if self.body.correlation_id.is_empty() {
             self.body.correlation_id = correlation_id();
         }
-        let mut response = json::json(self.status, &self.body);
+        let mut response = response::json(self.status, &self.body);
         if let Some(seconds) = self.retry_after {
             response
                 .headers_mut()
@@ -218,11 +230,14 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// One `errors[]` item of a 207 body: `{"status":"error","category","message","context":{…}}`.
+/// One `errors[]` item of a 207 body: `{"status":"error","category",["subCategory"],"message","context":{…}}`.
 #[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ErrorItem {
     pub status: &'static str,
     pub category: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sub_category: Option<&'static str>,
     pub message: String,
     pub context: BTreeMap<&'static str, Vec<String>>,
 }
@@ -233,9 +248,16 @@ impl ErrorItem {
         ErrorItem {
             status: "error",
             category,
+            sub_category: None,
             message,
             context: BTreeMap::new(),
         }
+    }
+
+    /// Sets `subCategory`.
+    pub fn sub(mut self, sub_category: &'static str) -> ErrorItem {
+        self.sub_category = Some(sub_category);
+        self
     }
 
     /// Adds `context[key]`.

@@ -1,6 +1,7 @@
 //! Injected faults, decided by seeded dice (`StdRng::seed_from_u64`) so a failing run can be replayed:
-//! spurious 429s, 5xx with nothing written, 423 on batch upserts, and "lost responses" (the write lands,
-//! then the client gets a dropped connection or a 504). Also draws the UUID-shaped correlation ids.
+//! spurious 429s, 5xx with nothing written, 423 on batch upserts, "lost responses" (the write lands,
+//! then the client gets a dropped connection or a 504), and garbled answers (the write lands, then its
+//! 2xx body is damaged: `garble.rs`). Also draws the UUID-shaped correlation ids.
 
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
@@ -9,6 +10,23 @@ use axum::http::StatusCode;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
+use super::garble::Garble;
+
+/// Every fault kind, as `/_sandbox/stats` `faults` names them (each listed, 0 included).
+pub const KINDS: [&str; 11] = [
+    "throttle",
+    "server_error",
+    "locked",
+    "lost_dropped",
+    "lost_504",
+    "garbled_truncated",
+    "garbled_empty_results",
+    "garbled_fewer_results",
+    "garbled_unknown_trace_ids",
+    "garbled_numeric_trace_id",
+    "garbled_not_json",
+];
+
 /// The fault knobs (changeable at run time through `/_sandbox/config`).
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Rates {
@@ -16,6 +34,7 @@ pub struct Rates {
     pub lost: f64,
     pub throttle: f64,
     pub locked: f64,
+    pub garble: f64,
     pub latency: Duration,
 }
 
@@ -35,6 +54,8 @@ pub enum Fault {
     Server(StatusCode),
     Locked,
     Lost(Lost),
+    /// Apply the write, then damage its 2xx body (the kind is picked once the body is known).
+    Garble,
 }
 
 /// The dice.
@@ -67,10 +88,11 @@ impl Faults {
     }
 
     /// Rolls for one request. One uniform draw picks at most one fault (the rates add up to ≤ 1);
-    /// 423 applies only to batch upserts.
+    /// 423 applies only to batch upserts. Garbling comes last, so adding it leaves the sequence the other
+    /// rates produce for a seed unchanged.
     pub fn draw(&self, upsert: bool) -> Option<Fault> {
         let rates = self.rates();
-        if rates.fault + rates.lost + rates.throttle + rates.locked <= 0.0 {
+        if rates.fault + rates.lost + rates.throttle + rates.locked + rates.garble <= 0.0 {
             return None;
         }
         let mut rng = self.dice.lock().unwrap_or_else(PoisonError::into_inner);
@@ -101,7 +123,20 @@ impl Faults {
             };
             return Some(Fault::Lost(how));
         }
+        edge += rates.garble;
+        if roll < edge {
+            return Some(Fault::Garble);
+        }
         None
+    }
+
+    /// Picks how to damage a body among the kinds that apply to it (same dice, so a seed replays).
+    pub fn pick(&self, choices: &[Garble]) -> Option<Garble> {
+        if choices.is_empty() {
+            return None;
+        }
+        let mut rng = self.dice.lock().unwrap_or_else(PoisonError::into_inner);
+        Some(choices[rng.random_range(0..choices.len())])
     }
 
     /// A version-4-shaped UUID from the seeded generator.
@@ -135,6 +170,7 @@ mod tests {
             lost: 0.2,
             throttle: 0.2,
             locked: 0.2,
+            garble: 0.0,
             latency: Duration::ZERO,
         };
         let a = Faults::new(7, rates);
@@ -144,6 +180,20 @@ mod tests {
         assert_eq!(draws_a, draws_b);
         assert!(draws_a.iter().any(|d| d.is_none()));
         assert!(draws_a.contains(&Some(Fault::Locked)));
+    }
+
+    #[test]
+    fn garbling_comes_last_and_picks_among_choices() {
+        let rates = Rates {
+            garble: 1.0,
+            ..Rates::default()
+        };
+        let faults = Faults::new(3, rates);
+        assert!((0..20).all(|_| faults.draw(false) == Some(Fault::Garble)));
+        let choices = [Garble::Truncated, Garble::NotJson];
+        let picks: Vec<_> = (0..50).map(|_| faults.pick(&choices).unwrap()).collect();
+        assert!(picks.contains(&Garble::Truncated) && picks.contains(&Garble::NotJson));
+        assert_eq!(faults.pick(&[]), None);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The gate every HubSpot path passes: correlation id, bearer-token check (401), the rolling window and
-//! the daily limit (429), injected faults on writes, latency, the `X-HubSpot-RateLimit-*` headers, and
-//! the stats. `/_sandbox/*` paths bypass it.
+//! the daily limit (429) of the path's pool (v4 associations have their own), injected faults on writes,
+//! latency, the `X-HubSpot-RateLimit-*` headers, and the stats. `/_sandbox/*` paths bypass it; they pass
+//! `guard` instead, which asks for the token only when the sandbox listens beyond loopback.
 
 use std::sync::atomic::Ordering;
 use std::time::Instant;
@@ -13,7 +14,8 @@ use axum::response::{IntoResponse, Response};
 
 use super::error::{ApiError, CORRELATION_ID};
 use super::faults::{Fault, Lost};
-use super::limits::{Quota, Verdict};
+use super::garble;
+use super::limits::{Pool, Quota, Verdict};
 use super::state::AppState;
 use super::time;
 
@@ -44,16 +46,19 @@ pub async fn gate(State(app): State<AppState>, request: Request, next: Next) -> 
 
 async fn admit(app: AppState, request: Request, next: Next, template: String) -> Response {
     let now = Instant::now();
-    app.stats.arrival(now, app.limits.interval());
+    let pool = pool_of(&template);
+    app.stats.arrival(now, app.limits.interval(), pool);
     let today = time::day_of(time::now_ms());
     let token = bearer(request.headers());
     let rates = app.faults.rates();
     let Some(token) = token.clone().filter(|t| app.accepts(t)) else {
-        let quota = app.limits.peek(token.as_deref().unwrap_or(""), now, today);
+        let quota = app
+            .limits
+            .peek(pool, token.as_deref().unwrap_or(""), now, today);
         let response = ApiError::unauthorized().into_response();
         return finish(response, quota, rates.latency).await;
     };
-    let (verdict, quota) = app.limits.admit(&token, now, today);
+    let (verdict, quota) = app.limits.admit(pool, &token, now, today);
     let retry_after = app.retry_after.load(Ordering::Relaxed);
     let response = match verdict {
         Verdict::Daily => {
@@ -105,6 +110,14 @@ async fn admit(app: AppState, request: Request, next: Next, template: String) ->
                         response
                     }
                 }
+                Some(Fault::Garble) => {
+                    let response = next.run(request).await;
+                    if response.status().is_success() {
+                        damage(&app, response).await
+                    } else {
+                        response
+                    }
+                }
             }
         }
     };
@@ -138,6 +151,26 @@ async fn lose(app: &AppState, response: Response, how: Lost) -> Response {
     }
 }
 
+/// The write landed; now its answer is damaged (status kept). A body with nothing to damage (204) is
+/// left alone and not counted.
+async fn damage(app: &AppState, response: Response) -> Response {
+    let (mut parts, body) = response.into_parts();
+    let bytes = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .unwrap_or_default();
+    let body = garble::Body::new(&bytes);
+    let Some(kind) = app.faults.pick(&body.choices()) else {
+        return Response::from_parts(parts, Body::from(bytes));
+    };
+    app.stats.fault(kind.name());
+    let (content_type, damaged) = body.damage(kind, &super::error::correlation_id());
+    parts
+        .headers
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, Body::from(damaged))
+}
+
 async fn finish(mut response: Response, quota: Quota, latency: std::time::Duration) -> Response {
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
@@ -167,11 +200,37 @@ fn bearer(headers: &HeaderMap) -> Option<String> {
         .then(|| token.trim().to_owned())
 }
 
-/// Writes are what faults hit: every non-GET object route (v3 or dated) except batch read.
+/// The middleware of `/_sandbox/*`: on a sandbox reachable from other machines, the bearer token is
+/// needed here too (these paths reset and reconfigure the portal); on loopback they stay open.
+pub async fn guard(State(app): State<AppState>, request: Request, next: Next) -> Response {
+    if app.admin_accepts(bearer(request.headers()).as_deref()) {
+        next.run(request).await
+    } else {
+        ApiError::unauthorized().into_response()
+    }
+}
+
+/// The associations API (v4 and its dated twins) draws on its own budget (API-NOTES §1);
+/// everything else on the general one.
+fn pool_of(template: &str) -> Pool {
+    if template.starts_with("/crm/v4/") || template.starts_with("/crm/associations/") {
+        Pool::Associations
+    } else {
+        Pool::General
+    }
+}
+
+/// Writes are what faults hit: every non-GET object route (v3 or dated) except batch read, and the
+/// association batch writes (create, archive, labels/archive, associate/default).
 fn is_write(method: &Method, template: &str) -> bool {
+    let association_write = (template.starts_with("/crm/v4/associations/")
+        || template.starts_with("/crm/associations/"))
+        && template.contains("/batch/");
     *method != Method::GET
-        && (template.starts_with("/crm/v3/objects/") || template.starts_with("/crm/objects/"))
         && !template.ends_with("/batch/read")
+        && (template.starts_with("/crm/v3/objects/")
+            || template.starts_with("/crm/objects/")
+            || association_write)
 }
 
 /// The `groupName` of a burst 429, shaped like the captured one.
@@ -210,6 +269,32 @@ mod tests {
             &Method::PUT,
             "/crm/v3/property-validations/{objectTypeId}/{propertyName}/rule-type/{ruleType}"
         ));
+        let v4 = "/crm/v4/associations/{fromObjectType}/{toObjectType}";
+        assert!(is_write(&Method::POST, &format!("{v4}/batch/create")));
+        assert!(is_write(
+            &Method::POST,
+            &format!("{v4}/batch/labels/archive")
+        ));
+        assert!(!is_write(&Method::POST, &format!("{v4}/batch/read")));
+        assert!(!is_write(&Method::POST, &format!("{v4}/labels")));
+        assert!(!is_write(&Method::POST, "/crm/v3/properties/{objectType}"));
+        assert!(is_write(
+            &Method::POST,
+            "/crm/associations/2026-09/{fromObjectType}/{toObjectType}/batch/create"
+        ));
+    }
+
+    #[test]
+    fn association_paths_have_their_own_pool() {
+        assert_eq!(
+            pool_of("/crm/v4/objects/{objectType}/{objectId}/associations/{toObjectType}"),
+            Pool::Associations
+        );
+        assert_eq!(
+            pool_of("/crm/associations/2026-03/{fromObjectType}/{toObjectType}/batch/read"),
+            Pool::Associations
+        );
+        assert_eq!(pool_of("/crm/v3/objects/{objectType}"), Pool::General);
     }
 
     #[test]

@@ -9,14 +9,16 @@
 //! - `routes`: every route family, mounted under each API version's prefix; `version`: the versions,
 //!   what each changes, and the family prefixes.
 //! - `state`: what handlers share. `gate`: auth, limits, faults, headers, stats around every HubSpot path.
-//! - `objects` (the type table), `properties` (property schemas), `pipelines`, `associations`
-//!   (default association types and the links).
+//! - `objects` (object types), `registry` (the portal's types, whose properties can grow at run time),
+//!   `properties` (property schemas), `pipelines`, `associations` (HubSpot's default association types),
+//!   `labels` (created labels, and every association type resolved), `links` (the links between records).
 //! - `values` (validation per property type), `policy` (what a version checks beyond types: epoch
 //!   seconds, validation `rules`), `changes` (an input's property map checked, and row errors),
 //!   `store` (tables, unique indexes, history), `view` (records and batch bodies on the wire).
-//! - `limits` (rolling window and daily counter), `faults` (seeded dice), `stats` (`/_sandbox/stats`),
-//!   `error` (HubSpot-shaped errors), `json` (JSON responses), `time` (timestamps), `hasher` (a fast
-//!   hasher for the maps).
+//! - `limits` (rolling windows and daily counters), `faults` (seeded dice), `garble` (damaged bodies),
+//!   `stats` (`/_sandbox/stats`), `error` (HubSpot-shaped errors), `response` (JSON answers), `time`
+//!   (timestamps), `hasher` (a fast hasher for the maps), `secret` (the token, redacted and compared
+//!   in constant time).
 //! - `handlers`: the endpoints, one file per resource.
 
 mod associations;
@@ -24,17 +26,22 @@ mod changes;
 mod config;
 mod error;
 mod faults;
+mod garble;
 mod gate;
 mod handlers;
 mod hasher;
-mod json;
+mod labels;
 mod limits;
+mod links;
 mod objects;
 mod pipelines;
 mod policy;
 mod properties;
+mod registry;
+mod response;
 mod routes;
 mod rules;
+mod secret;
 mod server;
 mod state;
 mod stats;

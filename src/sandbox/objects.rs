@@ -1,8 +1,8 @@
-//! The object type table: every standard CRM type (by id `0-1`, plural `contacts` and singular `contact`),
+//! The object types: every standard CRM type (by id `0-1`, plural `contacts` and singular `contact`),
 //! plus custom `2-…` types read from a schema file, each with its properties, required properties and
-//! unique indexes. Served as schemas at `GET /crm/v3/schemas[/{objectType}]`.
+//! unique indexes. Served as schemas at `GET /crm/v3/schemas[/{objectType}]`. `registry.rs` holds them
+//! for the running portal and resolves names.
 
-use std::collections::HashMap;
 use std::io;
 use std::path::Path;
 
@@ -21,8 +21,9 @@ pub enum Required {
     AnyOf(Vec<String>),
 }
 
-/// One object type.
-#[derive(Debug)]
+/// One object type. Immutable once shared: a property created at run time makes a new version
+/// ([`ObjectType::with_property`]) that the registry swaps in.
+#[derive(Debug, Clone)]
 pub struct ObjectType {
     /// Position in the registry (and in the store's table list).
     pub index: usize,
@@ -52,7 +53,47 @@ pub struct ObjectType {
     pub unique_count: usize,
 }
 
+/// HubSpot's limit on unique-value properties per object (DOC-OBJ, DOC-PROP).
+pub const MAX_UNIQUE: usize = 10;
+
+/// Why a property cannot be added.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// A property (or a read-only, server-set one) already has the name.
+    Exists(String),
+    /// The type already has `MAX_UNIQUE` custom unique properties.
+    TooManyUnique(String),
+}
+
 impl ObjectType {
+    /// This type with one more property, appended after the others so every existing property index
+    /// (in records, indexes and snapshots) keeps its meaning. A unique property gets its own new slot.
+    pub fn with_property(&self, def: PropertyDef) -> Result<ObjectType, Refusal> {
+        if self.prop(&def.name).is_some() {
+            return Err(Refusal::Exists(def.name));
+        }
+        if def.unique && self.custom_unique() >= MAX_UNIQUE {
+            return Err(Refusal::TooManyUnique(def.name));
+        }
+        let mut ty = self.clone();
+        let index = ty.properties.len();
+        ty.by_name.insert(def.name.clone(), index);
+        ty.unique_slot.push(def.unique.then(|| {
+            ty.unique_count += 1;
+            ty.unique_count - 1
+        }));
+        ty.properties.push(def);
+        Ok(ty)
+    }
+
+    /// Unique properties defined by the portal (HubSpot's own, like contacts' `email`, do not count).
+    pub fn custom_unique(&self) -> usize {
+        self.properties
+            .iter()
+            .filter(|p| p.unique && (self.custom || p.custom))
+            .count()
+    }
+
     /// The index of a property by name.
     pub fn prop(&self, name: &str) -> Option<usize> {
         self.by_name.get(name).copied()
@@ -355,77 +396,43 @@ fn standard_defaults(name: &str) -> &'static [&'static str] {
     }
 }
 
-/// Every object type of the portal, and how names resolve to them.
-#[derive(Debug)]
-pub struct Registry {
-    types: Vec<ObjectType>,
-    keys: HashMap<String, usize>,
-}
-
-impl Registry {
-    /// The standard types, plus the custom types of `schema_file` (HubSpot's schema shape: one object,
-    /// an array, or `{"results": [...]}`).
-    pub fn new(portal_id: u64, schema_file: Option<&Path>) -> io::Result<Registry> {
-        let mut types = Vec::new();
-        for (id, name, singular, label, plural_label, primary) in STANDARD {
-            let names = Names {
-                id: id.to_owned(),
-                name: name.to_owned(),
-                singular: singular.to_owned(),
-                label: label.to_owned(),
-                plural_label: plural_label.to_owned(),
-                fully_qualified_name: name.to_owned(),
-            };
-            types.push(ObjectType::build(
-                types.len(),
-                names,
-                false,
-                primary.to_owned(),
-                standard_required(name, primary),
-                properties::standard(name),
-                standard_defaults(name),
-            ));
-        }
-        if let Some(path) = schema_file {
-            let text = std::fs::read_to_string(path).map_err(|err| {
-                io::Error::new(
-                    err.kind(),
-                    format!("cannot read schema file {}: {err}", path.display()),
-                )
-            })?;
-            for schema in parse_schemas(&text).map_err(|msg| invalid(path, &msg))? {
-                let ty = custom_type(types.len(), portal_id, schema, &types)
-                    .map_err(|msg| invalid(path, &msg))?;
-                types.push(ty);
-            }
-        }
-        let mut keys = HashMap::new();
-        for ty in &types {
-            for key in [&ty.id, &ty.name, &ty.singular, &ty.fully_qualified_name] {
-                keys.insert(key.to_lowercase(), ty.index);
-            }
-        }
-        Ok(Registry { types, keys })
-    }
-
-    /// A type by id (`0-1`), plural or singular name, or `p{portalId}_{name}`; case-insensitive.
-    pub fn resolve(&self, key: &str) -> Option<&ObjectType> {
-        let index = match self.keys.get(key) {
-            Some(index) => *index,
-            None => *self.keys.get(&key.to_lowercase())?,
+/// The standard types, plus the custom types of `schema_file` (HubSpot's schema shape: one object, an
+/// array, or `{"results": [...]}`), in registry order.
+pub fn portal_types(portal_id: u64, schema_file: Option<&Path>) -> io::Result<Vec<ObjectType>> {
+    let mut types = Vec::new();
+    for (id, name, singular, label, plural_label, primary) in STANDARD {
+        let names = Names {
+            id: id.to_owned(),
+            name: name.to_owned(),
+            singular: singular.to_owned(),
+            label: label.to_owned(),
+            plural_label: plural_label.to_owned(),
+            fully_qualified_name: name.to_owned(),
         };
-        Some(&self.types[index])
+        types.push(ObjectType::build(
+            types.len(),
+            names,
+            false,
+            primary.to_owned(),
+            standard_required(name, primary),
+            properties::standard(name),
+            standard_defaults(name),
+        ));
     }
-
-    /// All types, in registry order.
-    pub fn all(&self) -> &[ObjectType] {
-        &self.types
+    if let Some(path) = schema_file {
+        let text = std::fs::read_to_string(path).map_err(|err| {
+            io::Error::new(
+                err.kind(),
+                format!("cannot read schema file {}: {err}", path.display()),
+            )
+        })?;
+        for schema in parse_schemas(&text).map_err(|msg| invalid(path, &msg))? {
+            let ty = custom_type(types.len(), portal_id, schema, &types)
+                .map_err(|msg| invalid(path, &msg))?;
+            types.push(ty);
+        }
     }
-
-    /// A type by its registry index.
-    pub fn get(&self, index: usize) -> &ObjectType {
-        &self.types[index]
-    }
+    Ok(types)
 }
 
 fn invalid(path: &Path, msg: &str) -> io::Error {
@@ -537,6 +544,7 @@ fn custom_type(
             def.field_type = field_type;
         }
         def.unique = p.has_unique_value;
+        def.custom = true;
         def.description = p.description.unwrap_or_default();
         if !p.options.is_empty() {
             def.options = p
@@ -598,27 +606,69 @@ fn custom_type(
 mod tests {
     use super::*;
 
-    #[test]
-    fn resolves_by_id_and_names() {
-        let reg = Registry::new(42, None).unwrap();
-        for key in ["contacts", "contact", "0-1", "CONTACTS"] {
-            assert_eq!(reg.resolve(key).unwrap().name, "contacts", "{key}");
-        }
-        assert_eq!(reg.resolve("line_item").unwrap().id, "0-8");
-        assert_eq!(reg.resolve("0-116").unwrap().name, "postal_mail");
-        assert!(reg.resolve("widgets").is_none());
-        assert_eq!(reg.all().len(), 23);
+    fn contacts() -> ObjectType {
+        portal_types(42, None)
+            .unwrap()
+            .into_iter()
+            .find(|t| t.name == "contacts")
+            .unwrap()
     }
 
     #[test]
     fn email_properties_share_a_unique_index() {
-        let reg = Registry::new(42, None).unwrap();
-        let contacts = reg.resolve("contacts").unwrap();
+        let contacts = contacts();
         let email = contacts.prop("email").unwrap();
         let extra = contacts.prop("hs_additional_emails").unwrap();
         assert_eq!(contacts.unique_slot[email], Some(0));
         assert_eq!(contacts.unique_slot[extra], Some(0));
         assert_eq!(contacts.unique_count, 1);
+        assert_eq!(contacts.custom_unique(), 0, "HubSpot's own do not count");
+    }
+
+    #[test]
+    fn properties_are_appended_with_their_own_unique_slot() {
+        let contacts = contacts();
+        let before = contacts.properties.len();
+        let mut def = PropertyDef::new("member_no", "Member", PropType::String);
+        def.unique = true;
+        def.custom = true;
+        let grown = contacts.with_property(def.clone()).unwrap();
+        assert_eq!(grown.prop("member_no"), Some(before));
+        assert_eq!(grown.unique_slot[before], Some(1));
+        assert_eq!((grown.unique_count, grown.custom_unique()), (2, 1));
+        assert_eq!(
+            contacts.properties.len(),
+            before,
+            "the old version is unchanged"
+        );
+        assert_eq!(
+            grown.with_property(def).unwrap_err(),
+            Refusal::Exists("member_no".into())
+        );
+        let taken = PropertyDef::new("createdate", "x", PropType::String);
+        assert!(matches!(
+            grown.with_property(taken),
+            Err(Refusal::Exists(_))
+        ));
+        let mut ty = grown;
+        for i in 0..9 {
+            let mut def = PropertyDef::new(&format!("u{i}"), "u", PropType::Number);
+            def.unique = true;
+            def.custom = true;
+            ty = ty.with_property(def).unwrap();
+        }
+        let mut eleventh = PropertyDef::new("u10", "u", PropType::Number);
+        eleventh.unique = true;
+        eleventh.custom = true;
+        assert!(matches!(
+            ty.with_property(eleventh.clone()),
+            Err(Refusal::TooManyUnique(_))
+        ));
+        eleventh.unique = false;
+        assert!(
+            ty.with_property(eleventh).is_ok(),
+            "the limit is on unique ones"
+        );
     }
 
     #[test]
@@ -634,12 +684,13 @@ mod tests {
                              {"name":"color","type":"enumeration","fieldType":"select","options":[{"label":"Red","value":"red"}]}]}]}"#,
         )
         .unwrap();
-        let reg = Registry::new(42, Some(&path)).unwrap();
-        let cars = reg.resolve("p42_cars").unwrap();
+        let types = portal_types(42, Some(&path)).unwrap();
+        let cars = types.last().unwrap();
         assert_eq!(cars.id, "2-1");
-        assert!(reg.resolve("2-1").is_some() && reg.resolve("cars").is_some());
+        assert_eq!(cars.fully_qualified_name, "p42_cars");
         assert_eq!(cars.label, "Car");
         assert!(cars.properties[cars.prop("vin").unwrap()].unique);
+        assert_eq!(cars.custom_unique(), 1);
         let schema = cars.schema_json(42);
         assert_eq!(schema["requiredProperties"], json!(["vin"]));
         assert_eq!(schema["fullyQualifiedName"], "p42_cars");

@@ -105,6 +105,8 @@ pub struct PropertyDef {
     pub calculated: bool,
     pub server: ServerSet,
     pub format: Format,
+    /// Defined by the portal (a schema file's custom type, or created through the API), not HubSpot.
+    pub custom: bool,
 }
 
 impl PropertyDef {
@@ -127,6 +129,7 @@ impl PropertyDef {
             calculated: false,
             server: ServerSet::No,
             format: Format::Plain,
+            custom: false,
         }
     }
 
@@ -167,7 +170,9 @@ impl PropertyDef {
     }
 
     /// HubSpot's property JSON (`GET /crm/v3/properties/{objectType}` results and schema `properties`).
+    /// `hubspot_defined` is the type's default; a portal-defined property is never HubSpot-defined.
     pub fn to_json(&self, hubspot_defined: bool) -> Value {
+        let hubspot_defined = hubspot_defined && !self.custom;
         let options: Vec<Value> = self
             .options
             .iter()

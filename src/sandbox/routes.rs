@@ -8,7 +8,10 @@
 use axum::routing::{get, post, put};
 use axum::{Extension, Router};
 
-use super::handlers::{batch, links, records, schemas, validations};
+use super::handlers::{
+    assoc_batch, assoc_labels, assoc_read, batch, links, property_create, records, schemas,
+    validations,
+};
 use super::state::AppState;
 use super::version::{ApiVersion, Family};
 
@@ -69,19 +72,35 @@ fn objects(p: &str) -> Router<AppState> {
 /// Property definitions.
 fn properties(p: &str) -> Router<AppState> {
     Router::new()
-        .route(&format!("{p}/{{objectType}}"), get(schemas::properties))
+        .route(
+            &format!("{p}/{{objectType}}"),
+            get(schemas::properties).post(property_create::create),
+        )
         .route(
             &format!("{p}/{{objectType}}/{{propertyName}}"),
             get(schemas::property),
         )
 }
 
-/// Associations between object types (v4 and its dated twins).
+/// Associations between object types (v4 and its dated twins): labels, batch writes and reads.
 fn associations(p: &str) -> Router<AppState> {
-    Router::new().route(
-        &format!("{p}/{{fromObjectType}}/{{toObjectType}}/labels"),
-        get(links::labels),
-    )
+    let pair = format!("{p}/{{fromObjectType}}/{{toObjectType}}");
+    Router::new()
+        .route(
+            &format!("{pair}/labels"),
+            get(links::labels).post(assoc_labels::create),
+        )
+        .route(&format!("{pair}/batch/create"), post(assoc_batch::create))
+        .route(&format!("{pair}/batch/archive"), post(assoc_batch::archive))
+        .route(
+            &format!("{pair}/batch/labels/archive"),
+            post(assoc_batch::archive_labels),
+        )
+        .route(
+            &format!("{pair}/batch/associate/default"),
+            post(assoc_batch::associate_default),
+        )
+        .route(&format!("{pair}/batch/read"), post(assoc_read::batch_read))
 }
 
 /// Object schemas.
@@ -111,13 +130,18 @@ fn property_validations(p: &str) -> Router<AppState> {
 }
 
 /// The v3 association paths with the type in the path: the dated APIs replaced them with the v4
-/// shape (types in the body), so they have no dated twin.
+/// shape (types in the body), so they have no dated twin. And v4's per-record listing, whose dated
+/// twin the sandbox does not serve yet.
 fn legacy_only() -> Router<AppState> {
     let p = Family::Objects.prefix(ApiVersion::Legacy);
     Router::new()
         .route(
             &format!("{p}/{{objectType}}/{{objectId}}/associations/{{toObjectType}}/{{toObjectId}}/{{associationTypeId}}"),
             put(links::associate).delete(links::dissociate),
+        )
+        .route(
+            "/crm/v4/objects/{objectType}/{objectId}/associations/{toObjectType}",
+            get(assoc_read::list),
         )
         .layer(Extension(ApiVersion::Legacy))
 }

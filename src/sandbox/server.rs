@@ -15,7 +15,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use super::config::{SandboxArgs, SandboxConfig};
-use super::gate::gate;
+use super::gate::{gate, guard};
 use super::handlers::admin;
 use super::routes;
 use super::state::AppState;
@@ -28,7 +28,9 @@ pub fn app(state: AppState) -> Router {
         .route("/_sandbox/stats", get(admin::stats))
         .route("/_sandbox/reset", post(admin::reset))
         .route("/_sandbox/config", post(admin::configure))
-        .route("/_sandbox/records/{objectType}", get(admin::records));
+        .route("/_sandbox/records/{objectType}", get(admin::records))
+        .route("/_sandbox/links/{objectType}", get(admin::links))
+        .route_layer(from_fn_with_state(state.clone(), guard));
     hubspot
         .merge(sandbox)
         .fallback(admin::not_found)
@@ -117,7 +119,9 @@ pub async fn serve(args: SandboxArgs) -> io::Result<()> {
     tracing::info!(
         %addr,
         token_required = config.token.is_some(),
+        sandbox_paths_need_token = config.exposed(),
         requests_per_interval = config.requests_per_interval,
+        association_requests_per_interval = config.association_requests_per_interval,
         interval_ms = config.interval.as_millis() as u64,
         daily_limit = config.daily_limit,
         "sandbox listening"

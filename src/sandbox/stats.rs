@@ -1,6 +1,7 @@
 //! Counters for tests and benches, served at `GET /_sandbox/stats`: requests per route and status, the
-//! busiest rolling window ever seen, and creates per `objectWriteTraceId` (how a test proves no record
-//! was created twice).
+//! busiest rolling window ever seen (general API and v4 associations apart, as they are limited apart),
+//! creates per `objectWriteTraceId` (how a test proves no record was created twice), and every fault
+//! kind with its count.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Mutex, PoisonError};
@@ -8,17 +9,36 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use super::limits::SlidingLog;
+use super::faults::KINDS;
+use super::limits::{Pool, SlidingLog};
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Inner {
     routes: BTreeMap<String, BTreeMap<u16, u64>>,
     total: u64,
     log: SlidingLog,
     max_in_window: usize,
+    association_log: SlidingLog,
+    max_association_in_window: usize,
     /// `(type index, trace id)` → records created with it.
     creates: HashMap<(usize, String), u32>,
+    /// Every kind of `KINDS`, from the start: a test reads `faults.throttle` without guessing.
     faults: BTreeMap<&'static str, u64>,
+}
+
+impl Default for Inner {
+    fn default() -> Inner {
+        Inner {
+            routes: BTreeMap::new(),
+            total: 0,
+            log: SlidingLog::default(),
+            max_in_window: 0,
+            association_log: SlidingLog::default(),
+            max_association_in_window: 0,
+            creates: HashMap::new(),
+            faults: KINDS.iter().map(|kind| (*kind, 0)).collect(),
+        }
+    }
 }
 
 /// The counters.
@@ -27,17 +47,38 @@ pub struct Stats {
     inner: Mutex<Inner>,
 }
 
+/// What the stats report from elsewhere: the store and the limiter.
+#[derive(Debug, Default)]
+pub struct Gauges {
+    /// Live records per type name.
+    pub records: BTreeMap<String, usize>,
+    /// General requests counted today.
+    pub daily_used: u64,
+    /// v4 association requests counted today.
+    pub association_daily_used: u64,
+    /// Tokens the limiter holds a window for.
+    pub tokens_tracked: usize,
+}
+
 impl Stats {
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// A HubSpot-path request arrived (any outcome, 401 and 429 included).
-    pub fn arrival(&self, now: Instant, interval: Duration) {
+    /// A HubSpot-path request arrived (any outcome, 401 and 429 included), counted in its pool's window.
+    pub fn arrival(&self, now: Instant, interval: Duration, pool: Pool) {
         let mut inner = self.lock();
         inner.total += 1;
-        let in_window = inner.log.record(now, interval);
-        inner.max_in_window = inner.max_in_window.max(in_window);
+        match pool {
+            Pool::General => {
+                let in_window = inner.log.record(now, interval);
+                inner.max_in_window = inner.max_in_window.max(in_window);
+            }
+            Pool::Associations => {
+                let in_window = inner.association_log.record(now, interval);
+                inner.max_association_in_window = inner.max_association_in_window.max(in_window);
+            }
+        }
     }
 
     /// A response left for `route` (`"POST /crm/v3/objects/{objectType}/batch/upsert"`).
@@ -59,8 +100,9 @@ impl Stats {
         }
     }
 
-    /// An injected fault (`throttle`, `server_error`, `locked`, `lost_dropped`, `lost_504`).
+    /// An injected fault, one of `faults::KINDS`.
     pub fn fault(&self, kind: &'static str) {
+        debug_assert!(KINDS.contains(&kind), "unlisted fault kind {kind}");
         *self.lock().faults.entry(kind).or_default() += 1;
     }
 
@@ -69,8 +111,8 @@ impl Stats {
         *self.lock() = Inner::default();
     }
 
-    /// The stats JSON; `records` and `daily_used` come from the store and the limiter.
-    pub fn to_json(&self, records: BTreeMap<String, usize>, daily_used: u64) -> Value {
+    /// The stats JSON, with `gauges` from the store and the limiter.
+    pub fn to_json(&self, gauges: Gauges) -> Value {
         let inner = self.lock();
         let requests: BTreeMap<&str, BTreeMap<String, u64>> = inner
             .routes
@@ -95,10 +137,13 @@ impl Stats {
             "requests": requests,
             "requests_total": inner.total,
             "max_requests_in_window": inner.max_in_window,
-            "records": records,
+            "max_association_requests_in_window": inner.max_association_in_window,
+            "records": gauges.records,
             "creates_per_trace_id_max": inner.creates.values().max().copied().unwrap_or(0),
             "duplicate_create_trace_ids": duplicates,
-            "daily_used": daily_used,
+            "daily_used": gauges.daily_used,
+            "association_daily_used": gauges.association_daily_used,
+            "tokens_tracked": gauges.tokens_tracked,
             "faults": inner.faults,
         })
     }
@@ -114,12 +159,14 @@ mod tests {
         let t0 = Instant::now();
         let second = Duration::from_secs(1);
         for ms in [0, 100, 200, 1150, 1180, 1190, 1199] {
-            stats.arrival(t0 + Duration::from_millis(ms), second);
+            stats.arrival(t0 + Duration::from_millis(ms), second, Pool::General);
         }
+        stats.arrival(t0, second, Pool::Associations);
         // 200, 1150, 1180, 1190, 1199 fit in one second.
-        let json = stats.to_json(BTreeMap::new(), 0);
+        let json = stats.to_json(Gauges::default());
         assert_eq!(json["max_requests_in_window"], 5);
-        assert_eq!(json["requests_total"], 7);
+        assert_eq!(json["max_association_requests_in_window"], 1);
+        assert_eq!(json["requests_total"], 8);
     }
 
     #[test]
@@ -128,12 +175,24 @@ mod tests {
         stats.created(0, ["1".to_owned(), "2".to_owned()]);
         stats.created(1, ["1".to_owned()]);
         assert_eq!(
-            stats.to_json(BTreeMap::new(), 0)["creates_per_trace_id_max"],
+            stats.to_json(Gauges::default())["creates_per_trace_id_max"],
             1
         );
         stats.created(0, ["2".to_owned()]);
-        let json = stats.to_json(BTreeMap::new(), 0);
+        let json = stats.to_json(Gauges::default());
         assert_eq!(json["creates_per_trace_id_max"], 2);
         assert_eq!(json["duplicate_create_trace_ids"], json!(["2"]));
+    }
+
+    #[test]
+    fn every_fault_kind_is_listed_from_the_start() {
+        let stats = Stats::default();
+        stats.fault("lost_504");
+        let faults = stats.to_json(Gauges::default())["faults"].clone();
+        assert_eq!(faults.as_object().unwrap().len(), KINDS.len());
+        assert_eq!(faults["throttle"], 0);
+        assert_eq!(faults["lost_504"], 1);
+        stats.reset();
+        assert_eq!(stats.to_json(Gauges::default())["faults"]["lost_504"], 0);
     }
 }

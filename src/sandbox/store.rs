@@ -11,9 +11,10 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-use super::associations::Links;
 use super::hasher::FastMap;
-use super::objects::{ObjectType, Registry};
+use super::links::Links;
+use super::objects::ObjectType;
+use super::registry::Registry;
 use super::values;
 
 /// The first record id of a portal; ids increase across all types, like HubSpot's.
@@ -28,7 +29,8 @@ pub struct Version {
     pub source: &'static str,
 }
 
-/// One record. `values[p]` is the history of property `p`, oldest first; the last entry is current.
+/// One record. `values[p]` is the history of property `p`, oldest first; the last entry is current. A
+/// record written before a property was created is shorter: it grows when that property is first set.
 #[derive(Debug, Clone)]
 pub struct Record {
     pub id: u64,
@@ -49,12 +51,15 @@ impl Record {
     }
 }
 
+/// One map per unique index of a type: normalised value → record id (live records only). A unique
+/// property created at run time adds a map; lookups by a slot the table does not have yet find nothing.
+type Indexes = Vec<FastMap<String, u64>>;
+
 /// The records of one object type.
 #[derive(Debug)]
 pub struct Table {
     records: BTreeMap<u64, Record>,
-    /// One map per unique index of the type: normalised value → record id (live records only).
-    unique: Vec<FastMap<String, u64>>,
+    unique: Indexes,
     live: usize,
 }
 
@@ -64,6 +69,14 @@ impl Table {
             records: BTreeMap::new(),
             unique: vec![FastMap::default(); ty.unique_count],
             live: 0,
+        }
+    }
+
+    /// Makes room for the unique indexes of `ty` (a newer version with a created unique property). Its
+    /// index starts empty, which is right: no record can hold a value of a property that did not exist.
+    pub fn grow(&mut self, ty: &ObjectType) {
+        if self.unique.len() < ty.unique_count {
+            self.unique.resize_with(ty.unique_count, FastMap::default);
         }
     }
 
@@ -91,7 +104,7 @@ impl Table {
     pub fn find_unique(&self, ty: &ObjectType, prop: usize, value: &str) -> Option<u64> {
         let slot = ty.unique_slot[prop]?;
         let key = values::unique_keys(&ty.properties[prop], value).next()?;
-        self.unique[slot].get(key.as_ref()).copied()
+        self.unique.get(slot)?.get(key.as_ref()).copied()
     }
 
     /// The live record (other than `own`) that already holds one of the unique values in `sets`.
@@ -102,11 +115,11 @@ impl Table {
         own: Option<u64>,
     ) -> Option<u64> {
         for (prop, value) in sets {
-            let Some(slot) = ty.unique_slot[*prop] else {
+            let Some(index) = ty.unique_slot[*prop].and_then(|slot| self.unique.get(slot)) else {
                 continue;
             };
             for key in values::unique_keys(&ty.properties[*prop], value) {
-                if let Some(&holder) = self.unique[slot].get(key.as_ref())
+                if let Some(&holder) = index.get(key.as_ref())
                     && Some(holder) != own
                 {
                     return Some(holder);
@@ -168,9 +181,10 @@ impl Table {
         record.updated = now;
         // An archived record frees its unique values: a new record may take them.
         for (prop, slot) in ty.unique_slot.iter().enumerate() {
-            if let (Some(slot), Some(value)) = (slot, record.current(prop)) {
+            let index = slot.and_then(|slot| self.unique.get_mut(slot));
+            if let (Some(index), Some(value)) = (index, record.current(prop)) {
                 for key in values::unique_keys(&ty.properties[prop], value) {
-                    self.unique[*slot].remove(key.as_ref());
+                    index.remove(key.as_ref());
                 }
             }
         }
@@ -182,7 +196,7 @@ impl Table {
 /// Writes one value into a record and keeps the unique index in step; `false` when the value was
 /// already current (no history entry, nothing to derive).
 fn set(
-    unique: &mut [FastMap<String, u64>],
+    unique: &mut Indexes,
     ty: &ObjectType,
     record: &mut Record,
     prop: usize,
@@ -191,6 +205,9 @@ fn set(
     source: &'static str,
 ) -> bool {
     let def = &ty.properties[prop];
+    if record.values.len() <= prop {
+        record.values.resize(ty.properties.len(), Vec::new());
+    }
     let current = record.values[prop]
         .last()
         .map(|v| &v.value)
@@ -213,6 +230,9 @@ fn set(
         return false;
     }
     if let Some(slot) = ty.unique_slot[prop] {
+        if unique.len() <= slot {
+            unique.resize_with(slot + 1, FastMap::default);
+        }
         if let Some(old) = current {
             for key in values::unique_keys(def, old) {
                 if unique[slot].get(key.as_ref()) == Some(&record.id) {
@@ -237,7 +257,7 @@ fn set(
 /// properties an update actually changed (`None` for a create), so an update that touches none of the
 /// inputs of a derived value costs nothing here.
 fn derive(
-    unique: &mut [FastMap<String, u64>],
+    unique: &mut Indexes,
     ty: &ObjectType,
     record: &mut Record,
     changed: Option<&[usize]>,
@@ -247,12 +267,11 @@ fn derive(
         None => true,
         Some(changed) => ty.prop(name).is_some_and(|p| changed.contains(&p)),
     };
-    let put =
-        |unique: &mut [FastMap<String, u64>], record: &mut Record, name: &str, value: String| {
-            if let Some(prop) = ty.prop(name) {
-                set(unique, ty, record, prop, value, now, "CALCULATED");
-            }
-        };
+    let put = |unique: &mut Indexes, record: &mut Record, name: &str, value: String| {
+        if let Some(prop) = ty.prop(name) {
+            set(unique, ty, record, prop, value, now, "CALCULATED");
+        }
+    };
     let get = |record: &Record, name: &str| ty.prop(name).and_then(|p| record.current(p).cloned());
     if changed.is_none() {
         put(unique, record, "hs_object_source", "API".to_owned());
@@ -342,10 +361,10 @@ impl Store {
         self.read(ty).get(id, false).is_some()
     }
 
-    /// Drops every record and link (`/_sandbox/reset`).
+    /// Drops every record and link (`/_sandbox/reset`), sizing the tables for the registry's types.
     pub fn clear(&self, registry: &Registry) {
         for ty in registry.all() {
-            *self.write(ty) = Table::new(ty);
+            *self.write(&ty) = Table::new(&ty);
         }
         self.links().clear();
     }
@@ -353,6 +372,7 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
+    use super::super::properties::{PropType, PropertyDef};
     use super::*;
 
     fn contacts() -> (Registry, usize, usize) {
@@ -366,7 +386,7 @@ mod tests {
     #[test]
     fn unique_index_follows_writes_and_archive() {
         let (reg, email, _) = contacts();
-        let ty = reg.resolve("contacts").unwrap();
+        let ty = &*reg.resolve("contacts").unwrap();
         let mut table = Table::new(ty);
         table.insert(ty, 1, vec![(email, "A@x.com".into())], 0);
         assert_eq!(table.find_unique(ty, email, "a@X.com"), Some(1));
@@ -404,11 +424,36 @@ mod tests {
     #[test]
     fn leading_semicolon_appends_checkbox_options() {
         let (reg, _, role) = contacts();
-        let ty = reg.resolve("contacts").unwrap();
+        let ty = &*reg.resolve("contacts").unwrap();
         let mut table = Table::new(ty);
         table.insert(ty, 1, vec![(role, "CHAMPION".into())], 0);
         table.update(ty, 1, vec![(role, ";END_USER;CHAMPION".into())], 1);
         let rec = table.get(1, false).unwrap();
         assert_eq!(rec.current(role).unwrap().as_ref(), "CHAMPION;END_USER");
+    }
+
+    #[test]
+    fn records_and_indexes_grow_with_created_properties() {
+        let (reg, email, _) = contacts();
+        let old = reg.resolve("contacts").unwrap();
+        let mut table = Table::new(&old);
+        table.insert(&old, 1, vec![(email, "a@x.com".into())], 0);
+        let mut def = PropertyDef::new("member_no", "Member", PropType::String);
+        def.unique = true;
+        let new = reg.update(old.index, |ty| ty.with_property(def)).unwrap();
+        let member = new.prop("member_no").unwrap();
+        table.grow(&new);
+        // The old record is shorter than the new type: reading and writing the new property work.
+        assert!(table.get(1, false).unwrap().current(member).is_none());
+        table.update(&new, 1, vec![(member, "M-1".into())], 1);
+        assert_eq!(table.find_unique(&new, member, "M-1"), Some(1));
+        assert_eq!(
+            table.conflict(&new, &[(member, "M-1".into())], Some(2)),
+            Some(1)
+        );
+        // A writer still holding the old version never sees the new slot, and never trips on it.
+        table.insert(&old, 2, vec![(email, "b@x.com".into())], 2);
+        assert!(table.archive(&new, 1, 3));
+        assert_eq!(table.find_unique(&new, member, "M-1"), None);
     }
 }

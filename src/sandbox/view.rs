@@ -1,6 +1,7 @@
-//! What goes back on the wire: records rendered as
-//! `SimplePublicObject`s from snapshots taken under the table lock (serialization happens after the lock
-//! is released, so a large response never blocks writers).
+//! What goes back on the wire: records rendered as `SimplePublicObject`s from snapshots taken under the
+//! table lock (serialization happens after the lock is released, so a large response never blocks
+//! writers), and batch envelopes. JSON responses themselves are written by `response.rs` (re-exported
+//! here, where the handlers look for them).
 
 use std::sync::Arc;
 
@@ -10,12 +11,14 @@ use serde::Serialize;
 use serde::ser::{SerializeMap, SerializeStruct, Serializer};
 
 use super::error::ErrorItem;
-pub use super::json::json;
+
 use super::objects::ObjectType;
 use super::properties::ServerSet;
 use super::store::{Record, Version};
 use super::time;
 use super::version::ApiVersion;
+
+pub use super::response::json;
 
 /// Which properties a rendered record carries (server-set ones are always added).
 #[derive(Debug, Clone)]
@@ -75,7 +78,7 @@ impl Snapshot {
         ty.server.iter().for_each(|p| push(*p, &mut props));
         let history = history
             .iter()
-            .map(|&p| (p, record.values[p].clone()))
+            .map(|&p| (p, record.values.get(p).cloned().unwrap_or_default()))
             .collect();
         Snapshot {
             id: record.id,

@@ -1,5 +1,6 @@
-//! The test hooks under `/_sandbox/` (never a HubSpot path; no auth; not counted against limits):
-//! stats, reset, runtime configuration, and a dump of a type's records.
+//! The test hooks under `/_sandbox/` (never a HubSpot path; not counted against limits; open on loopback,
+//! behind the token otherwise): stats, reset, runtime configuration, and dumps of a type's records and
+//! links.
 
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -13,6 +14,7 @@ use serde_json::{Value, json};
 
 use super::super::config::check_rates;
 use super::super::error::ApiError;
+use super::super::limits::Change;
 use super::super::rules;
 use super::super::state::AppState;
 use super::super::view::{self, RecordView, Select, Snapshot};
@@ -20,17 +22,14 @@ use super::parse_body;
 
 /// `GET /_sandbox/stats`.
 pub async fn stats(State(app): State<AppState>) -> Response {
-    let body = app.stats.to_json(app.record_counts(), app.daily_used());
+    let body = app.stats.to_json(app.gauges());
     view::json(StatusCode::OK, &body)
 }
 
-/// `POST /_sandbox/reset`: clears records, links, counters and windows, and returns the validation
-/// rules to the start set (not the configuration).
+/// `POST /_sandbox/reset`: the portal as it started — records, links, labels, created properties,
+/// counters and windows go, validation rules return to the start set; the configuration stays.
 pub async fn reset(State(app): State<AppState>) -> Response {
-    app.store.clear(&app.registry);
-    app.limits.reset();
-    app.stats.reset();
-    app.rules.reset();
+    app.reset();
     view::json(StatusCode::OK, &json!({"status": "reset"}))
 }
 
@@ -40,11 +39,14 @@ pub async fn reset(State(app): State<AppState>) -> Response {
 pub struct ConfigChange {
     pub daily_limit: Option<u64>,
     pub requests_per_interval: Option<u32>,
+    pub association_daily_limit: Option<u64>,
+    pub association_requests_per_interval: Option<u32>,
     pub interval_ms: Option<u64>,
     pub fault_rate: Option<f64>,
     pub lost_response_rate: Option<f64>,
     pub throttle_rate: Option<f64>,
     pub locked_rate: Option<f64>,
+    pub garble_rate: Option<f64>,
     pub latency_ms: Option<u64>,
     pub retry_after: Option<bool>,
     pub partial_update_errors: Option<bool>,
@@ -69,6 +71,7 @@ pub async fn configure(State(app): State<AppState>, body: Bytes) -> Result<Respo
     rates.lost = change.lost_response_rate.unwrap_or(rates.lost);
     rates.throttle = change.throttle_rate.unwrap_or(rates.throttle);
     rates.locked = change.locked_rate.unwrap_or(rates.locked);
+    rates.garble = change.garble_rate.unwrap_or(rates.garble);
     if let Some(ms) = change.latency_ms {
         rates.latency = Duration::from_millis(ms);
     }
@@ -77,23 +80,29 @@ pub async fn configure(State(app): State<AppState>, body: Bytes) -> Result<Respo
         ("lost_response_rate", rates.lost),
         ("throttle_rate", rates.throttle),
         ("locked_rate", rates.locked),
+        ("garble_rate", rates.garble),
     ])
     .map_err(ApiError::validation)?;
-    if change.requests_per_interval == Some(0) || change.interval_ms == Some(0) {
+    if change.requests_per_interval == Some(0)
+        || change.association_requests_per_interval == Some(0)
+        || change.interval_ms == Some(0)
+    {
         return Err(ApiError::validation(
-            "requests_per_interval and interval_ms must be positive",
+            "requests_per_interval, association_requests_per_interval and interval_ms must be positive",
         ));
     }
     app.faults.set_rates(rates);
     if let Some(set) = new_rules {
         app.rules.replace(set);
     }
-    app.limits.configure(
-        change.requests_per_interval,
-        change.interval_ms.map(Duration::from_millis),
-        change.daily_limit,
-        change.reset_daily,
-    );
+    app.limits.configure(Change {
+        max: change.requests_per_interval,
+        daily_limit: change.daily_limit,
+        association_max: change.association_requests_per_interval,
+        association_daily_limit: change.association_daily_limit,
+        interval: change.interval_ms.map(Duration::from_millis),
+        reset_daily: change.reset_daily,
+    });
     for (flag, value) in [
         (&app.retry_after, change.retry_after),
         (&app.partial_update_errors, change.partial_update_errors),
@@ -103,17 +112,20 @@ pub async fn configure(State(app): State<AppState>, body: Bytes) -> Result<Respo
             flag.store(value, Ordering::Relaxed);
         }
     }
-    let (max, interval, daily) = app.limits.settings();
+    let limits = app.limits.settings();
     Ok(view::json(
         StatusCode::OK,
         &json!({
-            "requests_per_interval": max,
-            "interval_ms": interval.as_millis() as u64,
-            "daily_limit": daily,
+            "requests_per_interval": limits.max,
+            "interval_ms": limits.interval.as_millis() as u64,
+            "daily_limit": limits.daily_limit,
+            "association_requests_per_interval": limits.association_max,
+            "association_daily_limit": limits.association_daily_limit,
             "fault_rate": rates.fault,
             "lost_response_rate": rates.lost,
             "throttle_rate": rates.throttle,
             "locked_rate": rates.locked,
+            "garble_rate": rates.garble,
             "latency_ms": rates.latency.as_millis() as u64,
             "retry_after": app.retry_after.load(Ordering::Relaxed),
             "partial_update_errors": app.partial(),
@@ -128,7 +140,7 @@ pub async fn records(
     State(app): State<AppState>,
     Path(object_type): Path<String>,
 ) -> Result<Response, ApiError> {
-    let ty = app.resolve(&object_type)?;
+    let ty = &*app.resolve(&object_type)?;
     let snaps: Vec<Snapshot> = {
         let table = app.store.read(ty);
         table
@@ -137,6 +149,37 @@ pub async fn records(
             .collect()
     };
     let results: Vec<RecordView<'_>> = snaps.iter().map(|snap| RecordView { ty, snap }).collect();
+    Ok(view::json(StatusCode::OK, &json!({ "results": results })))
+}
+
+/// `GET /_sandbox/links/{objectType}`: every link from records of the type, with its types described.
+pub async fn links(
+    State(app): State<AppState>,
+    Path(object_type): Path<String>,
+) -> Result<Response, ApiError> {
+    let ty = app.resolve(&object_type)?;
+    let stored = app.store.links().all_from(ty.index);
+    let labels = app.labels();
+    let results: Vec<Value> = stored
+        .into_iter()
+        .map(|(from, (to_type, to), types)| {
+            let target = app.registry.get(to_type);
+            let types: Vec<Value> = types
+                .into_iter()
+                .map(|type_id| match labels.describe(&ty, &target, type_id) {
+                    Some(k) => json!({"category": k.category.as_str(), "typeId": type_id, "label": k.label}),
+                    None => json!({"category": null, "typeId": type_id, "label": null}),
+                })
+                .collect();
+            json!({
+                "fromObjectId": from.to_string(),
+                "toObjectType": target.name,
+                "toObjectTypeId": target.id,
+                "toObjectId": to.to_string(),
+                "associationTypes": types,
+            })
+        })
+        .collect();
     Ok(view::json(StatusCode::OK, &json!({ "results": results })))
 }
 

@@ -134,7 +134,7 @@ pub async fn read(
     RawQuery(query): RawQuery,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let ty = app.resolve(&object_type)?;
+    let ty = &*app.resolve(&object_type)?;
     let batch: Batch<IdInput> = parse_body(&body)?;
     check_size(batch.inputs.len())?;
     if !batch.properties_with_history.is_empty() && batch.inputs.len() > MAX_HISTORY_INPUTS {
@@ -191,7 +191,7 @@ pub async fn create(
     Path(object_type): Path<String>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let ty = app.resolve(&object_type)?;
+    let ty = &*app.resolve(&object_type)?;
     let batch: Batch<CreateInput> = parse_body(&body)?;
     check_size(batch.inputs.len())?;
     let portal = app.portal_id;
@@ -291,7 +291,7 @@ pub async fn update(
     Path(object_type): Path<String>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let ty = app.resolve(&object_type)?;
+    let ty = &*app.resolve(&object_type)?;
     let batch: Batch<UpdateInput> = parse_body(&body)?;
     check_size(batch.inputs.len())?;
     let portal = app.portal_id;
@@ -329,7 +329,7 @@ pub async fn upsert(
     Path(object_type): Path<String>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let ty = app.resolve(&object_type)?;
+    let ty = &*app.resolve(&object_type)?;
     let batch: Batch<UpdateInput> = parse_body(&body)?;
     check_size(batch.inputs.len())?;
     let portal = app.portal_id;
@@ -475,16 +475,22 @@ pub async fn archive(
     Path(object_type): Path<String>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let ty = app.resolve(&object_type)?;
+    let ty = &*app.resolve(&object_type)?;
     let batch: Batch<IdInput> = parse_body(&body)?;
     check_size(batch.inputs.len())?;
     let now = time::now_ms();
     let mut table = app.store.write(ty);
-    for input in &batch.inputs {
-        if let Ok(id) = input.id.text().trim().parse::<u64>() {
-            table.archive(ty, id, now);
-        }
-    }
+    let archived: Vec<u64> = batch
+        .inputs
+        .iter()
+        .filter_map(|input| input.id.text().trim().parse::<u64>().ok())
+        .filter(|id| table.archive(ty, *id, now))
+        .collect();
     drop(table);
+    // An archived record's associations go with it (both ends).
+    let mut links = app.store.links();
+    for id in archived {
+        links.forget((ty.index, id));
+    }
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -1,23 +1,55 @@
 //! Associations on the wire: checking the `associations` of a create, the v3 `PUT`/`DELETE` association
-//! paths, the v4 label list, associations on reads, and pinned activities (`hs_pinned_engagement_id`).
+//! paths, the v4 label list, associations on reads, pinned activities (`hs_pinned_engagement_id`), and
+//! `connect`, the one way every endpoint (v3 or v4) links two records.
+
+use std::sync::Arc;
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use super::super::associations::{self, AssocType};
 use super::super::changes::{Issue, RowError, Sets};
 use super::super::error::ApiError;
+use super::super::labels::{Category, Kind, Labels, To};
+use super::super::links::Links;
 use super::super::objects::ObjectType;
 use super::super::state::AppState;
 use super::super::view::{self, Assocs, RecordView, Select, Snapshot};
 use super::bodies::AssociationInput;
 
-/// Checked associations of a create: `(target type index, target id, type)`.
-pub type Pending = Vec<(usize, u64, AssocType)>;
+/// Checked associations of a create: `(target type, target id, type)`.
+pub type Pending = Vec<(Arc<ObjectType>, u64, Kind)>;
 
-/// Checks each association of a create: a known default type from this type, an existing target.
+/// Links two records with `kind`. A labelled type ("Primary", a portal's label) comes with the pair's
+/// unlabeled default, as in HubSpot, where a label always sits on a plain association. Answers whether
+/// anything was new.
+pub fn connect(
+    links: &mut Links,
+    (from, from_id): (&ObjectType, u64),
+    (to, to_id): (&ObjectType, u64),
+    kind: &Kind,
+) -> bool {
+    let (a, b) = ((from.index, from_id), (to.index, to_id));
+    let mut new = links.add(a, b, kind.type_id, kind.inverse);
+    if kind.label.is_some()
+        && let Some(default) = Labels::default_kind(from, to)
+    {
+        new |= links.add(a, b, default.type_id, default.inverse);
+    }
+    new
+}
+
+/// The type a `to` names.
+pub fn target(app: &AppState, to: To) -> Option<Arc<ObjectType>> {
+    match to {
+        To::Singular(name) => app.registry.resolve(name),
+        To::Index(index) => Some(app.registry.get(index)),
+    }
+}
+
+/// Checks each association of a create: a type defined from this type (a default, or a label), and an
+/// existing target.
 pub fn check(
     app: &AppState,
     ty: &ObjectType,
@@ -33,29 +65,20 @@ pub fn check(
         }
         for t in &input.types {
             let raw_id = t.association_type_id.text();
-            let found = raw_id
-                .parse::<u32>()
-                .ok()
-                .filter(|_| {
-                    t.association_category
-                        .eq_ignore_ascii_case("HUBSPOT_DEFINED")
-                })
-                .and_then(|id| associations::lookup(&ty.singular, id));
-            let Some(kind) = found else {
+            let found = Category::parse(&t.association_category)
+                .zip(raw_id.parse::<u32>().ok())
+                .and_then(|(category, id)| app.labels().leading(ty, category, id))
+                .and_then(|(to, kind)| Some((target(app, to)?, kind)));
+            let Some((target, kind)) = found else {
                 return Err(RowError::Message(format!(
                     "{} association type {raw_id} is not defined from {}",
                     t.association_category,
                     ty.upper()
                 )));
             };
-            let target = app
-                .registry
-                .resolve(kind.to)
-                .expect("default association types name standard types");
-            let to_id = to_text.trim().parse::<u64>().ok();
-            match to_id {
-                Some(to_id) if app.store.exists(target, to_id) => {
-                    pending.push((target.index, to_id, kind));
+            match to_text.trim().parse::<u64>().ok() {
+                Some(to_id) if app.store.exists(&target, to_id) => {
+                    pending.push((target, to_id, kind));
                 }
                 _ => {
                     return Err(RowError::Message(format!(
@@ -75,8 +98,8 @@ pub fn link(app: &AppState, ty: &ObjectType, id: u64, pending: &Pending) {
         return;
     }
     let mut links = app.store.links();
-    for (to_type, to_id, kind) in pending {
-        links.add((ty.index, id), (*to_type, *to_id), kind);
+    for (target, to_id, kind) in pending {
+        connect(&mut links, (ty, id), (target, *to_id), kind);
     }
 }
 
@@ -97,13 +120,12 @@ pub fn check_pinned(
     };
     let wanted = value.parse::<u64>().ok();
     let is_activity = |t: usize, i: u64| app.registry.get(t).is_engagement() && Some(i) == wanted;
-    let associated = pending.iter().any(|(t, i, _)| is_activity(*t, *i))
+    let associated = pending.iter().any(|(t, i, _)| is_activity(t.index, *i))
         || id.is_some_and(|id| {
             app.store
                 .links()
                 .of((ty.index, id))
-                .iter()
-                .any(|l| is_activity(l.to_type, l.to_id))
+                .any(|((t, i), _)| is_activity(t, i))
         });
     if associated {
         Ok(())
@@ -119,21 +141,27 @@ pub fn check_pinned(
     }
 }
 
-/// The associations of a record to the named types (v3 read shape).
+/// The associations of a record to the named types (v3 read shape: one item per target and type).
 pub fn of(app: &AppState, ty: &ObjectType, id: u64, wanted: &[String]) -> Assocs {
-    let links = app.store.links();
-    let all = links.of((ty.index, id));
     wanted
         .iter()
         .filter_map(|name| app.registry.resolve(name))
         .map(|target| {
-            let items = all
-                .iter()
-                .filter(|l| l.to_type == target.index)
-                .map(|l| {
-                    let name = associations::lookup(&ty.singular, l.type_id)
-                        .map_or_else(|| l.type_id.to_string(), |t| associations::v3_name(&t));
-                    (l.to_id, name)
+            let stored: Vec<(u64, Vec<u32>)> = app
+                .store
+                .links()
+                .toward((ty.index, id), target.index, 0)
+                .map(|(to, types)| (to, types.to_vec()))
+                .collect();
+            let labels = app.labels();
+            let items = stored
+                .into_iter()
+                .flat_map(|(to, types)| types.into_iter().map(move |t| (to, t)))
+                .map(|(to, type_id)| {
+                    let name = labels
+                        .describe(ty, &target, type_id)
+                        .map_or_else(|| type_id.to_string(), |kind| kind.name);
+                    (to, name)
                 })
                 .collect();
             (target.name.clone(), items)
@@ -141,16 +169,21 @@ pub fn of(app: &AppState, ty: &ObjectType, id: u64, wanted: &[String]) -> Assocs
         .collect()
 }
 
-/// Resolves the path of a v3 association call.
-fn resolve<'a>(
-    app: &'a AppState,
+/// The path of a v3 association call, resolved: `(type, id, target type, target id, association type)`.
+type Resolved = (Arc<ObjectType>, u64, Arc<ObjectType>, u64, Kind);
+
+/// Resolves the path of a v3 association call: the type is a numeric id or a v3 name of any category.
+fn resolve(
+    app: &AppState,
     (object_type, object_id, to_type, to_id, type_id): &(String, String, String, String, String),
-) -> Result<(&'a ObjectType, u64, &'a ObjectType, u64, AssocType), ApiError> {
+) -> Result<Resolved, ApiError> {
     let ty = app.resolve(object_type)?;
     let target = app.resolve(to_type)?;
-    let kind = associations::between(&ty.singular, &target.singular)
+    let kind = app
+        .labels()
+        .kinds(&ty, &target)
         .into_iter()
-        .find(|t| t.type_id.to_string() == *type_id || associations::v3_name(t) == *type_id)
+        .find(|k| k.type_id.to_string() == *type_id || k.name == *type_id)
         .ok_or_else(|| {
             ApiError::validation(format!(
                 "{type_id} is not a valid association type between {} and {}",
@@ -160,11 +193,11 @@ fn resolve<'a>(
     let id = object_id
         .parse::<u64>()
         .ok()
-        .filter(|id| app.store.exists(ty, *id));
+        .filter(|id| app.store.exists(&ty, *id));
     let to = to_id
         .parse::<u64>()
         .ok()
-        .filter(|id| app.store.exists(target, *id));
+        .filter(|id| app.store.exists(&target, *id));
     match (id, to) {
         (Some(id), Some(to)) => Ok((ty, id, target, to, kind)),
         _ => Err(ApiError::not_found()),
@@ -177,17 +210,20 @@ pub async fn associate(
     Path(path): Path<(String, String, String, String, String)>,
 ) -> Result<Response, ApiError> {
     let (ty, id, target, to, kind) = resolve(&app, &path)?;
-    app.store
-        .links()
-        .add((ty.index, id), (target.index, to), &kind);
-    let snap = {
-        let table = app.store.read(ty);
+    connect(&mut app.store.links(), (&ty, id), (&target, to), &kind);
+    let mut snap = {
+        let table = app.store.read(&ty);
         let record = table.get(id, false).ok_or_else(ApiError::not_found)?;
-        Snapshot::of(ty, record, &Select::Defaults, &[])
+        Snapshot::of(&ty, record, &Select::Defaults, &[])
     };
-    let mut snap = snap;
-    snap.associations = Some(of(&app, ty, id, std::slice::from_ref(&target.name)));
-    Ok(view::json(StatusCode::OK, &RecordView { ty, snap: &snap }))
+    snap.associations = Some(of(&app, &ty, id, std::slice::from_ref(&target.name)));
+    Ok(view::json(
+        StatusCode::OK,
+        &RecordView {
+            ty: &ty,
+            snap: &snap,
+        },
+    ))
 }
 
 /// `DELETE` of the same path: 204.
@@ -196,22 +232,27 @@ pub async fn dissociate(
     Path(path): Path<(String, String, String, String, String)>,
 ) -> Result<Response, ApiError> {
     let (ty, id, target, to, kind) = resolve(&app, &path)?;
-    app.store
-        .links()
-        .remove((ty.index, id), (target.index, to), &kind);
+    app.store.links().remove(
+        (ty.index, id),
+        (target.index, to),
+        kind.type_id,
+        kind.inverse,
+    );
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-/// `GET /crm/v4/associations/{fromObjectType}/{toObjectType}/labels`.
+/// `GET /crm/v4/associations/{fromObjectType}/{toObjectType}/labels`: HubSpot's types, then the portal's.
 pub async fn labels(
     State(app): State<AppState>,
     Path((from, to)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     let from = app.resolve(&from)?;
     let to = app.resolve(&to)?;
-    let results: Vec<_> = associations::between(&from.singular, &to.singular)
+    let results: Vec<_> = app
+        .labels()
+        .kinds(&from, &to)
         .into_iter()
-        .map(|t| json!({"category": "HUBSPOT_DEFINED", "typeId": t.type_id, "label": t.label}))
+        .map(|k| json!({"category": k.category.as_str(), "typeId": k.type_id, "label": k.label}))
         .collect();
     Ok(view::json(StatusCode::OK, &json!({ "results": results })))
 }

@@ -1,12 +1,18 @@
 //! The endpoints, one file per resource: `records` (single-record CRUD and list), `batch` (batch
-//! read/create/update/upsert/archive), `links` (associations), `schemas` (schemas, properties,
-//! pipelines), `validations` (property validation rules), `admin` (`/_sandbox/*`). `bodies` holds the request bodies as clients send them; this file
-//! holds the query-string and record-lookup helpers they share.
+//! read/create/update/upsert/archive), `links` (associations on creates and reads, v3 paths, labels),
+//! `assoc_batch` / `assoc_read` / `assoc_labels` (the v4 associations API), `schemas` (schemas,
+//! properties, pipelines), `property_create` (new properties), `validations` (property validation
+//! rules), `admin` (`/_sandbox/*`). `bodies` holds the request bodies as clients send them; this
+//! file holds the query-string and record-lookup helpers they share.
 
 pub mod admin;
+pub mod assoc_batch;
+pub mod assoc_labels;
+pub mod assoc_read;
 pub mod batch;
 pub mod bodies;
 pub mod links;
+pub mod property_create;
 pub mod records;
 pub mod schemas;
 pub mod validations;

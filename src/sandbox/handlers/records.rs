@@ -18,13 +18,16 @@ use super::super::view::{self, RecordView, Select, Snapshot};
 use super::bodies::{CreateInput, UpdateBody};
 use super::{IdKind, Params, find, id_kind, links, parse_body};
 
+/// The largest list page when `propertiesWithHistory` is asked for.
+const MAX_HISTORY_PAGE: usize = 50;
+
 /// `GET /crm/v3/objects/{objectType}/{objectId}`.
 pub async fn read(
     State(app): State<AppState>,
     Path((object_type, object_id)): Path<(String, String)>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
-    let ty = app.resolve(&object_type)?;
+    let ty = &*app.resolve(&object_type)?;
     let params = Params::parse(query.as_deref());
     let kind = id_kind(ty, params.id_property.as_deref(), app.portal_id)?;
     let select = Select::from_names(ty, &params.properties);
@@ -52,15 +55,17 @@ fn missing(id: &str, kind: IdKind) -> ApiError {
     }
 }
 
-/// `GET /crm/v3/objects/{objectType}`: a page of records in id order; `limit` ≤ 100 (default 10),
-/// `after` from the previous page's `paging.next.after`.
+/// `GET /crm/v3/objects/{objectType}`: a page of records in id order; `limit` ≤ 100 (default 10; larger
+/// values are capped), ≤ 50 with `propertiesWithHistory` (the spec: history "will reduce the maximum
+/// number of objects" per request; the batch read cap), `after` from the previous page's
+/// `paging.next.after`.
 pub async fn list(
     State(app): State<AppState>,
     version: ApiVersion,
     Path(object_type): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
-    let ty = app.resolve(&object_type)?;
+    let ty = &*app.resolve(&object_type)?;
     let params = Params::parse(query.as_deref());
     let limit = match params.limit.as_deref() {
         None => 10,
@@ -68,6 +73,11 @@ pub async fn list(
             .parse::<usize>()
             .map_err(|_| ApiError::validation(format!("Invalid limit: {text}")))?
             .clamp(1, 100),
+    };
+    let limit = if params.history.is_empty() {
+        limit
+    } else {
+        limit.min(MAX_HISTORY_PAGE)
     };
     let after = match params.after.as_deref() {
         None | Some("") => 0,
@@ -117,7 +127,7 @@ pub async fn create(
     Path(object_type): Path<String>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let ty = app.resolve(&object_type)?;
+    let ty = &*app.resolve(&object_type)?;
     let input: CreateInput = parse_body(&body)?;
     let portal = app.portal_id;
     let fail = |err: RowError| err.into_api(portal);
@@ -152,7 +162,7 @@ pub async fn update(
     RawQuery(query): RawQuery,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let ty = app.resolve(&object_type)?;
+    let ty = &*app.resolve(&object_type)?;
     let params = Params::parse(query.as_deref());
     let kind = id_kind(ty, params.id_property.as_deref(), app.portal_id)?;
     let input: UpdateBody = parse_body(&body)?;
@@ -182,9 +192,13 @@ pub async fn archive(
     State(app): State<AppState>,
     Path((object_type, object_id)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    let ty = app.resolve(&object_type)?;
+    let ty = &*app.resolve(&object_type)?;
     if let Ok(id) = object_id.trim().parse::<u64>() {
-        app.store.write(ty).archive(ty, id, time::now_ms());
+        let archived = app.store.write(ty).archive(ty, id, time::now_ms());
+        if archived {
+            // An archived record's associations go with it (both ends).
+            app.store.links().forget((ty.index, id));
+        }
     }
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -28,7 +28,7 @@ pub async fn one(
     State(app): State<AppState>,
     Path(object_type): Path<String>,
 ) -> Result<Response, ApiError> {
-    let ty = app.resolve(&object_type)?;
+    let ty = &*app.resolve(&object_type)?;
     Ok(view::json(StatusCode::OK, &ty.schema_json(app.portal_id)))
 }
 
@@ -37,7 +37,7 @@ pub async fn properties(
     State(app): State<AppState>,
     Path(object_type): Path<String>,
 ) -> Result<Response, ApiError> {
-    let ty = app.resolve(&object_type)?;
+    let ty = &*app.resolve(&object_type)?;
     let results: Vec<Value> = ty
         .properties
         .iter()
@@ -51,7 +51,7 @@ pub async fn property(
     State(app): State<AppState>,
     Path((object_type, name)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    let ty = app.resolve(&object_type)?;
+    let ty = &*app.resolve(&object_type)?;
     let prop = ty.prop(&name).ok_or_else(ApiError::not_found)?;
     Ok(view::json(
         StatusCode::OK,
@@ -64,7 +64,7 @@ pub async fn pipelines(
     State(app): State<AppState>,
     Path(object_type): Path<String>,
 ) -> Result<Response, ApiError> {
-    let ty = app.resolve(&object_type)?;
+    let ty = &*app.resolve(&object_type)?;
     let body = pipelines::of(&ty.name).ok_or_else(|| {
         ApiError::validation(format!(
             "Object type {} does not support pipelines",

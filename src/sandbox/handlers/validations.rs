@@ -68,7 +68,7 @@ pub async fn of_property(
     Path((object_type, name)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     let ty = app.resolve(&object_type)?;
-    let def = property(ty, &name)?;
+    let def = property(&ty, &name)?;
     let rules = app.rules.snapshot();
     let results = rules
         .of_property(ty.index, &def.name)
@@ -83,7 +83,7 @@ pub async fn one(
     Path((object_type, name, kind)): Path<(String, String, String)>,
 ) -> Result<Response, ApiError> {
     let ty = app.resolve(&object_type)?;
-    let def = property(ty, &name)?;
+    let def = property(&ty, &name)?;
     let kind = rule_type(&kind)?;
     let rules = app.rules.snapshot();
     let rule = rules
@@ -108,7 +108,7 @@ pub async fn put(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let ty = app.resolve(&object_type)?;
-    let def = property(ty, &name)?;
+    let def = property(&ty, &name)?;
     let kind = rule_type(&kind)?;
     let body: RuleBody = parse_body(&body)?;
     let rule = Rule::new(def, kind, body).map_err(ApiError::validation)?;

@@ -14,7 +14,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use super::super::objects::Registry;
+use super::super::registry::Registry;
 use super::kind::RuleType;
 use super::rule::{Rule, RuleBody};
 use super::set::RuleSet;

@@ -1,4 +1,4 @@
-//! JSON responses with HubSpot's content type: the one way every answer leaves the sandbox.
+//! JSON responses with HubSpot's content type: the one way every answer, error or not, is written.
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
