@@ -1,6 +1,7 @@
 //! The integration tests: one binary, real files in temp dirs, the sandbox on loopback.
 
-mod fixtures;
+mod support;
+
 mod prepare;
 mod readers;
 mod resume;
@@ -8,7 +9,5 @@ mod run;
 mod samples;
 mod sandbox_api;
 mod sandbox_batch;
-mod sandbox_client;
 mod sandbox_limits;
-mod support;
 mod validate_sandbox;

@@ -4,7 +4,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::sandbox_client::{Sandbox, assert_uuid, config, embedded};
+use crate::support::sandbox::{Sandbox, assert_uuid, config, embedded};
 
 #[tokio::test]
 async fn create_returns_201_with_server_set_properties() {

@@ -7,7 +7,7 @@ use etl::sandbox::SandboxConfig;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
-use crate::sandbox_client::{Sandbox, TOKEN, assert_uuid, config};
+use crate::support::sandbox::{Sandbox, TOKEN, assert_uuid, config};
 
 fn limited(requests: u32, interval_ms: u64) -> SandboxConfig {
     SandboxConfig {
@@ -377,8 +377,8 @@ async fn stats_and_config() {
 async fn shutdown_stops_the_server() {
     let sb = Sandbox::new().await;
     let base = sb.base.clone();
-    assert_eq!(sb.handle.addr().ip().to_string(), "127.0.0.1");
-    sb.handle.shutdown().await;
+    assert_eq!(sb.handle().addr().ip().to_string(), "127.0.0.1");
+    sb.shutdown().await;
     let refused = reqwest::Client::new()
         .get(format!("{base}/crm/v3/objects/contacts"))
         .bearer_auth(TOKEN)
