@@ -8,6 +8,8 @@ mod resume;
 mod run;
 mod samples;
 mod sandbox_api;
+mod sandbox_associations;
 mod sandbox_batch;
 mod sandbox_limits;
+mod sandbox_schemas;
 mod validate_sandbox;
