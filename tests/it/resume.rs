@@ -5,6 +5,7 @@
 use serde_json::json;
 
 use crate::support::fixtures::{Csv, contacts_with_bad_emails};
+use crate::support::outcome::Run;
 use crate::support::scenario::Scenario;
 
 /// `n` contacts; every 1000th row has an invalid email (dead-lettered locally).
@@ -52,8 +53,9 @@ fn an_upsert_killed_at_several_points_resumes_exactly() {
     killed_and_resumed(true);
 }
 
-#[test]
-fn the_daily_limit_stop_resumes_once_the_limit_is_raised() {
+/// A create of 3,000 contacts (rows 1000, 2000 and 3000 invalid) that the portal's daily limit
+/// of 8 requests stops early.
+fn stopped_by_the_daily_limit() -> Run {
     let run = Scenario::new()
         .sandbox(|s| s.daily_limit(8).process())
         .csv(contacts(3000))
@@ -61,6 +63,12 @@ fn the_daily_limit_stop_resumes_once_the_limit_is_raised() {
         .run();
     run.exit(4).stopped("daily_limit");
     assert!(run.number("unfinished") > 0, "{}", run.report());
+    run
+}
+
+#[test]
+fn the_daily_limit_stop_resumes_once_the_limit_is_raised() {
+    let run = stopped_by_the_daily_limit();
 
     // Still spent: resuming stops again at once, losing nothing.
     let run = run.then().args(["--resume"]).run();
@@ -71,6 +79,30 @@ fn the_daily_limit_stop_resumes_once_the_limit_is_raised() {
     let run = run.then().args(["--resume"]).run();
     run.exit(3).rows_read(3000).accepted(2997).dead_lettered(3);
     assert_eq!(run.portal().records("contacts"), 2997);
+}
+
+/// Found by this suite: the report of a resumed run that the daily limit stops at once says
+/// `unfinished: 0` ("0 rows were not sent. Run again with --resume") and counts as read only the
+/// rows finished before (about 700 of the job's 3,000), while the dead-letter file holds rows up to
+/// 2000 or 3000. Conservation holds only as arithmetic: the rows still to send appear nowhere.
+#[test]
+#[ignore = "engine bug: a resumed run stopped at once leaves its unsent rows out of the report"]
+fn a_resumed_run_stopped_at_once_still_counts_the_rows_it_did_not_send() {
+    let run = stopped_by_the_daily_limit();
+    let run = run.then().args(["--resume"]).run();
+    run.exit(4).stopped("daily_limit");
+    assert!(run.number("unfinished") > 0, "{}", run.report());
+    let last_dead = run
+        .dead_letters()
+        .column("etl_row")
+        .iter()
+        .map(|row| row.parse::<u64>().expect("a row number"))
+        .max();
+    assert!(
+        last_dead <= Some(run.number("rows_read")),
+        "{}",
+        run.report()
+    );
 }
 
 #[test]

@@ -267,10 +267,8 @@ fn lost_create_answers_without_a_unique_property_are_dead_lettered_as_ambiguous(
     run.exit(3);
     let dead = run.dead_letters();
     assert!(!dead.is_empty());
-    for i in 0..dead.len() {
-        assert_eq!(dead.get(i, "etl_status"), "ambiguous", "{:?}", dead.rows[i]);
-        assert_eq!(dead.get(i, "etl_category"), "AMBIGUOUS");
-    }
+    assert_eq!(dead.column("etl_status"), vec!["ambiguous"; dead.len()]);
+    assert_eq!(dead.column("etl_category"), vec!["AMBIGUOUS"; dead.len()]);
     // Every accepted row exists exactly once; ambiguous ones may or may not, but never twice.
     let stored = run.portal().records("companies");
     assert!(stored >= run.number("accepted"));
@@ -301,13 +299,14 @@ fn run_with_faults(create: bool, rows: usize, fault: f64, lost: f64, throttle: f
                 .max_retries(10)
         })
         .run();
-    run.exit(if run.number("dead_lettered") == 0 {
+    let exit = if run.number("dead_lettered") == 0 {
         0
     } else {
         3
-    })
-    .rows_read(rows as u64)
-    .reported("unfinished", 0);
+    };
+    run.exit(exit)
+        .rows_read(rows as u64)
+        .reported("unfinished", 0);
     // Every accepted row is a record; nothing else is.
     assert_eq!(run.portal().records("contacts"), run.number("accepted"));
 }
