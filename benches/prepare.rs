@@ -14,20 +14,17 @@ use std::sync::Arc;
 use arrow_array::{ArrayRef, RecordBatch, StringArray};
 use arrow_schema::{DataType, Field, Schema};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use etl::config::{self, Pipeline};
-use etl::portal::schema::ObjectSchema;
-use etl::prepare::Preparer;
-use etl::prepare::batch::{Batcher, DEFAULT_MAX_OPEN};
-use etl::prepare::encode;
-use etl::prepare::source;
+use engine::{Batch, Batcher, DEFAULT_MAX_OPEN, ObjectSchema, Preparer, config, encode, source};
 
-#[path = "../tests/it/fixtures.rs"]
+#[path = "../tests/it/support/engine.rs"]
+mod engine;
+#[path = "../tests/it/support/fixtures.rs"]
 mod fixtures;
 
 const ROWS: usize = 100_000;
 
 /// One full pass; returns (inputs, rejections, body bytes) so nothing is optimised away.
-fn pass(pipeline: &Pipeline, schema: &ObjectSchema) -> (u64, u64, usize) {
+fn pass(pipeline: &config::Pipeline, schema: &ObjectSchema) -> (u64, u64, usize) {
     let mut source = source::open(&pipeline.source).unwrap();
     let mut preparer = Preparer::new(pipeline, schema, source.header()).unwrap();
     let mut batcher = Batcher::new(pipeline.dispatch.batch_size, DEFAULT_MAX_OPEN);
@@ -37,7 +34,7 @@ fn pass(pipeline: &Pipeline, schema: &ObjectSchema) -> (u64, u64, usize) {
         pipeline.target.operation,
         pipeline.target.id_property.as_deref(),
     );
-    let mut encode = |batch: etl::prepare::batch::Batch| {
+    let mut encode = |batch: Batch| {
         inputs += batch.inputs.len() as u64;
         body.clear();
         encode::write_body(&mut body, op, id_property, &batch.inputs);
@@ -91,12 +88,11 @@ fn bench(c: &mut Criterion) {
     group.throughput(Throughput::Elements(ROWS as u64));
     group.sample_size(10);
     for file in ["contacts.csv", "contacts.parquet"] {
-        let text = fixtures::pipeline_text(
-            file,
-            "",
-            "operation = \"upsert\"\nid_property = \"email\"",
-            fixtures::CONTACTS_MAPPING,
-        );
+        let text = fixtures::Pipeline::new()
+            .source(file)
+            .upsert_by("email")
+            .map_all(&fixtures::CONTACTS_MAPPING)
+            .text();
         let pipeline = config::parse(&dir.path().join("p.toml"), &text).unwrap();
         let (inputs, rejected, _) = pass(&pipeline, &schema);
         assert_eq!(inputs + rejected, ROWS as u64);

@@ -14,10 +14,14 @@ use std::path::Path;
 use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use etl::config::secret::Secret;
-use etl::config::{self, Overrides};
-use etl::pipeline::{RunOptions, run};
+use engine::{Overrides, RunOptions, Secret, config, run};
 use etl::sandbox::{SandboxConfig, start};
+use fixtures::Pipeline;
+
+#[path = "../tests/it/support/engine.rs"]
+mod engine;
+#[path = "../tests/it/support/fixtures.rs"]
+mod fixtures;
 
 const ROWS: usize = 100_000;
 
@@ -31,14 +35,17 @@ fn write_inputs(dir: &Path, requests_per_interval: u32, interval_ms: u64) {
         ));
     }
     std::fs::write(dir.join("contacts.csv"), csv).unwrap();
-    let pipeline = format!(
-        "[source]\npath = \"contacts.csv\"\n\n[target]\nobject = \"contacts\"\noperation = \"upsert\"\n\
-         id_property = \"email\"\nbase_url = \"sandbox\"\n\n[mapping]\n\
-         email = \"Email\"\nfirstname = \"First Name\"\nlastname = \"Last Name\"\nphone = \"Phone\"\n\
-         city = \"City\"\n\n[dispatch]\nrequests_per_interval = {requests_per_interval}\n\
-         interval_ms = {interval_ms}\nconcurrency = 8\n\n[dead_letter]\npath = \"failed.csv\"\n"
-    );
-    std::fs::write(dir.join("pipeline.toml"), pipeline).unwrap();
+    let pipeline = Pipeline::new()
+        .source("contacts.csv")
+        .upsert_by("email")
+        .base_url("sandbox")
+        .map_contact_columns()
+        .map("phone", "Phone")
+        .map("city", "City")
+        .window(requests_per_interval.into(), interval_ms)
+        .concurrency(8)
+        .dead_letter("failed.csv");
+    std::fs::write(dir.join("pipeline.toml"), pipeline.text()).unwrap();
 }
 
 fn bench_run(c: &mut Criterion) {

@@ -1,6 +1,7 @@
 //! The integration tests: one binary, real files in temp dirs, the sandbox on loopback.
 
-mod fixtures;
+mod support;
+
 mod prepare;
 mod proxy;
 mod readers;
@@ -10,12 +11,12 @@ mod run;
 mod samples;
 mod sandbox_api;
 mod sandbox_assoc_v4;
+mod sandbox_associations;
 mod sandbox_batch;
-mod sandbox_client;
 mod sandbox_hardening;
 mod sandbox_limits;
 mod sandbox_properties;
 mod sandbox_rules;
+mod sandbox_schemas;
 mod sandbox_versions;
-mod support;
 mod validate_sandbox;

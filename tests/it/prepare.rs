@@ -1,19 +1,22 @@
 //! The prepare path end to end on real files: conservation, ordering, resume/stop, `etl validate`
-//! against a minimal schema server, a property test over arbitrary CSVs, and flat memory.
+//! against the sandbox's schema, a property test over arbitrary CSVs, and flat memory.
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use etl::commands;
-use etl::config;
-use etl::config::secret::Secret;
-use etl::portal::schema::ObjectSchema;
-use etl::prepare::row::RejectStatus;
-use etl::prepare::{self, PrepareOptions, PrepareOutcome, Prepared};
+use etl::sandbox::SandboxConfig;
 use proptest::prelude::*;
 
-use crate::fixtures::{self, CONTACTS, Dir, pipeline_text};
+use crate::support::engine::{
+    ObjectSchema, Operation, PrepareOptions, PrepareOutcome, Prepared, RejectStatus, Rejection,
+    Secret, config, encode, load, prepare, validate,
+};
+use crate::support::fixtures::{self, CONTACTS, Pipeline};
+use crate::support::sandbox::Sandbox;
+use crate::support::scenario::Scenario;
+use crate::support::workdir::Workdir;
 
 fn contacts_schema() -> ObjectSchema {
     ObjectSchema::from_json("contacts", CONTACTS.as_bytes()).unwrap()
@@ -26,7 +29,7 @@ type Batches = Vec<Vec<(u64, Option<String>)>>;
 fn drain(
     pipeline: &config::Pipeline,
     options: PrepareOptions,
-) -> (Batches, Vec<etl::prepare::row::Rejection>, PrepareOutcome) {
+) -> (Batches, Vec<Rejection>, PrepareOutcome) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .build()
         .unwrap();
@@ -46,35 +49,49 @@ fn drain(
     })
 }
 
-const UPSERT: &str = "operation = \"upsert\"\nid_property = \"email\"";
-const MAPPING: &str = "email = { column = \"Email\", trim = true }\nfirstname = \"First\"\nlifecyclestage = { column = \"Stage\", values = { \"Lead\" = \"lead\" } }\ndate_of_birth = { column = \"Born\", type = \"date\", format = \"%d/%m/%Y\" }";
+/// Seven rows: three valid (row 3 repeats row 1's key), then a bad email, an unknown option, a
+/// ragged row, an impossible date; row 7 holds a quoted newline.
+const MIXED_CSV: &str = "Email,First,Stage,Born\n\
+     a@x.co,Ann,Lead,31/01/1990\n\
+     bad-email,Bob,lead,01/02/1980\n\
+     a@x.co,Ann2,customer,\n\
+     c@x.co,Cy,Prospect,01/01/2000\n\
+     d@x.co,Di,lead\n\
+     e@x.co,Ed,lead,31/02/2000\n\
+     \"f@x.co\",\"Fay\nSecond line\",lead,\n";
 
-fn mixed_csv(d: &Dir) -> std::path::PathBuf {
-    d.write(
-        "c.csv",
-        "Email,First,Stage,Born\n\
-         a@x.co,Ann,Lead,31/01/1990\n\
-         bad-email,Bob,lead,01/02/1980\n\
-         a@x.co,Ann2,customer,\n\
-         c@x.co,Cy,Prospect,01/01/2000\n\
-         d@x.co,Di,lead\n\
-         e@x.co,Ed,lead,31/02/2000\n\
-         \"f@x.co\",\"Fay\nSecond line\",lead,\n",
-    );
-    d.write("p.toml", pipeline_text("c.csv", "", UPSERT, MAPPING))
+/// An upsert by email of [`MIXED_CSV`] (as `c.csv`) with a transform on every column.
+fn mixed_pipeline() -> Pipeline {
+    Pipeline::new()
+        .source("c.csv")
+        .upsert_by("email")
+        .map_toml("email", r#"{ column = "Email", trim = true }"#)
+        .map("firstname", "First")
+        .map_toml(
+            "lifecyclestage",
+            r#"{ column = "Stage", values = { "Lead" = "lead" } }"#,
+        )
+        .map_toml(
+            "date_of_birth",
+            r#"{ column = "Born", type = "date", format = "%d/%m/%Y" }"#,
+        )
+}
+
+fn mixed_csv(d: &Workdir) -> PathBuf {
+    d.write("c.csv", MIXED_CSV);
+    d.write("p.toml", mixed_pipeline().text())
 }
 
 #[test]
 fn every_row_ends_exactly_once_with_a_reason() {
-    let d = Dir::new();
-    let p = config::load(&mixed_csv(&d), &Default::default()).unwrap();
+    let d = Workdir::new();
+    let p = load(&mixed_csv(&d));
     let (batches, rejected, outcome) = drain(&p, PrepareOptions::default());
     assert!(outcome.error.is_none());
     let t = outcome.totals;
     assert_eq!(t.rows_read, 7);
     assert_eq!(t.inputs + t.rejected + t.rows_skipped, t.rows_read);
-    let by_row: HashMap<u64, &etl::prepare::row::Rejection> =
-        rejected.iter().map(|r| (r.row, r)).collect();
+    let by_row: HashMap<u64, &Rejection> = rejected.iter().map(|r| (r.row, r)).collect();
     assert_eq!(by_row[&2].category, "INVALID_EMAIL");
     assert_eq!(by_row[&4].category, "INVALID_OPTION");
     assert!(
@@ -103,18 +120,18 @@ fn every_row_ends_exactly_once_with_a_reason() {
 
 #[test]
 fn missing_column_is_fatal_before_any_row() {
-    let d = Dir::new();
+    let d = Workdir::new();
     d.write("c.csv", "Email,First\na@x.co,Ann\n");
     let p = d.write(
         "p.toml",
-        pipeline_text(
-            "c.csv",
-            "",
-            UPSERT,
-            "email = \"Email\"\nlastname = \"Last\"",
-        ),
+        Pipeline::new()
+            .source("c.csv")
+            .upsert_by("email")
+            .map("email", "Email")
+            .map("lastname", "Last")
+            .text(),
     );
-    let p = config::load(&p, &Default::default()).unwrap();
+    let p = load(&p);
     let err = prepare::spawn(&p, contacts_schema(), PrepareOptions::default())
         .err()
         .unwrap()
@@ -130,8 +147,8 @@ fn missing_column_is_fatal_before_any_row() {
 
 #[test]
 fn skip_and_stop_keep_conservation() {
-    let d = Dir::new();
-    let p = config::load(&mixed_csv(&d), &Default::default()).unwrap();
+    let d = Workdir::new();
+    let p = load(&mixed_csv(&d));
     let options = PrepareOptions {
         skip: Some(Box::new(|row| row <= 3)),
         stop: Arc::new(AtomicBool::new(false)),
@@ -158,13 +175,17 @@ fn skip_and_stop_keep_conservation() {
 #[test]
 fn truncated_parquet_is_fatal_before_any_row() {
     // A truncated Parquet file fails at open; that is the common corruption and must be fatal.
-    let d = Dir::new();
+    let d = Workdir::new();
     d.write("c.parquet", b"PAR1\x00\x00PAR1");
     let p = d.write(
         "p.toml",
-        pipeline_text("c.parquet", "", UPSERT, "email = \"Email\""),
+        Pipeline::new()
+            .source("c.parquet")
+            .upsert_by("email")
+            .map("email", "Email")
+            .text(),
     );
-    let p = config::load(&p, &Default::default()).unwrap();
+    let p = load(&p);
     let err = prepare::spawn(&p, contacts_schema(), PrepareOptions::default())
         .err()
         .unwrap()
@@ -173,66 +194,33 @@ fn truncated_parquet_is_fatal_before_any_row() {
 }
 
 // ----------------------------------------------------------------------------------------------
-// `etl validate` against a minimal server that serves the schema fixture.
+// `etl validate` against the sandbox's schema.
 
-/// Serves `GET /crm/v3/properties/contacts` (200) and answers 401 when `token` mismatches.
-async fn schema_server(token: &'static str) -> (String, tokio::task::JoinHandle<()>) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let task = tokio::spawn(async move {
-        loop {
-            let Ok((mut socket, _)) = listener.accept().await else {
-                return;
-            };
-            tokio::spawn(async move {
-                let mut buf = vec![0u8; 8192];
-                let n = socket.read(&mut buf).await.unwrap_or(0);
-                let request = String::from_utf8_lossy(&buf[..n]).to_lowercase();
-                let authorized = request.contains(&format!("authorization: bearer {token}"));
-                let (status, body) = if !authorized {
-                    ("401 Unauthorized", r#"{"status":"error","message":"Authentication credentials not found.","category":"INVALID_AUTHENTICATION"}"#.to_string())
-                } else if request.starts_with("get /crm/v3/properties/contacts ") {
-                    ("200 OK", CONTACTS.to_string())
-                } else {
-                    (
-                        "404 Not Found",
-                        r#"{"status":"error","message":"resource not found"}"#.to_string(),
-                    )
-                };
-                let response = format!(
-                    "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                    body.len()
-                );
-                let _ = socket.write_all(response.as_bytes()).await;
-            });
-        }
-    });
-    (url, task)
+/// [`mixed_csv`] against `url`, the token read from `token_env`.
+fn validate_pipeline(d: &Workdir, url: &str, token_env: &str) -> PathBuf {
+    d.write("c.csv", MIXED_CSV);
+    d.write(
+        "p.toml",
+        mixed_pipeline().base_url(url).token_env(token_env).text(),
+    )
 }
 
-fn validate_pipeline(d: &Dir, url: &str, token_env: &str) -> std::path::PathBuf {
-    mixed_csv(d);
-    let text = pipeline_text("c.csv", "", UPSERT, MAPPING)
-        .replace("http://127.0.0.1:9", url)
-        .replace(
-            "[mapping]",
-            &format!("token_env = \"{token_env}\"\n[mapping]"),
-        );
-    d.write("p.toml", text)
+/// A sandbox that accepts only `token`.
+async fn sandbox(token: &str) -> Sandbox {
+    Sandbox::start(SandboxConfig {
+        token: Some(token.into()),
+        ..SandboxConfig::default()
+    })
+    .await
 }
 
 #[tokio::test]
 async fn validate_summarises_and_writes_dead_letters() {
-    let (url, server) = schema_server("tok-valid").await;
-    let d = Dir::new();
-    let p = config::load(
-        &validate_pipeline(&d, &url, "UNUSED_IN_PROCESS"),
-        &Default::default(),
-    )
-    .unwrap();
+    let sandbox = sandbox("tok-valid").await;
+    let d = Workdir::new();
+    let p = load(&validate_pipeline(&d, &sandbox.base, "UNUSED_IN_PROCESS"));
     let token = Some(Secret::new("tok-valid"));
-    let summary = commands::validate(&p, token.clone()).await.unwrap();
+    let summary = validate(&p, token.clone()).await.unwrap();
     assert_eq!(
         (summary.rows_read, summary.valid, summary.invalid),
         (7, 3, 4)
@@ -260,23 +248,18 @@ async fn validate_summarises_and_writes_dead_letters() {
     let mut fixed_lines: Vec<&str> = fixed.lines().collect();
     fixed_lines.retain(|l| !l.starts_with("d@x.co"));
     let replay = d.write("replay.csv", fixed_lines.join("\n") + "\n");
-    let summary = commands::validate(&p.with_source(&replay).unwrap(), token)
+    let summary = validate(&p.with_source(&replay).unwrap(), token)
         .await
         .unwrap();
     assert_eq!((summary.rows_read, summary.invalid), (3, 0), "{summary}");
-    server.abort();
 }
 
 #[tokio::test]
 async fn validate_fatal_errors_name_the_cause_and_hide_the_token() {
-    let (url, server) = schema_server("tok-right").await;
-    let d = Dir::new();
-    let p = config::load(
-        &validate_pipeline(&d, &url, "UNUSED_IN_PROCESS"),
-        &Default::default(),
-    )
-    .unwrap();
-    let err = commands::validate(&p, Some(Secret::new("tok-wrong-secret")))
+    let sandbox = sandbox("tok-right").await;
+    let d = Workdir::new();
+    let p = load(&validate_pipeline(&d, &sandbox.base, "UNUSED_IN_PROCESS"));
+    let err = validate(&p, Some(Secret::new("tok-wrong-secret")))
         .await
         .unwrap_err()
         .to_string();
@@ -285,14 +268,13 @@ async fn validate_fatal_errors_name_the_cause_and_hide_the_token() {
         "{err}"
     );
     assert!(!err.contains("tok-wrong-secret"), "{err}");
-    server.abort();
     // Connection refused names the URL.
-    let d = Dir::new();
+    let d = Workdir::new();
     // (No retries: a refused connection is otherwise retried with backoff, like any request.)
     let p = validate_pipeline(&d, "http://127.0.0.1:9", "UNUSED_IN_PROCESS");
     let text = std::fs::read_to_string(&p).unwrap() + "\n[dispatch]\nmax_retries = 0\n";
-    let p = config::load(&d.write("p.toml", text), &Default::default()).unwrap();
-    let err = commands::validate(&p, Some(Secret::new("tok")))
+    let p = load(&d.write("p.toml", &text));
+    let err = validate(&p, Some(Secret::new("tok")))
         .await
         .unwrap_err()
         .to_string();
@@ -302,43 +284,18 @@ async fn validate_fatal_errors_name_the_cause_and_hide_the_token() {
     );
 }
 
-#[tokio::test]
-async fn validate_binary_exit_codes() {
-    let (url, server) = schema_server("tok-bin").await;
-    let d = Dir::new();
-    let p = validate_pipeline(&d, &url, "ETL_TEST_TOKEN_BIN");
-    let out = tokio::task::spawn_blocking(move || {
-        assert_cmd::Command::cargo_bin("etl")
-            .unwrap()
-            .env("ETL_TEST_TOKEN_BIN", "tok-bin")
-            .arg("validate")
-            .arg(&p)
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(3),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(String::from_utf8_lossy(&out.stdout).contains("invalid:   4"));
-    let bad = d.write("bad.toml", "[source]\npath = 1\n");
-    let out = tokio::task::spawn_blocking(move || {
-        assert_cmd::Command::cargo_bin("etl")
-            .unwrap()
-            .arg("validate")
-            .arg(&bad)
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("bad.toml"));
-    server.abort();
+#[test]
+fn validate_binary_exit_codes() {
+    let run = Scenario::new()
+        .file("c.csv", MIXED_CSV)
+        .pipeline(|_| mixed_pipeline())
+        .validate();
+    run.exit(3).invalid(4);
+    run.then()
+        .written_pipeline("bad.toml", "[source]\npath = 1\n")
+        .validate()
+        .exit(1)
+        .says("bad.toml");
 }
 
 // ----------------------------------------------------------------------------------------------
@@ -383,7 +340,7 @@ proptest! {
         batch_size in 1usize..8,
         delimiter in prop_oneof![Just(b','), Just(b';'), Just(b'|'), Just(b'\t')],
     ) {
-        let d = Dir::new();
+        let d = Workdir::new();
         let mut w = csv::WriterBuilder::new().delimiter(delimiter).flexible(true).from_path(d.path("p.csv")).unwrap();
         w.write_record(["Id", "A", "B"]).unwrap();
         for r in &records {
@@ -392,9 +349,9 @@ proptest! {
         w.flush().unwrap();
         drop(w);
         let delim = match delimiter { b'\t' => "tab".to_string(), c => (c as char).to_string() };
-        let text = pipeline_text("p.csv", &format!("delimiter = \"{delim}\""), "operation = \"update\"\nid_column = \"Id\"", "firstname = \"A\"\nlastname = \"B\"")
-            + &format!("[dispatch]\nbatch_size = {batch_size}\n");
-        let p = config::load(&d.write("p.toml", text), &Default::default()).unwrap();
+        let text = Pipeline::new().source("p.csv").delimiter(&delim).update().id_column("Id")
+            .map("firstname", "A").map("lastname", "B").batch_size(batch_size as u64).text();
+        let p = load(&d.write("p.toml", text));
         let (batches, rejected, outcome) = drain(&p, PrepareOptions::default());
         prop_assert!(outcome.error.is_none());
         let n = records.len() as u64;
@@ -445,13 +402,17 @@ fn memory_probe() {
         return;
     };
     let rows: usize = rows.parse().unwrap();
-    let d = Dir::new();
+    let d = Workdir::new();
     fixtures::write_contacts_csv(&d.path("c.csv"), rows);
     let p = d.write(
         "p.toml",
-        pipeline_text("c.csv", "", UPSERT, fixtures::CONTACTS_MAPPING),
+        Pipeline::new()
+            .source("c.csv")
+            .upsert_by("email")
+            .map_all(&fixtures::CONTACTS_MAPPING)
+            .text(),
     );
-    let p = config::load(&p, &Default::default()).unwrap();
+    let p = load(&p);
     let (batches, rejected, outcome) = drain_counting(&p);
     assert_eq!(outcome.totals.rows_read, rows as u64);
     assert_eq!(batches + rejected, rows as u64);
@@ -472,12 +433,7 @@ fn drain_counting(p: &config::Pipeline) -> (u64, u64, PrepareOutcome) {
                 Prepared::Batch(b) => {
                     inputs += b.inputs.len() as u64;
                     body.clear();
-                    etl::prepare::encode::write_body(
-                        &mut body,
-                        config::Operation::Upsert,
-                        Some("email"),
-                        &b.inputs,
-                    );
+                    encode::write_body(&mut body, Operation::Upsert, Some("email"), &b.inputs);
                 }
                 Prepared::Rejected(_) => rejected += 1,
             }

@@ -3,15 +3,14 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use crate::support::engine::{
+    RejectStatus, Rejection, SourceError, SourceFormat, SourceRow, SourceSpec, source,
+};
+use crate::support::workdir::Workdir;
 use arrow_array::builder::StringDictionaryBuilder;
 use arrow_array::types::*;
 use arrow_array::*;
 use arrow_schema::{DataType, Field, Schema};
-use etl::config::{SourceFormat, SourceSpec};
-use etl::prepare::row::{RejectStatus, Rejection, SourceRow};
-use etl::prepare::source::{self, SourceError};
-
-use crate::fixtures::Dir;
 
 fn csv_spec(path: &Path, delimiter: u8) -> SourceSpec {
     SourceSpec {
@@ -42,7 +41,7 @@ fn ok_fields(rows: &[Result<SourceRow, Rejection>]) -> Vec<Vec<String>> {
 
 #[test]
 fn csv_with_bom_and_crlf() {
-    let d = Dir::new();
+    let d = Workdir::new();
     let p = d.write(
         "bom.csv",
         b"\xef\xbb\xbfEmail,Name\r\na@b.co,Ann\r\nc@d.co,Bob\r\n",
@@ -55,7 +54,7 @@ fn csv_with_bom_and_crlf() {
 
 #[test]
 fn csv_with_bom_before_a_quoted_header() {
-    let d = Dir::new();
+    let d = Workdir::new();
     let p = d.write("bomq.csv", b"\xef\xbb\xbf\"Email\",Name\na@b.co,Ann\n");
     let (header, _, _) = read_all(&csv_spec(&p, b','));
     assert_eq!(header, ["Email", "Name"]);
@@ -63,7 +62,7 @@ fn csv_with_bom_before_a_quoted_header() {
 
 #[test]
 fn csv_delimiters() {
-    let d = Dir::new();
+    let d = Workdir::new();
     for (name, delim) in [("semi.csv", b';'), ("tab.tsv", b'\t'), ("pipe.csv", b'|')] {
         let sep = delim as char;
         let p = d.write(name, format!("A{sep}B\n1{sep}\"x{sep}y\"\n"));
@@ -79,7 +78,7 @@ fn csv_delimiters() {
 
 #[test]
 fn csv_quoted_newlines_keep_row_numbers() {
-    let d = Dir::new();
+    let d = Workdir::new();
     let p = d.write(
         "q.csv",
         "A,B\n1,\"line one\nline two\"\n2,\"say \"\"hi\"\"\"\n3,x\n",
@@ -94,7 +93,7 @@ fn csv_quoted_newlines_keep_row_numbers() {
 
 #[test]
 fn csv_ragged_rows_are_rejected_with_counts_and_reading_goes_on() {
-    let d = Dir::new();
+    let d = Workdir::new();
     let p = d.write("r.csv", "A,B,C\n1,2,3\n4,5\n6,7,8,9\n10,11,12\n");
     let (_, rows, err) = read_all(&csv_spec(&p, b','));
     assert!(err.is_none());
@@ -116,7 +115,7 @@ fn csv_ragged_rows_are_rejected_with_counts_and_reading_goes_on() {
 
 #[test]
 fn csv_invalid_utf8_is_rejected_lossily() {
-    let d = Dir::new();
+    let d = Workdir::new();
     let p = d.write("u.csv", b"A,B\n1,caf\xe9\n2,ok\n");
     let (_, rows, _) = read_all(&csv_spec(&p, b','));
     let r = rows[0].as_ref().unwrap_err();
@@ -132,7 +131,7 @@ fn csv_invalid_utf8_is_rejected_lossily() {
 
 #[test]
 fn csv_header_problems_are_fatal_and_name_the_file() {
-    let d = Dir::new();
+    let d = Workdir::new();
     let empty = d.write("empty.csv", "");
     let e = source::open(&csv_spec(&empty, b','))
         .err()
@@ -161,7 +160,7 @@ fn csv_header_problems_are_fatal_and_name_the_file() {
 
 #[test]
 fn unreadable_files_are_fatal() {
-    let d = Dir::new();
+    let d = Workdir::new();
     let missing = d.path("nope.csv");
     let e = source::open(&csv_spec(&missing, b','))
         .err()
@@ -172,16 +171,16 @@ fn unreadable_files_are_fatal() {
         "{e}"
     );
     // A directory opens on Linux but cannot be read.
-    let e = source::open(&csv_spec(d.dir.path(), b','))
+    let e = source::open(&csv_spec(d.dir(), b','))
         .err()
         .unwrap()
         .to_string();
-    assert!(e.contains(&d.dir.path().display().to_string()), "{e}");
+    assert!(e.contains(&d.dir().display().to_string()), "{e}");
 }
 
 #[test]
 fn csv_dead_letter_columns_are_dropped() {
-    let d = Dir::new();
+    let d = Workdir::new();
     let p = d.write("f.csv", "Email,etl_row,etl_status,etl_category,etl_message\na@b.co,3,invalid,INVALID_EMAIL,\"row 3: x\"\n");
     let (header, rows, _) = read_all(&csv_spec(&p, b','));
     assert_eq!(header, ["Email"]);
@@ -360,7 +359,7 @@ fn parquet_spec(path: &Path) -> SourceSpec {
 
 #[test]
 fn parquet_renders_every_type() {
-    let d = Dir::new();
+    let d = Workdir::new();
     let p = d.path("all.parquet");
     write_parquet(&p, &[every_type()]);
     let (header, rows, err) = read_all(&parquet_spec(&p));
@@ -421,7 +420,7 @@ fn parquet_renders_every_type() {
 
 #[test]
 fn parquet_streams_many_batches_with_row_numbers() {
-    let d = Dir::new();
+    let d = Workdir::new();
     let p = d.path("many.parquet");
     let n = 20_000;
     let ids: Vec<i64> = (0..n).collect();
@@ -441,7 +440,7 @@ fn parquet_streams_many_batches_with_row_numbers() {
 
 #[test]
 fn parquet_garbage_is_an_unreadable_file() {
-    let d = Dir::new();
+    let d = Workdir::new();
     let p = d.write(
         "garbage.parquet",
         b"PAR1 this is not really parquet at all PAR1",
@@ -457,7 +456,7 @@ fn parquet_garbage_is_an_unreadable_file() {
 
 #[test]
 fn parquet_corrupt_pages_never_panic_out() {
-    let d = Dir::new();
+    let d = Workdir::new();
     let p = d.path("good.parquet");
     write_parquet(&p, &[every_type()]);
     let good = std::fs::read(&p).unwrap();
@@ -487,7 +486,7 @@ fn parquet_corrupt_pages_never_panic_out() {
 
 #[test]
 fn parquet_unsupported_column_type_is_named() {
-    let d = Dir::new();
+    let d = Workdir::new();
     let p = d.path("list.parquet");
     let list = ListArray::from_iter_primitive::<Int32Type, _, _>(vec![Some(vec![Some(1)])]);
     let schema = Arc::new(Schema::new(vec![Field::new(

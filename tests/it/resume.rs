@@ -1,276 +1,164 @@
 //! Scheduled migrations: the checkpoint journal, `--resume` after SIGKILL and after the daily
-//! limit, refusal of a changed source, and one run at a time.
-
-use std::process::{Child, Stdio};
-use std::time::{Duration, Instant};
+//! limit, refusal of a changed source, and one run at a time. The sandbox runs as an `etl sandbox`
+//! process beside the runs that get killed.
 
 use serde_json::json;
 
-use crate::support::{SandboxProcess, Workdir, read_csv, report, run_reported, text};
-
-const TOKEN: &str = "pat-na1-resume-token";
-
-fn pipeline(url: &str, operation: &str, target: &str, mapping: &str, dispatch: &str) -> String {
-    format!(
-        "[source]\npath = \"input.csv\"\n\n[target]\nobject = \"contacts\"\noperation = \"{operation}\"\n\
-         base_url = \"{url}\"\n{target}\n\n[mapping]\n{mapping}\n\n[dispatch]\n{dispatch}\n\n\
-         [dead_letter]\npath = \"failed.csv\"\n"
-    )
-}
-
-const MAPPING: &str = "email = \"Email\"\nfirstname = \"First Name\"";
+use crate::support::fixtures::{Csv, contacts_with_bad_emails};
+use crate::support::outcome::Run;
+use crate::support::scenario::Scenario;
 
 /// `n` contacts; every 1000th row has an invalid email (dead-lettered locally).
-fn contacts(n: usize) -> String {
-    let mut csv = String::from("Email,First Name\n");
-    for i in 1..=n {
-        if i % 1000 == 0 {
-            csv.push_str(&format!("broken{i}.example.com,First{i}\n"));
-        } else {
-            csv.push_str(&format!("person{i}@example.com,First{i}\n"));
-        }
-    }
-    csv
-}
-
-fn records(sandbox: &SandboxProcess) -> u64 {
-    sandbox.stats()["records"]["contacts"].as_u64().unwrap_or(0)
-}
-
-fn spawn_run(work: &Workdir, args: &[&str]) -> Child {
-    let mut all = vec!["run", "p.toml", "--report", "report.json", "--quiet"];
-    all.extend_from_slice(args);
-    work.command(TOKEN, &all)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("etl runs")
-}
-
-/// Waits until the sandbox holds at least `n` contacts (or the run ended), then SIGKILLs the run.
-fn kill_after(mut child: Child, sandbox: &SandboxProcess, n: u64) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while records(sandbox) < n && Instant::now() < deadline {
-        if child.try_wait().unwrap().is_some() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    child.kill().unwrap(); // SIGKILL: no cleanup of any kind
-    child.wait().unwrap();
+fn contacts(n: usize) -> Csv {
+    contacts_with_bad_emails(n, 1000)
 }
 
 /// Kills a 50k-row run at several points, resumes each time, then checks the whole job: every
-/// row accepted or dead-lettered exactly once, and no record created twice.
-fn killed_and_resumed(operation: &str, target: &str) {
-    let sandbox = SandboxProcess::start(&[
-        "--token",
-        TOKEN,
-        "--requests-per-interval",
-        "100000",
-        "--interval-ms",
-        "1000",
-        "--daily-limit",
-        "100000000",
-        "--latency-ms",
-        "5",
-    ]);
-    let work = Workdir::new();
-    let rows = 50_000;
-    work.write("input.csv", &contacts(rows));
-    let dispatch = "requests_per_interval = 100000\ninterval_ms = 1000\nconcurrency = 8";
-    work.write(
-        "p.toml",
-        &pipeline(&sandbox.url, operation, target, MAPPING, dispatch),
-    );
-
-    kill_after(spawn_run(&work, &[]), &sandbox, 5_000);
+/// row accepted or dead-lettered exactly once (the run's own checks), and no record created twice.
+fn killed_and_resumed(upsert: bool) {
+    let mut next = Scenario::new()
+        .sandbox(|s| s.latency_ms(5).process())
+        .csv(contacts(50_000))
+        .pipeline(|p| {
+            let p = if upsert {
+                p.upsert_by("email")
+            } else {
+                p.create()
+            };
+            p.map_contact_columns().concurrency(8)
+        })
+        .spawn()
+        .kill_when(|portal| portal.records("contacts") >= 5_000);
     for at in [15_000, 30_000, 42_000] {
-        kill_after(spawn_run(&work, &["--resume"]), &sandbox, at);
+        next = next
+            .args(["--resume"])
+            .spawn()
+            .kill_when(|portal| portal.records("contacts") >= at);
     }
-    let out = run_reported(&work, TOKEN, &["--resume"]);
-    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
-
-    let report = report(&work);
-    assert_eq!(report["rows_read"], rows as u64, "{report}");
-    assert_eq!(report["accepted"], 49_950, "{report}");
-    assert_eq!(report["dead_lettered"], 50, "{report}");
-    let (_, dead) = read_csv(&work.path("failed.csv"));
-    let mut dead_rows: Vec<String> = dead.iter().map(|r| r[2].clone()).collect();
-    dead_rows.sort();
-    dead_rows.dedup();
-    assert_eq!(dead.len(), 50, "a row dead-lettered twice");
-    assert_eq!(dead_rows.len(), 50);
-    assert_eq!(records(&sandbox), 49_950);
-    let stats = sandbox.stats();
-    assert_eq!(stats["duplicate_create_trace_ids"], json!([]), "{stats}");
+    let run = next.args(["--resume"]).run();
+    run.exit(3)
+        .rows_read(50_000)
+        .accepted(49_950)
+        .dead_lettered(50);
+    assert_eq!(run.portal().records("contacts"), 49_950);
 }
 
 #[test]
 fn a_create_killed_at_several_points_resumes_without_duplicates() {
-    killed_and_resumed("create", "");
+    killed_and_resumed(false);
 }
 
 #[test]
 fn an_upsert_killed_at_several_points_resumes_exactly() {
-    killed_and_resumed("upsert", "id_property = \"email\"");
+    killed_and_resumed(true);
+}
+
+/// A create of 3,000 contacts (rows 1000, 2000 and 3000 invalid) that the portal's daily limit
+/// of 8 requests stops early.
+fn stopped_by_the_daily_limit() -> Run {
+    let run = Scenario::new()
+        .sandbox(|s| s.daily_limit(8).process())
+        .csv(contacts(3000))
+        .pipeline(|p| p.create().map_contact_columns().concurrency(2))
+        .run();
+    run.exit(4).stopped("daily_limit");
+    assert!(run.number("unfinished") > 0, "{}", run.report());
+    run
 }
 
 #[test]
 fn the_daily_limit_stop_resumes_once_the_limit_is_raised() {
-    let sandbox = SandboxProcess::start(&[
-        "--token",
-        TOKEN,
-        "--requests-per-interval",
-        "100000",
-        "--interval-ms",
-        "1000",
-        "--daily-limit",
-        "8",
-    ]);
-    let work = Workdir::new();
-    work.write("input.csv", &contacts(3000));
-    let dispatch = "requests_per_interval = 100000\ninterval_ms = 1000\nconcurrency = 2";
-    work.write(
-        "p.toml",
-        &pipeline(&sandbox.url, "create", "", MAPPING, dispatch),
-    );
-    let out = run_reported(&work, TOKEN, &[]);
-    assert_eq!(out.status.code(), Some(4), "{}", text(&out));
-    let first = report(&work);
-    assert_eq!(first["stopped"], "daily_limit");
-    assert!(first["unfinished"].as_u64().unwrap() > 0);
+    let run = stopped_by_the_daily_limit();
 
     // Still spent: resuming stops again at once, losing nothing.
-    let out = run_reported(&work, TOKEN, &["--resume"]);
-    assert_eq!(out.status.code(), Some(4), "{}", text(&out));
+    let run = run.then().args(["--resume"]).run();
+    run.exit(4).stopped("daily_limit");
 
-    let (status, _) = sandbox.request(
-        "POST",
-        "/_sandbox/config",
-        Some(json!({"daily_limit": 1_000_000, "reset_daily": true})),
+    run.portal()
+        .configure(json!({"daily_limit": 1_000_000, "reset_daily": true}));
+    let run = run.then().args(["--resume"]).run();
+    run.exit(3).rows_read(3000).accepted(2997).dead_lettered(3);
+    assert_eq!(run.portal().records("contacts"), 2997);
+}
+
+/// Found by this suite: the report of a resumed run that the daily limit stops at once says
+/// `unfinished: 0` ("0 rows were not sent. Run again with --resume") and counts as read only the
+/// rows finished before (about 700 of the job's 3,000), while the dead-letter file holds rows up to
+/// 2000 or 3000. Conservation holds only as arithmetic: the rows still to send appear nowhere.
+#[test]
+#[ignore = "engine bug: a resumed run stopped at once leaves its unsent rows out of the report"]
+fn a_resumed_run_stopped_at_once_still_counts_the_rows_it_did_not_send() {
+    let run = stopped_by_the_daily_limit();
+    let run = run.then().args(["--resume"]).run();
+    run.exit(4).stopped("daily_limit");
+    assert!(run.number("unfinished") > 0, "{}", run.report());
+    let last_dead = run
+        .dead_letters()
+        .column("etl_row")
+        .iter()
+        .map(|row| row.parse::<u64>().expect("a row number"))
+        .max();
+    assert!(
+        last_dead <= Some(run.number("rows_read")),
+        "{}",
+        run.report()
     );
-    assert_eq!(status, 200);
-    let out = run_reported(&work, TOKEN, &["--resume"]);
-    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
-    let last = report(&work);
-    assert_eq!(last["rows_read"], 3000, "{last}");
-    assert_eq!(last["accepted"], 2997);
-    assert_eq!(last["dead_lettered"], 3);
-    assert_eq!(records(&sandbox), 2997);
-    assert_eq!(sandbox.stats()["duplicate_create_trace_ids"], json!([]));
-    assert_eq!(read_csv(&work.path("failed.csv")).1.len(), 3);
 }
 
 #[test]
 fn a_changed_source_refuses_to_resume_and_restart_starts_over() {
-    let sandbox = SandboxProcess::start(&["--token", TOKEN, "--daily-limit", "5"]);
-    let work = Workdir::new();
-    work.write("input.csv", &contacts(2000));
-    let dispatch = "requests_per_interval = 100\ninterval_ms = 1000\nconcurrency = 2";
-    work.write(
-        "p.toml",
-        &pipeline(&sandbox.url, "create", "", MAPPING, dispatch),
-    );
-    let out = work.etl(TOKEN, &["run", "p.toml", "--quiet"]);
-    assert_eq!(out.status.code(), Some(4), "{}", text(&out));
+    let run = Scenario::new()
+        .sandbox(|s| s.daily_limit(5).process())
+        .csv(contacts(2000))
+        .pipeline(|p| p.create().map_contact_columns().concurrency(2))
+        .run();
+    run.exit(4);
 
-    work.write("input.csv", &contacts(2001));
-    let out = work.etl(TOKEN, &["run", "p.toml", "--resume", "--quiet"]);
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    assert!(
-        text(&out).contains("belongs to a different job"),
-        "{}",
-        text(&out)
-    );
+    let run = run.then().csv(contacts(2001)).args(["--resume"]).run();
+    run.exit(1).says("belongs to a different job");
     // Without a flag, an unfinished job is not silently started over either.
-    let out = work.etl(TOKEN, &["run", "p.toml", "--quiet"]);
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    assert!(text(&out).contains("--resume"), "{}", text(&out));
+    let run = run.then().run();
+    run.exit(1).says("--resume");
 
-    sandbox.request(
-        "POST",
-        "/_sandbox/config",
-        Some(json!({"daily_limit": 1_000_000, "reset_daily": true})),
-    );
-    sandbox.request("POST", "/_sandbox/reset", None);
-    let out = work.etl(
-        TOKEN,
-        &[
-            "run",
-            "p.toml",
-            "--restart",
-            "--report",
-            "report.json",
-            "--quiet",
-        ],
-    );
-    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
-    assert_eq!(report(&work)["rows_read"], 2001);
+    run.portal()
+        .configure(json!({"daily_limit": 1_000_000, "reset_daily": true}));
+    run.portal().reset();
+    let run = run.then().args(["--restart"]).run();
+    run.exit(3).rows_read(2001);
 }
 
 #[test]
 fn resuming_a_finished_job_does_nothing_and_says_so() {
-    let sandbox = SandboxProcess::start(&["--token", TOKEN]);
-    let work = Workdir::new();
-    work.write("input.csv", &contacts(500));
-    let dispatch = "requests_per_interval = 100\ninterval_ms = 1000";
-    work.write(
-        "p.toml",
-        &pipeline(
-            &sandbox.url,
-            "upsert",
-            "id_property = \"email\"",
-            MAPPING,
-            dispatch,
-        ),
-    );
-    let out = work.etl(TOKEN, &["run", "p.toml", "--quiet"]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    let requests = sandbox.stats()["requests_total"].as_u64().unwrap();
-    let out = work.etl(
-        TOKEN,
-        &["run", "p.toml", "--resume", "--report", "report.json"],
-    );
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    assert!(text(&out).contains("already finished"), "{}", text(&out));
-    assert_eq!(
-        sandbox.stats()["requests_total"].as_u64().unwrap(),
-        requests
-    );
-    assert_eq!(report(&work)["accepted"], 500);
+    let run = Scenario::new()
+        .sandbox(|s| s.process())
+        .csv(contacts(500))
+        .pipeline(|p| p.upsert_by("email").map_contact_columns())
+        .run();
+    run.exit(0);
+    let requests = run.portal().stats()["requests_total"].clone();
+    let run = run.then().args(["--resume"]).run();
+    run.exit(0).says("already finished").accepted(500);
+    assert_eq!(run.portal().stats()["requests_total"], requests);
 }
 
 #[test]
 fn a_second_run_of_the_same_job_is_refused_while_one_is_active() {
-    let sandbox = SandboxProcess::start(&["--token", TOKEN, "--latency-ms", "300"]);
-    let work = Workdir::new();
-    work.write("input.csv", &contacts(2000));
-    let dispatch =
-        "requests_per_interval = 100\ninterval_ms = 1000\nconcurrency = 1\nbatch_size = 10";
-    work.write(
-        "p.toml",
-        &pipeline(
-            &sandbox.url,
-            "upsert",
-            "id_property = \"email\"",
-            MAPPING,
-            dispatch,
-        ),
-    );
-    let mut first = spawn_run(&work, &[]);
-    // Wait until the first run holds its lock (it has sent something).
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while records(&sandbox) == 0 && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let out = work.etl(TOKEN, &["run", "p.toml", "--resume", "--quiet"]);
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    assert!(text(&out).contains("another `etl run`"), "{}", text(&out));
-    first.kill().unwrap();
-    first.wait().unwrap();
-    sandbox.request("POST", "/_sandbox/config", Some(json!({"latency_ms": 0})));
+    let mut first = Scenario::new()
+        .sandbox(|s| s.latency_ms(300).process())
+        .csv(contacts(2000))
+        .pipeline(|p| {
+            p.upsert_by("email")
+                .map_contact_columns()
+                .concurrency(1)
+                .batch_size(10)
+        })
+        .spawn();
+    // The first run holds its lock once it has sent something.
+    first.wait_until(|portal| portal.records("contacts") > 0);
+    let second = first.alongside().args(["--resume"]).run();
+    second.exit(1).says("another `etl run`");
+    let next = first.kill();
+    next.portal().configure(json!({"latency_ms": 0}));
     // A killed run leaves no stuck lock (exit 3: two rows hold invalid emails).
-    let out = work.etl(TOKEN, &["run", "p.toml", "--resume", "--quiet"]);
-    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    next.args(["--resume"]).run().exit(3);
 }

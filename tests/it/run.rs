@@ -1,166 +1,54 @@
 //! `etl run` end to end against the sandbox on loopback: each operation, attribution,
 //! bisection, auth, the daily stop, lost responses, faults, and the token's secrecy.
 
-use etl::sandbox::SandboxConfig;
-use serde_json::{Value, json};
+use serde_json::json;
 
-use crate::support::{TestSandbox, Workdir, read_csv, report, run_reported, text};
-
-const TOKEN: &str = "pat-na1-test-token";
-
-/// A pipeline file for `object`/`operation` against `url`, with extra `[target]` lines,
-/// a `[mapping]` body and `[dispatch]` lines.
-fn pipeline(
-    url: &str,
-    object: &str,
-    operation: &str,
-    target: &str,
-    mapping: &str,
-    dispatch: &str,
-) -> String {
-    format!(
-        "[source]\npath = \"input.csv\"\n\n[target]\nobject = \"{object}\"\noperation = \"{operation}\"\n\
-         base_url = \"{url}\"\n{target}\n\n[mapping]\n{mapping}\n\n[dispatch]\n{dispatch}\n\n\
-         [dead_letter]\npath = \"failed.csv\"\n"
-    )
-}
-
-const CONTACT_MAPPING: &str =
-    "email = \"Email\"\nfirstname = \"First Name\"\nlastname = \"Last Name\"";
-const FAST: &str = "requests_per_interval = 10000\ninterval_ms = 1000\nconcurrency = 4";
-
-fn contacts_csv(rows: impl IntoIterator<Item = (String, String, String)>) -> String {
-    let mut csv = String::from("Email,First Name,Last Name\n");
-    for (email, first, last) in rows {
-        csv.push_str(&format!("{email},{first},{last}\n"));
-    }
-    csv
-}
-
-fn numbered_contacts(n: usize) -> String {
-    contacts_csv((1..=n).map(|i| {
-        (
-            format!("person{i}@example.com"),
-            format!("First{i}"),
-            format!("Last{i}"),
-        )
-    }))
-}
-
-fn records(sandbox: &TestSandbox, object: &str) -> u64 {
-    sandbox.stats()["records"][object].as_u64().unwrap_or(0)
-}
-
-fn assert_no_duplicate_creates(sandbox: &TestSandbox) {
-    let stats = sandbox.stats();
-    assert_eq!(
-        stats["duplicate_create_trace_ids"],
-        json!([]),
-        "records created twice: {stats}"
-    );
-}
-
-/// rows read = accepted + dead-lettered (+ unfinished when the run stopped early), and the
-/// dead-letter file holds exactly the dead-lettered rows.
-fn assert_conservation(work: &Workdir) -> Value {
-    let report = report(work);
-    let read = report["rows_read"].as_u64().unwrap();
-    let accepted = report["accepted"].as_u64().unwrap();
-    let dead = report["dead_lettered"].as_u64().unwrap();
-    let unfinished = report["unfinished"].as_u64().unwrap();
-    assert_eq!(read, accepted + dead + unfinished, "{report}");
-    let dead_rows = if dead > 0 {
-        read_csv(&work.path("failed.csv")).1.len() as u64
-    } else {
-        0
-    };
-    assert_eq!(dead_rows, dead, "dead-letter file vs report: {report}");
-    report
-}
+use crate::support::fixtures::{Csv, contacts};
+use crate::support::scenario::Scenario;
 
 #[test]
 fn upsert_by_email_lands_every_row_in_file_order() {
-    let sandbox = TestSandbox::with_token(TOKEN);
-    let work = Workdir::new();
-    // 300 rows; rows 301-310 repeat the emails of rows 1-10 with new first names: the later row
-    // must win, so the two inputs of a key never share a batch or fly together.
-    let mut rows: Vec<_> = (1..=300)
-        .map(|i| {
-            (
-                format!("person{i}@example.com"),
-                format!("First{i}"),
-                format!("Last{i}"),
-            )
-        })
-        .collect();
-    rows.extend((1..=10).map(|i| {
-        (
+    // Rows 301-310 repeat the emails of rows 1-10 with new first names: the later row must win,
+    // so the two inputs of a key never share a batch or fly together.
+    let renamed = (1..=10).map(|i| {
+        [
             format!("person{i}@example.com"),
             format!("Renamed{i}"),
             format!("Last{i}"),
-        )
-    }));
-    work.write("input.csv", &contacts_csv(rows));
-    work.write(
-        "p.toml",
-        &pipeline(
-            &sandbox.url,
-            "contacts",
-            "upsert",
-            "id_property = \"email\"",
-            CONTACT_MAPPING,
-            FAST,
-        ),
-    );
-    let out = run_reported(&work, TOKEN, &[]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    let report = assert_conservation(&work);
-    assert_eq!(report["rows_read"], 310);
-    assert_eq!(report["accepted"], 310);
-    assert_eq!(report["created"], 300);
-    assert_eq!(report["updated"], 10);
-    assert_eq!(records(&sandbox, "contacts"), 300);
-    let (status, contact) = sandbox.request(
-        "GET",
-        "/crm/v3/objects/contacts/person7@example.com?idProperty=email&properties=firstname",
-        Some(TOKEN),
-        None,
-    );
-    assert_eq!(status, 200, "{contact}");
-    assert_eq!(contact["properties"]["firstname"], "Renamed7");
+        ]
+    });
+    let run = Scenario::new()
+        .csv(contacts(300).rows(renamed))
+        .pipeline(|p| p.upsert_by("email").map_contact_columns())
+        .run();
+    run.exit(0)
+        .rows_read(310)
+        .accepted(310)
+        .created(300)
+        .updated(10);
+    assert_eq!(run.portal().records("contacts"), 300);
+    let contact = run
+        .portal()
+        .get("/crm/v3/objects/contacts/person7@example.com?idProperty=email&properties=firstname");
+    assert_eq!(contact.status, 200, "{:?}", contact.body);
+    assert_eq!(contact.body["properties"]["firstname"], "Renamed7");
 }
 
 #[test]
 fn create_traces_a_207_back_to_the_conflicting_rows() {
-    let sandbox = TestSandbox::with_token(TOKEN);
-    let (status, existing) = sandbox.request(
-        "POST",
-        "/crm/v3/objects/contacts",
-        Some(TOKEN),
-        Some(json!({"properties": {"email": "person5@example.com", "firstname": "Already"}})),
+    let scenario = Scenario::new();
+    let existing = scenario.portal().create(
+        "contacts",
+        json!({"email": "person5@example.com", "firstname": "Already"}),
     );
-    assert_eq!(status, 201, "{existing}");
-    let work = Workdir::new();
-    work.write("input.csv", &numbered_contacts(40));
-    work.write(
-        "p.toml",
-        &pipeline(
-            &sandbox.url,
-            "contacts",
-            "create",
-            "",
-            CONTACT_MAPPING,
-            FAST,
-        ),
-    );
-    let out = run_reported(&work, TOKEN, &[]);
-    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
-    let report = assert_conservation(&work);
-    assert_eq!(report["accepted"], 39);
-    assert_eq!(report["dead_lettered"], 1);
-    let (header, dead) = read_csv(&work.path("failed.csv"));
+    let run = scenario
+        .csv(contacts(40))
+        .pipeline(|p| p.create().map_contact_columns())
+        .run();
+    run.exit(3).accepted(39).dead_lettered(1);
+    let dead = run.dead_letters();
     assert_eq!(
-        header,
+        dead.header,
         [
             "Email",
             "First Name",
@@ -172,400 +60,255 @@ fn create_traces_a_207_back_to_the_conflicting_rows() {
         ]
     );
     assert_eq!(
-        dead[0][..4],
+        dead.rows[0][..4],
         ["person5@example.com", "First5", "Last5", "5"]
     );
-    assert_eq!(dead[0][4], "409");
-    assert_eq!(dead[0][5], "CONFLICT");
-    let existing_id = existing["id"].as_str().unwrap();
+    assert_eq!(dead.get(0, "etl_status"), "409");
+    assert_eq!(dead.get(0, "etl_category"), "CONFLICT");
+    let message = dead.get(0, "etl_message");
     assert!(
-        dead[0][6].contains(&format!("Existing ID: {existing_id}")),
-        "{:?}",
-        dead[0]
+        message.contains(&format!("Existing ID: {existing}")),
+        "{message}"
     );
-    assert_eq!(records(&sandbox, "contacts"), 40);
-    assert_no_duplicate_creates(&sandbox);
+    assert_eq!(run.portal().records("contacts"), 40);
 }
 
 #[test]
 fn a_whole_batch_failure_is_bisected_and_the_good_rows_land() {
-    let sandbox = TestSandbox::with_token(TOKEN);
-    let work = Workdir::new();
     // Row 17 pins an engagement that is not associated with the contact: only the portal can
     // tell, and it fails the whole upsert batch (400). Bisection isolates that row.
-    let mut csv = String::from("Email,First Name,Pinned\n");
-    for i in 1..=64 {
+    let rows = (1..=64).map(|i| {
         let pinned = if i == 17 { "999999" } else { "" };
-        csv.push_str(&format!("person{i}@example.com,First{i},{pinned}\n"));
-    }
-    work.write("input.csv", &csv);
-    let mapping =
-        "email = \"Email\"\nfirstname = \"First Name\"\nhs_pinned_engagement_id = \"Pinned\"";
-    work.write(
-        "p.toml",
-        &pipeline(
-            &sandbox.url,
-            "contacts",
-            "upsert",
-            "id_property = \"email\"",
-            mapping,
-            FAST,
-        ),
-    );
-    let out = run_reported(&work, TOKEN, &[]);
-    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
-    let report = assert_conservation(&work);
-    assert_eq!(report["accepted"], 63);
-    assert_eq!(report["dead_lettered"], 1);
-    assert!(report["bisections"].as_u64().unwrap() >= 2, "{report}");
-    let (_, dead) = read_csv(&work.path("failed.csv"));
-    assert_eq!(dead[0][3], "17");
-    assert_eq!(dead[0][4], "400");
-    assert_eq!(records(&sandbox, "contacts"), 63);
+        [
+            format!("person{i}@example.com"),
+            format!("First{i}"),
+            pinned.to_string(),
+        ]
+    });
+    let run = Scenario::new()
+        .csv(Csv::new(["Email", "First Name", "Pinned"]).rows(rows))
+        .pipeline(|p| {
+            p.upsert_by("email")
+                .map("email", "Email")
+                .map("firstname", "First Name")
+                .map("hs_pinned_engagement_id", "Pinned")
+        })
+        .run();
+    run.exit(3).accepted(63).dead_lettered(1);
+    assert!(run.number("bisections") >= 2, "{}", run.report());
+    let dead = run.dead_letters();
+    assert_eq!(dead.get(0, "etl_row"), "17");
+    assert_eq!(dead.get(0, "etl_status"), "400");
+    assert_eq!(run.portal().records("contacts"), 63);
 }
 
 #[test]
 fn every_operation_with_associations_and_archive_by_email() {
-    let sandbox = TestSandbox::with_token(TOKEN);
-    let (_, company) = sandbox.request(
-        "POST",
-        "/crm/v3/objects/companies",
-        Some(TOKEN),
-        Some(json!({"properties": {"name": "Acme", "domain": "acme.example"}})),
+    let scenario = Scenario::new();
+    let company = scenario.portal().create(
+        "companies",
+        json!({"name": "Acme", "domain": "acme.example"}),
     );
-    let company_id = company["id"].as_str().unwrap().to_string();
-    let work = Workdir::new();
 
     // create, each contact associated with the company (contact → company, type 279)
-    let mut csv = String::from("Email,First Name,Company ID\n");
-    for i in 1..=30 {
-        csv.push_str(&format!("person{i}@example.com,First{i},{company_id}\n"));
-    }
-    work.write("input.csv", &csv);
-    let create = pipeline(
-        &sandbox.url,
-        "0-1",
-        "create",
-        "",
-        "email = \"Email\"\nfirstname = \"First Name\"",
-        FAST,
-    ) + "\n[[associations]]\nto_id_column = \"Company ID\"\ntype_id = 279\n";
-    work.write("create.toml", &create);
-    let out = work.etl(
-        TOKEN,
-        &["run", "create.toml", "--report", "report.json", "--quiet"],
-    );
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    assert_eq!(report(&work)["created"], 30);
-    let (_, listed) = sandbox.request(
-        "GET",
-        "/crm/v3/objects/contacts?limit=100",
-        Some(TOKEN),
-        None,
-    );
+    let rows = (1..=30).map(|i| {
+        [
+            format!("person{i}@example.com"),
+            format!("First{i}"),
+            company.clone(),
+        ]
+    });
+    let run = scenario
+        .csv(Csv::new(["Email", "First Name", "Company ID"]).rows(rows))
+        .pipeline_file("create.toml")
+        .pipeline(|p| {
+            p.object("0-1")
+                .create()
+                .map("email", "Email")
+                .map("firstname", "First Name")
+                .associate("Company ID", 279)
+        })
+        .run();
+    run.exit(0).created(30);
+    let listed = run.portal().get("/crm/v3/objects/contacts?limit=100").body;
     let ids: Vec<String> = listed["results"]
         .as_array()
-        .unwrap()
+        .expect("results")
         .iter()
-        .map(|r| r["id"].as_str().unwrap().to_string())
+        .map(|r| r["id"].as_str().expect("an id").to_string())
         .collect();
     assert_eq!(ids.len(), 30);
-    let (_, one) = sandbox.request(
-        "GET",
-        &format!("/crm/v3/objects/contacts/{}?associations=companies", ids[0]),
-        Some(TOKEN),
-        None,
-    );
+    let one = run
+        .portal()
+        .get(&format!(
+            "/crm/v3/objects/contacts/{}?associations=companies",
+            ids[0]
+        ))
+        .body;
     assert_eq!(
         one["associations"]["companies"]["results"][0]["id"],
-        company_id.as_str(),
+        company.as_str(),
         "{one}"
     );
 
     // update by record id; one id that does not exist comes back as OBJECT_NOT_FOUND (207)
-    let mut csv = String::from("Record ID,Last Name\n");
-    for id in &ids[..10] {
-        csv.push_str(&format!("{id},Updated\n"));
-    }
-    csv.push_str("987654321,Nobody\n");
-    work.write("input.csv", &csv);
-    let update = pipeline(
-        &sandbox.url,
-        "contacts",
-        "update",
-        "id_column = \"Record ID\"",
-        "lastname = \"Last Name\"",
-        FAST,
-    );
-    work.write("update.toml", &update);
-    let out = work.etl(
-        TOKEN,
-        &["run", "update.toml", "--report", "report.json", "--quiet"],
-    );
-    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
-    let report_json = assert_conservation(&work);
-    assert_eq!(report_json["updated"], 10);
-    let (_, dead) = read_csv(&work.path("failed.csv"));
+    let rows = ids[..10].iter().map(|id| [id.as_str(), "Updated"]);
+    let run = run
+        .then()
+        .csv(
+            Csv::new(["Record ID", "Last Name"])
+                .rows(rows)
+                .row(["987654321", "Nobody"]),
+        )
+        .pipeline_file("update.toml")
+        .pipeline(|p| {
+            p.update()
+                .id_column("Record ID")
+                .map("lastname", "Last Name")
+        })
+        .run();
+    run.exit(3).updated(10);
+    let dead = run.dead_letters();
     assert_eq!(dead.len(), 1);
-    assert_eq!(dead[0][0], "987654321");
-    assert_eq!(dead[0][4], "OBJECT_NOT_FOUND");
-    let (_, one) = sandbox.request(
-        "GET",
-        &format!("/crm/v3/objects/contacts/{}?properties=lastname", ids[3]),
-        Some(TOKEN),
-        None,
-    );
+    assert_eq!(dead.get(0, "Record ID"), "987654321");
+    assert_eq!(dead.get(0, "etl_category"), "OBJECT_NOT_FOUND");
+    let one = run
+        .portal()
+        .get(&format!(
+            "/crm/v3/objects/contacts/{}?properties=lastname",
+            ids[3]
+        ))
+        .body;
     assert_eq!(one["properties"]["lastname"], "Updated");
 
     // archive by email (resolved to ids with a batch read); an unknown email is dead-lettered
-    work.write(
-        "input.csv",
-        "Email\nperson1@example.com\nperson2@example.com\nnobody@example.com\n",
-    );
-    let archive = pipeline(
-        &sandbox.url,
-        "contacts",
-        "archive",
-        "id_property = \"email\"",
-        "email = \"Email\"",
-        FAST,
-    );
-    work.write("archive.toml", &archive);
-    let out = work.etl(
-        TOKEN,
-        &["run", "archive.toml", "--report", "report.json", "--quiet"],
-    );
-    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
-    let report_json = assert_conservation(&work);
-    assert_eq!(report_json["archived"], 2);
-    assert_eq!(records(&sandbox, "contacts"), 28);
-    let (_, dead) = read_csv(&work.path("failed.csv"));
-    assert_eq!(dead[0][0], "nobody@example.com");
-    assert_eq!(dead[0][3], "OBJECT_NOT_FOUND");
+    let run = run
+        .then()
+        .csv(Csv::new(["Email"]).rows([
+            ["person1@example.com"],
+            ["person2@example.com"],
+            ["nobody@example.com"],
+        ]))
+        .pipeline_file("archive.toml")
+        .pipeline(|p| p.archive().id_property("email").map("email", "Email"))
+        .run();
+    run.exit(3).archived(2);
+    assert_eq!(run.portal().records("contacts"), 28);
+    let dead = run.dead_letters();
+    assert_eq!(dead.get(0, "Email"), "nobody@example.com");
+    assert_eq!(dead.get(0, "etl_category"), "OBJECT_NOT_FOUND");
 
     // archive by record id
-    let mut csv = String::from("Record ID\n");
-    for id in &ids[10..15] {
-        csv.push_str(&format!("{id}\n"));
-    }
-    work.write("input.csv", &csv);
-    let archive = pipeline(
-        &sandbox.url,
-        "contacts",
-        "archive",
-        "id_column = \"Record ID\"",
-        "",
-        FAST,
-    );
-    work.write("archive_ids.toml", &archive);
-    let out = work.etl(
-        TOKEN,
-        &[
-            "run",
-            "archive_ids.toml",
-            "--report",
-            "report.json",
-            "--quiet",
-        ],
-    );
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    assert_eq!(records(&sandbox, "contacts"), 23);
+    let run = run
+        .then()
+        .csv(Csv::new(["Record ID"]).rows(ids[10..15].iter().map(|id| [id])))
+        .pipeline_file("archive_ids.toml")
+        .pipeline(|p| p.archive().id_column("Record ID"))
+        .run();
+    run.exit(0).archived(5);
+    assert_eq!(run.portal().records("contacts"), 23);
 }
 
 #[test]
 fn a_refused_token_is_fatal_at_once_and_never_printed() {
-    let sandbox = TestSandbox::with_token("the-right-token");
-    let work = Workdir::new();
-    work.write("input.csv", &numbered_contacts(10));
-    work.write(
-        "p.toml",
-        &pipeline(
-            &sandbox.url,
-            "contacts",
-            "upsert",
-            "id_property = \"email\"",
-            CONTACT_MAPPING,
-            FAST,
-        ),
-    );
     let wrong = "pat-na1-WRONG-0d3c9f1e";
-    let out = work.etl(wrong, &["run", "p.toml"]);
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    let printed = text(&out);
-    assert!(
-        printed.contains("Authentication credentials not found"),
-        "{printed}"
-    );
-    assert!(!printed.contains(wrong));
-    assert_eq!(records(&sandbox, "contacts"), 0);
+    let run = Scenario::new()
+        .sandbox(|s| s.token("the-right-token"))
+        .token(wrong)
+        .csv(contacts(10))
+        .pipeline(|p| p.upsert_by("email").map_contact_columns())
+        .run();
+    run.exit(1).says("Authentication credentials not found");
+    assert!(!run.text().contains(wrong), "{}", run.text());
+    assert_eq!(run.portal().records("contacts"), 0);
 }
 
 #[test]
 fn the_daily_limit_stops_the_run_cleanly() {
-    let sandbox = TestSandbox::start(SandboxConfig {
-        token: Some(TOKEN.into()),
-        requests_per_interval: 10_000,
-        daily_limit: 6,
-        ..SandboxConfig::default()
-    });
-    let work = Workdir::new();
-    work.write("input.csv", &numbered_contacts(2000));
-    work.write(
-        "p.toml",
-        &pipeline(
-            &sandbox.url,
-            "contacts",
-            "upsert",
-            "id_property = \"email\"",
-            CONTACT_MAPPING,
-            FAST,
-        ),
-    );
-    let out = work.etl(TOKEN, &["run", "p.toml", "--report", "report.json"]);
-    assert_eq!(out.status.code(), Some(4), "{}", text(&out));
-    assert!(text(&out).contains("daily limit"), "{}", text(&out));
-    let report = assert_conservation(&work);
-    assert_eq!(report["stopped"], "daily_limit");
-    assert!(report["unfinished"].as_u64().unwrap() > 0, "{report}");
-    assert_eq!(report["dead_lettered"], 0, "{report}");
-    assert_eq!(
-        records(&sandbox, "contacts"),
-        report["accepted"].as_u64().unwrap()
-    );
+    let run = Scenario::new()
+        .sandbox(|s| s.daily_limit(6))
+        .csv(contacts(2000))
+        .pipeline(|p| p.upsert_by("email").map_contact_columns())
+        .run();
+    run.exit(4)
+        .says("daily limit")
+        .stopped("daily_limit")
+        .dead_lettered(0);
+    assert!(run.number("unfinished") > 0, "{}", run.report());
+    assert_eq!(run.portal().records("contacts"), run.number("accepted"));
 }
 
 #[test]
 fn lost_create_answers_are_verified_by_email_never_resent_blindly() {
-    let sandbox = TestSandbox::start(SandboxConfig {
-        token: Some(TOKEN.into()),
-        requests_per_interval: 10_000,
-        daily_limit: 10_000_000,
-        lost_response_rate: 0.3,
-        seed: 7,
-        ..SandboxConfig::default()
-    });
-    let work = Workdir::new();
-    work.write("input.csv", &numbered_contacts(1000));
-    work.write(
-        "p.toml",
-        &pipeline(
-            &sandbox.url,
-            "contacts",
-            "create",
-            "",
-            CONTACT_MAPPING,
-            FAST,
-        ),
-    );
-    let out = run_reported(&work, TOKEN, &[]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    let report = assert_conservation(&work);
-    assert_eq!(report["accepted"], 1000);
-    assert!(report["verified_creates"].as_u64().unwrap() > 0, "{report}");
-    assert_eq!(records(&sandbox, "contacts"), 1000);
-    assert_no_duplicate_creates(&sandbox);
+    let run = Scenario::new()
+        .sandbox(|s| s.lost_response_rate(0.3).seed(7))
+        .csv(contacts(1000))
+        .pipeline(|p| p.create().map_contact_columns())
+        .run();
+    run.exit(0).accepted(1000);
+    assert!(run.number("verified_creates") > 0, "{}", run.report());
+    assert_eq!(run.portal().records("contacts"), 1000);
 }
 
 #[test]
 fn lost_create_answers_without_a_unique_property_are_dead_lettered_as_ambiguous() {
-    let sandbox = TestSandbox::start(SandboxConfig {
-        token: Some(TOKEN.into()),
-        requests_per_interval: 10_000,
-        daily_limit: 10_000_000,
-        lost_response_rate: 0.3,
-        seed: 11,
-        ..SandboxConfig::default()
-    });
-    let work = Workdir::new();
-    let mut csv = String::from("Name,City\n");
-    for i in 1..=1000 {
-        csv.push_str(&format!("Company {i},City {i}\n"));
-    }
-    work.write("input.csv", &csv);
-    work.write(
-        "p.toml",
-        &pipeline(
-            &sandbox.url,
-            "companies",
-            "create",
-            "",
-            "name = \"Name\"\ncity = \"City\"",
-            FAST,
-        ),
-    );
-    let out = run_reported(&work, TOKEN, &[]);
-    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
-    let report = assert_conservation(&work);
-    let (_, dead) = read_csv(&work.path("failed.csv"));
+    let companies = Csv::new(["Name", "City"])
+        .rows((1..=1000).map(|i| [format!("Company {i}"), format!("City {i}")]));
+    let run = Scenario::new()
+        .sandbox(|s| s.lost_response_rate(0.3).seed(11))
+        .csv(companies)
+        .pipeline(|p| {
+            p.object("companies")
+                .create()
+                .map("name", "Name")
+                .map("city", "City")
+        })
+        .run();
+    run.exit(3);
+    let dead = run.dead_letters();
     assert!(!dead.is_empty());
-    for row in &dead {
-        assert_eq!(row[3], "ambiguous", "{row:?}");
-        assert_eq!(row[4], "AMBIGUOUS");
-    }
+    assert_eq!(dead.column("etl_status"), vec!["ambiguous"; dead.len()]);
+    assert_eq!(dead.column("etl_category"), vec!["AMBIGUOUS"; dead.len()]);
     // Every accepted row exists exactly once; ambiguous ones may or may not, but never twice.
-    let stored = records(&sandbox, "companies");
-    assert!(stored >= report["accepted"].as_u64().unwrap());
+    let stored = run.portal().records("companies");
+    assert!(stored >= run.number("accepted"));
     assert!(stored <= 1000);
-    assert_no_duplicate_creates(&sandbox);
 }
 
-/// Runs an upsert or create of `rows` contacts against a faulty sandbox and checks the
-/// invariants: conservation, no record created twice, the window never exceeded.
+/// An upsert or create of `rows` contacts against a faulty sandbox with a tight window; the run's
+/// own checks prove conservation, no record created twice and the window never exceeded.
 fn run_with_faults(create: bool, rows: usize, fault: f64, lost: f64, throttle: f64, seed: u64) {
-    let limit = 60;
-    let sandbox = TestSandbox::start(SandboxConfig {
-        token: Some(TOKEN.into()),
-        requests_per_interval: limit,
-        interval: std::time::Duration::from_millis(400),
-        daily_limit: 10_000_000,
-        fault_rate: fault,
-        lost_response_rate: lost,
-        throttle_rate: throttle,
-        seed,
-        ..SandboxConfig::default()
-    });
-    let work = Workdir::new();
-    work.write("input.csv", &numbered_contacts(rows));
-    let dispatch = format!(
-        "requests_per_interval = {limit}\ninterval_ms = 400\nconcurrency = 6\nbatch_size = 25\nmax_retries = 10"
-    );
-    let (operation, target) = if create {
-        ("create", "")
+    let run = Scenario::new()
+        .window(60, 400)
+        .sandbox(|s| {
+            s.fault_rate(fault)
+                .lost_response_rate(lost)
+                .throttle_rate(throttle)
+                .seed(seed)
+        })
+        .csv(contacts(rows))
+        .pipeline(|p| {
+            let p = if create {
+                p.create()
+            } else {
+                p.upsert_by("email")
+            };
+            p.map_contact_columns()
+                .concurrency(6)
+                .batch_size(25)
+                .max_retries(10)
+        })
+        .run();
+    let exit = if run.number("dead_lettered") == 0 {
+        0
     } else {
-        ("upsert", "id_property = \"email\"")
+        3
     };
-    work.write(
-        "p.toml",
-        &pipeline(
-            &sandbox.url,
-            "contacts",
-            operation,
-            target,
-            CONTACT_MAPPING,
-            &dispatch,
-        ),
-    );
-    let out = run_reported(&work, TOKEN, &[]);
-    assert!(
-        matches!(out.status.code(), Some(0) | Some(3)),
-        "{}",
-        text(&out)
-    );
-    let report = assert_conservation(&work);
-    assert_eq!(report["rows_read"], rows as u64);
-    assert_eq!(report["unfinished"], 0);
-    let stats = sandbox.stats();
-    assert!(
-        stats["max_requests_in_window"].as_u64().unwrap() <= limit as u64,
-        "window exceeded: {stats}"
-    );
-    assert_no_duplicate_creates(&sandbox);
+    run.exit(exit)
+        .rows_read(rows as u64)
+        .reported("unfinished", 0);
     // Every accepted row is a record; nothing else is.
-    assert_eq!(
-        records(&sandbox, "contacts"),
-        report["accepted"].as_u64().unwrap(),
-        "{report}"
-    );
+    assert_eq!(run.portal().records("contacts"), run.number("accepted"));
 }
 
 #[test]
@@ -592,168 +335,88 @@ proptest::proptest! {
 #[test]
 fn the_token_never_appears_in_any_output_or_file() {
     let token = "pat-na1-SECRET-7f3a9c2e-do-not-print";
-    let sandbox = TestSandbox::start(SandboxConfig {
-        token: Some(token.into()),
-        requests_per_interval: 10_000,
-        daily_limit: 10_000_000,
-        fault_rate: 0.2,
-        lost_response_rate: 0.1,
-        seed: 3,
-        ..SandboxConfig::default()
-    });
-    let work = Workdir::new();
-    let mut csv = numbered_contacts(300);
-    csv.push_str("not-an-email,Bad,Row\n");
-    work.write("input.csv", &csv);
-    work.write(
-        "p.toml",
-        &pipeline(
-            &sandbox.url,
-            "contacts",
-            "create",
-            "",
-            CONTACT_MAPPING,
-            FAST,
-        ),
-    );
-    let out = work
-        .command(token, &["run", "p.toml", "--report", "report.json"])
+    let run = Scenario::new()
+        .sandbox(|s| {
+            s.token(token)
+                .fault_rate(0.2)
+                .lost_response_rate(0.1)
+                .seed(3)
+        })
+        .csv(contacts(300).row(["not-an-email", "Bad", "Row"]))
+        .pipeline(|p| p.create().map_contact_columns())
         .env("RUST_LOG", "trace")
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
-    assert!(!text(&out).contains(token));
-    assert!(!text(&out).contains("SECRET-7f3a9c2e"));
-    for entry in std::fs::read_dir(work.dir()).unwrap() {
-        let contents = std::fs::read(entry.unwrap().path()).unwrap();
-        assert!(!String::from_utf8_lossy(&contents).contains("SECRET-7f3a9c2e"));
+        .verbose()
+        .run();
+    run.exit(3);
+    assert!(!run.text().contains("SECRET-7f3a9c2e"));
+    for path in run.workdir().files() {
+        let contents = std::fs::read(&path).expect("a readable file");
+        assert!(
+            !String::from_utf8_lossy(&contents).contains("SECRET-7f3a9c2e"),
+            "{}",
+            path.display()
+        );
     }
 }
 
 #[test]
 fn a_fixed_dead_letter_file_replays_with_the_same_pipeline() {
-    let sandbox = TestSandbox::with_token(TOKEN);
-    let work = Workdir::new();
-    let mut csv = numbered_contacts(20);
-    csv.push_str("broken-email,Fix,Me\n");
-    work.write("input.csv", &csv);
-    work.write(
-        "p.toml",
-        &pipeline(
-            &sandbox.url,
-            "contacts",
-            "upsert",
-            "id_property = \"email\"",
-            CONTACT_MAPPING,
-            FAST,
-        ),
-    );
-    let out = work.etl(TOKEN, &["run", "p.toml", "--quiet"]);
-    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
-    let fixed = work
-        .read("failed.csv")
+    let run = Scenario::new()
+        .csv(contacts(20).row(["broken-email", "Fix", "Me"]))
+        .pipeline(|p| p.upsert_by("email").map_contact_columns())
+        .run();
+    run.exit(3).dead_lettered(1);
+    let fixed = run
+        .workdir()
+        .read(run.report()["dead_letter_file"].as_str().expect("a path"))
         .replace("broken-email", "fixed@example.com");
-    work.write("fixed.csv", &fixed);
-    let out = work.etl(
-        TOKEN,
-        &[
-            "run",
-            "p.toml",
-            "--source",
-            "fixed.csv",
-            "--report",
-            "report.json",
-            "--quiet",
-        ],
-    );
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    assert_eq!(report(&work)["accepted"], 1);
-    assert_eq!(records(&sandbox, "contacts"), 21);
+    let run = run
+        .then()
+        .file("fixed.csv", fixed)
+        .args(["--source", "fixed.csv"])
+        .run();
+    run.exit(0).accepted(1);
+    assert_eq!(run.portal().records("contacts"), 21);
 }
 
 #[test]
 fn sigterm_drains_in_flight_requests_and_exits_resumable() {
-    let sandbox = TestSandbox::start(SandboxConfig {
-        token: Some(TOKEN.into()),
-        requests_per_interval: 10_000,
-        daily_limit: 10_000_000,
-        latency: std::time::Duration::from_millis(150),
-        ..SandboxConfig::default()
-    });
-    let work = Workdir::new();
-    work.write("input.csv", &numbered_contacts(5000));
-    let dispatch =
-        "requests_per_interval = 10000\ninterval_ms = 1000\nconcurrency = 2\nbatch_size = 10";
-    work.write(
-        "p.toml",
-        &pipeline(
-            &sandbox.url,
-            "contacts",
-            "upsert",
-            "id_property = \"email\"",
-            CONTACT_MAPPING,
-            dispatch,
-        ),
-    );
-    let child = work
-        .command(
-            TOKEN,
-            &["run", "p.toml", "--report", "report.json", "--quiet"],
-        )
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    // Wait until some rows landed, then ask it to stop.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while records(&sandbox, "contacts") < 50 && std::time::Instant::now() < deadline {
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    let killed = std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(4), "{}", text(&out));
-    let report = assert_conservation(&work);
-    assert_eq!(report["stopped"], "interrupted");
-    assert!(report["rows_read"].as_u64().unwrap() < 5000);
-    assert_eq!(
-        records(&sandbox, "contacts"),
-        report["accepted"].as_u64().unwrap()
-    );
+    let mut running = Scenario::new()
+        .sandbox(|s| s.latency_ms(150))
+        .csv(contacts(5000))
+        .pipeline(|p| {
+            p.upsert_by("email")
+                .map_contact_columns()
+                .concurrency(2)
+                .batch_size(10)
+        })
+        .spawn();
+    running.wait_until(|portal| portal.records("contacts") >= 50);
+    let run = running.terminate();
+    run.exit(4).stopped("interrupted");
+    assert!(run.number("rows_read") < 5000, "{}", run.report());
+    assert_eq!(run.portal().records("contacts"), run.number("accepted"));
 }
 
 #[test]
 fn base_url_on_the_command_line_overrides_the_pipeline() {
-    let sandbox = TestSandbox::with_token(TOKEN);
-    let work = Workdir::new();
-    work.write("input.csv", &numbered_contacts(15));
-    // The file says "sandbox" (embedded); the flag sends the rows to the running one instead.
-    work.write(
-        "p.toml",
-        &pipeline(
-            "sandbox",
-            "contacts",
-            "upsert",
-            "id_property = \"email\"",
-            CONTACT_MAPPING,
-            FAST,
-        ),
-    );
-    let out = work.etl(TOKEN, &["validate", "p.toml", "--base-url", &sandbox.url]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    let schema_reads =
-        sandbox.stats()["requests"]["GET /crm/v3/properties/{objectType}"]["200"].clone();
+    // The file says "sandbox" (embedded); the flag sends the rows to the test sandbox instead.
+    let scenario = Scenario::new().csv(contacts(15)).pipeline(|p| {
+        p.base_url("sandbox")
+            .upsert_by("email")
+            .map_contact_columns()
+    });
+    let url = scenario.url();
+    let run = scenario.args(["--base-url", &url]).validate();
+    run.exit(0);
     assert_eq!(
-        schema_reads, 1,
+        run.portal().stats()["requests"]["GET /crm/v3/properties/{objectType}"]["200"],
+        1,
         "validate fetched the schema from the flag's URL"
     );
-    let out = run_reported(&work, TOKEN, &["--base-url", &sandbox.url]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    assert_eq!(records(&sandbox, "contacts"), 15);
-    let out = run_reported(&work, TOKEN, &["--base-url", "ftp://example.com"]);
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    assert!(text(&out).contains("--base-url"), "{}", text(&out));
+    let run = run.then().args(["--base-url", &url]).run();
+    run.exit(0);
+    assert_eq!(run.portal().records("contacts"), 15);
+    let run = run.then().args(["--base-url", "ftp://example.com"]).run();
+    run.exit(1).says("--base-url");
 }

@@ -1,86 +1,56 @@
-//! The committed samples: each pipeline loads, and its source runs through mapping and validation
-//! (against fixture schemas in HubSpot's shape) with exactly the deliberately bad rows rejected.
+//! The committed samples through `etl validate` against the embedded sandbox: each is read whole and
+//! exactly its deliberately bad rows are rejected, counted per category as README promises. The
+//! counts follow the rules of `examples/make_samples.rs` (the first rule that matches a row wins).
 
-use std::collections::BTreeMap;
-use std::path::Path;
-
-use etl::config;
-use etl::portal::schema::ObjectSchema;
-use etl::prepare::Preparer;
-use etl::prepare::source;
-
-use crate::fixtures::{COMPANIES, CONTACTS, DEALS};
-
-/// (rows read, valid, invalid by category) for a sample pipeline.
-fn run(pipeline: &str, schema_json: &str) -> (u64, u64, BTreeMap<String, u64>) {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("samples")
-        .join(pipeline);
-    let p = config::load(&path, &Default::default()).unwrap();
-    let schema = ObjectSchema::from_json(&p.target.object, schema_json.as_bytes()).unwrap();
-    let mut source = source::open(&p.source).unwrap();
-    let mut preparer = Preparer::new(&p, &schema, source.header()).unwrap();
-    let (mut read, mut valid) = (0, 0);
-    let mut invalid = BTreeMap::new();
-    for row in source.by_ref() {
-        read += 1;
-        match row.map(|r| preparer.prepare(r)) {
-            Ok(Ok(_)) => valid += 1,
-            Ok(Err(r)) | Err(r) => *invalid.entry(r.category).or_insert(0) += 1,
-        }
-    }
-    assert!(source.take_error().is_none());
-    (read, valid, invalid)
-}
-
-fn total(m: &BTreeMap<String, u64>) -> u64 {
-    m.values().sum()
-}
+use crate::support::scenario::Scenario;
 
 #[test]
 fn contacts_sample() {
-    let (read, valid, invalid) = run("contacts.toml", CONTACTS);
-    assert_eq!(read, 3000);
-    assert_eq!(valid + total(&invalid), read);
-    for category in [
-        "INVALID_EMAIL",
-        "INVALID_OPTION",
-        "INVALID_DATE",
-        "UNREADABLE_ROW",
-    ] {
-        assert!(invalid.contains_key(category), "{category}: {invalid:?}");
-    }
-    assert!(total(&invalid) < 150, "{invalid:?}");
+    Scenario::sample("contacts.toml")
+        .validate()
+        .exit(3)
+        .rows_read(3000)
+        .valid(2895)
+        .categories(&[
+            ("INVALID_DATE", 17 + 16), // `31/02/1980` every 173rd row, `1980-13-01` every 181st
+            ("INVALID_EMAIL", 30 + 22), // `…@@…` every 97th, `First Last` every 131st
+            ("INVALID_OPTION", 19),    // stage `Prospect` every 151st
+            ("UNREADABLE_ROW", 1),     // the ragged row 777
+        ]);
 }
 
 #[test]
 fn companies_sample() {
-    let (read, valid, invalid) = run("companies.toml", COMPANIES);
-    assert_eq!(read, 2000);
-    assert_eq!(invalid.get("REQUIRED_PROPERTY"), Some(&8));
-    assert_eq!(valid, 1992);
+    Scenario::sample("companies.toml")
+        .validate()
+        .exit(3)
+        .rows_read(2000)
+        .valid(1992)
+        // neither name nor domain: every 250th row from row 8
+        .categories(&[("REQUIRED_PROPERTY", 8)]);
 }
 
 #[test]
 fn deals_sample() {
-    let (read, valid, invalid) = run("deals.toml", DEALS);
-    assert_eq!(read, 1500);
-    assert_eq!(valid + total(&invalid), read);
-    for category in [
-        "INVALID_INTEGER",
-        "INVALID_OPTION",
-        "INVALID_DATE",
-        "REQUIRED_PROPERTY",
-    ] {
-        assert!(invalid.contains_key(category), "{category}: {invalid:?}");
-    }
+    Scenario::sample("deals.toml")
+        .validate()
+        .exit(3)
+        .rows_read(1500)
+        .valid(1456)
+        .categories(&[
+            ("INVALID_DATE", 10),      // `2025-31-12` every 139th row
+            ("INVALID_INTEGER", 13),   // amount `12,5` every 113th
+            ("INVALID_OPTION", 11),    // stage `Won` every 127th
+            ("REQUIRED_PROPERTY", 10), // an empty deal name every 149th
+        ]);
 }
 
 #[test]
 fn archive_sample() {
-    let (read, valid, invalid) = run("archive_contacts.toml", CONTACTS);
-    assert_eq!(read, 500);
-    assert_eq!(valid, 498);
-    assert_eq!(invalid.get("INVALID_ID"), Some(&1));
-    assert_eq!(invalid.get("MISSING_ID"), Some(&1));
+    Scenario::sample("archive_contacts.toml")
+        .validate()
+        .exit(3)
+        .rows_read(500)
+        .valid(498)
+        .categories(&[("INVALID_ID", 1), ("MISSING_ID", 1)]); // `N/A` and an empty id
 }

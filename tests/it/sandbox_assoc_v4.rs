@@ -8,7 +8,7 @@ use etl::sandbox::SandboxConfig;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::sandbox_client::{Sandbox, config};
+use crate::support::sandbox::{Sandbox, config};
 
 const V4: &str = "/crm/v4/associations/contacts/companies";
 

@@ -4,7 +4,7 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::sandbox_client::{Sandbox, embedded};
+use crate::support::sandbox::{Sandbox, embedded};
 
 fn contacts(emails: &[&str]) -> Value {
     let inputs: Vec<Value> = emails

@@ -9,7 +9,7 @@ use etl::sandbox::{self, SandboxConfig};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::sandbox_client::{Sandbox, TOKEN, config};
+use crate::support::sandbox::{Sandbox, TOKEN, config};
 
 /// How a garbled batch-create answer (2 inputs, trace ids "a" and "b") is damaged.
 fn damage(content_type: &str, body: &Value) -> &'static str {
@@ -133,8 +133,8 @@ async fn debug_output_never_shows_the_token() {
         .await;
     assert_eq!(reply.status, StatusCode::OK);
     for text in [
-        format!("{:?}", sb.handle),
-        format!("{:?}", sb.handle.state()),
+        format!("{:?}", sb.handle()),
+        format!("{:?}", sb.handle().state()),
         format!("{:?}", config()),
     ] {
         assert!(!text.contains("hardening-secret"), "{text}");

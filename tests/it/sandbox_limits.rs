@@ -7,7 +7,7 @@ use etl::sandbox::SandboxConfig;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
-use crate::sandbox_client::{Sandbox, TOKEN, assert_uuid, config};
+use crate::support::sandbox::{Sandbox, TOKEN, assert_uuid, config};
 
 fn limited(requests: u32, interval_ms: u64) -> SandboxConfig {
     SandboxConfig {
@@ -84,15 +84,17 @@ async fn the_rolling_window_refuses_request_n_plus_one_then_rolls() {
         sb.get("/crm/v3/objects/contacts").await.status,
         StatusCode::TOO_MANY_REQUESTS
     );
-    // … then a short one, and the window rolls.
-    sb.configure(json!({"interval_ms": 200, "retry_after": true}))
+    // … then the shortest window, and it rolls. The sandbox's window runs on the wall clock
+    // (`std::time::Instant`), which tokio's paused time does not move, so a real wait is unavoidable;
+    // with a 1 ms window it is 2 ms (a longer wait on a loaded machine only makes it surer).
+    sb.configure(json!({"interval_ms": 1, "retry_after": true}))
         .await;
-    tokio::time::sleep(Duration::from_millis(250)).await;
+    tokio::time::sleep(Duration::from_millis(2)).await;
     let reply = sb.get("/crm/v3/objects/contacts").await;
     assert_eq!(reply.status, StatusCode::OK);
     assert_eq!(
         reply.header("x-hubspot-ratelimit-interval-milliseconds"),
-        Some("200")
+        Some("1")
     );
 
     let stats = sb.stats().await;
@@ -377,8 +379,8 @@ async fn stats_and_config() {
 async fn shutdown_stops_the_server() {
     let sb = Sandbox::new().await;
     let base = sb.base.clone();
-    assert_eq!(sb.handle.addr().ip().to_string(), "127.0.0.1");
-    sb.handle.shutdown().await;
+    assert_eq!(sb.handle().addr().ip().to_string(), "127.0.0.1");
+    sb.shutdown().await;
     let refused = reqwest::Client::new()
         .get(format!("{base}/crm/v3/objects/contacts"))
         .bearer_auth(TOKEN)

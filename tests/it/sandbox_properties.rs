@@ -6,7 +6,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::sandbox_client::{Sandbox, config};
+use crate::support::sandbox::{Sandbox, config};
 
 fn text_property(name: &str, unique: bool) -> Value {
     json!({"name": name, "label": name, "type": "string", "fieldType": "text",

@@ -5,7 +5,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::sandbox_client::{Sandbox, config, embedded};
+use crate::support::sandbox::{Sandbox, config, embedded};
 
 /// The objects prefix of v3, 2026-03 and 2026-09, and how each names contacts (dated paths by id).
 const VERSIONS: [(&str, &str); 3] = [

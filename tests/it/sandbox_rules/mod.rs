@@ -7,8 +7,8 @@ mod types;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::sandbox_client::{Sandbox, config, embedded};
-use crate::support::{SandboxProcess, Workdir};
+use crate::support::sandbox::{Sandbox, config, embedded};
+use crate::support::workdir::Workdir;
 
 /// Where 2026-09 serves the rules.
 const RULES_2609: &str = "/crm/property-validations/2026-09";
@@ -289,7 +289,7 @@ async fn normalization_checks_the_trimmed_value() {
 fn rules_file(work: &Workdir) -> std::path::PathBuf {
     work.write(
         "rules.json",
-        &json!({
+        json!({
             "contacts": {"firstname": {"MAX_LENGTH": {"ruleArguments": ["4"]}}},
             "0-3": {"amount": {"DECIMAL": {"ruleArguments": ["0"], "shouldApplyNormalization": false}}},
         })
@@ -379,28 +379,31 @@ async fn rules_from_a_file_survive_reset_and_config_replaces_them() {
 fn etl_sandbox_takes_a_rules_file() {
     let work = Workdir::new();
     let path = rules_file(&work);
-    let sandbox =
-        SandboxProcess::start(&["--token", "tok", "--rules-file", path.to_str().unwrap()]);
-    let (status, rules) = sandbox.request_as(
-        Some("tok"),
-        "GET",
-        "/crm/property-validations/2026-09/contacts/firstname",
-        None,
-    );
-    assert_eq!(status, 200);
+    let sandbox = Sandbox::process(&etl::sandbox::SandboxConfig {
+        token: Some("tok".into()),
+        rules_file: Some(path),
+        ..config()
+    });
+    let rules = sandbox
+        .portal()
+        .get("/crm/property-validations/2026-09/contacts/firstname");
+    assert_eq!(rules.status, StatusCode::OK);
     assert_eq!(
-        rules,
+        rules.body,
         json!({"results": [{"ruleType": "MAX_LENGTH", "ruleArguments": ["4"]}]})
     );
-    let (status, refused) = sandbox.request_as(
-        Some("tok"),
-        "POST",
+    let refused = sandbox.portal().post(
         "/crm/objects/2026-09/0-1",
-        Some(json!({"properties": {"email": "a@example.com", "firstname": "Alexander"}})),
+        json!({"properties": {"email": "a@example.com", "firstname": "Alexander"}}),
     );
-    assert_eq!(status, 400, "{refused}");
     assert_eq!(
-        embedded(&refused["message"])[0]["error"],
+        refused.status,
+        StatusCode::BAD_REQUEST,
+        "{:?}",
+        refused.body
+    );
+    assert_eq!(
+        embedded(&refused.body["message"])[0]["error"],
         "INVALID_MAX_LENGTH"
     );
 
@@ -408,18 +411,14 @@ fn etl_sandbox_takes_a_rules_file() {
         "bad.json",
         r#"{"contacts": {"firstname": {"MAX_LENGTH": {"ruleArguments": ["x"]}}}}"#,
     );
-    let output = work.etl(
-        "",
-        &[
-            "sandbox",
-            "--addr",
-            "127.0.0.1:0",
-            "--rules-file",
-            bad.to_str().unwrap(),
-        ],
-    );
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_etl"))
+        .args(["sandbox", "--addr", "127.0.0.1:0", "--rules-file"])
+        .arg(&bad)
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("etl runs");
     assert_eq!(output.status.code(), Some(1));
-    let text = crate::support::text(&output);
+    let text = String::from_utf8_lossy(&output.stderr);
     assert!(
         text.contains("rules file")
             && text.contains("contacts.firstname.MAX_LENGTH: MAX_LENGTH takes one argument"),

@@ -6,7 +6,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use super::RULES_2609;
-use crate::sandbox_client::{Sandbox, embedded};
+use crate::support::sandbox::{Sandbox, embedded};
 
 /// One rule setting and a value it lets through and one it refuses with `code`.
 struct Case<'a> {

@@ -1,0 +1,22 @@
+//! The engine internals that tests and benches reach into, re-exported from this one file: when the
+//! engine's modules move, this is the file of `tests/` and `benches/` to fix. Everything else goes
+//! through the `etl` binary or `etl::sandbox`, whose paths stay. (`benches/` include it by `#[path]`.)
+
+#![allow(unused_imports)]
+
+pub use etl::commands::{self, validate};
+pub use etl::config::secret::Secret;
+pub use etl::config::{self, Operation, Overrides, SourceFormat, SourceSpec};
+pub use etl::pipeline::{RunOptions, run};
+pub use etl::portal::schema::ObjectSchema;
+pub use etl::prepare::batch::{Batch, Batcher, DEFAULT_MAX_OPEN};
+pub use etl::prepare::encode;
+pub use etl::prepare::row::{RejectStatus, Rejection, SourceRow};
+pub use etl::prepare::source::{self, SourceError};
+pub use etl::prepare::{self, PrepareOptions, PrepareOutcome, Prepared, Preparer};
+
+/// Loads a pipeline file as the command line does without flags.
+#[allow(dead_code)] // the benches include this file but load pipelines their own way
+pub fn load(path: &std::path::Path) -> etl::config::Pipeline {
+    config::load(path, &Overrides::default()).expect("a valid pipeline file")
+}

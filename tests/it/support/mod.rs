@@ -1,0 +1,14 @@
+//! What the integration tests share:
+//! - `scenario`: the builder an end-to-end test is written with (sandbox → source → pipeline → run);
+//! - `outcome`: a finished run, the assertions chained on it, and the invariants every run checks;
+//! - `sandbox`: a sandbox on loopback (in this process or as `etl sandbox`) and its HTTP client;
+//! - `fixtures`: a property schema in HubSpot's shape, CSV writers, the one pipeline-text builder;
+//! - `workdir`: a temp directory of job files, and CSV files read back;
+//! - `engine`: the engine internals tests reach into, re-exported from one place.
+
+pub mod engine;
+pub mod fixtures;
+pub mod outcome;
+pub mod sandbox;
+pub mod scenario;
+pub mod workdir;
