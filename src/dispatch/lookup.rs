@@ -174,7 +174,7 @@ impl Dispatcher {
             inputs: values.iter().map(|v| ReadInput { id: v }).collect(),
         };
         let body = serde_json::to_vec(&body).expect("a read body always serializes");
-        let path = format!("/crm/v3/objects/{}/batch/read", self.spec.object);
+        let path = self.portal.paths().batch(&self.spec.object, "read");
         match self
             .portal
             .post(&path, body, false, &*self.concurrency)

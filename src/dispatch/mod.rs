@@ -165,11 +165,10 @@ impl Dispatcher {
                 None
             };
             let body = encode::request_body(op, id_property, &inputs);
-            let path = format!(
-                "/crm/v3/objects/{}/batch/{}",
-                self.spec.object,
-                op.path_segment()
-            );
+            let path = self
+                .portal
+                .paths()
+                .batch(&self.spec.object, op.path_segment());
             let creates = op == Operation::Create;
             match self
                 .portal

@@ -8,6 +8,7 @@
 //! - `gate`: the rate gate that keeps every rolling window under the portal's limit;
 //! - `retry`: the one classifier of attempts, and the backoff policy;
 //! - `halt`: the run's stop switch;
+//! - `paths`: every path of every request, spelled in the chosen API version;
 //! - `response`: HubSpot's response bodies and rate-limit headers as the engine reads them;
 //! - `schema`: the property schema of an object type, fetched through [`Portal`];
 //! - `standard`: the standard object types and what a create of each requires.
@@ -15,6 +16,7 @@
 pub mod client;
 pub mod gate;
 pub mod halt;
+pub mod paths;
 pub mod response;
 pub mod retry;
 pub mod schema;
@@ -30,6 +32,7 @@ use backon::Retryable;
 use client::{Client, Reply, TransportError};
 use gate::RateGate;
 use halt::{Halt, HaltFlag};
+use paths::Paths;
 use retry::{RetryReason, Verdict};
 
 /// Requests sent to the portal, counted where they leave (every attempt, retries included).
@@ -76,6 +79,7 @@ pub enum Call {
 /// from one window.
 pub struct Portal {
     client: Client,
+    paths: Paths,
     gate: RateGate,
     halt: Arc<HaltFlag>,
     traffic: Traffic,
@@ -83,14 +87,26 @@ pub struct Portal {
 }
 
 impl Portal {
-    pub fn new(client: Client, gate: RateGate, halt: Arc<HaltFlag>, max_retries: u32) -> Portal {
+    pub fn new(
+        client: Client,
+        paths: Paths,
+        gate: RateGate,
+        halt: Arc<HaltFlag>,
+        max_retries: u32,
+    ) -> Portal {
         Portal {
             client,
+            paths,
             gate,
             halt,
             traffic: Traffic::default(),
             max_retries,
         }
+    }
+
+    /// Where this portal's requests go.
+    pub fn paths(&self) -> &Paths {
+        &self.paths
     }
 
     pub fn halt(&self) -> &Arc<HaltFlag> {

@@ -249,7 +249,7 @@ impl ObjectSchema {
 /// Fetches the schema of `object` through `portal`. A refused token, a spent daily budget or an
 /// interrupt stop the fetch with the reason; the token never appears in errors.
 pub async fn fetch(portal: &Portal, object: &str) -> Result<ObjectSchema, SchemaError> {
-    let path = format!("/crm/v3/properties/{object}");
+    let path = portal.paths().properties(object);
     let body = get(portal, &path).await?;
     let schema = ObjectSchema::from_json(object, &body).map_err(|e| SchemaError::Parse {
         url: portal.url(&path),
@@ -258,7 +258,7 @@ pub async fn fetch(portal: &Portal, object: &str) -> Result<ObjectSchema, Schema
     if !is_custom(object) {
         return Ok(schema);
     }
-    let path = format!("/crm/v3/schemas/{object}");
+    let path = portal.paths().schema(object);
     let body = get(portal, &path).await?;
     schema
         .with_custom_required(&body)
@@ -409,7 +409,7 @@ mod tests {
         let token = Secret::new("pat-secret-value");
         let client = Client::new(&base, &token, Duration::from_secs(5)).unwrap();
         let gate = RateGate::new(NonZeroU32::new(100).unwrap(), Duration::from_secs(1));
-        let portal = Portal::new(client, gate, Default::default(), 0);
+        let portal = Portal::new(client, Default::default(), gate, Default::default(), 0);
         let err = fetch(&portal, "contacts").await.unwrap_err().to_string();
         assert!(err.contains(&base), "{err}");
         assert!(!err.contains("pat-secret-value"), "{err}");

@@ -8,6 +8,7 @@ use super::Portal;
 use super::client::{Client, ClientError};
 use super::gate::RateGate;
 use super::halt::HaltFlag;
+use super::paths::Paths;
 use crate::config::secret::Secret;
 use crate::config::{BaseUrl, ConfigError, Pipeline};
 use crate::sandbox::{self, SandboxConfig, SandboxHandle};
@@ -80,7 +81,8 @@ impl Target {
         let dispatch = &pipeline.dispatch;
         let client = Client::new(&self.base_url, &self.token, dispatch.request_timeout)?;
         let gate = RateGate::new(dispatch.requests_per_interval, dispatch.interval);
-        Ok(Portal::new(client, gate, halt, dispatch.max_retries))
+        let paths = Paths::default();
+        Ok(Portal::new(client, paths, gate, halt, dispatch.max_retries))
     }
 
     /// Stops the embedded sandbox, if any.
