@@ -91,7 +91,7 @@ pub async fn run(pipeline: &Pipeline, options: &RunOptions) -> Result<RunOutcome
         (true, false) => Start::Resume,
         (false, false) => Start::New,
     };
-    let target = Target::connect(pipeline, options.token.as_ref()).await?;
+    let target = Target::connect(&pipeline.connection(), options.token.as_ref()).await?;
     let (checkpoint, earlier) = match open_job(pipeline, start) {
         Ok(opened) => opened,
         Err(err) => {
@@ -115,7 +115,7 @@ pub async fn run(pipeline: &Pipeline, options: &RunOptions) -> Result<RunOutcome
     };
     let counters = Arc::new(Counters::default());
     let earlier_report = earlier.as_ref().map(|e| e.report(pipeline));
-    let portal = match target.portal(pipeline, Arc::clone(&halt)) {
+    let portal = match target.portal(&pipeline.connection(), Arc::clone(&halt)) {
         Ok(portal) => Some(Arc::new(portal)),
         Err(err) => {
             halt.raise(Halt::Failed(err.to_string()));

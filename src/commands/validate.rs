@@ -104,8 +104,8 @@ pub async fn validate(
     pipeline: &Pipeline,
     token: Option<Secret>,
 ) -> Result<ValidateSummary, ValidateError> {
-    let target = Target::connect(pipeline, token.as_ref()).await?;
-    let result = match target.portal(pipeline, Arc::new(HaltFlag::default())) {
+    let target = Target::connect(&pipeline.connection(), token.as_ref()).await?;
+    let result = match target.portal(&pipeline.connection(), Arc::new(HaltFlag::default())) {
         Ok(portal) => schema::fetch(&portal, &pipeline.target.object)
             .await
             .map_err(ValidateError::from),

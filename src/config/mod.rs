@@ -185,16 +185,37 @@ pub fn parse(path: &Path, text: &str) -> Result<Pipeline, ConfigError> {
     raw.validate(path)
 }
 
-impl Pipeline {
-    /// The token from the environment variable named by `target.token_env`; `None` when unset or empty.
+/// How to reach a portal: where, with which token variable, at what pace. A pipeline's `[target]`
+/// and `[dispatch]` make one; commands without a pipeline file build one from their flags.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Connection {
+    pub base_url: BaseUrl,
+    /// The environment variable that holds the token (never the token itself).
+    pub token_env: String,
+    pub dispatch: Dispatch,
+}
+
+impl Connection {
+    /// The token from the environment variable named by `token_env`; `None` when unset or empty.
     pub fn token(&self) -> Result<Option<Secret>, ConfigError> {
-        match std::env::var(&self.target.token_env) {
+        match std::env::var(&self.token_env) {
             Ok(value) if value.trim().is_empty() => Ok(None),
             Ok(value) => Ok(Some(Secret::new(value.trim()))),
             Err(std::env::VarError::NotPresent) => Ok(None),
             Err(std::env::VarError::NotUnicode(_)) => Err(ConfigError::TokenNotUnicode {
-                var: self.target.token_env.clone(),
+                var: self.token_env.clone(),
             }),
+        }
+    }
+}
+
+impl Pipeline {
+    /// How this pipeline reaches its portal.
+    pub fn connection(&self) -> Connection {
+        Connection {
+            base_url: self.target.base_url.clone(),
+            token_env: self.target.token_env.clone(),
+            dispatch: self.dispatch.clone(),
         }
     }
 }

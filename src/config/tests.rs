@@ -208,7 +208,7 @@ fn token_comes_from_the_named_variable() {
         "base_url = \"sandbox\"\ntoken_env = \"ETL_CONFIG_TEST_TOKEN_UNSET\"",
     ))
     .unwrap();
-    assert!(p.token().unwrap().is_none());
+    assert!(p.connection().token().unwrap().is_none());
 }
 
 #[test]

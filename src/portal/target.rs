@@ -10,7 +10,7 @@ use super::gate::RateGate;
 use super::halt::HaltFlag;
 use super::paths::Paths;
 use crate::config::secret::Secret;
-use crate::config::{BaseUrl, ConfigError, Pipeline};
+use crate::config::{BaseUrl, ConfigError, Connection};
 use crate::sandbox::{self, SandboxConfig, SandboxHandle};
 
 /// The target could not be reached or set up.
@@ -37,21 +37,21 @@ pub struct Target {
 }
 
 impl Target {
-    /// Connects to the pipeline's `base_url`. The token is `explicit` when given (programs that
-    /// embed the engine), else the environment variable the pipeline names.
+    /// Connects to `connection`'s `base_url`. The token is `explicit` when given (programs that
+    /// embed the engine), else the environment variable the connection names.
     pub async fn connect(
-        pipeline: &Pipeline,
+        connection: &Connection,
         explicit: Option<&Secret>,
     ) -> Result<Target, TargetError> {
         let token = match explicit {
             Some(token) => Some(token.clone()),
-            None => pipeline.token()?,
+            None => connection.token()?,
         };
-        match &pipeline.target.base_url {
+        match &connection.base_url {
             BaseUrl::Url(url) => Ok(Target {
                 base_url: url.clone(),
                 token: token.ok_or_else(|| TargetError::MissingToken {
-                    var: pipeline.target.token_env.clone(),
+                    var: connection.token_env.clone(),
                 })?,
                 sandbox: None,
             }),
@@ -61,8 +61,8 @@ impl Target {
                 let token = token.unwrap_or_else(|| Secret::new("sandbox-local-token"));
                 let config = SandboxConfig {
                     token: Some(token.expose().to_string()),
-                    requests_per_interval: pipeline.dispatch.requests_per_interval.get(),
-                    interval: pipeline.dispatch.interval,
+                    requests_per_interval: connection.dispatch.requests_per_interval.get(),
+                    interval: connection.dispatch.interval,
                     ..SandboxConfig::default()
                 };
                 let handle = sandbox::start(config).await.map_err(TargetError::Sandbox)?;
@@ -75,10 +75,14 @@ impl Target {
         }
     }
 
-    /// The portal of this target for one run: a client, a rate gate at the pipeline's limits and
-    /// the run's stop switch.
-    pub fn portal(&self, pipeline: &Pipeline, halt: Arc<HaltFlag>) -> Result<Portal, TargetError> {
-        let dispatch = &pipeline.dispatch;
+    /// The portal of this target for one run: a client, a rate gate at the connection's limits
+    /// and the run's stop switch.
+    pub fn portal(
+        &self,
+        connection: &Connection,
+        halt: Arc<HaltFlag>,
+    ) -> Result<Portal, TargetError> {
+        let dispatch = &connection.dispatch;
         let client = Client::new(&self.base_url, &self.token, dispatch.request_timeout)?;
         let gate = RateGate::new(dispatch.requests_per_interval, dispatch.interval);
         let paths = Paths::default();
