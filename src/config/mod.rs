@@ -2,10 +2,12 @@
 //! whose types cannot be wrong (resolved paths, `NonZero` limits, `Duration`s, a checked base URL).
 //!
 //! Parts: `raw` (the file's shape), `check` (raw → validated), `mapping` (the `[mapping]` types),
-//! `overrides` (command-line flags that change a loaded pipeline), `secret` (the token's type).
+//! `overrides` (command-line flags that change a loaded pipeline), `flags` (a connection from
+//! command-line flags, for commands without a pipeline file), `secret` (the token's type).
 //! The key names are the user's contract (DESIGN.md §6); every key is documented in docs/.
 
 mod check;
+mod flags;
 pub mod mapping;
 mod overrides;
 mod raw;
@@ -18,6 +20,8 @@ use std::num::{NonZeroU32, NonZeroUsize};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+pub use check::sibling;
+pub use flags::ConnectionFlags;
 use mapping::PropertyMapping;
 pub use overrides::Overrides;
 use raw::RawPipeline;
@@ -163,6 +167,8 @@ pub enum ConfigError {
         key: String,
         message: String,
     },
+    #[error("{flag}: {message}")]
+    Flag { flag: String, message: String },
     #[error("environment variable {var} (target.token_env) is not valid Unicode")]
     TokenNotUnicode { var: String },
 }

@@ -29,6 +29,21 @@ impl Paths {
         }
     }
 
+    /// The records of an object type: list (`GET`, paged) and single create (`POST`).
+    pub fn objects(&self, object: &str) -> String {
+        match self.version {
+            ApiVersion::V3 => format!("/crm/v3/objects/{object}"),
+        }
+    }
+
+    /// A batch endpoint of the associations between two object types:
+    /// `…/associations/{from}/{to}/batch/{operation}` (`read`, `create`, `archive`).
+    pub fn association_batch(&self, from: &str, to: &str, operation: &str) -> String {
+        match self.version {
+            ApiVersion::V3 => format!("/crm/v4/associations/{from}/{to}/batch/{operation}"),
+        }
+    }
+
     /// The property definitions of an object type.
     pub fn properties(&self, object: &str) -> String {
         match self.version {
@@ -54,6 +69,11 @@ mod tests {
         assert_eq!(
             paths.batch("contacts", "upsert"),
             "/crm/v3/objects/contacts/batch/upsert"
+        );
+        assert_eq!(paths.objects("contacts"), "/crm/v3/objects/contacts");
+        assert_eq!(
+            paths.association_batch("contacts", "companies", "read"),
+            "/crm/v4/associations/contacts/companies/batch/read"
         );
         assert_eq!(paths.properties("0-1"), "/crm/v3/properties/0-1");
         assert_eq!(paths.schema("2-99"), "/crm/v3/schemas/2-99");
