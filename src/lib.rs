@@ -7,6 +7,7 @@
 //! - `prepare`: the first half of the data path (source → mapping → validation → batches);
 //! - `job`: what a job leaves behind (dead letters, journal, checkpoint, report);
 //! - `dispatch`: sending batches and tracing every answer back to rows;
+//! - `read`: reading records back (list pages, batch reads, associations), for export and verify;
 //! - `pipeline`: `etl run`'s whole data path as one chain;
 //! - `commands`: one file per command, and the exit-code policy.
 //!
@@ -20,4 +21,5 @@ pub mod job;
 pub mod pipeline;
 pub mod portal;
 pub mod prepare;
+pub mod read;
 pub mod sandbox;
