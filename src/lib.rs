@@ -8,6 +8,7 @@
 //! - `job`: what a job leaves behind (dead letters, journal, checkpoint, report);
 //! - `dispatch`: sending batches and tracing every answer back to rows;
 //! - `read`: reading records back (list pages, batch reads, associations), for export and verify;
+//! - `export`: `etl export`'s chain (pages → CSV or typed Parquet, resumable);
 //! - `pipeline`: `etl run`'s whole data path as one chain;
 //! - `commands`: one file per command, and the exit-code policy.
 //!
@@ -17,6 +18,7 @@
 pub mod commands;
 pub mod config;
 pub mod dispatch;
+pub mod export;
 pub mod job;
 pub mod pipeline;
 pub mod portal;
