@@ -9,6 +9,7 @@
 //! - `dispatch`: sending batches and tracing every answer back to rows;
 //! - `read`: reading records back (list pages, batch reads, associations), for export and verify;
 //! - `export`: `etl export`'s chain (pages → CSV or typed Parquet, resumable);
+//! - `verify`: `etl verify` (what the pipeline would send against what the portal holds);
 //! - `pipeline`: `etl run`'s whole data path as one chain;
 //! - `commands`: one file per command, and the exit-code policy.
 //!
@@ -25,3 +26,4 @@ pub mod portal;
 pub mod prepare;
 pub mod read;
 pub mod sandbox;
+pub mod verify;
