@@ -1,11 +1,15 @@
 //! The command line: one file per command, each turning its flags into a call to the library and
 //! its result into output and an [`Exit`]. The exit-code policy lives here, in one place
 //! (DESIGN.md §6): 0 every row accepted · 1 fatal · 2 usage (clap) · 3 finished with rows
-//! dead-lettered or invalid · 4 stopped early and resumable.
+//! dead-lettered or invalid (export: ids not found; verify: differences) · 4 stopped early and
+//! resumable.
 
+mod connection;
+mod export;
 mod run;
 mod sandbox;
 mod validate;
+mod verify;
 
 use std::process::ExitCode;
 
@@ -31,6 +35,10 @@ enum Command {
     Run(run::RunArgs),
     /// Map and validate every row against the target's property schema, without sending writes.
     Validate(validate::ValidateArgs),
+    /// Read one object type's records back into a CSV or Parquet file.
+    Export(export::ExportArgs),
+    /// Check that the portal holds what the pipeline's source would send.
+    Verify(verify::VerifyArgs),
     /// Serve the local HubSpot-compatible API.
     Sandbox(crate::sandbox::SandboxArgs),
 }
@@ -64,8 +72,27 @@ pub async fn execute(cli: Cli) -> Exit {
     match cli.command {
         Command::Run(args) => run::execute(args).await,
         Command::Validate(args) => validate::execute(args).await,
+        Command::Export(args) => export::execute(args).await,
+        Command::Verify(args) => verify::execute(args).await,
         Command::Sandbox(args) => sandbox::execute(args).await,
     }
+}
+
+/// Writes a command's JSON report to `path`; when it cannot, prints the summary (so the run
+/// still leaves a record) and says why.
+fn write_report(
+    path: &std::path::Path,
+    report: &impl serde::Serialize,
+    summary: impl FnOnce() -> String,
+) -> Result<(), Exit> {
+    let json = serde_json::to_vec_pretty(report).expect("a report always serializes");
+    std::fs::write(path, json).map_err(|err| {
+        eprintln!("{}", summary());
+        fatal(&format!(
+            "cannot write the report {}: {err}",
+            path.display()
+        ))
+    })
 }
 
 /// Prints a fatal error the way every command does.

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use super::{Exit, fatal};
+use super::{Exit, fatal, write_report};
 use crate::config::{self, Overrides};
 use crate::pipeline::{self, RunOptions, RunOutcome};
 use crate::portal::halt::Halt;
@@ -51,15 +51,10 @@ pub async fn execute(args: RunArgs) -> Exit {
         Ok(outcome) => outcome,
         Err(err) => return fatal(&err),
     };
-    if let Some(path) = &args.report {
-        let json = serde_json::to_vec_pretty(&outcome.report).expect("a report always serializes");
-        if let Err(err) = std::fs::write(path, json) {
-            eprintln!("{}", outcome.report.summary());
-            return fatal(&format!(
-                "cannot write the report {}: {err}",
-                path.display()
-            ));
-        }
+    if let Some(path) = &args.report
+        && let Err(exit) = write_report(path, &outcome.report, || outcome.report.summary())
+    {
+        return exit;
     }
     exit_of(&outcome, args.quiet, args.report.is_some())
 }
