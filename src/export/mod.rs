@@ -109,6 +109,7 @@ pub async fn export(
         }
         None => None,
     };
+    let resumed = earlier.clone();
     let ids = spec.ids.as_ref().map(open_ids).transpose()?;
     let target = Target::connect(connection, options.token.as_ref()).await?;
     let halt = Arc::new(HaltFlag::default());
@@ -138,7 +139,11 @@ pub async fn export(
         let _ = std::fs::remove_file(spec.lock_path());
     }
     let halt = halt.reason();
-    let report = report_of(spec, &counters, sunk.as_ref(), traffic, &halt, started);
+    let state = match &sunk {
+        Some(sunk) => Some((&sunk.state, sunk.completed)),
+        None => resumed.as_ref().map(|state| (state, false)),
+    };
+    let report = report_of(spec, state, sunk.is_some(), traffic, &halt, started);
     Ok(ExportOutcome { report, halt })
 }
 
@@ -388,33 +393,36 @@ fn open_table(
     })
 }
 
+/// The report of the whole export: from the state the sink left (`written`: this run's sink, whose
+/// state counts this run's requests too), or from an earlier run's state when this run stopped
+/// before writing anything.
 fn report_of(
     spec: &ExportSpec,
-    counters: &ExportCounters,
-    sunk: Option<&Sunk>,
+    state: Option<(&ExportState, bool)>,
+    written: bool,
     traffic: Traffic,
     halt: &Option<Halt>,
     started: Instant,
 ) -> ExportReport {
-    let completed = sunk.is_some_and(|s| s.completed);
-    let (records, history_rows, missing, sent) = match sunk {
-        Some(sunk) => (
-            sunk.state.main.rows,
-            sunk.state.history.as_ref().map_or(0, |h| h.rows),
-            sunk.state.missing.as_ref().map_or(0, |m| m.rows),
-            sunk.state.sent.clone(),
-        ),
-        None => (
-            counters.records.load(Relaxed),
-            counters.history_rows.load(Relaxed),
-            counters.missing.load(Relaxed),
-            state::Sent {
-                requests: traffic.0,
-                retries: traffic.1,
-                rate_limited: traffic.2,
-                elapsed_s: started.elapsed().as_secs_f64(),
+    let completed = state.is_some_and(|(_, completed)| completed);
+    let this_run = state::Sent {
+        requests: traffic.0,
+        retries: traffic.1,
+        rate_limited: traffic.2,
+        elapsed_s: started.elapsed().as_secs_f64(),
+    };
+    let (records, history_rows, missing, sent) = match state {
+        Some((state, _)) => (
+            state.main.rows,
+            state.history.as_ref().map_or(0, |h| h.rows),
+            state.missing.as_ref().map_or(0, |m| m.rows),
+            if written {
+                state.sent.clone()
+            } else {
+                state.sent.plus(&this_run)
             },
         ),
+        None => (0, 0, 0, this_run),
     };
     let mut stopped = Stopped::from(halt.as_ref());
     let mut error = match halt {

@@ -35,6 +35,18 @@ pub struct Sent {
     pub elapsed_s: f64,
 }
 
+impl Sent {
+    /// Both together.
+    pub fn plus(&self, other: &Sent) -> Sent {
+        Sent {
+            requests: self.requests + other.requests,
+            retries: self.retries + other.retries,
+            rate_limited: self.rate_limited + other.rate_limited,
+            elapsed_s: self.elapsed_s + other.elapsed_s,
+        }
+    }
+}
+
 /// The state file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ExportState {

@@ -2,6 +2,7 @@
 
 mod support;
 
+mod export;
 mod prepare;
 mod proxy;
 mod readers;
@@ -20,3 +21,4 @@ mod sandbox_rules;
 mod sandbox_schemas;
 mod sandbox_versions;
 mod validate_sandbox;
+mod verify;
