@@ -19,6 +19,8 @@ pub enum ExportError {
     Schema(#[from] SchemaError),
     #[error(transparent)]
     Lock(#[from] LockError),
+    #[error("another `etl export` to {} is running; wait for it to finish", output.display())]
+    Busy { output: PathBuf },
     #[error(transparent)]
     Ids(#[from] SourceError),
     #[error("{}: {source}", path.display())]

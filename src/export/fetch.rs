@@ -1,8 +1,10 @@
 //! The reading half of an export: pages of records, in order, into the sink's bounded channel.
 //!
 //! - A list export pages through `GET …/objects/{type}` with `limit` and `after`, one page after
-//!   the other (each page's cursor comes from the previous answer). When the property list is too
-//!   long for a URL, each page lists ids only and its records are batch-read by id.
+//!   the other (each page's cursor comes from the previous answer): the reader skims each answer
+//!   for its cursor and hands the body to the sink, which parses it while the next page is read.
+//!   When the property list is too long for a URL, each page lists ids only and its records are
+//!   batch-read by id.
 //! - An id export reads the id file in batches of 100 (50 with history), batch-reads them several
 //!   at a time under the adaptive concurrency, and hands the results on in the file's order: one
 //!   row per id row that names a record; the others are missing.
@@ -74,62 +76,77 @@ impl Reader {
         };
         // Properties too many for a URL: list ids only, then batch-read each page by id.
         let by_id = !self.selection.fits_a_url();
-        let (listed, wanted) = if by_id {
-            let ids_only = Selection {
+        let listed = if by_id {
+            Selection {
                 properties: vec![ID.to_string()],
                 history: Vec::new(),
                 archived: self.selection.archived,
-            };
-            (ids_only, Wanted::default())
+            }
         } else {
-            (self.selection.clone(), self.plan.wanted.clone())
+            self.selection.clone()
         };
+        // Nothing else to read per page: the sink parses the body while the next page is read.
+        let skim = !by_id && self.plan.associations.is_empty();
         loop {
-            let page = match self.list_page(&listed, &wanted, after.as_deref()).await {
+            let page = if skim {
+                self.skimmed_page(&listed, after.as_deref()).await
+            } else {
+                self.parsed_page(&listed, by_id, after.as_deref()).await
+            };
+            let (chunk, next) = match page {
                 Ok(page) => page,
                 Err(error) => return self.stop(error),
-            };
-            let records = if by_id {
-                let ids: Vec<&str> = page.records.iter().map(|r| r.id.as_str()).collect();
-                self.read_by_id(&ids).await
-            } else {
-                Ok(page.records)
-            };
-            let rows = match records {
-                Ok(records) => self.attach(records).await,
-                Err(error) => Err(error),
-            };
-            let rows = match rows {
-                Ok(rows) => rows,
-                Err(error) => return self.stop(error),
-            };
-            let cursor = match &page.next {
-                Some(next) => Cursor::After(next.clone()),
-                None => Cursor::End,
-            };
-            let chunk = Chunk {
-                rows,
-                missing: Vec::new(),
-                cursor,
             };
             if chunks.send(chunk).await.is_err() {
                 return;
             }
-            match page.next {
+            match next {
                 Some(next) => after = Some(next),
                 None => return,
             }
         }
     }
 
-    async fn list_page(
+    /// A list page for the sink to parse, and the next page's cursor.
+    async fn skimmed_page(
         &self,
-        selection: &Selection,
-        wanted: &Wanted,
+        listed: &Selection,
         after: Option<&str>,
-    ) -> Result<Page, ReadError> {
-        let body = request::list_page(&self.portal, &self.object, selection, after).await?;
-        Page::parse(&body, wanted).map_err(|e| self.unreadable("list page", e))
+    ) -> Result<(Chunk, Option<String>), ReadError> {
+        let body = request::list_page(&self.portal, &self.object, listed, after).await?;
+        let next = Page::next_cursor(&body).map_err(|e| self.unreadable("list page", e))?;
+        let chunk = Chunk {
+            body: Some(body),
+            cursor: next.clone().map_or(Cursor::End, Cursor::After),
+            ..Chunk::default()
+        };
+        Ok((chunk, next))
+    }
+
+    /// A list page parsed here, its records read by id when only ids were listed, with their
+    /// associations; and the next page's cursor.
+    async fn parsed_page(
+        &self,
+        listed: &Selection,
+        by_id: bool,
+        after: Option<&str>,
+    ) -> Result<(Chunk, Option<String>), ReadError> {
+        let ids_only = Wanted::default();
+        let wanted = if by_id { &ids_only } else { &self.plan.wanted };
+        let body = request::list_page(&self.portal, &self.object, listed, after).await?;
+        let page = Page::parse(&body, wanted).map_err(|e| self.unreadable("list page", e))?;
+        let records = if by_id {
+            let ids: Vec<&str> = page.records.iter().map(|r| r.id.as_str()).collect();
+            self.read_by_id(&ids).await?
+        } else {
+            page.records
+        };
+        let chunk = Chunk {
+            rows: self.attach(records).await?,
+            cursor: page.next.clone().map_or(Cursor::End, Cursor::After),
+            ..Chunk::default()
+        };
+        Ok((chunk, page.next))
     }
 
     /// The records of `ids` (record ids), in that order; ids no longer found are left out.
@@ -319,6 +336,7 @@ impl Reader {
         }
         Ok(Chunk {
             rows: self.attach(matched).await?,
+            body: None,
             missing,
             cursor: Cursor::IdRows(last_row),
         })

@@ -15,13 +15,13 @@ pub mod columns;
 mod csv_out;
 pub mod error;
 mod fetch;
-mod parquet_out;
+pub mod parquet_out;
 mod parts;
 pub mod report;
 mod sink;
 pub mod spec;
 mod state;
-mod table;
+pub mod table;
 pub mod typed;
 
 use std::sync::Arc;
@@ -33,7 +33,7 @@ use tokio::sync::mpsc;
 use crate::config::Connection;
 use crate::config::secret::Secret;
 use crate::dispatch::concurrency::Concurrency;
-use crate::job::lock::RunLock;
+use crate::job::lock::{LockError, RunLock};
 use crate::job::progress::Progress;
 use crate::job::report::Stopped;
 use crate::portal::Portal;
@@ -86,7 +86,12 @@ pub async fn export(
     options: &ExportOptions,
 ) -> Result<ExportOutcome, ExportError> {
     let started = Instant::now();
-    let _lock = RunLock::acquire(&spec.lock_path())?;
+    let _lock = RunLock::acquire(&spec.lock_path()).map_err(|error| match error {
+        LockError::Busy { .. } => ExportError::Busy {
+            output: spec.output.clone(),
+        },
+        other => other.into(),
+    })?;
     let fingerprint = spec.fingerprint()?;
     let earlier = match ExportState::load(&spec.state_path())? {
         Some(state) if options.restart => {

@@ -157,28 +157,29 @@ impl ParquetTable {
     }
 
     /// Types the buffered rows, widening columns (and rewriting the parts) where they need it,
-    /// and hands them to the writer.
+    /// and hands them to the writer. Each column is built at its current type first; only a
+    /// column with a value that does not fit is looked at value by value, widened and built again.
     fn write_batch(&mut self) -> Result<(), ExportError> {
         if self.buffered == 0 {
             return Ok(());
         }
-        for (typing, values) in self.typing.iter_mut().zip(&self.buffer) {
-            values.iter().flatten().for_each(|v| typing.admit(v));
+        let mut columns: Vec<ArrayRef> = Vec::with_capacity(self.typing.len());
+        let mut misfits = Vec::new();
+        for (i, (typing, values)) in self.typing.iter_mut().zip(&self.buffer).enumerate() {
+            let (column, fits) = array(typing.physical, values);
+            if !fits {
+                values.iter().flatten().for_each(|v| typing.admit(v));
+                misfits.push(i);
+            }
+            columns.push(column);
         }
-        if self
-            .typing
-            .iter()
-            .zip(&self.written)
-            .any(|(t, w)| t.physical != *w)
-        {
+        let widened = self.typing.iter().zip(&self.written);
+        if widened.clone().any(|(t, w)| t.physical != *w) {
             self.widen()?;
         }
-        let columns: Vec<ArrayRef> = self
-            .typing
-            .iter()
-            .zip(&self.buffer)
-            .map(|(typing, values)| array(typing.physical, values))
-            .collect();
+        for i in misfits {
+            columns[i] = array(self.typing[i].physical, &self.buffer[i]).0;
+        }
         let schema = self.schema();
         let batch = RecordBatch::try_new(Arc::clone(&schema), columns).map_err(|e| {
             ExportError::Parquet {

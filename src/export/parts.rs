@@ -23,10 +23,16 @@ use parquet::file::writer::SerializedFileWriter;
 use super::error::ExportError;
 use super::typed::{Physical, array, render};
 
+/// A column's dictionary stops growing past this size and its values are written plain: a
+/// column of distinct values (emails, names, ids) stops paying for a dictionary after a few
+/// thousand of them, while one of few values (a stage, a country) keeps its dictionary.
+const DICTIONARY_BYTES: usize = 64 * 1024;
+
 /// How parts are encoded: snappy, as pyarrow, Spark and DuckDB write by default.
 fn properties() -> WriterProperties {
     WriterProperties::builder()
         .set_compression(Compression::SNAPPY)
+        .set_dictionary_page_size_limit(DICTIONARY_BYTES)
         .build()
 }
 
@@ -78,7 +84,7 @@ pub fn rewrite(from: &Path, to: &Path, schema: SchemaRef) -> Result<(), ExportEr
                 let texts: Vec<Option<String>> = (0..column.len())
                     .map(|row| render(column.as_ref(), source, row))
                     .collect();
-                columns.push(array(target, &texts));
+                columns.push(array(target, &texts).0);
             }
         }
         let batch = RecordBatch::try_new(Arc::clone(&schema), columns).map_err(|e| {

@@ -1,5 +1,5 @@
-//! The writing half of an export, on a thread of its own (encoding never runs on the async
-//! runtime): pages of records arrive in order over a bounded channel and go to the output, the
+//! The writing half of an export, on a thread of its own (parsing and encoding never run on the
+//! async runtime): pages of records arrive in order over a bounded channel and go to the output, the
 //! history file and the missing-id file; at each commit all three are made durable together and
 //! the state records the cursor after the last page they hold — so `--resume` reads every record
 //! exactly once.
@@ -23,6 +23,7 @@ use super::state::{Cursor, ExportState, Sent};
 use super::table::Table;
 use crate::portal::Portal;
 use crate::portal::halt::{Halt, HaltFlag};
+use crate::read::Page;
 
 /// How often a CSV export commits.
 const CSV_COMMIT_EVERY: Duration = Duration::from_secs(1);
@@ -39,6 +40,8 @@ pub struct Missing {
 #[derive(Debug, Default)]
 pub struct Chunk {
     pub rows: Vec<Row>,
+    /// A list page's body, parsed here rather than by the reader (its rows come before `rows`).
+    pub body: Option<Vec<u8>>,
     pub missing: Vec<Missing>,
     /// Where reading resumes after this chunk.
     pub cursor: Cursor,
@@ -103,8 +106,21 @@ impl Sink {
     }
 
     fn take(&mut self, chunk: Chunk) -> Result<(), ExportError> {
-        let records = chunk.rows.len() as u64;
-        for row in chunk.rows {
+        let mut rows = match &chunk.body {
+            Some(body) => Page::parse(body, &self.plan.wanted)
+                .map_err(|e| ExportError::Read(format!("unreadable list page: {e}")))?
+                .records
+                .into_iter()
+                .map(|record| Row {
+                    record,
+                    links: Vec::new(),
+                })
+                .collect(),
+            None => Vec::new(),
+        };
+        rows.extend(chunk.rows);
+        let records = rows.len() as u64;
+        for row in rows {
             if let Some(history) = &mut self.files.history {
                 let versions = self.plan.history_cells(&row.record);
                 self.counters

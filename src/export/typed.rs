@@ -222,11 +222,38 @@ fn date(value: &str) -> Option<i32> {
 
 /// Milliseconds since the epoch of an ISO 8601 / RFC 3339 instant, or of epoch milliseconds.
 fn instant(value: &str) -> Option<i64> {
-    epoch_ms(value).or_else(|| {
-        DateTime::parse_from_rfc3339(value)
-            .ok()
-            .map(|t| t.timestamp_millis())
-    })
+    canonical_instant(value)
+        .or_else(|| epoch_ms(value))
+        .or_else(|| {
+            DateTime::parse_from_rfc3339(value)
+                .ok()
+                .map(|t| t.timestamp_millis())
+        })
+}
+
+/// HubSpot's own form, `YYYY-MM-DDTHH:MM:SS.sssZ` (or without the milliseconds), read without
+/// chrono's general parser: every record has two of them, and most datetimes look like this.
+fn canonical_instant(value: &str) -> Option<i64> {
+    let b = value.as_bytes();
+    let with_ms = b.len() == 24 && b[19] == b'.';
+    if !(with_ms || b.len() == 20) || b[b.len() - 1] != b'Z' || b[10] != b'T' {
+        return None;
+    }
+    if b[13] != b':' || b[16] != b':' {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<i64> {
+        b[r].iter().try_fold(0i64, |n, &c| {
+            c.is_ascii_digit().then(|| n * 10 + i64::from(c - b'0'))
+        })
+    };
+    let (hour, minute, second) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    let ms = if with_ms { num(20..23)? } else { 0 };
+    if hour > 23 || minute > 59 || second > 59 {
+        return None;
+    }
+    let days = i64::from(date(&value[..10])?);
+    Some(days * MS_PER_DAY + ((hour * 60 + minute) * 60 + second) * 1000 + ms)
 }
 
 fn boolean(value: &str) -> Option<bool> {
@@ -239,23 +266,29 @@ fn boolean(value: &str) -> Option<bool> {
     }
 }
 
-/// The array of `values` as `physical`. Values were admitted by [`Typing::admit`]; one that still
-/// does not fit (never expected) is written as null rather than stopping the export.
-pub fn array(physical: Physical, values: &[Option<String>]) -> ArrayRef {
+/// The array of `values` as `physical`, and whether every non-empty value fitted. A value that does
+/// not fit is a null here: the caller widens the column ([`Typing::admit`]) and builds again.
+pub fn array(physical: Physical, values: &[Option<String>]) -> (ArrayRef, bool) {
     let n = values.len();
-    fn typed(v: &Option<String>) -> Option<&str> {
-        v.as_deref().filter(|v| !v.is_empty())
+    let mut fits = true;
+    // A non-empty value that parses to nothing does not fit.
+    fn parse<T>(v: &Option<String>, fits: &mut bool, f: impl Fn(&str) -> Option<T>) -> Option<T> {
+        let v = v.as_deref().filter(|v| !v.is_empty())?;
+        let parsed = f(v);
+        *fits &= parsed.is_some();
+        parsed
     }
-    let values = values.iter();
-    match physical {
+    let array: ArrayRef = match physical {
         Physical::Utf8 => {
             let mut b = StringBuilder::with_capacity(n, n * 16);
-            values.for_each(|v| b.append_option(v.as_deref()));
+            values.iter().for_each(|v| b.append_option(v.as_deref()));
             Arc::new(b.finish())
         }
         Physical::Decimal(scale) => {
             let mut b = Decimal128Builder::with_capacity(n);
-            values.for_each(|v| b.append_option(typed(v).and_then(|v| decimal(v, scale))));
+            for v in values {
+                b.append_option(parse(v, &mut fits, |v| decimal(v, scale)));
+            }
             Arc::new(
                 b.finish()
                     .with_precision_and_scale(MAX_DIGITS, scale)
@@ -264,25 +297,34 @@ pub fn array(physical: Physical, values: &[Option<String>]) -> ArrayRef {
         }
         Physical::Float64 => {
             let mut b = Float64Builder::with_capacity(n);
-            values.for_each(|v| b.append_option(typed(v).and_then(float)));
+            for v in values {
+                b.append_option(parse(v, &mut fits, float));
+            }
             Arc::new(b.finish())
         }
         Physical::Date32 => {
             let mut b = Date32Builder::with_capacity(n);
-            values.for_each(|v| b.append_option(typed(v).and_then(date)));
+            for v in values {
+                b.append_option(parse(v, &mut fits, date));
+            }
             Arc::new(b.finish())
         }
         Physical::TimestampMs => {
             let mut b = TimestampMillisecondBuilder::with_capacity(n).with_timezone("UTC");
-            values.for_each(|v| b.append_option(typed(v).and_then(instant)));
+            for v in values {
+                b.append_option(parse(v, &mut fits, instant));
+            }
             Arc::new(b.finish())
         }
         Physical::Boolean => {
             let mut b = BooleanBuilder::with_capacity(n);
-            values.for_each(|v| b.append_option(typed(v).and_then(boolean)));
+            for v in values {
+                b.append_option(parse(v, &mut fits, boolean));
+            }
             Arc::new(b.finish())
         }
-    }
+    };
+    (array, fits)
 }
 
 /// Value `i` of an array written as `physical`, rendered back as text (for widening a column
@@ -401,14 +443,45 @@ mod tests {
             let mut cells: Vec<Option<String>> =
                 values.iter().map(|v| Some(v.to_string())).collect();
             cells.push(None);
-            let array = array(physical, &cells);
+            let (array, fits) = array(physical, &cells);
+            assert!(fits);
             assert_eq!(array.data_type(), &physical.data_type());
             let back: Vec<Option<String>> = (0..array.len())
                 .map(|i| render(&array, physical, i))
                 .collect();
             assert_eq!(back, cells, "{physical:?}");
         }
-        let epoch = array(Physical::Date32, &[Some("1706659200000".to_string())]);
+        let (epoch, _) = array(Physical::Date32, &[Some("1706659200000".to_string())]);
         assert_eq!(render(&epoch, Physical::Date32, 0).unwrap(), "2024-01-31");
+        let (_, fits) = array(Physical::Decimal(1), &[Some("1.25".into()), None]);
+        assert!(!fits, "more decimals than the scale");
+        let (_, fits) = array(Physical::Boolean, &[Some("".into()), Some("yes".into())]);
+        assert!(!fits);
+    }
+
+    #[test]
+    fn hubspot_datetimes_read_fast_and_right() {
+        for text in [
+            "2024-01-31T09:30:00.123Z",
+            "2024-01-31T09:30:00Z",
+            "1969-12-31T23:59:59.999Z",
+            "2024-02-29T00:00:00.000Z",
+        ] {
+            let chrono = DateTime::parse_from_rfc3339(text)
+                .unwrap()
+                .timestamp_millis();
+            assert_eq!(canonical_instant(text), Some(chrono), "{text}");
+        }
+        for other in [
+            "2024-01-31T09:30:00+01:00",
+            "2024-02-30T00:00:00Z",
+            "2024-01-31T24:00:00Z",
+        ] {
+            assert_eq!(canonical_instant(other), None, "{other}");
+        }
+        assert_eq!(
+            instant("2024-01-31T10:30:00+01:00"),
+            instant("2024-01-31T09:30:00Z")
+        );
     }
 }

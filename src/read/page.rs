@@ -98,6 +98,22 @@ impl Page {
         Ok(page)
     }
 
+    /// Only the cursor of the next list page, skimming past the records: lets a reader ask for the
+    /// next page while another thread parses this one.
+    pub fn next_cursor(body: &[u8]) -> Result<Option<String>, serde_json::Error> {
+        #[derive(Deserialize)]
+        struct Skim {
+            #[serde(default)]
+            paging: Option<Paging>,
+        }
+        let skim: Skim = serde_json::from_slice(body)?;
+        Ok(skim
+            .paging
+            .and_then(|p| p.next)
+            .and_then(|n| n.after)
+            .and_then(|t| t.0))
+    }
+
     /// The names of every property the page's records carry, sorted (HubSpot's default set when a
     /// read named none).
     pub fn property_names(body: &[u8]) -> Result<Vec<String>, serde_json::Error> {
@@ -402,6 +418,16 @@ mod tests {
         // An escaped key is still matched.
         assert_eq!(page.records[1].values[1].as_deref(), Some("c@d.co"));
         assert!(page.records[1].archived);
+    }
+
+    #[test]
+    fn the_cursor_alone() {
+        assert_eq!(
+            Page::next_cursor(LIST.as_bytes()).unwrap().as_deref(),
+            Some("9")
+        );
+        assert_eq!(Page::next_cursor(br#"{"results":[]}"#).unwrap(), None);
+        assert!(Page::next_cursor(b"{").is_err());
     }
 
     #[test]

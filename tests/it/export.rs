@@ -412,6 +412,42 @@ fn parquet_columns_are_typed_from_the_property_schema() {
     );
 }
 
+#[test]
+fn a_property_list_too_long_for_a_url_is_read_by_batch() {
+    let scenario = Scenario::new();
+    let portal = scenario.portal();
+    // 120 properties of 40-odd characters: about 5,000 characters of query, past the 4,000 kept.
+    let names: Vec<String> = (0..120)
+        .map(|i| format!("a_rather_long_custom_property_name_{i:03}"))
+        .collect();
+    for name in &names {
+        create_property(
+            &portal,
+            json!({"name": name, "label": name, "type": "string", "fieldType": "text",
+                   "groupName": "contactinformation"}),
+        );
+    }
+    let ids = seed_with(
+        &portal,
+        0..150,
+        |i| json!({"email": format!("wide{i}@example.com"), names[i % 120].as_str(): format!("v{i}")}),
+    );
+    let run = scenario.export(["contacts", "-o", "wide.csv", "--all-properties"]);
+    run.exit(0).reported("records", 150);
+    let stats = run.portal().stats();
+    // Two list pages of ids (100, then 50), each read back by id in one batch read.
+    assert_eq!(list_requests(&run.portal()), 2, "{stats}");
+    assert_eq!(
+        stats["requests"]["POST /crm/v3/objects/{objectType}/batch/read"]["200"], 2,
+        "{stats}"
+    );
+    let file = run.exported();
+    let row = file.row_of(&ids[130]);
+    assert_eq!(file.get(row, "email"), Some("wide130@example.com"));
+    assert_eq!(file.get(row, &names[10]), Some("v130"));
+    assert_eq!(file.get(row, &names[11]), None);
+}
+
 /// Exports 2,500 contacts into `output` with a daily limit of 8 requests, then resumes: once
 /// while the limit is still spent, once after it is raised.
 fn stopped_by_the_daily_limit_and_resumed(output: &str) {
