@@ -233,13 +233,7 @@ impl Run<'_> {
             },
         ));
         let progress = Progress::start(Arc::clone(self.counters), Arc::clone(portal), self.quiet);
-        let stopper = {
-            let (halt, stop_reading) = (Arc::clone(portal.halt()), Arc::clone(&stop_reading));
-            tokio::spawn(async move {
-                halt.raised().await;
-                stop_reading.store(true, Ordering::SeqCst);
-            })
-        };
+        let stopper = portal.halt().mirror_into(&stop_reading);
         let dispatcher = Arc::new(Dispatcher::new(
             Arc::clone(portal),
             spec,

@@ -4,11 +4,10 @@
 use std::path::PathBuf;
 
 use super::connection::ConnectionArgs;
-use super::{Exit, fatal, write_report};
+use super::{Exit, fatal, stopped_early, write_report};
 use crate::config::SourceSpec;
 use crate::export::spec::{ExportSpec, Ids, Properties};
 use crate::export::{ExportError, ExportOptions, ExportOutcome, export};
-use crate::portal::halt::Halt;
 
 /// Flags of `etl export`.
 #[derive(clap::Args, Debug)]
@@ -143,21 +142,14 @@ fn exit_of(outcome: &ExportOutcome, quiet: bool, reported: bool) -> Exit {
     if !quiet {
         eprintln!("{}", report.summary());
     }
-    match &outcome.halt {
-        Some(Halt::DailyLimit(message)) => {
-            eprintln!(
-                "etl: stopped: {message} The daily limit resets at midnight in the portal's time \
-                 zone; {} records are written so far. Run again with --resume after the reset.",
-                report.records
-            );
-            Exit::Resumable
-        }
-        Some(Halt::Interrupted) => {
-            eprintln!("etl: interrupted. Run again with --resume to continue the export.");
-            Exit::Resumable
-        }
-        Some(Halt::Refused { .. } | Halt::Failed(_)) => Exit::Fatal,
-        None if report.missing > 0 => Exit::RowsFailed,
-        None => Exit::Success,
+    let left = format!("{} records are written so far", report.records);
+    let again = "Run again with --resume to continue the export";
+    if let Some(exit) = stopped_early(outcome.halt.as_ref(), &left, again) {
+        return exit;
+    }
+    if report.missing > 0 {
+        Exit::RowsFailed
+    } else {
+        Exit::Success
     }
 }

@@ -15,6 +15,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use crate::portal::halt::Halt;
+
 pub use validate::{ValidateSummary, validate};
 
 /// `etl`: bulk-load CSV and Parquet files into HubSpot's CRM.
@@ -93,6 +95,26 @@ fn write_report(
             path.display()
         ))
     })
+}
+
+/// The exit of a command that stopped before the end of its work, with what it says: the daily
+/// limit and an interrupt are resumable (`left` says what is left, `again` how to go on), a refused
+/// token or a failure is fatal. `None` when it did not stop early.
+fn stopped_early(halt: Option<&Halt>, left: &str, again: &str) -> Option<Exit> {
+    match halt? {
+        Halt::DailyLimit(message) => {
+            eprintln!(
+                "etl: stopped: {message} The daily limit resets at midnight in the portal's time \
+                 zone; {left}. {again} after the reset."
+            );
+            Some(Exit::Resumable)
+        }
+        Halt::Interrupted => {
+            eprintln!("etl: interrupted; {left}. {again}.");
+            Some(Exit::Resumable)
+        }
+        Halt::Refused { .. } | Halt::Failed(_) => Some(Exit::Fatal),
+    }
 }
 
 /// Prints a fatal error the way every command does.

@@ -3,9 +3,8 @@
 
 use std::path::PathBuf;
 
-use super::{Exit, fatal, write_report};
+use super::{Exit, fatal, stopped_early, write_report};
 use crate::config::{self, Overrides};
-use crate::portal::halt::Halt;
 use crate::verify::{VerifyOptions, VerifyOutcome, verify};
 
 /// Flags of `etl verify`.
@@ -65,24 +64,13 @@ fn exit_of(outcome: &VerifyOutcome, quiet: bool, reported: bool) -> Exit {
     if !quiet {
         println!("{}", report.summary());
     }
-    match &outcome.halt {
-        Some(Halt::DailyLimit(message)) => {
-            eprintln!(
-                "etl: stopped: {message} {} rows were not checked; run verify again after the \
-                 daily limit resets.",
-                report.unchecked
-            );
-            Exit::Resumable
-        }
-        Some(Halt::Interrupted) => {
-            eprintln!(
-                "etl: interrupted; {} rows were not checked.",
-                report.unchecked
-            );
-            Exit::Resumable
-        }
-        Some(Halt::Refused { .. } | Halt::Failed(_)) => Exit::Fatal,
-        None if report.clean() => Exit::Success,
-        None => Exit::RowsFailed,
+    let left = format!("{} rows were not checked", report.unchecked);
+    if let Some(exit) = stopped_early(outcome.halt.as_ref(), &left, "Run verify again") {
+        return exit;
+    }
+    if report.clean() {
+        Exit::Success
+    } else {
+        Exit::RowsFailed
     }
 }

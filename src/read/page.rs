@@ -13,6 +13,7 @@ use std::fmt;
 
 use serde::Deserialize;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use xxhash_rust::xxh3::Xxh3DefaultBuilder;
 
 use crate::portal::response::ErrorItem;
 
@@ -20,7 +21,9 @@ use crate::portal::response::ErrorItem;
 #[derive(Debug, Clone, Default)]
 pub struct Wanted {
     names: Vec<String>,
-    index: HashMap<String, usize>,
+    /// Looked up once per property of every record read: xxh3 hashes short names several times
+    /// faster than the default SipHash (measured in `cargo bench --bench export`).
+    index: HashMap<String, usize, Xxh3DefaultBuilder>,
 }
 
 impl Wanted {

@@ -21,7 +21,7 @@ pub mod report;
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::time::Instant;
 
 use tokio::task::JoinHandle;
@@ -177,13 +177,7 @@ impl Run<'_> {
         };
         let checker = Arc::new(Checker::new(pipeline, &schema, identity));
         let stop = Arc::new(AtomicBool::new(false));
-        let stopper = {
-            let (halt, stop) = (Arc::clone(portal.halt()), Arc::clone(&stop));
-            tokio::spawn(async move {
-                halt.raised().await;
-                stop.store(true, Ordering::SeqCst);
-            })
-        };
+        let stopper = portal.halt().mirror_into(&stop);
         let handle = prepare::spawn(
             pipeline,
             schema,
