@@ -1,6 +1,7 @@
 //! `etl export` against the sandbox: list paging while records are created, batch reads by email
 //! and by a custom unique property, archived records, history, association columns, Parquet column
-//! types read back with the parquet crate, and a daily-limit stop resumed to the end.
+//! types read back with the parquet crate, a daily-limit stop resumed to the end, and a tight window
+//! kept without a 429.
 
 use std::collections::HashSet;
 use std::ops::Range;
@@ -103,6 +104,31 @@ fn list_paging_reads_every_record_once_while_records_are_created() {
     let row = file.row_of(&before[1234]);
     assert_eq!(file.get(row, "email"), Some("person1234@example.com"));
     assert_eq!(file.get(row, "archived"), Some("false"));
+}
+
+#[test]
+fn an_export_keeps_to_a_tight_window_without_a_429() {
+    // The sandbox enforces the same window as the flags: any request past it would be a 429.
+    let scenario = Scenario::new().window(3, 200);
+    let seeded = seed(&scenario.portal(), 0..300);
+    // The seeding's three requests fill the sandbox's window: let it pass before the export, whose
+    // gate cannot know of them.
+    std::thread::sleep(std::time::Duration::from_millis(250));
+    let run = scenario.export(["contacts", "-o", "all.csv", "--properties", "email"]);
+    run.exit(0)
+        .reported("records", 300)
+        .reported("rate_limited", 0);
+    let stats = run.portal().stats();
+    let refused: u64 = stats["requests"]
+        .as_object()
+        .expect("requests by route")
+        .values()
+        .filter_map(|by_status| by_status.get("429").and_then(Value::as_u64))
+        .sum();
+    assert_eq!(refused, 0, "{stats}");
+    // Three list pages and the schema: more requests than one window holds, so the gate waited.
+    assert!(list_requests(&run.portal()) >= 3, "{stats}");
+    assert_eq!(ids_of(&run), seeded);
 }
 
 #[test]
