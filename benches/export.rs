@@ -8,7 +8,8 @@
 //!     the number of 429s, printed to stderr;
 //! (d) verify of the 100k-row upsert pipeline that loaded the contacts, no limits.
 //!
-//! `cargo bench --bench export`
+//! `cargo bench --bench export`; `EXPORT_BENCH_RECORDS=20000 cargo bench --bench export` for a
+//! shorter run (a multiple of 100; the benchmarks are named for the size).
 
 /// The allocator the `etl` binary uses, so the figures are the ones users get.
 #[global_allocator]
@@ -32,14 +33,20 @@ mod engine;
 #[path = "../tests/it/support/fixtures.rs"]
 mod fixtures;
 
-const RECORDS: usize = 100_000;
+/// The contacts loaded and read: `EXPORT_BENCH_RECORDS`, or 100,000.
+fn records() -> usize {
+    std::env::var("EXPORT_BENCH_RECORDS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(100_000)
+}
 const PROPERTIES: [&str; 5] = ["email", "firstname", "lastname", "phone", "city"];
 
 /// The contacts file and the upsert pipeline that loads it.
 fn write_inputs(dir: &Path) {
-    let mut csv = String::with_capacity(RECORDS * 60);
+    let mut csv = String::with_capacity(records() * 60);
     csv.push_str("Email,First Name,Last Name,Phone,City\n");
-    for i in 0..RECORDS {
+    for i in 0..records() {
         csv.push_str(&format!(
             "person{i}@example.com,First{i},Last{i},+1 555 01{i:05},City {}\n",
             i % 97
@@ -87,7 +94,7 @@ fn loaded_sandbox(
         ..RunOptions::default()
     };
     let outcome = runtime.block_on(run(&pipeline, &options)).unwrap();
-    assert_eq!(outcome.report.accepted, RECORDS as u64);
+    assert_eq!(outcome.report.accepted, records() as u64);
     sandbox
 }
 
@@ -127,7 +134,7 @@ fn options() -> ExportOptions {
 
 /// 1,000 list pages of 100 records as the sandbox serves them.
 fn pages() -> Vec<Vec<u8>> {
-    (0..RECORDS / 100)
+    (0..records() / 100)
         .map(|p| {
             let results: Vec<_> = (p * 100..p * 100 + 100)
                 .map(|i| {
@@ -156,18 +163,19 @@ fn bench_export(c: &mut Criterion) {
     let unlimited = loaded_sandbox(&runtime, dir.path(), (1_000_000, 1000));
     let output = dir.path().join("contacts.parquet");
 
+    let k = records() / 1000;
     let mut group = c.benchmark_group("export");
     group.sample_size(10);
     group.measurement_time(Duration::from_secs(20));
-    group.throughput(Throughput::Elements(RECORDS as u64));
+    group.throughput(Throughput::Elements(records() as u64));
 
     let open = connection(&unlimited.base_url(), (1_000_000, 1000));
-    group.bench_function("parquet_100k_unlimited", |b| {
+    group.bench_function(format!("parquet_{k}k_unlimited"), |b| {
         b.iter(|| {
             let outcome = runtime
                 .block_on(export(&spec(&output), &open, &options()))
                 .unwrap();
-            assert_eq!(outcome.report.records, RECORDS as u64);
+            assert_eq!(outcome.report.records, records() as u64);
         })
     });
 
@@ -175,7 +183,7 @@ fn bench_export(c: &mut Criterion) {
     let plan = Plan::new(&PROPERTIES.map(String::from), &schema, &[]);
     let bodies = pages();
     let written = dir.path().join("written.parquet");
-    group.bench_function("parse_and_write_100k", |b| {
+    group.bench_function(format!("parse_and_write_{k}k"), |b| {
         b.iter(|| {
             let mut table: Box<dyn Table> =
                 Box::new(ParquetTable::create(&written, &plan.columns()).unwrap());
@@ -205,12 +213,12 @@ fn bench_export(c: &mut Criterion) {
         quiet: true,
         token: Some(Secret::new("bench-token")),
     };
-    group.bench_function("verify_100k_unlimited", |b| {
+    group.bench_function(format!("verify_{k}k_unlimited"), |b| {
         b.iter(|| {
             let outcome = runtime
                 .block_on(verify(&pipeline, &verify_options))
                 .unwrap();
-            assert_eq!(outcome.report.matching, RECORDS as u64);
+            assert_eq!(outcome.report.matching, records() as u64);
         })
     });
     runtime.block_on(unlimited.shutdown());
@@ -228,13 +236,13 @@ fn bench_export(c: &mut Criterion) {
         assert!(reply.status().is_success());
     });
     let paced = connection(&windowed.base_url(), (190, 1000));
-    group.bench_function("parquet_100k_190_per_s", |b| {
+    group.bench_function(format!("parquet_{k}k_190_per_s"), |b| {
         b.iter(|| {
             let outcome = runtime
                 .block_on(export(&spec(&output), &paced, &options()))
                 .unwrap();
             let report = &outcome.report;
-            assert_eq!(report.records, RECORDS as u64);
+            assert_eq!(report.records, records() as u64);
             let stats = runtime.block_on(async {
                 reqwest::get(format!("{}/_sandbox/stats", windowed.base_url()))
                     .await
@@ -251,7 +259,7 @@ fn bench_export(c: &mut Criterion) {
                 .filter_map(|by_status| by_status.get("429").and_then(|n| n.as_u64()))
                 .sum();
             eprintln!(
-                "parquet_100k_190_per_s: average over the export {:.3} of the window ({} requests \
+                "parquet_{k}k_190_per_s: average over the export {:.3} of the window ({} requests \
                  in {:.2}s); busiest window {busiest}/190; {refused} answered 429",
                 report.requests as f64 / report.elapsed_s / 190.0,
                 report.requests,
