@@ -30,6 +30,7 @@ use crate::portal::halt::{Halt, HaltFlag};
 use crate::portal::schema::{self, ObjectSchema, SchemaError};
 use crate::portal::target::{Target, TargetError};
 use crate::portal::{Portal, Traffic};
+use crate::prepare::source;
 use crate::prepare::{self, PrepareError, PrepareHandle, PrepareOptions, PrepareTotals, Prepared};
 
 /// How this run goes (the pipeline file describes the job; these describe the run).
@@ -71,11 +72,6 @@ pub enum RunError {
     Checkpoint(#[from] CheckpointError),
     #[error("the reading thread ended without a result")]
     Thread,
-    #[error(
-        "the source {0} is the dead-letter file this run writes to: copy it to another name, \
-         fix it, and pass that with --source"
-    )]
-    SourceIsDeadLetter(std::path::PathBuf),
 }
 
 /// Runs `pipeline` to its end (or to a clean early stop). Errors before the run starts (the
@@ -83,9 +79,6 @@ pub enum RunError {
 /// included — is a [`RunOutcome`] with its report.
 pub async fn run(pipeline: &Pipeline, options: &RunOptions) -> Result<RunOutcome, RunError> {
     let started = Instant::now();
-    if same_file(&pipeline.source.path, &pipeline.dead_letter.path) {
-        return Err(RunError::SourceIsDeadLetter(pipeline.source.path.clone()));
-    }
     let start = match (options.resume, options.restart) {
         (_, true) => Start::Restart,
         (true, false) => Start::Resume,
@@ -197,8 +190,12 @@ impl Run<'_> {
         let schema = match schema::fetch(portal, &pipeline.target.object).await {
             Ok(schema) => schema,
             // Nothing sent yet and nothing lost: the halt says why (daily limit, refused token,
-            // an interrupt).
-            Err(_) if portal.halt().is_raised() => return Ok(0),
+            // an interrupt), and every row not finished before is left for --resume.
+            Err(_) if portal.halt().is_raised() => {
+                let left = rows_left(pipeline, earlier).await?;
+                Counters::add(&self.counters.unfinished, left);
+                return Ok(left);
+            }
             Err(error) => return Err(error.into()),
         };
         let spec = spec_of(pipeline, &schema);
@@ -269,6 +266,32 @@ impl Run<'_> {
         let totals = totals?;
         Ok(totals.rows_read - totals.rows_skipped)
     }
+}
+
+/// The rows of the source no run has finished: what a run that stops before sending leaves for
+/// `--resume` (read on a thread of its own, like any reading).
+async fn rows_left(pipeline: &Pipeline, earlier: Option<Earlier>) -> Result<u64, RunError> {
+    let spec = pipeline.source.clone();
+    let counted = tokio::task::spawn_blocking(move || {
+        let mut source = source::open(&spec)?;
+        let mut left = 0;
+        for item in source.by_ref() {
+            let row = match &item {
+                Ok(row) => row.row,
+                Err(rejection) => rejection.row,
+            };
+            if !earlier.as_ref().is_some_and(|e| e.is_finished(row)) {
+                left += 1;
+            }
+        }
+        match source.take_error() {
+            Some(error) => Err(error),
+            None => Ok(left),
+        }
+    })
+    .await
+    .map_err(|_| RunError::Thread)?;
+    Ok(counted.map_err(PrepareError::from)?)
 }
 
 /// Feeds prepared batches to the dispatcher: one task per batch, each holding a concurrency
@@ -348,12 +371,5 @@ fn spec_of(pipeline: &Pipeline, schema: &ObjectSchema) -> Spec {
         id_property: pipeline.target.id_property.clone(),
         verify_property,
         max_retries: pipeline.dispatch.max_retries,
-    }
-}
-
-fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
-    match (a.canonicalize(), b.canonicalize()) {
-        (Ok(a), Ok(b)) => a == b,
-        _ => false,
     }
 }

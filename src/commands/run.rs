@@ -37,7 +37,12 @@ pub async fn execute(args: RunArgs) -> Exit {
         source: args.source,
         base_url: args.base_url,
     };
-    let pipeline = match config::load(&args.pipeline, &overrides) {
+    let loaded = config::load(&args.pipeline, &overrides).and_then(|pipeline| {
+        pipeline
+            .check_files(args.report.as_deref())
+            .map(|()| pipeline)
+    });
+    let pipeline = match loaded {
         Ok(pipeline) => pipeline,
         Err(err) => return fatal(&err),
     };

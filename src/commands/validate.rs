@@ -9,7 +9,9 @@ use std::sync::Arc;
 use super::{Exit, fatal};
 use crate::config::secret::Secret;
 use crate::config::{self, ConfigError, Overrides, Pipeline};
+use crate::job::checkpoint::lock_path;
 use crate::job::dead_letter::{DeadLetterError, DeadLetterWriter};
+use crate::job::lock::{LockError, RunLock};
 use crate::portal::halt::HaltFlag;
 use crate::portal::schema::{self, SchemaError};
 use crate::portal::target::{Target, TargetError};
@@ -41,6 +43,8 @@ pub enum ValidateError {
     Prepare(#[from] PrepareError),
     #[error(transparent)]
     DeadLetter(#[from] DeadLetterError),
+    #[error(transparent)]
+    Lock(#[from] LockError),
 }
 
 /// What `etl validate` found.
@@ -104,6 +108,8 @@ pub async fn validate(
     pipeline: &Pipeline,
     token: Option<Secret>,
 ) -> Result<ValidateSummary, ValidateError> {
+    // The job's lock: a dry run must never truncate the dead letters of a run in progress.
+    let _lock = RunLock::acquire(&lock_path(&pipeline.checkpoint.path))?;
     let target = Target::connect(&pipeline.connection(), token.as_ref()).await?;
     let result = match target.portal(&pipeline.connection(), Arc::new(HaltFlag::default())) {
         Ok(portal) => schema::fetch(&portal, &pipeline.target.object)

@@ -7,8 +7,8 @@ use std::time::Duration;
 use super::mapping::{PropertyMapping, ValueSource, ValueType};
 use super::raw::{RawAssociation, RawDispatch, RawMapping, RawPipeline, RawSource, RawTarget};
 use super::{
-    AssociationSpec, BaseUrl, CheckpointSpec, ConfigError, DeadLetterSpec, Dispatch, Operation,
-    Pipeline, SourceFormat, SourceSpec, Target,
+    AssociationSpec, BaseUrl, CheckpointSpec, ConfigError, DEFAULT_MAX_ROW_BYTES, DeadLetterSpec,
+    Dispatch, Operation, Pipeline, SourceFormat, SourceSpec, Target,
 };
 
 struct Ctx<'a> {
@@ -53,9 +53,6 @@ impl RawPipeline {
                 SourceFormat::Parquet => b',',
             },
         };
-        if dead_letter.path == source.path {
-            return Err(ctx.err("dead_letter.path", "must not be the source file"));
-        }
         let checkpoint = CheckpointSpec {
             path: match self.checkpoint.path {
                 Some(path) => dir.join(path),
@@ -147,10 +144,18 @@ impl RawSource {
                 ));
             }
         };
+        let max_row_bytes = self.max_row_bytes.unwrap_or(DEFAULT_MAX_ROW_BYTES);
+        if max_row_bytes < 1024 {
+            return Err(ctx.err(
+                "source.max_row_bytes",
+                format!("{max_row_bytes} is too small: at least 1024 bytes"),
+            ));
+        }
         Ok(SourceSpec {
             path,
             format,
             delimiter,
+            max_row_bytes,
         })
     }
 }
@@ -178,7 +183,8 @@ impl RawTarget {
                 ));
             }
         };
-        let base_url = parse_base_url(&self.base_url).map_err(|m| ctx.err("target.base_url", m))?;
+        let base_url = parse_base_url(&self.base_url, self.allow_plain_http)
+            .map_err(|m| ctx.err("target.base_url", m))?;
         let token_env = self.token_env.unwrap_or_else(|| "HUBSPOT_TOKEN".into());
         if token_env.is_empty()
             || !token_env
@@ -204,11 +210,14 @@ impl RawTarget {
             id_column: nonempty("target.id_column", self.id_column)?,
             base_url,
             token_env,
+            allow_plain_http: self.allow_plain_http,
         })
     }
 }
 
-pub(super) fn parse_base_url(raw: &str) -> Result<BaseUrl, String> {
+/// `"sandbox"` or an http(s) URL. Plain `http://` to a host beyond loopback would carry the token in
+/// clear across the network: refused unless `allow_plain_http` says the user accepts it.
+pub(super) fn parse_base_url(raw: &str, allow_plain_http: bool) -> Result<BaseUrl, String> {
     if raw == "sandbox" {
         return Ok(BaseUrl::Sandbox);
     }
@@ -221,7 +230,22 @@ pub(super) fn parse_base_url(raw: &str) -> Result<BaseUrl, String> {
     if url.query().is_some() || url.fragment().is_some() {
         return Err(format!("{raw:?} must not have a query or fragment"));
     }
+    if url.scheme() == "http" && !is_loopback(&url) && !allow_plain_http {
+        return Err(format!(
+            "{raw:?} would send the API token in clear across the network: use https, or set \
+             target.allow_plain_http = true if this network is trusted"
+        ));
+    }
     Ok(BaseUrl::Url(raw.trim_end_matches('/').to_string()))
+}
+
+fn is_loopback(url: &reqwest::Url) -> bool {
+    let host = url.host_str().unwrap_or("");
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || bare
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 impl RawMapping {

@@ -2,10 +2,12 @@
 //! whose types cannot be wrong (resolved paths, `NonZero` limits, `Duration`s, a checked base URL).
 //!
 //! Parts: `raw` (the file's shape), `check` (raw → validated), `mapping` (the `[mapping]` types),
-//! `overrides` (command-line flags that change a loaded pipeline), `secret` (the token's type).
+//! `overrides` (command-line flags that change a loaded pipeline), `files` (files compared by
+//! identity), `secret` (the token's type).
 //! The key names are the user's contract (DESIGN.md §6); every key is documented in docs/.
 
 mod check;
+pub mod files;
 pub mod mapping;
 mod overrides;
 mod raw;
@@ -46,7 +48,12 @@ pub struct SourceSpec {
     pub format: SourceFormat,
     /// CSV field delimiter (`b','` for Parquet, where it is unused).
     pub delimiter: u8,
+    /// A longer row is dead-lettered as `ROW_TOO_LARGE` without being held whole.
+    pub max_row_bytes: usize,
 }
+
+/// `[source] max_row_bytes` when the file says nothing: 1 MiB.
+pub const DEFAULT_MAX_ROW_BYTES: usize = 1 << 20;
 
 /// The file format of the source.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,6 +75,8 @@ pub struct Target {
     pub base_url: BaseUrl,
     /// The environment variable that holds the token (never the token itself).
     pub token_env: String,
+    /// The user accepts sending the token in clear to a non-loopback `http://` URL.
+    pub allow_plain_http: bool,
 }
 
 /// The batch operation.
@@ -173,7 +182,9 @@ pub fn load(path: &Path, overrides: &Overrides) -> Result<Pipeline, ConfigError>
         file: path.to_path_buf(),
         source,
     })?;
-    overrides.apply(parse(path, &text)?)
+    let pipeline = overrides.apply(parse(path, &text)?)?;
+    pipeline.check_files(None)?;
+    Ok(pipeline)
 }
 
 /// Validates pipeline text as if read from `path` (relative paths resolve against its folder).
@@ -182,7 +193,9 @@ pub fn parse(path: &Path, text: &str) -> Result<Pipeline, ConfigError> {
         file: path.to_path_buf(),
         message: err.to_string().trim_end().to_string(),
     })?;
-    raw.validate(path)
+    let pipeline = raw.validate(path)?;
+    pipeline.check_files(None)?;
+    Ok(pipeline)
 }
 
 /// How to reach a portal: where, with which token variable, at what pace. A pipeline's `[target]`
@@ -210,6 +223,36 @@ impl Connection {
 }
 
 impl Pipeline {
+    /// The files a run reads and writes must all be different files (by identity, not spelling):
+    /// a dead-letter file, journal or report over the source or the pipeline file would destroy
+    /// it. `report` is the run's `--report` file, when given.
+    pub fn check_files(&self, report: Option<&Path>) -> Result<(), ConfigError> {
+        let mut files: Vec<(&str, &Path)> = vec![
+            ("the pipeline file", &self.file),
+            ("source.path", &self.source.path),
+            ("dead_letter.path", &self.dead_letter.path),
+            ("checkpoint.path", &self.checkpoint.path),
+        ];
+        if let Some(report) = report {
+            files.push(("--report", report));
+        }
+        for (i, (key, path)) in files.iter().enumerate() {
+            for (other, other_path) in &files[..i] {
+                if files::same_file(path, other_path) {
+                    return Err(ConfigError::Invalid {
+                        file: self.file.clone(),
+                        key: key.to_string(),
+                        message: format!(
+                            "{} is the same file as {other}: a run would overwrite it",
+                            path.display()
+                        ),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// How this pipeline reaches its portal.
     pub fn connection(&self) -> Connection {
         Connection {

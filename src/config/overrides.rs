@@ -32,10 +32,12 @@ impl Pipeline {
     /// The same pipeline sent to another API (`--base-url`): rehearse against a running
     /// `etl sandbox`, then load the portal, with one pipeline file.
     pub fn with_base_url(&self, raw: &str) -> Result<Pipeline, ConfigError> {
-        let base_url = parse_base_url(raw).map_err(|message| ConfigError::Invalid {
-            file: self.file.clone(),
-            key: "--base-url".into(),
-            message,
+        let base_url = parse_base_url(raw, self.target.allow_plain_http).map_err(|message| {
+            ConfigError::Invalid {
+                file: self.file.clone(),
+                key: "--base-url".into(),
+                message,
+            }
         })?;
         let mut pipeline = self.clone();
         pipeline.target.base_url = base_url;
@@ -62,9 +64,11 @@ impl Pipeline {
             path: path.to_path_buf(),
             format,
             delimiter,
+            max_row_bytes: self.source.max_row_bytes,
         };
-        // Replaying the dead-letter file itself: never truncate the file being read.
-        if pipeline.dead_letter.path == path {
+        // Replaying the dead-letter file itself: never truncate the file being read, however it
+        // is spelled.
+        if super::files::same_file(&pipeline.dead_letter.path, path) {
             pipeline.dead_letter.path = sibling(path, "failed.csv");
         }
         if format == SourceFormat::Csv {

@@ -30,6 +30,7 @@ pub(super) struct RawSource {
     pub(super) path: PathBuf,
     pub(super) format: Option<String>,
     pub(super) delimiter: Option<String>,
+    pub(super) max_row_bytes: Option<usize>,
 }
 
 #[derive(Deserialize)]
@@ -41,6 +42,8 @@ pub(super) struct RawTarget {
     pub(super) id_column: Option<String>,
     pub(super) base_url: String,
     pub(super) token_env: Option<String>,
+    #[serde(default)]
+    pub(super) allow_plain_http: bool,
 }
 
 /// `property = "Column"` or a table with transforms.

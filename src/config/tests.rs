@@ -235,3 +235,50 @@ fn operation_display() {
     assert_eq!(Operation::Upsert.to_string(), "upsert");
     assert_eq!(Operation::Archive.path_segment(), "archive");
 }
+
+#[test]
+fn plain_http_beyond_loopback_needs_an_explicit_opt_in() {
+    for local in [
+        "http://127.0.0.1:8080",
+        "http://localhost:8080",
+        "http://[::1]:8080",
+    ] {
+        let p = parse_str(&MINIMAL.replace("\"sandbox\"", &format!("\"{local}\"")));
+        assert!(p.is_ok(), "{local}: {:?}", p.err());
+    }
+    let remote = MINIMAL.replace("\"sandbox\"", "\"http://10.1.2.3:8080\"");
+    let e = err(&remote);
+    assert!(
+        e.contains("target.base_url") && e.contains("allow_plain_http"),
+        "{e}"
+    );
+    let opted = remote.replace(
+        "base_url = \"http://10.1.2.3:8080\"",
+        "base_url = \"http://10.1.2.3:8080\"\nallow_plain_http = true",
+    );
+    assert!(parse_str(&opted).is_ok());
+    assert!(parse_str(&MINIMAL.replace("\"sandbox\"", "\"https://10.1.2.3\"")).is_ok());
+    // The command line's --base-url follows the same rule.
+    let p = parse_str(MINIMAL).unwrap();
+    let e = p
+        .with_base_url("http://api.example.com")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("--base-url") && e.contains("in clear"), "{e}");
+}
+
+#[test]
+fn max_row_bytes_has_a_default_and_a_floor() {
+    let p = parse_str(MINIMAL).unwrap();
+    assert_eq!(p.source.max_row_bytes, DEFAULT_MAX_ROW_BYTES);
+    let text = MINIMAL.replace(
+        "path = \"contacts.csv\"",
+        "path = \"contacts.csv\"\nmax_row_bytes = 4096",
+    );
+    assert_eq!(parse_str(&text).unwrap().source.max_row_bytes, 4096);
+    let e = err(&MINIMAL.replace(
+        "path = \"contacts.csv\"",
+        "path = \"contacts.csv\"\nmax_row_bytes = 10",
+    ));
+    assert!(e.contains("source.max_row_bytes"), "{e}");
+}

@@ -41,6 +41,11 @@ pub enum JournalError {
         source: std::io::Error,
     },
     #[error(
+        "checkpoint.path names {path}, which is not an etl journal: refusing to replace it (point \
+         [checkpoint] path at a file of its own)"
+    )]
+    NotAJournal { path: PathBuf },
+    #[error(
         "checkpoint journal {path} belongs to a different job: the source file or the pipeline \
          changed since it was written. Resuming would apply its progress to other rows. Run \
          without --resume to start the job over (this overwrites the journal and the dead-letter \
@@ -113,8 +118,14 @@ pub struct Journal {
 }
 
 impl Journal {
-    /// Starts a new job: any earlier journal at `path` is replaced.
+    /// Starts a new job: an earlier journal at `path` is replaced; any other file there is left
+    /// alone and refused (a misconfigured `[checkpoint] path` must never delete data).
     pub fn start(path: &Path, fingerprint: &Fingerprint) -> Result<Journal, JournalError> {
+        if path.exists() && !is_journal(path) {
+            return Err(JournalError::NotAJournal {
+                path: path.to_path_buf(),
+            });
+        }
         for suffix in ["", "-wal", "-shm"] {
             let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
         }
@@ -136,6 +147,11 @@ impl Journal {
     ) -> Result<Option<(Journal, Progress)>, JournalError> {
         if !path.exists() {
             return Ok(None);
+        }
+        if !is_journal(path) {
+            return Err(JournalError::NotAJournal {
+                path: path.to_path_buf(),
+            });
         }
         let journal = Journal::open(path)?;
         let stored: Option<String> = journal
@@ -161,6 +177,11 @@ impl Journal {
     pub fn unfinished_at(path: &Path) -> Result<bool, JournalError> {
         if !path.exists() {
             return Ok(false);
+        }
+        if !is_journal(path) {
+            return Err(JournalError::NotAJournal {
+                path: path.to_path_buf(),
+            });
         }
         let journal = Journal::open(path)?;
         let progress = journal.progress().map_err(|e| journal.error(e))?;
@@ -326,6 +347,22 @@ impl Journal {
     fn error(&self, source: rusqlite::Error) -> JournalError {
         sqlite(&self.path, source)
     }
+}
+
+/// Whether `path` is an etl journal (a SQLite file with our `meta` table and a fingerprint). Only
+/// read: SQLite writes nothing to a file until asked to (and a WAL journal needs write access to
+/// its `-shm` even to be read).
+fn is_journal(path: &Path) -> bool {
+    use rusqlite::OpenFlags;
+    let Ok(conn) = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE) else {
+        return false;
+    };
+    conn.query_row(
+        "SELECT value FROM meta WHERE key = 'fingerprint'",
+        [],
+        |r| r.get::<_, String>(0),
+    )
+    .is_ok()
 }
 
 fn sqlite(path: &Path, source: rusqlite::Error) -> JournalError {

@@ -2,6 +2,7 @@
 
 mod support;
 
+mod bounded;
 mod prepare;
 mod proxy;
 mod readers;
