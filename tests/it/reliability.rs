@@ -83,6 +83,36 @@ fn garbled_create_answers_are_looked_up_not_trusted() {
 }
 
 #[test]
+fn the_sandbox_garbling_answers_loses_and_duplicates_nothing() {
+    // The sandbox's own knob: a share of applied writes get a damaged 2xx answer.
+    for (create, seed) in [(true, 5), (false, 6)] {
+        let run = Scenario::new()
+            .sandbox(|s| s.garble_rate(0.3).seed(seed))
+            .csv(contacts(1000))
+            .pipeline(|p| {
+                let p = if create {
+                    p.create()
+                } else {
+                    p.upsert_by("email")
+                };
+                p.map_contact_columns().concurrency(4)
+            })
+            .run();
+        run.exit(0).accepted(1000);
+        assert_eq!(run.portal().records("contacts"), 1000);
+        let stats = run.portal().stats();
+        let garbled: u64 = stats["faults"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .filter(|(kind, _)| kind.starts_with("garbled_"))
+            .map(|(_, n)| n.as_u64().unwrap())
+            .sum();
+        assert!(garbled > 0, "{stats}");
+    }
+}
+
+#[test]
 fn lost_creates_are_checked_by_email_even_when_the_schema_does_not_flag_it_unique() {
     let scenario = Scenario::new()
         .sandbox(|s| s.lost_response_rate(0.3).seed(3))

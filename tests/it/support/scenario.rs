@@ -91,6 +91,12 @@ impl SandboxSpec {
         self
     }
 
+    /// Share of writes applied whose 2xx answer is then damaged.
+    pub fn garble_rate(mut self, rate: f64) -> SandboxSpec {
+        self.config.garble_rate = rate;
+        self
+    }
+
     pub fn seed(mut self, seed: u64) -> SandboxSpec {
         self.config.seed = seed;
         self
