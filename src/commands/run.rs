@@ -30,6 +30,12 @@ pub struct RunArgs {
     /// Start the job over, discarding an earlier run's journal and dead letters.
     #[arg(long, conflicts_with = "resume")]
     restart: bool,
+    /// [sync]: send every row whatever the state says, and refresh the state.
+    #[arg(long)]
+    full: bool,
+    /// [sync]: mirror deletes even beyond sync.max_deletes.
+    #[arg(long)]
+    allow_deletes: bool,
 }
 
 pub async fn execute(args: RunArgs) -> Exit {
@@ -51,6 +57,8 @@ pub async fn execute(args: RunArgs) -> Exit {
         token: None,
         resume: args.resume,
         restart: args.restart,
+        full: args.full,
+        allow_deletes: args.allow_deletes,
     };
     let outcome = match pipeline::run(&pipeline, &options).await {
         Ok(outcome) => outcome,

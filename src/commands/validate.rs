@@ -12,10 +12,14 @@ use crate::config::{self, ConfigError, Overrides, Pipeline};
 use crate::job::checkpoint::lock_path;
 use crate::job::dead_letter::{DeadLetterError, DeadLetterWriter};
 use crate::job::lock::{LockError, RunLock};
+use crate::job::state::{State, StateError};
+use crate::job::sync::{Deletes, FilterOptions, SyncFilter, plan_deletes};
 use crate::portal::halt::HaltFlag;
 use crate::portal::schema::{self, SchemaError};
 use crate::portal::target::{Target, TargetError};
-use crate::prepare::{self, PrepareError, PrepareHandle, PrepareOptions, Prepared, encode};
+use crate::prepare::{
+    self, PrepareError, PrepareHandle, PrepareOptions, Prepared, RowFilter, encode,
+};
 
 /// Flags of `etl validate`.
 #[derive(clap::Args, Debug)]
@@ -45,6 +49,8 @@ pub enum ValidateError {
     DeadLetter(#[from] DeadLetterError),
     #[error(transparent)]
     Lock(#[from] LockError),
+    #[error(transparent)]
+    State(#[from] StateError),
 }
 
 /// What `etl validate` found.
@@ -57,6 +63,10 @@ pub struct ValidateSummary {
     pub by_category: BTreeMap<String, u64>,
     /// Batch requests the valid rows would take.
     pub batches: u64,
+    /// `[sync]`: valid rows that would not be sent (unchanged since last accepted).
+    pub unchanged: u64,
+    /// `[sync]` with mirrored deletes: records that would be archived.
+    pub deletes: Option<u64>,
     /// Where the invalid rows were written (none when every row is valid).
     pub dead_letter: Option<PathBuf>,
 }
@@ -69,9 +79,22 @@ impl fmt::Display for ValidateSummary {
             "valid:     {} (in {} batch requests)",
             self.valid, self.batches
         )?;
+        if self.unchanged > 0 {
+            writeln!(
+                f,
+                "unchanged: {} (not sent: nothing changed since last accepted)",
+                self.unchanged
+            )?;
+        }
         write!(f, "invalid:   {}", self.invalid)?;
         for (category, n) in &self.by_category {
             write!(f, "\n  {category}: {n}")?;
+        }
+        if let Some(deletes) = self.deletes {
+            write!(
+                f,
+                "\ndeletes:   {deletes} (records whose key left the source)"
+            )?;
         }
         if let Some(path) = &self.dead_letter {
             write!(f, "\ninvalid rows written to {}", path.display())?;
@@ -119,8 +142,42 @@ pub async fn validate(
     };
     target.close().await;
     let schema = result?;
-    let handle = prepare::spawn(pipeline, schema, PrepareOptions::default())?;
-    check_every_row(pipeline, handle).await
+    // With [sync]: the same filter a run uses, on the state as it is (nothing is changed).
+    let (filter, seen) = match &pipeline.sync {
+        Some(sync) => {
+            let reader = State::read(&sync.state)?;
+            let filter = SyncFilter::new(
+                sync,
+                pipeline.target.operation,
+                reader,
+                FilterOptions {
+                    full: false,
+                    can_verify: true,
+                },
+            );
+            let seen = filter.seen();
+            (Some(Box::new(filter) as Box<dyn RowFilter>), seen)
+        }
+        None => (None, None),
+    };
+    let options = PrepareOptions {
+        filter,
+        ..PrepareOptions::default()
+    };
+    let handle = prepare::spawn(pipeline, schema, options)?;
+    let mut summary = check_every_row(pipeline, handle).await?;
+    if let (Some(sync), Some(seen)) = (&pipeline.sync, seen) {
+        let seen = std::mem::take(&mut *seen.lock().expect("seen lock poisoned"));
+        summary.deletes = Some(match State::read(&sync.state)? {
+            Some(state) => match plan_deletes(&state, seen, sync, true)? {
+                Deletes::Send(entries) => entries.len() as u64,
+                Deletes::TooMany { count, .. } => count,
+                Deletes::Keyless(_) => 0,
+            },
+            None => 0,
+        });
+    }
+    Ok(summary)
 }
 
 /// Drains the prepare thread: counts, encodes every batch as `etl run` would (proving every
@@ -149,6 +206,7 @@ async fn check_every_row(
                 body.clear();
                 encode::write_body(&mut body, op, id_property, &batch.inputs);
             }
+            Prepared::Unchanged(rows) => summary.unchanged += rows,
             Prepared::Rejected(rejection) => {
                 summary.invalid += 1;
                 *summary
@@ -178,6 +236,9 @@ async fn check_every_row(
         return Err(error.into());
     }
     summary.rows_read = outcome.totals.rows_read;
-    debug_assert_eq!(summary.rows_read, summary.valid + summary.invalid);
+    debug_assert_eq!(
+        summary.rows_read,
+        summary.valid + summary.unchanged + summary.invalid
+    );
     Ok(summary)
 }

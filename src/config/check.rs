@@ -59,7 +59,14 @@ impl RawPipeline {
                 None => sibling(file, "journal"),
             },
         };
+        let sync = match self.sync {
+            Some(raw) => {
+                Some(raw.validate(&|key, message| ctx.err(key, message), file, &target)?)
+            }
+            None => None,
+        };
         Ok(Pipeline {
+            sync,
             file: file.to_path_buf(),
             source,
             target,

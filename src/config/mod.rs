@@ -3,7 +3,7 @@
 //!
 //! Parts: `raw` (the file's shape), `check` (raw → validated), `mapping` (the `[mapping]` types),
 //! `overrides` (command-line flags that change a loaded pipeline), `files` (files compared by
-//! identity), `secret` (the token's type).
+//! identity), `sync` (the `[sync]` table), `secret` (the token's type).
 //! The key names are the user's contract (DESIGN.md §6); every key is documented in docs/.
 
 mod check;
@@ -12,6 +12,7 @@ pub mod mapping;
 mod overrides;
 mod raw;
 pub mod secret;
+pub mod sync;
 #[cfg(test)]
 mod tests;
 
@@ -38,6 +39,8 @@ pub struct Pipeline {
     pub dispatch: Dispatch,
     pub dead_letter: DeadLetterSpec,
     pub checkpoint: CheckpointSpec,
+    /// `[sync]`: the local state of what was sent, when the pipeline keeps one.
+    pub sync: Option<sync::SyncSpec>,
 }
 
 /// Where the rows come from.
@@ -233,6 +236,9 @@ impl Pipeline {
             ("dead_letter.path", &self.dead_letter.path),
             ("checkpoint.path", &self.checkpoint.path),
         ];
+        if let Some(sync) = &self.sync {
+            files.push(("sync.state", &sync.state));
+        }
         if let Some(report) = report {
             files.push(("--report", report));
         }

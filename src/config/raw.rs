@@ -22,6 +22,7 @@ pub(super) struct RawPipeline {
     pub(super) dead_letter: RawDeadLetter,
     #[serde(default)]
     pub(super) checkpoint: RawCheckpoint,
+    pub(super) sync: Option<super::sync::RawSync>,
 }
 
 #[derive(Deserialize)]

@@ -29,5 +29,5 @@ pub mod violation;
 
 pub use thread::{
     PrepareError, PrepareHandle, PrepareOptions, PrepareOutcome, PrepareTotals, Prepared, Preparer,
-    spawn,
+    RowFilter, Sorted, spawn,
 };

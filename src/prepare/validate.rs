@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use super::check::Check;
 use super::mapping::{Mapper, MappingError, column_index};
-use super::row::{Association, Input, Rejection, SourceRow};
+use super::row::{Association, Input, Rejection, SourceRow, SyncRow};
 use super::violation::{Violation, rejection};
 use crate::config::{Operation, Pipeline};
 use crate::portal::schema::{ObjectSchema, PropertySchema};
@@ -54,6 +54,37 @@ struct Rule {
     unique: bool,
 }
 
+/// A hash of what an input sends: its property values (in wire format, after mapping) and its
+/// associations. Equal hashes across runs mean nothing to send.
+fn content_hash(properties: &[(Arc<str>, String)], associations: &[Association]) -> u64 {
+    let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+    for (name, value) in properties {
+        hasher.update(name.as_bytes());
+        hasher.update(&[0]);
+        hasher.update(value.as_bytes());
+        hasher.update(&[0]);
+    }
+    for association in associations {
+        hasher.update(b"\x01");
+        hasher.update(association.to_id.as_bytes());
+        hasher.update(&association.type_id.to_le_bytes());
+        hasher.update(association.category.as_bytes());
+    }
+    hasher.digest()
+}
+
+/// How `[sync]` recognises a row across runs.
+#[derive(Debug)]
+enum SyncKey {
+    /// These source columns (index, name), joined.
+    Columns(Vec<(usize, String)>),
+    /// The row's id (`id_property`'s value or `id_column`).
+    Id,
+}
+
+/// Joins the parts of a composite key (a character no CSV value sensibly holds).
+pub const KEY_SEPARATOR: char = '\u{1f}';
+
 /// Where a row's id comes from.
 #[derive(Debug)]
 enum IdSource {
@@ -78,6 +109,7 @@ pub struct Validator {
     id: IdSource,
     id_name: String,
     associations: Vec<(usize, String, String, u32)>,
+    sync: Option<SyncKey>,
 }
 
 impl Validator {
@@ -199,6 +231,25 @@ impl Validator {
                 ))
             })
             .collect::<Result<Vec<_>, MappingError>>()?;
+        let sync = match &pipeline.sync {
+            None => None,
+            Some(sync) if sync.key.is_empty() => Some(SyncKey::Id),
+            Some(sync) => Some(SyncKey::Columns(
+                sync.key
+                    .iter()
+                    .map(|column| {
+                        let index = column_index(
+                            header,
+                            column,
+                            "(sync.key)",
+                            file,
+                            &pipeline.source.path,
+                        )?;
+                        Ok((index, column.clone()))
+                    })
+                    .collect::<Result<_, MappingError>>()?,
+            )),
+        };
         Ok(Validator {
             operation,
             rules,
@@ -207,6 +258,7 @@ impl Validator {
             id,
             id_name: id_property.unwrap_or("record id").to_string(),
             associations,
+            sync,
         })
     }
 
@@ -251,6 +303,7 @@ impl Validator {
             ));
         }
         let id = self.id(&row, &properties, violations);
+        let sync_key = self.sync_key(&row, id.as_deref(), violations);
         let mut associations = Vec::with_capacity(self.associations.len());
         for (index, label, category, type_id) in &self.associations {
             let value = row.fields.get(*index).map_or("", |s| s.trim());
@@ -278,13 +331,22 @@ impl Validator {
             violations.clear();
             return Err(rejection);
         }
-        let key = match (&id, self.operation) {
+        // A sync's creates are batched by their key: a later row of the same key waits for the
+        // create of the first (it becomes an update of that record).
+        let key = match (&id, &sync_key) {
             (Some(id), _) => Some(id.to_lowercase()),
-            (None, _) => self.create_key(&properties),
+            (None, Some(key)) => Some(key.clone()),
+            (None, None) => self.create_key(&properties),
         };
         if self.operation == Operation::Archive {
             properties.clear();
         }
+        let sync = sync_key.map(|key| SyncRow {
+            key,
+            hash: content_hash(&properties, &associations),
+            after_create: false,
+            verify_first: false,
+        });
         Ok(Input {
             row: row.row,
             fields: row.fields,
@@ -292,7 +354,63 @@ impl Validator {
             key,
             properties,
             associations,
+            operation: self.operation,
+            sync,
         })
+    }
+
+    /// The row's `[sync]` key from its fields and mapped values, without checking them (so an
+    /// invalid row's key is known too); `None` without `[sync]` or when the key is empty.
+    pub fn key_of(&self, row: &SourceRow, properties: &[(Arc<str>, String)]) -> Option<String> {
+        let id = match &self.id {
+            IdSource::Column { index, .. } => row
+                .fields
+                .get(*index)
+                .map(|s| s.trim())
+                .filter(|s| !s.is_empty())
+                .map(str::to_string),
+            IdSource::Property(name, _) => properties
+                .iter()
+                .find(|(n, _)| Arc::ptr_eq(n, name))
+                .map(|(_, v)| v.clone()),
+            IdSource::None => None,
+        };
+        self.sync_key(row, id.as_deref(), &mut Vec::new())
+    }
+
+    /// The row's `[sync]` key, when the pipeline keeps a state.
+    fn sync_key(
+        &self,
+        row: &SourceRow,
+        id: Option<&str>,
+        violations: &mut Vec<Violation>,
+    ) -> Option<String> {
+        match self.sync.as_ref()? {
+            SyncKey::Id => id.map(str::to_lowercase),
+            SyncKey::Columns(columns) => {
+                let mut key = String::new();
+                for (i, (index, name)) in columns.iter().enumerate() {
+                    let value = row.fields.get(*index).map_or("", |s| s.trim());
+                    if value.is_empty() {
+                        violations.push(Violation {
+                            category: "MISSING_ID",
+                            column: Some(format!("{name:?}")),
+                            property: None,
+                            value: String::new(),
+                            reason:
+                                "no value: [sync] key needs it to recognise the row across runs"
+                                    .into(),
+                        });
+                        return None;
+                    }
+                    if i > 0 {
+                        key.push(KEY_SEPARATOR);
+                    }
+                    key.push_str(value);
+                }
+                Some(key)
+            }
+        }
     }
 
     fn required(&self, property: &str, reason: String) -> Violation {

@@ -76,12 +76,16 @@ impl Run {
         };
         let (parts, dead_key): (&[&str], _) = match self.kind {
             Kind::Run => (
-                &["accepted", "dead_lettered", "unfinished"],
+                &["accepted", "unchanged", "dead_lettered", "unfinished"],
                 "dead_lettered",
             ),
-            Kind::Validate => (&["valid", "invalid"], "invalid"),
+            Kind::Validate => (&["valid", "unchanged", "invalid"], "invalid"),
         };
-        let parts: u64 = parts.iter().map(|key| self.number(key)).sum();
+        // `unchanged` only appears for [sync] pipelines (validate prints it when not zero).
+        let parts: u64 = parts
+            .iter()
+            .map(|key| report[*key].as_u64().unwrap_or(0))
+            .sum();
         assert_eq!(
             self.number("rows_read"),
             parts,
@@ -261,6 +265,10 @@ fn summary(stdout: &str) -> Option<Value> {
             summary.insert("valid".into(), number(rest));
         } else if let Some(rest) = line.strip_prefix("invalid:") {
             summary.insert("invalid".into(), number(rest));
+        } else if let Some(rest) = line.strip_prefix("unchanged:") {
+            summary.insert("unchanged".into(), number(rest));
+        } else if let Some(rest) = line.strip_prefix("deletes:") {
+            summary.insert("deletes".into(), number(rest));
         } else if let Some(path) = line.strip_prefix("invalid rows written to ") {
             summary.insert("dead_letter_file".into(), json!(path));
         } else if let Some((category, n)) = line.strip_prefix("  ").and_then(|l| l.split_once(':'))
