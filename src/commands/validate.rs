@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use super::{Exit, fatal};
 use crate::config::secret::Secret;
-use crate::config::{self, ConfigError, Overrides, Pipeline};
+use crate::config::{self, ApiVersionArg, ConfigError, Overrides, Pipeline};
 use crate::job::dead_letter::{DeadLetterError, DeadLetterWriter};
 use crate::portal::halt::HaltFlag;
 use crate::portal::schema::{self, SchemaError};
@@ -26,6 +26,8 @@ pub struct ValidateArgs {
     /// Fetch the schema from this API instead of the pipeline's `base_url`.
     #[arg(long, value_name = "URL")]
     base_url: Option<String>,
+    #[command(flatten)]
+    api_version: ApiVersionArg,
 }
 
 /// Why `etl validate` could not finish.
@@ -80,6 +82,7 @@ pub async fn execute(args: ValidateArgs) -> Exit {
     let overrides = Overrides {
         source: args.source,
         base_url: args.base_url,
+        api_version: args.api_version.api_version,
     };
     let result = match config::load(&args.pipeline, &overrides) {
         Ok(pipeline) => validate(&pipeline, None).await,

@@ -4,6 +4,7 @@ use std::num::{NonZeroU32, NonZeroUsize};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use super::api_version::{ApiVersion, UnknownVersion};
 use super::mapping::{PropertyMapping, ValueSource, ValueType};
 use super::raw::{RawAssociation, RawDispatch, RawMapping, RawPipeline, RawSource, RawTarget};
 use super::{
@@ -191,6 +192,12 @@ impl RawTarget {
                 "must name an environment variable (letters, digits, _), not hold the token itself",
             ));
         }
+        let api_version = match self.api_version {
+            Some(name) => name
+                .parse()
+                .map_err(|e: UnknownVersion| ctx.err("target.api_version", e.to_string()))?,
+            None => ApiVersion::LATEST,
+        };
         let nonempty = |key: &str, v: Option<String>| -> Result<Option<String>, ConfigError> {
             match v {
                 Some(s) if s.trim().is_empty() => Err(ctx.err(key, "must not be empty")),
@@ -204,6 +211,7 @@ impl RawTarget {
             id_column: nonempty("target.id_column", self.id_column)?,
             base_url,
             token_env,
+            api_version,
         })
     }
 }

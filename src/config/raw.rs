@@ -41,6 +41,7 @@ pub(super) struct RawTarget {
     pub(super) id_column: Option<String>,
     pub(super) base_url: String,
     pub(super) token_env: Option<String>,
+    pub(super) api_version: Option<String>,
 }
 
 /// `property = "Column"` or a table with transforms.

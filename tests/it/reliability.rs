@@ -89,7 +89,7 @@ fn lost_creates_are_checked_by_email_even_when_the_schema_does_not_flag_it_uniqu
         .csv(contacts(500));
     // A portal's schema need not say `hasUniqueValue` for email: HubSpot's rule says it is unique.
     let proxy = Proxy::start(&scenario.url(), |_, path, mut answer| {
-        if path == "/crm/v3/properties/contacts" {
+        if path == "/crm/properties/2026-09/contacts" {
             let mut schema: Value = serde_json::from_slice(&answer.body).unwrap();
             for p in schema["results"].as_array_mut().unwrap() {
                 p["hasUniqueValue"] = json!(false);
