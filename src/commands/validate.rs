@@ -1,5 +1,6 @@
-//! `etl validate`: the run's first half without writes — fetch the schema, map and validate every
-//! row, build every request body, and write the rows that would fail to the dead-letter file.
+//! `etl validate`: the run's first half without writes — fetch the schema and the property
+//! validation rules, map and validate every row, build every request body, and write the rows that
+//! would fail to the dead-letter file. It says which rules it checked and which only the portal can.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -13,6 +14,7 @@ use crate::job::dead_letter::{DeadLetterError, DeadLetterWriter};
 use crate::portal::halt::HaltFlag;
 use crate::portal::schema::{self, SchemaError};
 use crate::portal::target::{Target, TargetError};
+use crate::prepare::rules::RulesReport;
 use crate::prepare::{self, PrepareError, PrepareHandle, PrepareOptions, Prepared, encode};
 
 /// Flags of `etl validate`.
@@ -57,6 +59,8 @@ pub struct ValidateSummary {
     pub batches: u64,
     /// Where the invalid rows were written (none when every row is valid).
     pub dead_letter: Option<PathBuf>,
+    /// The property validation rules of the written properties: checked here, or left to the portal.
+    pub rules: RulesReport,
 }
 
 impl fmt::Display for ValidateSummary {
@@ -70,6 +74,18 @@ impl fmt::Display for ValidateSummary {
         write!(f, "invalid:   {}", self.invalid)?;
         for (category, n) in &self.by_category {
             write!(f, "\n  {category}: {n}")?;
+        }
+        let rules = &self.rules;
+        if let Some(why) = &rules.unavailable {
+            write!(f, "\nrules: not known ({why}); the portal checks them")?;
+        } else if rules.checked.is_empty() && rules.left.is_empty() {
+            write!(f, "\nrules: none on the written properties")?;
+        }
+        for rule in &rules.checked {
+            write!(f, "\nrule checked by etl:     {rule}")?;
+        }
+        for rule in &rules.left {
+            write!(f, "\nrule left to the portal: {rule}")?;
         }
         if let Some(path) = &self.dead_letter {
             write!(f, "\ninvalid rows written to {}", path.display())?;
@@ -109,7 +125,7 @@ pub async fn validate(
 ) -> Result<ValidateSummary, ValidateError> {
     let target = Target::connect(&pipeline.connection(), token.as_ref()).await?;
     let result = match target.portal(&pipeline.connection(), Arc::new(HaltFlag::default())) {
-        Ok(portal) => schema::fetch(&portal, &pipeline.target.object)
+        Ok(portal) => schema::fetch_for_writing(&portal, &pipeline.target.object)
             .await
             .map_err(ValidateError::from),
         Err(err) => Err(err.into()),
@@ -128,10 +144,14 @@ async fn check_every_row(
 ) -> Result<ValidateSummary, ValidateError> {
     let PrepareHandle {
         header,
+        rules,
         mut events,
         done,
     } = handle;
-    let mut summary = ValidateSummary::default();
+    let mut summary = ValidateSummary {
+        rules,
+        ..ValidateSummary::default()
+    };
     let mut dead_letter: Option<DeadLetterWriter> = None;
     let mut body = Vec::new();
     let (op, id_property) = (

@@ -19,4 +19,5 @@ mod sandbox_properties;
 mod sandbox_rules;
 mod sandbox_schemas;
 mod sandbox_versions;
+mod validate_rules;
 mod validate_sandbox;
