@@ -190,6 +190,7 @@ impl Dispatcher {
     /// Turns a final answer into outcomes.
     async fn judge(&self, inputs: Vec<Input>, reply: Reply, by_property: bool, rounds: u32) {
         match reply.status {
+            // 200, 201 and 207 alike: from 2026-09 a batch's errors ride in its 200/201 body.
             200..=299 => {
                 let op = self.spec.operation;
                 let out = attribution::attribute(op, inputs, &reply.body);

@@ -2,6 +2,7 @@
 
 mod support;
 
+mod api_versions;
 mod prepare;
 mod proxy;
 mod readers;
