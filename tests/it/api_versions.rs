@@ -14,7 +14,7 @@ use crate::support::scenario::Scenario;
 /// names); rows 40 and 80 have an email without `@` (rejected locally, whatever the version).
 fn load() -> Csv {
     let row = |i: usize, first: String| {
-        let email = if i % 40 == 0 {
+        let email = if i.is_multiple_of(40) {
             format!("broken{i}.example.com")
         } else {
             format!("person{i}@example.com")

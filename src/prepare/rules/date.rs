@@ -58,20 +58,29 @@ pub fn on_or_before(value: &str, end: DateTime<Utc>, whole_days: bool) -> Result
     }
 }
 
+/// The weekdays as `DAYS_OF_WEEK` names them.
+const DAYS: [(&str, Weekday); 7] = [
+    ("MONDAY", Weekday::Mon),
+    ("TUESDAY", Weekday::Tue),
+    ("WEDNESDAY", Weekday::Wed),
+    ("THURSDAY", Weekday::Thu),
+    ("FRIDAY", Weekday::Fri),
+    ("SATURDAY", Weekday::Sat),
+    ("SUNDAY", Weekday::Sun),
+];
+
 /// One `DAYS_OF_WEEK` argument (`MONDAY` … `SUNDAY`, any case).
 pub fn weekday(argument: &str) -> Option<Weekday> {
-    const DAYS: [(&str, Weekday); 7] = [
-        ("MONDAY", Weekday::Mon),
-        ("TUESDAY", Weekday::Tue),
-        ("WEDNESDAY", Weekday::Wed),
-        ("THURSDAY", Weekday::Thu),
-        ("FRIDAY", Weekday::Fri),
-        ("SATURDAY", Weekday::Sat),
-        ("SUNDAY", Weekday::Sun),
-    ];
     DAYS.iter()
         .find(|(name, _)| name.eq_ignore_ascii_case(argument))
         .map(|(_, day)| *day)
+}
+
+/// A weekday's name as the rule writes it.
+fn day_name(day: Weekday) -> &'static str {
+    DAYS.iter()
+        .find(|(_, d)| *d == day)
+        .map_or("?", |(name, _)| name)
 }
 
 /// `DAYS_OF_WEEK` on a date: its weekday is one of `days`.
@@ -81,7 +90,10 @@ pub fn on_days(value: &str, days: &[Weekday]) -> Result<(), String> {
     if days.contains(&day) {
         Ok(())
     } else {
-        Err(format!("is a {day}, not one of the allowed days"))
+        Err(format!(
+            "is a {}, not one of the allowed days",
+            day_name(day)
+        ))
     }
 }
 
@@ -118,6 +130,6 @@ mod tests {
         let weekend = [Weekday::Sat, Weekday::Sun];
         assert!(on_days("2024-06-01", &weekend).is_ok()); // a Saturday
         let why = on_days("2024-06-03", &weekend).unwrap_err();
-        assert!(why.contains("Mon"), "{why}");
+        assert_eq!(why, "is a MONDAY, not one of the allowed days");
     }
 }
