@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use super::{Exit, fatal};
-use crate::config::{self, Overrides};
+use crate::config::{self, ApiVersionArg, Overrides};
 use crate::pipeline::{self, RunOptions, RunOutcome};
 use crate::portal::halt::Halt;
 
@@ -24,6 +24,8 @@ pub struct RunArgs {
     /// Send to this API instead of the pipeline's `base_url` (e.g. a running `etl sandbox`).
     #[arg(long, value_name = "URL")]
     base_url: Option<String>,
+    #[command(flatten)]
+    api_version: ApiVersionArg,
     /// Continue the job where an earlier run stopped: finished rows are skipped.
     #[arg(long)]
     resume: bool,
@@ -42,6 +44,7 @@ pub async fn execute(args: RunArgs) -> Exit {
     let overrides = Overrides {
         source: args.source,
         base_url: args.base_url,
+        api_version: args.api_version.api_version,
     };
     let loaded = config::load(&args.pipeline, &overrides).and_then(|pipeline| {
         pipeline

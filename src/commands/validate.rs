@@ -1,5 +1,6 @@
-//! `etl validate`: the run's first half without writes — fetch the schema, map and validate every
-//! row, build every request body, and write the rows that would fail to the dead-letter file.
+//! `etl validate`: the run's first half without writes — fetch the schema and the property
+//! validation rules, map and validate every row, build every request body, and write the rows that
+//! would fail to the dead-letter file. It says which rules it checked and which only the portal can.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -8,7 +9,7 @@ use std::sync::Arc;
 
 use super::{Exit, fatal};
 use crate::config::secret::Secret;
-use crate::config::{self, ConfigError, Overrides, Pipeline};
+use crate::config::{self, ApiVersionArg, ConfigError, Overrides, Pipeline};
 use crate::job::checkpoint::lock_path;
 use crate::job::dead_letter::{DeadLetterError, DeadLetterWriter};
 use crate::job::lock::{LockError, RunLock};
@@ -17,6 +18,7 @@ use crate::job::sync::{Deletes, FilterOptions, SyncFilter, plan_deletes};
 use crate::portal::halt::HaltFlag;
 use crate::portal::schema::{self, SchemaError};
 use crate::portal::target::{Target, TargetError};
+use crate::prepare::rules::RulesReport;
 use crate::prepare::{
     self, PrepareError, PrepareHandle, PrepareOptions, Prepared, RowFilter, encode,
 };
@@ -32,6 +34,8 @@ pub struct ValidateArgs {
     /// Fetch the schema from this API instead of the pipeline's `base_url`.
     #[arg(long, value_name = "URL")]
     base_url: Option<String>,
+    #[command(flatten)]
+    api_version: ApiVersionArg,
 }
 
 /// Why `etl validate` could not finish.
@@ -69,6 +73,8 @@ pub struct ValidateSummary {
     pub deletes: Option<u64>,
     /// Where the invalid rows were written (none when every row is valid).
     pub dead_letter: Option<PathBuf>,
+    /// The property validation rules of the written properties: checked here, or left to the portal.
+    pub rules: RulesReport,
 }
 
 impl fmt::Display for ValidateSummary {
@@ -96,6 +102,18 @@ impl fmt::Display for ValidateSummary {
                 "\ndeletes:   {deletes} (records whose key left the source)"
             )?;
         }
+        let rules = &self.rules;
+        if let Some(why) = &rules.unavailable {
+            write!(f, "\nrules: not known ({why}); the portal checks them")?;
+        } else if rules.checked.is_empty() && rules.left.is_empty() {
+            write!(f, "\nrules: none on the written properties")?;
+        }
+        for rule in &rules.checked {
+            write!(f, "\nrule checked by etl:     {rule}")?;
+        }
+        for rule in &rules.left {
+            write!(f, "\nrule left to the portal: {rule}")?;
+        }
         if let Some(path) = &self.dead_letter {
             write!(f, "\ninvalid rows written to {}", path.display())?;
         }
@@ -107,6 +125,7 @@ pub async fn execute(args: ValidateArgs) -> Exit {
     let overrides = Overrides {
         source: args.source,
         base_url: args.base_url,
+        api_version: args.api_version.api_version,
     };
     let result = match config::load(&args.pipeline, &overrides) {
         Ok(pipeline) => validate(&pipeline, None).await,
@@ -135,7 +154,7 @@ pub async fn validate(
     let _lock = RunLock::acquire(&lock_path(&pipeline.checkpoint.path))?;
     let target = Target::connect(&pipeline.connection(), token.as_ref()).await?;
     let result = match target.portal(&pipeline.connection(), Arc::new(HaltFlag::default())) {
-        Ok(portal) => schema::fetch(&portal, &pipeline.target.object)
+        Ok(portal) => schema::fetch_for_writing(&portal, &pipeline.target.object)
             .await
             .map_err(ValidateError::from),
         Err(err) => Err(err.into()),
@@ -188,10 +207,14 @@ async fn check_every_row(
 ) -> Result<ValidateSummary, ValidateError> {
     let PrepareHandle {
         header,
+        rules,
         mut events,
         done,
     } = handle;
-    let mut summary = ValidateSummary::default();
+    let mut summary = ValidateSummary {
+        rules,
+        ..ValidateSummary::default()
+    };
     let mut dead_letter: Option<DeadLetterWriter> = None;
     let mut body = Vec::new();
     let (op, id_property) = (

@@ -2,6 +2,10 @@
 //! (DESIGN.md §4, "Trace ids").
 //!
 //! A success status is not proof: a row counts as accepted only when the answer accounts for it.
+//! Nor is it the whole answer: the status is never consulted here, because where the errors ride
+//! depends on the API version — v3 and 2026-03 answer a partial batch with a 207, 2026-09 with a
+//! plain 200/201 whose body holds the same `numErrors`/`errors[]` (API-NOTES §3). Every 2xx body is
+//! read for errors.
 //! Every create/update/upsert input carries `objectWriteTraceId` = its row number; `errors[]` items
 //! name their rows through `context.objectWriteTraceId`, or through `context.ids` (record ids or
 //! `idProperty` values). The other rows are accepted when the results account for them:

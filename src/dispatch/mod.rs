@@ -265,6 +265,7 @@ impl Dispatcher {
         rounds: u32,
     ) {
         match reply.status {
+            // 200, 201 and 207 alike: from 2026-09 a batch's errors ride in its 200/201 body.
             200..=299 => {
                 let out = attribution::attribute(op, inputs, &reply.body);
                 for rejection in out.rejected {

@@ -204,8 +204,9 @@ struct Run<'a> {
 }
 
 impl Run<'_> {
-    /// Fetches the schema, then prepares and dispatches every row. Returns the rows read by this
-    /// run (rows finished by earlier runs are skipped, and counted from the journal).
+    /// Fetches the schema and the properties' validation rules, then prepares and dispatches every
+    /// row. Returns the rows read by this run (rows finished by earlier runs are skipped, and
+    /// counted from the journal).
     async fn go(
         &self,
         checkpoint: Arc<Checkpoint>,
@@ -213,7 +214,7 @@ impl Run<'_> {
         mut sync: Option<&mut SyncRun>,
     ) -> Result<u64, RunError> {
         let (pipeline, portal) = (self.pipeline, self.portal);
-        let schema = match schema::fetch(portal, &pipeline.target.object).await {
+        let schema = match schema::fetch_for_writing(portal, &pipeline.target.object).await {
             Ok(schema) => schema,
             // Nothing sent yet and nothing lost: the halt says why (daily limit, refused token,
             // an interrupt), and every row not finished before is left for --resume.
@@ -247,6 +248,14 @@ impl Run<'_> {
                 filter,
             },
         )?;
+        // `etl validate` lists them; a run only notes them (the dead letters say what broke).
+        let rules = &prepared.rules;
+        tracing::debug!(
+            checked = rules.checked.len(),
+            left_to_portal = rules.left.len(),
+            unavailable = rules.unavailable.as_deref(),
+            "property validation rules"
+        );
         // A resumed job adds to the dead letters of its earlier runs.
         let (path, delimiter) = (&pipeline.dead_letter.path, pipeline.dead_letter.delimiter);
         let dead_letters = match earlier {

@@ -14,6 +14,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::batch::{Batch, Batcher, DEFAULT_MAX_OPEN};
 use super::mapping::{Mapper, MappingError};
 use super::row::{Input, Rejection, SourceRow};
+use super::rules::RulesReport;
 use super::source::{self, Source, SourceError};
 use super::validate::{ValidateError, Validator};
 use super::violation::Violation;
@@ -99,6 +100,8 @@ pub struct PrepareOutcome {
 pub struct PrepareHandle {
     /// Source column names (dead-letter files use them).
     pub header: Vec<String>,
+    /// Which property validation rules are checked here, and which are left to the portal.
+    pub rules: RulesReport,
     /// Batches and rejections, in order.
     pub events: mpsc::Receiver<Prepared>,
     /// Resolves once the thread is done (after the last event was sent).
@@ -172,6 +175,7 @@ pub fn spawn(
     let mut source = source::open(&pipeline.source)?;
     let header = source.header().to_vec();
     let mut preparer = Preparer::new(pipeline, &schema, &header)?;
+    let rules = preparer.validator.rules_report().clone();
     let batch_size = pipeline.dispatch.batch_size;
     let mut options = options;
     let (tx, events) = mpsc::channel(EVENT_CAPACITY);
@@ -192,6 +196,7 @@ pub fn spawn(
         .map_err(|e| PrepareError::Thread(e.to_string()))?;
     Ok(PrepareHandle {
         header,
+        rules,
         events,
         done,
     })

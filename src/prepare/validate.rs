@@ -4,8 +4,9 @@
 //! required properties, the id property can identify records, and id/association columns exist —
 //! otherwise a fatal [`ValidateError`] naming the property and the pipeline file.
 //! Per row ([`Validator::check`]): required values, enumeration options, email syntax, numbers, dates,
-//! datetimes, booleans, ids and association ids. A failing row becomes a [`Rejection`] with HubSpot's
-//! category word and a message naming row, column, property, value and reason.
+//! datetimes, booleans, ids and association ids, then the portal's property validation rules (`rules`)
+//! on every well-typed value. A failing row becomes a [`Rejection`] with HubSpot's category word (or
+//! `PROPERTY_VALIDATION`) and a message naming row, column, property, value and reason.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -13,6 +14,8 @@ use std::sync::Arc;
 use super::check::Check;
 use super::mapping::{Mapper, MappingError, column_index};
 use super::row::{Association, Input, Rejection, SourceRow, SyncRow};
+use super::rules::{self, PropertyRules, RulesReport};
+use super::values::looks_like_epoch_seconds;
 use super::violation::{Violation, rejection};
 use crate::config::{Operation, Pipeline};
 use crate::portal::schema::{ObjectSchema, PropertySchema};
@@ -52,6 +55,8 @@ struct Rule {
     column: String,
     check: Check,
     unique: bool,
+    /// The portal's validation rules the engine evaluates for this property, if any.
+    rules: Option<PropertyRules>,
 }
 
 /// A hash of what an input sends: its property values (in wire format, after mapping) and its
@@ -89,11 +94,13 @@ pub const KEY_SEPARATOR: char = '\u{1f}';
 #[derive(Debug)]
 enum IdSource {
     None,
-    /// A column; `check` is the id property's check (or record-id digits when `None`).
+    /// A column; `check` is the id property's check (or record-id digits when `None`); `rules`
+    /// the id property's validation rules when the id becomes a value (upsert).
     Column {
         index: usize,
         label: String,
         check: Option<Check>,
+        rules: Option<PropertyRules>,
     },
     /// The value of this mapped property.
     Property(Arc<str>, String),
@@ -110,6 +117,10 @@ pub struct Validator {
     id_name: String,
     associations: Vec<(usize, String, String, u32)>,
     sync: Option<SyncKey>,
+    /// The API version refuses epoch seconds in dates and datetimes (2026-09 and later).
+    refuse_epoch_seconds: bool,
+    /// Which rules of the written properties are checked here, and which are left to the portal.
+    rules_report: RulesReport,
 }
 
 impl Validator {
@@ -124,6 +135,10 @@ impl Validator {
         let file = &pipeline.file;
         let object = &pipeline.target.object;
         let mut rules = Vec::new();
+        let mut rules_report = RulesReport {
+            unavailable: schema.rules.unavailable.clone(),
+            ..RulesReport::default()
+        };
         for (name, column) in mapper.properties() {
             let Some(p) = schema.property(name) else {
                 return Err(ValidateError::UnknownProperty {
@@ -145,6 +160,7 @@ impl Validator {
                 column: column.to_string(),
                 check: Check::for_property(p),
                 unique: schema.is_unique(name),
+                rules: compile_rules(schema, p, &mut rules_report),
             });
         }
         let operation = pipeline.target.operation;
@@ -203,6 +219,11 @@ impl Validator {
                 )?,
                 label: format!("{column:?}"),
                 check: p.and_then(|p| schema.property(p)).map(Check::for_property),
+                // An upsert writes its id as the id property's value when it creates the record.
+                rules: p
+                    .filter(|p| operation == Operation::Upsert && !mapped(p))
+                    .and_then(|p| schema.property(p))
+                    .and_then(|p| compile_rules(schema, p, &mut rules_report)),
             },
             (_, None, Some(p)) => {
                 let rule = rules
@@ -259,7 +280,14 @@ impl Validator {
             id_name: id_property.unwrap_or("record id").to_string(),
             associations,
             sync,
+            refuse_epoch_seconds: pipeline.target.api_version.refuses_epoch_seconds(),
+            rules_report,
         })
+    }
+
+    /// Which rules of the written properties are checked here, and which are left to the portal.
+    pub fn rules_report(&self) -> &RulesReport {
+        &self.rules_report
     }
 
     /// Validates a mapped row. `violations` holds the mapping's failures (and is cleared).
@@ -277,7 +305,8 @@ impl Validator {
                 r += 1;
             }
             let Some(rule) = self.rules.get(r) else { break };
-            if let Err((category, reason)) = rule.check.check(value) {
+            if let Some((category, reason)) = self.problem(&rule.check, rule.rules.as_ref(), value)
+            {
                 violations.push(Violation {
                     category,
                     column: Some(rule.column.clone()),
@@ -459,6 +488,7 @@ impl Validator {
                 index,
                 label,
                 check,
+                rules,
             } => {
                 let value = row.fields.get(*index).map_or("", |s| s.trim());
                 if value.is_empty() {
@@ -466,7 +496,7 @@ impl Validator {
                     return None;
                 }
                 let problem = match check {
-                    Some(check) => check.check(value).err(),
+                    Some(check) => self.problem(check, rules.as_ref(), value),
                     None if value.bytes().all(|b| b.is_ascii_digit()) => None,
                     None => Some(("INVALID_ID", "is not a record id (expected digits)".into())),
                 };
@@ -485,6 +515,32 @@ impl Validator {
         }
     }
 
+    /// What is wrong with a property's `value`, if anything: its type first (as the portal checks),
+    /// then epoch seconds where the API version refuses them, then the validation rules.
+    fn problem(
+        &self,
+        check: &Check,
+        rules: Option<&PropertyRules>,
+        value: &str,
+    ) -> Option<(&'static str, String)> {
+        if let Err(problem) = check.check(value) {
+            return Some(problem);
+        }
+        if self.refuse_epoch_seconds
+            && matches!(check, Check::Date | Check::DateTime)
+            && looks_like_epoch_seconds(value)
+        {
+            return Some((
+                "INVALID_DATE",
+                "looks like seconds since the epoch, which API version 2026-09 refuses: send \
+                 milliseconds or ISO 8601 (a day before 1973-03-03 as YYYY-MM-DD)"
+                    .into(),
+            ));
+        }
+        let broken = rules?.check(value).err()?;
+        Some((rules::CATEGORY, broken.reason()))
+    }
+
     /// For create: the lowercased value of the first mapped unique property, if any.
     fn create_key(&self, properties: &[(Arc<str>, String)]) -> Option<String> {
         let rule = self.rules.iter().find(|r| r.unique)?;
@@ -493,6 +549,22 @@ impl Validator {
             .find(|(n, _)| Arc::ptr_eq(n, &rule.name))
             .map(|(_, v)| v.to_lowercase())
     }
+}
+
+/// The validation rules of `property` the engine evaluates (`None` when there are none), recorded
+/// with those it leaves to the portal in `report`.
+fn compile_rules(
+    schema: &ObjectSchema,
+    property: &PropertySchema,
+    report: &mut RulesReport,
+) -> Option<PropertyRules> {
+    let specs = schema.rules.of(&property.name);
+    if specs.is_empty() {
+        return None;
+    }
+    let rules = PropertyRules::compile(property, specs);
+    report.add(&property.name, &rules);
+    (!rules.is_empty()).then_some(rules)
 }
 
 /// ` (did you mean "firstname", label "First Name"?)` when a property's label or a near name matches.
@@ -806,6 +878,62 @@ mod tests {
         let mut f = GOOD;
         f[0] = "x@";
         assert_eq!(run(t, "", &f).unwrap_err().category, "INVALID_EMAIL");
+    }
+
+    #[test]
+    fn epoch_seconds_are_refused_from_2026_09_only() {
+        // A number fed to a date property: "0" is midnight in milliseconds, but seconds-like.
+        let mapping =
+            "email = \"Email\"\ndate_of_birth = { column = \"Score\", type = \"number\" }";
+        let mut f = GOOD;
+        f[6] = "0";
+        let r = reject(mapping, &f);
+        assert_eq!(r.category, "INVALID_DATE");
+        assert!(
+            r.message.contains("seconds since the epoch"),
+            "{}",
+            r.message
+        );
+        let v3 = "operation = \"create\"\napi_version = \"v3\"";
+        assert!(run(v3, mapping, &f).is_ok());
+    }
+
+    #[test]
+    fn a_value_that_breaks_a_rule_names_the_rule_and_the_report_lists_the_rules() {
+        use crate::portal::rules::ValidationRules;
+        let p = pipeline(CREATE, "email = \"Email\"\nfirstname = \"First\"");
+        let mut schema = schema();
+        schema.rules = ValidationRules::from_json(
+            br#"{"results":[{"propertyName":"firstname","propertyValidationRules":[
+                {"ruleType":"MAX_LENGTH","ruleArguments":["2"]},
+                {"ruleType":"DECIMAL","ruleArguments":["1"]}]},
+              {"propertyName":"lastname","propertyValidationRules":[
+                {"ruleType":"MIN_LENGTH","ruleArguments":["9"]}]}]}"#,
+        )
+        .unwrap();
+        let header: Vec<String> = HEADER.map(String::from).to_vec();
+        let mapper = Mapper::new(&p.mapping, &header, &schema, &p.file, &p.source.path).unwrap();
+        let validator = Validator::new(&p, &schema, &mapper, &header).unwrap();
+        let report = validator.rules_report();
+        assert_eq!(report.checked, ["firstname MAX_LENGTH [\"2\"]"]);
+        assert_eq!(report.left.len(), 1, "lastname is not written: {report:?}");
+        assert!(
+            report.left[0].starts_with("firstname DECIMAL [\"1\"]: "),
+            "{report:?}"
+        );
+        let row = SourceRow {
+            row: 3,
+            fields: GOOD.map(String::from).to_vec(),
+        };
+        let mut violations = Vec::new();
+        let props = mapper.map(&row, &mut violations);
+        let r = validator.check(row, props, &mut violations).unwrap_err();
+        assert_eq!(r.category, "PROPERTY_VALIDATION");
+        assert_eq!(
+            r.message,
+            "row 3: column \"First\" → property firstname: \"Ann\" breaks the rule MAX_LENGTH \
+             [\"2\"]: it is 3 characters long, longer than 2 [PROPERTY_VALIDATION]"
+        );
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 mod support;
 
+mod api_versions;
 mod bounded;
 mod prepare;
 mod proxy;
@@ -20,4 +21,5 @@ mod sandbox_properties;
 mod sandbox_rules;
 mod sandbox_schemas;
 mod sandbox_versions;
+mod validate_rules;
 mod validate_sandbox;

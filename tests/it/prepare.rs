@@ -280,7 +280,7 @@ async fn validate_fatal_errors_name_the_cause_and_hide_the_token() {
         .unwrap_err()
         .to_string();
     assert!(
-        err.contains("http://127.0.0.1:9/crm/v3/properties/contacts"),
+        err.contains("http://127.0.0.1:9/crm/properties/2026-09/contacts"),
         "{err}"
     );
 }

@@ -268,6 +268,12 @@ impl Pipeline {
         self.target.iter().any(|(k, _)| k == "base_url")
     }
 
+    /// `[target] api_version`: `"v3"`, `"2026-03"` or `"2026-09"`.
+    pub fn api_version(mut self, version: &str) -> Pipeline {
+        set(&mut self.target, "api_version", quoted(version));
+        self
+    }
+
     /// `[target] token_env`.
     pub fn token_env(mut self, variable: &str) -> Pipeline {
         set(&mut self.target, "token_env", quoted(variable));

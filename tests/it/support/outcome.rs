@@ -245,8 +245,11 @@ impl Run {
 /// valid:     2895 (in 29 batch requests)
 /// invalid:   105
 ///   INVALID_DATE: 33
+/// rule checked by etl:     firstname MAX_LENGTH ["50"]
+/// rule left to the portal: date_of_birth AFTER_DURATION ["P7D"]: its window runs from …
 /// invalid rows written to contacts.failed.csv
 /// ```
+/// (the rules lines become `rules_checked` and `rules_left`).
 fn summary(stdout: &str) -> Option<Value> {
     let number = |text: &str| -> Value {
         let first = text.split_whitespace().next().unwrap_or_default();
@@ -258,8 +261,13 @@ fn summary(stdout: &str) -> Option<Value> {
     };
     let mut summary = Map::new();
     let mut categories = Map::new();
+    let (mut checked, mut left) = (Vec::new(), Vec::new());
     for line in stdout.lines() {
-        if let Some(rest) = line.strip_prefix("rows read:") {
+        if let Some(rule) = line.strip_prefix("rule checked by etl:") {
+            checked.push(json!(rule.trim()));
+        } else if let Some(rule) = line.strip_prefix("rule left to the portal:") {
+            left.push(json!(rule.trim()));
+        } else if let Some(rest) = line.strip_prefix("rows read:") {
             summary.insert("rows_read".into(), number(rest));
         } else if let Some(rest) = line.strip_prefix("valid:") {
             summary.insert("valid".into(), number(rest));
@@ -277,6 +285,8 @@ fn summary(stdout: &str) -> Option<Value> {
         }
     }
     summary.insert("by_category".into(), Value::Object(categories));
+    summary.insert("rules_checked".into(), Value::Array(checked));
+    summary.insert("rules_left".into(), Value::Array(left));
     summary
         .contains_key("rows_read")
         .then_some(Value::Object(summary))
