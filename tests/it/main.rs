@@ -21,5 +21,6 @@ mod sandbox_properties;
 mod sandbox_rules;
 mod sandbox_schemas;
 mod sandbox_versions;
+mod sync;
 mod validate_rules;
 mod validate_sandbox;
