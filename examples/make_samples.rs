@@ -342,7 +342,11 @@ fn sync_nights(dir: &Path) {
     std::fs::write(dir.join("night1.csv"), night1).unwrap();
     let mut night2 = String::from(header);
     for i in (1..=63).filter(|i| ![17, 42].contains(i)) {
-        let city = if i % 15 == 0 { "Tallinn" } else { CITIES[i % CITIES.len()] };
+        let city = if i % 15 == 0 {
+            "Tallinn"
+        } else {
+            CITIES[i % CITIES.len()]
+        };
         night2.push_str(&line(i, city));
     }
     std::fs::write(dir.join("night2.csv"), night2).unwrap();

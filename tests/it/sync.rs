@@ -344,5 +344,23 @@ fn the_two_night_sample_does_what_its_docs_say() {
         .run();
     night2.exit(0).accepted(7).created(3).updated(4);
     night2.reported("unchanged", 54).reported("deleted", 2);
-    assert_eq!(night2.portal().records("companies"), 61);
+    let portal = night2.portal();
+    assert_eq!(portal.records("companies"), 61, "63 created, 2 archived");
+    let writes = |portal: &Portal| {
+        ["/batch/create", "/batch/update", "/batch/archive"].map(|route| requests(portal, route))
+    };
+    assert_eq!(
+        writes(&portal),
+        [2, 1, 1],
+        "one create batch a night, then 4 updates, 2 archives"
+    );
+
+    // The same export again: nothing to send.
+    let night3 = night2
+        .then()
+        .file("export.csv", sample("night2.csv"))
+        .args(["--base-url", &url])
+        .run();
+    night3.exit(0).accepted(0).reported("unchanged", 61);
+    assert_eq!(writes(&night3.portal()), [2, 1, 1], "no write request");
 }
