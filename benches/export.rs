@@ -115,6 +115,7 @@ fn connection(base_url: &str, window: (u32, u64)) -> config::Connection {
     ConnectionFlags {
         base_url: base_url.to_string(),
         token_env: "HUBSPOT_TOKEN".into(),
+        api_version: config::ApiVersion::default(),
         requests_per_interval: window.0,
         interval_ms: window.1,
         concurrency: 4,

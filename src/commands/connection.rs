@@ -1,8 +1,8 @@
 //! The flags that say how to reach a portal without a pipeline file (`etl export`): where, with
-//! which token variable, at what pace. One clap struct, flattened into each command that needs it
-//! (a shared `--api-version` flag can join it the same way).
+//! which token variable, in which API version, at what pace. One clap struct, flattened into each
+//! command that needs it.
 
-use crate::config::{ConfigError, Connection, ConnectionFlags};
+use crate::config::{ApiVersionArg, ConfigError, Connection, ConnectionFlags};
 
 /// How to reach the portal.
 #[derive(clap::Args, Debug, Clone)]
@@ -14,6 +14,8 @@ pub struct ConnectionArgs {
     /// The environment variable that holds the private app's token.
     #[arg(long, value_name = "VAR", default_value = "HUBSPOT_TOKEN")]
     token_env: String,
+    #[command(flatten)]
+    api_version: ApiVersionArg,
     /// Requests allowed per rolling interval: the portal's burst (100 Free/Starter, 190
     /// Pro/Enterprise).
     #[arg(long, value_name = "N", default_value_t = 100)]
@@ -32,6 +34,7 @@ impl ConnectionArgs {
         ConnectionFlags {
             base_url: self.base_url.clone(),
             token_env: self.token_env.clone(),
+            api_version: self.api_version.or(Default::default()),
             requests_per_interval: self.requests_per_interval,
             interval_ms: self.interval_ms,
             concurrency: self.concurrency,

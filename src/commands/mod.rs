@@ -8,6 +8,7 @@ mod connection;
 mod export;
 mod run;
 mod sandbox;
+mod state;
 mod validate;
 mod verify;
 
@@ -43,6 +44,8 @@ enum Command {
     Verify(verify::VerifyArgs),
     /// Serve the local HubSpot-compatible API.
     Sandbox(crate::sandbox::SandboxArgs),
+    /// Show, export or edit a [sync] pipeline's state (the key → record id map).
+    State(state::StateArgs),
 }
 
 /// How a command ended, as far as the exit code is concerned.
@@ -77,6 +80,7 @@ pub async fn execute(cli: Cli) -> Exit {
         Command::Export(args) => export::execute(args).await,
         Command::Verify(args) => verify::execute(args).await,
         Command::Sandbox(args) => sandbox::execute(args).await,
+        Command::State(args) => state::execute(args).await,
     }
 }
 

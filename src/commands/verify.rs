@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use super::{Exit, fatal, stopped_early, write_report};
-use crate::config::{self, Overrides};
+use crate::config::{self, ApiVersionArg, Overrides};
 use crate::verify::{VerifyOptions, VerifyOutcome, verify};
 
 /// Flags of `etl verify`.
@@ -24,12 +24,15 @@ pub struct VerifyArgs {
     /// Read from this API instead of the pipeline's `base_url`.
     #[arg(long, value_name = "URL")]
     base_url: Option<String>,
+    #[command(flatten)]
+    api_version: ApiVersionArg,
 }
 
 pub async fn execute(args: VerifyArgs) -> Exit {
     let overrides = Overrides {
         source: args.source,
         base_url: args.base_url,
+        api_version: args.api_version.api_version,
     };
     let pipeline = match config::load(&args.pipeline, &overrides) {
         Ok(pipeline) => pipeline,

@@ -4,11 +4,12 @@ use std::num::{NonZeroU32, NonZeroUsize};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use super::api_version::{ApiVersion, UnknownVersion};
 use super::mapping::{PropertyMapping, ValueSource, ValueType};
 use super::raw::{RawAssociation, RawDispatch, RawMapping, RawPipeline, RawSource, RawTarget};
 use super::{
-    AssociationSpec, BaseUrl, CheckpointSpec, ConfigError, DeadLetterSpec, Dispatch, Operation,
-    Pipeline, SourceFormat, SourceSpec, Target,
+    AssociationSpec, BaseUrl, CheckpointSpec, ConfigError, DEFAULT_MAX_ROW_BYTES, DeadLetterSpec,
+    Dispatch, Operation, Pipeline, SourceFormat, SourceSpec, Target,
 };
 
 struct Ctx<'a> {
@@ -53,16 +54,20 @@ impl RawPipeline {
                 SourceFormat::Parquet => b',',
             },
         };
-        if dead_letter.path == source.path {
-            return Err(ctx.err("dead_letter.path", "must not be the source file"));
-        }
         let checkpoint = CheckpointSpec {
             path: match self.checkpoint.path {
                 Some(path) => dir.join(path),
                 None => sibling(file, "journal"),
             },
         };
+        let sync = match self.sync {
+            Some(raw) => {
+                Some(raw.validate(&|key, message| ctx.err(key, message), file, &target)?)
+            }
+            None => None,
+        };
         Ok(Pipeline {
+            sync,
             file: file.to_path_buf(),
             source,
             target,
@@ -147,10 +152,18 @@ impl RawSource {
                 ));
             }
         };
+        let max_row_bytes = self.max_row_bytes.unwrap_or(DEFAULT_MAX_ROW_BYTES);
+        if max_row_bytes < 1024 {
+            return Err(ctx.err(
+                "source.max_row_bytes",
+                format!("{max_row_bytes} is too small: at least 1024 bytes"),
+            ));
+        }
         Ok(SourceSpec {
             path,
             format,
             delimiter,
+            max_row_bytes,
         })
     }
 }
@@ -178,7 +191,8 @@ impl RawTarget {
                 ));
             }
         };
-        let base_url = parse_base_url(&self.base_url).map_err(|m| ctx.err("target.base_url", m))?;
+        let base_url = parse_base_url(&self.base_url, self.allow_plain_http)
+            .map_err(|m| ctx.err("target.base_url", m))?;
         let token_env = self.token_env.unwrap_or_else(|| "HUBSPOT_TOKEN".into());
         if token_env.is_empty()
             || !token_env
@@ -191,6 +205,12 @@ impl RawTarget {
                 "must name an environment variable (letters, digits, _), not hold the token itself",
             ));
         }
+        let api_version = match self.api_version {
+            Some(name) => name
+                .parse()
+                .map_err(|e: UnknownVersion| ctx.err("target.api_version", e.to_string()))?,
+            None => ApiVersion::LATEST,
+        };
         let nonempty = |key: &str, v: Option<String>| -> Result<Option<String>, ConfigError> {
             match v {
                 Some(s) if s.trim().is_empty() => Err(ctx.err(key, "must not be empty")),
@@ -204,11 +224,15 @@ impl RawTarget {
             id_column: nonempty("target.id_column", self.id_column)?,
             base_url,
             token_env,
+            allow_plain_http: self.allow_plain_http,
+            api_version,
         })
     }
 }
 
-pub(super) fn parse_base_url(raw: &str) -> Result<BaseUrl, String> {
+/// `"sandbox"` or an http(s) URL. Plain `http://` to a host beyond loopback would carry the token in
+/// clear across the network: refused unless `allow_plain_http` says the user accepts it.
+pub(super) fn parse_base_url(raw: &str, allow_plain_http: bool) -> Result<BaseUrl, String> {
     if raw == "sandbox" {
         return Ok(BaseUrl::Sandbox);
     }
@@ -221,7 +245,22 @@ pub(super) fn parse_base_url(raw: &str) -> Result<BaseUrl, String> {
     if url.query().is_some() || url.fragment().is_some() {
         return Err(format!("{raw:?} must not have a query or fragment"));
     }
+    if url.scheme() == "http" && !is_loopback(&url) && !allow_plain_http {
+        return Err(format!(
+            "{raw:?} would send the API token in clear across the network: use https, or set \
+             target.allow_plain_http = true if this network is trusted"
+        ));
+    }
     Ok(BaseUrl::Url(raw.trim_end_matches('/').to_string()))
+}
+
+fn is_loopback(url: &reqwest::Url) -> bool {
+    let host = url.host_str().unwrap_or("");
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || bare
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 impl RawMapping {

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use super::check::{default_delimiter, format_from_extension, parse_base_url};
-use super::{ConfigError, Connection, Dispatch, SourceSpec};
+use super::{ApiVersion, ConfigError, Connection, DEFAULT_MAX_ROW_BYTES, Dispatch, SourceSpec};
 
 /// What the flags say, before it is checked.
 #[derive(Debug, Clone)]
@@ -16,6 +16,8 @@ pub struct ConnectionFlags {
     pub base_url: String,
     /// The environment variable that holds the token.
     pub token_env: String,
+    /// The API version every request is spelled in.
+    pub api_version: ApiVersion,
     pub requests_per_interval: u32,
     pub interval_ms: u64,
     /// Upper bound of requests in flight (reads that can run side by side).
@@ -32,7 +34,8 @@ fn flag_error(flag: &str, message: impl Into<String>) -> ConfigError {
 impl ConnectionFlags {
     /// The checked connection; the pace's other keys take the pipeline file's defaults.
     pub fn connection(&self) -> Result<Connection, ConfigError> {
-        let base_url = parse_base_url(&self.base_url).map_err(|m| flag_error("--base-url", m))?;
+        let base_url =
+            parse_base_url(&self.base_url, false).map_err(|m| flag_error("--base-url", m))?;
         if self.token_env.is_empty()
             || !self
                 .token_env
@@ -55,6 +58,7 @@ impl ConnectionFlags {
         Ok(Connection {
             base_url,
             token_env: self.token_env.clone(),
+            api_version: self.api_version,
             dispatch: Dispatch {
                 requests_per_interval,
                 interval: Duration::from_millis(self.interval_ms),
@@ -84,6 +88,7 @@ impl SourceSpec {
             path: path.to_path_buf(),
             format,
             delimiter: default_delimiter(path),
+            max_row_bytes: DEFAULT_MAX_ROW_BYTES,
         })
     }
 }
@@ -97,6 +102,7 @@ mod tests {
         ConnectionFlags {
             base_url: "https://api.hubapi.com/".into(),
             token_env: "HUBSPOT_TOKEN".into(),
+            api_version: ApiVersion::V2026_03,
             requests_per_interval: 190,
             interval_ms: 10_000,
             concurrency: 4,
@@ -106,6 +112,7 @@ mod tests {
     #[test]
     fn flags_make_a_connection() {
         let c = flags().connection().unwrap();
+        assert_eq!(c.api_version, ApiVersion::V2026_03);
         assert_eq!(c.base_url, BaseUrl::Url("https://api.hubapi.com".into()));
         assert_eq!(c.dispatch.requests_per_interval.get(), 190);
         assert_eq!(c.dispatch.interval, Duration::from_secs(10));

@@ -3,15 +3,20 @@
 //!
 //! Parts: `raw` (the file's shape), `check` (raw → validated), `mapping` (the `[mapping]` types),
 //! `overrides` (command-line flags that change a loaded pipeline), `flags` (a connection from
-//! command-line flags, for commands without a pipeline file), `secret` (the token's type).
+//! command-line flags, for commands without a pipeline file), `files` (files compared by
+//! identity), `sync` (the `[sync]` table), `secret` (the token's type), `api_version` (the HubSpot
+//! API version a job speaks, and its `--api-version` flag).
 //! The key names are the user's contract (DESIGN.md §6); every key is documented in docs/.
 
+pub mod api_version;
 mod check;
+pub mod files;
 mod flags;
 pub mod mapping;
 mod overrides;
 mod raw;
 pub mod secret;
+pub mod sync;
 #[cfg(test)]
 mod tests;
 
@@ -20,6 +25,7 @@ use std::num::{NonZeroU32, NonZeroUsize};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+pub use api_version::{ApiVersion, ApiVersionArg};
 pub use check::sibling;
 pub use flags::ConnectionFlags;
 use mapping::PropertyMapping;
@@ -40,6 +46,8 @@ pub struct Pipeline {
     pub dispatch: Dispatch,
     pub dead_letter: DeadLetterSpec,
     pub checkpoint: CheckpointSpec,
+    /// `[sync]`: the local state of what was sent, when the pipeline keeps one.
+    pub sync: Option<sync::SyncSpec>,
 }
 
 /// Where the rows come from.
@@ -50,7 +58,12 @@ pub struct SourceSpec {
     pub format: SourceFormat,
     /// CSV field delimiter (`b','` for Parquet, where it is unused).
     pub delimiter: u8,
+    /// A longer row is dead-lettered as `ROW_TOO_LARGE` without being held whole.
+    pub max_row_bytes: usize,
 }
+
+/// `[source] max_row_bytes` when the file says nothing: 1 MiB.
+pub const DEFAULT_MAX_ROW_BYTES: usize = 1 << 20;
 
 /// The file format of the source.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,6 +85,10 @@ pub struct Target {
     pub base_url: BaseUrl,
     /// The environment variable that holds the token (never the token itself).
     pub token_env: String,
+    /// The user accepts sending the token in clear to a non-loopback `http://` URL.
+    pub allow_plain_http: bool,
+    /// The API version requests are sent in (`api_version`; default the latest).
+    pub api_version: ApiVersion,
 }
 
 /// The batch operation.
@@ -179,7 +196,9 @@ pub fn load(path: &Path, overrides: &Overrides) -> Result<Pipeline, ConfigError>
         file: path.to_path_buf(),
         source,
     })?;
-    overrides.apply(parse(path, &text)?)
+    let pipeline = overrides.apply(parse(path, &text)?)?;
+    pipeline.check_files(None)?;
+    Ok(pipeline)
 }
 
 /// Validates pipeline text as if read from `path` (relative paths resolve against its folder).
@@ -188,16 +207,21 @@ pub fn parse(path: &Path, text: &str) -> Result<Pipeline, ConfigError> {
         file: path.to_path_buf(),
         message: err.to_string().trim_end().to_string(),
     })?;
-    raw.validate(path)
+    let pipeline = raw.validate(path)?;
+    pipeline.check_files(None)?;
+    Ok(pipeline)
 }
 
-/// How to reach a portal: where, with which token variable, at what pace. A pipeline's `[target]`
-/// and `[dispatch]` make one; commands without a pipeline file build one from their flags.
+/// How to reach a portal: where, with which token variable, in which API version, at what pace. A
+/// pipeline's `[target]` and `[dispatch]` make one; commands without a pipeline file build one from
+/// their flags.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Connection {
     pub base_url: BaseUrl,
     /// The environment variable that holds the token (never the token itself).
     pub token_env: String,
+    /// The API version every request is spelled in.
+    pub api_version: ApiVersion,
     pub dispatch: Dispatch,
 }
 
@@ -216,11 +240,45 @@ impl Connection {
 }
 
 impl Pipeline {
+    /// The files a run reads and writes must all be different files (by identity, not spelling):
+    /// a dead-letter file, journal or report over the source or the pipeline file would destroy
+    /// it. `report` is the run's `--report` file, when given.
+    pub fn check_files(&self, report: Option<&Path>) -> Result<(), ConfigError> {
+        let mut files: Vec<(&str, &Path)> = vec![
+            ("the pipeline file", &self.file),
+            ("source.path", &self.source.path),
+            ("dead_letter.path", &self.dead_letter.path),
+            ("checkpoint.path", &self.checkpoint.path),
+        ];
+        if let Some(sync) = &self.sync {
+            files.push(("sync.state", &sync.state));
+        }
+        if let Some(report) = report {
+            files.push(("--report", report));
+        }
+        for (i, (key, path)) in files.iter().enumerate() {
+            for (other, other_path) in &files[..i] {
+                if files::same_file(path, other_path) {
+                    return Err(ConfigError::Invalid {
+                        file: self.file.clone(),
+                        key: key.to_string(),
+                        message: format!(
+                            "{} is the same file as {other}: a run would overwrite it",
+                            path.display()
+                        ),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// How this pipeline reaches its portal.
     pub fn connection(&self) -> Connection {
         Connection {
             base_url: self.target.base_url.clone(),
             token_env: self.target.token_env.clone(),
+            api_version: self.target.api_version,
             dispatch: self.dispatch.clone(),
         }
     }

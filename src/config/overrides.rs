@@ -1,10 +1,11 @@
 //! Command-line flags that change a loaded pipeline: the file describes the job, the flags
-//! describe the run (`--source`, `--base-url`). One loader applies them for every command.
+//! describe the run (`--source`, `--base-url`, `--api-version`). One loader applies them for every
+//! command.
 
 use std::path::{Path, PathBuf};
 
 use super::check::{default_delimiter, format_from_extension, is_tsv, parse_base_url, sibling};
-use super::{ConfigError, Pipeline, SourceFormat, SourceSpec};
+use super::{ApiVersion, ConfigError, Pipeline, SourceFormat, SourceSpec};
 
 /// What the command line changes.
 #[derive(Debug, Clone, Default)]
@@ -13,6 +14,8 @@ pub struct Overrides {
     pub source: Option<PathBuf>,
     /// Send to this API instead of the pipeline's `base_url` ("sandbox" or an http(s) URL).
     pub base_url: Option<String>,
+    /// Send in this API version instead of the pipeline's `api_version`.
+    pub api_version: Option<ApiVersion>,
 }
 
 impl Overrides {
@@ -24,6 +27,9 @@ impl Overrides {
         if let Some(base_url) = &self.base_url {
             pipeline = pipeline.with_base_url(base_url)?;
         }
+        if let Some(version) = self.api_version {
+            pipeline.target.api_version = version;
+        }
         Ok(pipeline)
     }
 }
@@ -32,10 +38,12 @@ impl Pipeline {
     /// The same pipeline sent to another API (`--base-url`): rehearse against a running
     /// `etl sandbox`, then load the portal, with one pipeline file.
     pub fn with_base_url(&self, raw: &str) -> Result<Pipeline, ConfigError> {
-        let base_url = parse_base_url(raw).map_err(|message| ConfigError::Invalid {
-            file: self.file.clone(),
-            key: "--base-url".into(),
-            message,
+        let base_url = parse_base_url(raw, self.target.allow_plain_http).map_err(|message| {
+            ConfigError::Invalid {
+                file: self.file.clone(),
+                key: "--base-url".into(),
+                message,
+            }
         })?;
         let mut pipeline = self.clone();
         pipeline.target.base_url = base_url;
@@ -62,9 +70,11 @@ impl Pipeline {
             path: path.to_path_buf(),
             format,
             delimiter,
+            max_row_bytes: self.source.max_row_bytes,
         };
-        // Replaying the dead-letter file itself: never truncate the file being read.
-        if pipeline.dead_letter.path == path {
+        // Replaying the dead-letter file itself: never truncate the file being read, however it
+        // is spelled.
+        if super::files::same_file(&pipeline.dead_letter.path, path) {
             pipeline.dead_letter.path = sibling(path, "failed.csv");
         }
         if format == SourceFormat::Csv {

@@ -22,6 +22,7 @@ pub(super) struct RawPipeline {
     pub(super) dead_letter: RawDeadLetter,
     #[serde(default)]
     pub(super) checkpoint: RawCheckpoint,
+    pub(super) sync: Option<super::sync::RawSync>,
 }
 
 #[derive(Deserialize)]
@@ -30,6 +31,7 @@ pub(super) struct RawSource {
     pub(super) path: PathBuf,
     pub(super) format: Option<String>,
     pub(super) delimiter: Option<String>,
+    pub(super) max_row_bytes: Option<usize>,
 }
 
 #[derive(Deserialize)]
@@ -41,6 +43,9 @@ pub(super) struct RawTarget {
     pub(super) id_column: Option<String>,
     pub(super) base_url: String,
     pub(super) token_env: Option<String>,
+    #[serde(default)]
+    pub(super) allow_plain_http: bool,
+    pub(super) api_version: Option<String>,
 }
 
 /// `property = "Column"` or a table with transforms.

@@ -31,6 +31,8 @@ fn minimal_pipeline_gets_defaults() {
     assert_eq!(p.target.operation, Operation::Upsert);
     assert_eq!(p.target.base_url, BaseUrl::Sandbox);
     assert_eq!(p.target.token_env, "HUBSPOT_TOKEN");
+    assert_eq!(p.target.api_version, ApiVersion::LATEST);
+    assert_eq!(p.connection().api_version, ApiVersion::LATEST);
     assert_eq!(p.dispatch.batch_size, 100);
     assert_eq!(p.dispatch.requests_per_interval.get(), 100);
     assert_eq!(p.dispatch.interval, Duration::from_secs(10));
@@ -234,4 +236,79 @@ fn with_source_switches_format() {
 fn operation_display() {
     assert_eq!(Operation::Upsert.to_string(), "upsert");
     assert_eq!(Operation::Archive.path_segment(), "archive");
+}
+
+#[test]
+fn plain_http_beyond_loopback_needs_an_explicit_opt_in() {
+    for local in [
+        "http://127.0.0.1:8080",
+        "http://localhost:8080",
+        "http://[::1]:8080",
+    ] {
+        let p = parse_str(&MINIMAL.replace("\"sandbox\"", &format!("\"{local}\"")));
+        assert!(p.is_ok(), "{local}: {:?}", p.err());
+    }
+    let remote = MINIMAL.replace("\"sandbox\"", "\"http://10.1.2.3:8080\"");
+    let e = err(&remote);
+    assert!(
+        e.contains("target.base_url") && e.contains("allow_plain_http"),
+        "{e}"
+    );
+    let opted = remote.replace(
+        "base_url = \"http://10.1.2.3:8080\"",
+        "base_url = \"http://10.1.2.3:8080\"\nallow_plain_http = true",
+    );
+    assert!(parse_str(&opted).is_ok());
+    assert!(parse_str(&MINIMAL.replace("\"sandbox\"", "\"https://10.1.2.3\"")).is_ok());
+    // The command line's --base-url follows the same rule.
+    let p = parse_str(MINIMAL).unwrap();
+    let e = p
+        .with_base_url("http://api.example.com")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("--base-url") && e.contains("in clear"), "{e}");
+}
+
+#[test]
+fn max_row_bytes_has_a_default_and_a_floor() {
+    let p = parse_str(MINIMAL).unwrap();
+    assert_eq!(p.source.max_row_bytes, DEFAULT_MAX_ROW_BYTES);
+    let text = MINIMAL.replace(
+        "path = \"contacts.csv\"",
+        "path = \"contacts.csv\"\nmax_row_bytes = 4096",
+    );
+    assert_eq!(parse_str(&text).unwrap().source.max_row_bytes, 4096);
+    let e = err(&MINIMAL.replace(
+        "path = \"contacts.csv\"",
+        "path = \"contacts.csv\"\nmax_row_bytes = 10",
+    ));
+    assert!(e.contains("source.max_row_bytes"), "{e}");
+}
+
+#[test]
+fn api_version_from_the_file_and_the_command_line() {
+    let with = |version: &str| {
+        MINIMAL.replace(
+            "base_url = \"sandbox\"",
+            &format!("base_url = \"sandbox\"\napi_version = \"{version}\""),
+        )
+    };
+    for version in ApiVersion::ALL {
+        let p = parse_str(&with(version.name())).unwrap();
+        assert_eq!(p.target.api_version, version);
+        assert_eq!(p.connection().api_version, version);
+    }
+    let e = err(&with("v4"));
+    assert!(
+        e.contains("target.api_version") && e.contains("\"v4\"") && e.contains("2026-03"),
+        "{e}"
+    );
+    // The flag wins over the file.
+    let p = parse_str(&with("v3")).unwrap();
+    let overrides = Overrides {
+        api_version: Some(ApiVersion::V2026_03),
+        ..Overrides::default()
+    };
+    let p = overrides.apply(p).unwrap();
+    assert_eq!(p.connection().api_version, ApiVersion::V2026_03);
 }

@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, thiserror::Error)]
 pub enum LockError {
     #[error(
-        "another `etl run` of this pipeline is running (it holds {path}); wait for it to finish"
+        "another `etl run` of this pipeline is running (it holds {path}); wait for it to finish \
+         (a run and a dry run of one job share the dead-letter file)"
     )]
     Busy { path: PathBuf },
     #[error("cannot take the run lock {path}: {source}")]

@@ -112,18 +112,34 @@ impl Client {
         };
         let status = response.status().as_u16();
         let rate = RateHeaders::from_headers(response.headers());
-        match response.bytes().await {
-            Ok(body) => Ok(Reply {
-                status,
-                rate,
-                body: body.to_vec(),
-            }),
-            Err(err) => Err(TransportError::Lost {
-                url,
-                reason: describe(&err),
-            }),
+        match read_capped(response).await {
+            Ok(body) => Ok(Reply { status, rate, body }),
+            Err(reason) => Err(TransportError::Lost { url, reason }),
         }
     }
+}
+
+/// The most of a response body the engine reads: HubSpot's largest answers (100 records with
+/// every property) are a few MiB; a longer one is treated as a lost answer, never read whole.
+const MAX_BODY_BYTES: usize = 32 << 20;
+
+/// Reads a body chunk by chunk, giving up past [`MAX_BODY_BYTES`].
+async fn read_capped(mut response: reqwest::Response) -> Result<Vec<u8>, String> {
+    let too_long = || format!("the answer is longer than {MAX_BODY_BYTES} bytes");
+    if response
+        .content_length()
+        .is_some_and(|n| n > MAX_BODY_BYTES as u64)
+    {
+        return Err(too_long());
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(|e| describe(&e))? {
+        if body.len() + chunk.len() > MAX_BODY_BYTES {
+            return Err(too_long());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 /// A one-line reason with the error's causes (reqwest's top-level message alone is vague).

@@ -4,6 +4,7 @@
 use std::collections::{HashMap, HashSet};
 
 use super::values::{MAX_STRING, check_date, is_datetime, is_email, is_number};
+use super::violation::quote;
 use crate::portal::schema::{PropertySchema, PropertyType};
 
 /// The per-property check, compiled from the schema.
@@ -106,7 +107,8 @@ impl Check {
                 };
                 let hint = match folded.get(&bad.trim().to_lowercase()) {
                     Some(v) => format!(
-                        "; did you mean {v:?}? map labels with values = {{ {bad:?} = {v:?} }}"
+                        "; did you mean {v:?}? map labels with values = {{ {} = {v:?} }}",
+                        quote(bad)
                     ),
                     None if !*multi && value.contains(';') => {
                         "; this property takes one value, not a ';' list".into()
@@ -114,7 +116,7 @@ impl Check {
                     None => String::new(),
                 };
                 let what = if *multi {
-                    format!("has {bad:?}, which")
+                    format!("has {}, which", quote(bad))
                 } else {
                     "".into()
                 };

@@ -36,8 +36,29 @@ impl fmt::Display for Violation {
         if self.value.is_empty() {
             write!(f, "{} [{}]", self.reason, self.category)
         } else {
-            write!(f, "{:?} {} [{}]", self.value, self.reason, self.category)
+            write!(
+                f,
+                "{} {} [{}]",
+                quote(&self.value),
+                self.reason,
+                self.category
+            )
         }
+    }
+}
+
+/// Characters of a value a message quotes: enough to recognise it, never a whole 64 KB cell.
+const QUOTED_CHARS: usize = 200;
+
+/// `value` quoted for a message: the first [`QUOTED_CHARS`] characters, and its length when longer.
+pub fn quote(value: &str) -> String {
+    match value.char_indices().nth(QUOTED_CHARS) {
+        None => format!("{value:?}"),
+        Some((end, _)) => format!(
+            "{:?}… ({} characters)",
+            &value[..end],
+            value.chars().count()
+        ),
     }
 }
 
@@ -59,5 +80,19 @@ pub fn rejection(row: u64, fields: Vec<String>, violations: &[Violation]) -> Rej
             .map_or("VALIDATION_ERROR", |v| v.category)
             .to_string(),
         message,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_values_are_quoted_short() {
+        assert_eq!(quote("a\"b"), "\"a\\\"b\"");
+        let long = "x".repeat(70_000);
+        let quoted = quote(&long);
+        assert!(quoted.len() < 260, "{}", quoted.len());
+        assert!(quoted.ends_with("… (70000 characters)"), "{quoted}");
     }
 }

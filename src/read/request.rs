@@ -209,7 +209,7 @@ pub async fn associations(
         serde_json::Value::String(s) => s.clone(),
         other => other.to_string(),
     };
-    let path = portal.paths().association_batch(from, to, "read");
+    let path = portal.paths().associations_batch(from, to, "read");
     let mut found: HashMap<String, Vec<String>> = HashMap::new();
     let mut todo: Vec<(&str, Option<String>)> = ids.iter().map(|id| (*id, None)).collect();
     while !todo.is_empty() {

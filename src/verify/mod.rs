@@ -182,8 +182,8 @@ impl Run<'_> {
             pipeline,
             schema,
             PrepareOptions {
-                skip: None,
                 stop: Arc::clone(&stop),
+                ..PrepareOptions::default()
             },
         )?;
         let progress = {
@@ -251,6 +251,8 @@ impl Run<'_> {
         let mut tally = Tally::default();
         while let Some(event) = events.recv().await {
             match event {
+                // Verify prepares without a `[sync]` filter: every valid row comes in a batch.
+                Prepared::Unchanged(_) => {}
                 Prepared::Rejected(rejection) => {
                     let line = Line {
                         row: rejection.row,

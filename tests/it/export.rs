@@ -50,7 +50,7 @@ fn seed(portal: &Portal, range: Range<usize>) -> Vec<String> {
 
 /// Answered list requests so far.
 fn list_requests(portal: &Portal) -> u64 {
-    portal.stats()["requests"]["GET /crm/v3/objects/{objectType}"]["200"]
+    portal.stats()["requests"]["GET /crm/objects/2026-09/{objectType}"]["200"]
         .as_u64()
         .unwrap_or(0)
 }
@@ -114,7 +114,16 @@ fn an_export_keeps_to_a_tight_window_without_a_429() {
     // The seeding's three requests fill the sandbox's window: let it pass before the export, whose
     // gate cannot know of them.
     std::thread::sleep(std::time::Duration::from_millis(250));
-    let run = scenario.export(["contacts", "-o", "all.csv", "--properties", "email"]);
+    // In v3's spelling, which `--api-version` chooses (the default is the latest dated version).
+    let run = scenario.export([
+        "contacts",
+        "-o",
+        "all.csv",
+        "--properties",
+        "email",
+        "--api-version",
+        "v3",
+    ]);
     run.exit(0)
         .reported("records", 300)
         .reported("rate_limited", 0);
@@ -127,7 +136,9 @@ fn an_export_keeps_to_a_tight_window_without_a_429() {
         .sum();
     assert_eq!(refused, 0, "{stats}");
     // Three list pages and the schema: more requests than one window holds, so the gate waited.
-    assert!(list_requests(&run.portal()) >= 3, "{stats}");
+    let v3_pages = stats["requests"]["GET /crm/v3/objects/{objectType}"]["200"].as_u64();
+    assert!(v3_pages >= Some(3), "{stats}");
+    assert_eq!(list_requests(&run.portal()), 0, "{stats}");
     assert_eq!(ids_of(&run), seeded);
 }
 
@@ -464,7 +475,7 @@ fn a_property_list_too_long_for_a_url_is_read_by_batch() {
     // Two list pages of ids (100, then 50), each read back by id in one batch read.
     assert_eq!(list_requests(&run.portal()), 2, "{stats}");
     assert_eq!(
-        stats["requests"]["POST /crm/v3/objects/{objectType}/batch/read"]["200"], 2,
+        stats["requests"]["POST /crm/objects/2026-09/{objectType}/batch/read"]["200"], 2,
         "{stats}"
     );
     let file = run.exported();

@@ -2,6 +2,8 @@
 
 mod support;
 
+mod api_versions;
+mod bounded;
 mod export;
 mod prepare;
 mod proxy;
@@ -20,5 +22,7 @@ mod sandbox_properties;
 mod sandbox_rules;
 mod sandbox_schemas;
 mod sandbox_versions;
+mod sync;
+mod validate_rules;
 mod validate_sandbox;
 mod verify;

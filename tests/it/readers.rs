@@ -17,6 +17,7 @@ fn csv_spec(path: &Path, delimiter: u8) -> SourceSpec {
         path: path.to_path_buf(),
         format: SourceFormat::Csv,
         delimiter,
+        max_row_bytes: etl::config::DEFAULT_MAX_ROW_BYTES,
     }
 }
 
@@ -354,6 +355,7 @@ fn parquet_spec(path: &Path) -> SourceSpec {
         path: path.to_path_buf(),
         format: SourceFormat::Parquet,
         delimiter: b',',
+        max_row_bytes: etl::config::DEFAULT_MAX_ROW_BYTES,
     }
 }
 
@@ -498,4 +500,77 @@ fn parquet_unsupported_column_type_is_named() {
     write_parquet(&p, &[batch]);
     let e = source::open(&parquet_spec(&p)).err().unwrap().to_string();
     assert!(e.contains("column \"tags\"") && e.contains("List"), "{e}");
+}
+
+#[test]
+fn parquet_timestamps_out_of_range_are_dead_lettered_not_emptied() {
+    let d = Workdir::new();
+    let p = d.path("times.parquet");
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("Email", DataType::Utf8, false),
+        Field::new(
+            "Seen",
+            DataType::Timestamp(arrow_schema::TimeUnit::Second, None),
+            true,
+        ),
+        Field::new("Born", DataType::Date32, true),
+    ]));
+    let batch = RecordBatch::try_new(
+        schema,
+        vec![
+            Arc::new(StringArray::from(vec!["a@x.io", "b@x.io", "c@x.io"])),
+            Arc::new(TimestampSecondArray::from(vec![
+                Some(1_706_693_400),
+                Some(i64::MAX),
+                None,
+            ])),
+            Arc::new(Date32Array::from(vec![
+                Some(19_000),
+                Some(0),
+                Some(i32::MAX),
+            ])),
+        ],
+    )
+    .unwrap();
+    write_parquet(&p, &[batch]);
+    let (_, rows, err) = read_all(&parquet_spec(&p));
+    assert!(err.is_none());
+    assert_eq!(
+        rows[0].as_ref().unwrap().fields,
+        ["a@x.io", "2024-01-31T09:30:00.000Z", "2022-01-08"]
+    );
+    let seen = rows[1].as_ref().unwrap_err();
+    assert_eq!((seen.row, seen.category.as_str()), (2, "INVALID_DATE"));
+    assert!(
+        seen.message.contains("column \"Seen\"") && seen.message.contains("out of range"),
+        "{}",
+        seen.message
+    );
+    assert_eq!(seen.fields[0], "b@x.io");
+    let born = rows[2].as_ref().unwrap_err();
+    assert!(born.message.contains("column \"Born\""), "{}", born.message);
+}
+
+#[test]
+fn a_row_longer_than_max_row_bytes_is_rejected_with_its_fields_cut() {
+    let d = Workdir::new();
+    let long = "x".repeat(5000);
+    let p = d.write("long.csv", format!("A,B,C\n1,2,3\nok,{long},tail\n4,5,6\n"));
+    let spec = SourceSpec {
+        max_row_bytes: 1024,
+        ..csv_spec(&p, b',')
+    };
+    let (_, rows, err) = read_all(&spec);
+    assert!(err.is_none());
+    assert_eq!(rows.len(), 3);
+    let cut = rows[1].as_ref().unwrap_err();
+    assert_eq!(
+        (cut.row, cut.status, cut.category.as_str()),
+        (2, RejectStatus::Unreadable, "ROW_TOO_LARGE")
+    );
+    assert!(cut.message.contains("5006 bytes"), "{}", cut.message);
+    assert_eq!(cut.fields[0], "ok");
+    assert_eq!(cut.fields[1].len(), 1024 - 2 + "…[cut]".len());
+    assert_eq!(cut.fields[2], "…[cut]");
+    assert_eq!(ok_fields(&rows[2..]), [["4", "5", "6"]]);
 }

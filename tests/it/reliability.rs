@@ -52,8 +52,9 @@ fn a_success_that_accounts_for_no_row_is_no_proof() {
             .iter()
             .all(|c| *c == "UNACCOUNTED")
     );
-    // Resent within max_retries (upserts are idempotent): 3 requests for the one batch.
-    assert_eq!(run.number("requests"), 1 + 3);
+    // Resent within max_retries (upserts are idempotent): 3 requests for the one batch, after the
+    // schema and the validation rules.
+    assert_eq!(run.number("requests"), 2 + 3);
 }
 
 #[test]
@@ -83,13 +84,43 @@ fn garbled_create_answers_are_looked_up_not_trusted() {
 }
 
 #[test]
+fn the_sandbox_garbling_answers_loses_and_duplicates_nothing() {
+    // The sandbox's own knob: a share of applied writes get a damaged 2xx answer.
+    for (create, seed) in [(true, 5), (false, 6)] {
+        let run = Scenario::new()
+            .sandbox(|s| s.garble_rate(0.3).seed(seed))
+            .csv(contacts(1000))
+            .pipeline(|p| {
+                let p = if create {
+                    p.create()
+                } else {
+                    p.upsert_by("email")
+                };
+                p.map_contact_columns().concurrency(4)
+            })
+            .run();
+        run.exit(0).accepted(1000);
+        assert_eq!(run.portal().records("contacts"), 1000);
+        let stats = run.portal().stats();
+        let garbled: u64 = stats["faults"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .filter(|(kind, _)| kind.starts_with("garbled_"))
+            .map(|(_, n)| n.as_u64().unwrap())
+            .sum();
+        assert!(garbled > 0, "{stats}");
+    }
+}
+
+#[test]
 fn lost_creates_are_checked_by_email_even_when_the_schema_does_not_flag_it_unique() {
     let scenario = Scenario::new()
         .sandbox(|s| s.lost_response_rate(0.3).seed(3))
         .csv(contacts(500));
     // A portal's schema need not say `hasUniqueValue` for email: HubSpot's rule says it is unique.
     let proxy = Proxy::start(&scenario.url(), |_, path, mut answer| {
-        if path == "/crm/v3/properties/contacts" {
+        if path == "/crm/properties/2026-09/contacts" {
             let mut schema: Value = serde_json::from_slice(&answer.body).unwrap();
             for p in schema["results"].as_array_mut().unwrap() {
                 p["hasUniqueValue"] = json!(false);
@@ -186,7 +217,7 @@ fn a_journal_on_a_full_file_system_stops_the_sending_and_resume_finishes() {
         let n = |k: &str| report[k].as_u64().unwrap();
         assert_eq!(
             n("rows_read"),
-            n("accepted") + n("dead_lettered") + n("unfinished"),
+            n("accepted") + n("unchanged") + n("dead_lettered") + n("unfinished"),
             "{report}"
         );
         report
@@ -285,4 +316,132 @@ fn a_second_interrupt_exits_at_once_and_keeps_the_dead_letters() {
         .stopped("interrupted")
         .accepted(0)
         .dead_lettered(1);
+}
+
+#[test]
+fn validate_with_the_dead_letter_file_as_source_never_rewrites_it() {
+    // The pipeline spells the dead-letter file `failed.csv`; the replay names it absolutely.
+    let run = Scenario::new()
+        .csv(contacts_with_bad_emails(30, 10))
+        .pipeline(|p| {
+            p.upsert_by("email")
+                .map_contact_columns()
+                .dead_letter("failed.csv")
+        })
+        .validate();
+    run.exit(3).invalid(3);
+    let failed = run.workdir().path("failed.csv");
+    let before = std::fs::read(&failed).unwrap();
+    let absolute = failed.canonicalize().unwrap();
+    let replay = run
+        .then()
+        .args(["--source", absolute.to_str().unwrap()])
+        .validate();
+    replay.exit(3).invalid(3);
+    assert_eq!(
+        std::fs::read(&failed).unwrap(),
+        before,
+        "the input was rewritten"
+    );
+    assert!(replay.workdir().path("failed.failed.csv").exists());
+    // `etl run` agrees: the same spelling writes to <stem>.failed.failed.csv instead of refusing.
+    let run = replay
+        .then()
+        .args(["--source", absolute.to_str().unwrap()])
+        .run();
+    run.exit(3).dead_lettered(3);
+    assert_eq!(std::fs::read(&failed).unwrap(), before);
+}
+
+#[test]
+fn job_files_that_name_the_source_or_the_pipeline_are_refused_at_load() {
+    let base = || Pipeline::new().upsert_by("email").map_contact_columns();
+    for (pipeline, key) in [
+        (base().checkpoint("input.csv"), "checkpoint.path"),
+        (base().checkpoint("./p.toml"), "checkpoint.path"),
+        (base().dead_letter("./input.csv"), "dead_letter.path"),
+    ] {
+        let run = Scenario::new()
+            .csv(contacts(5))
+            .pipeline(|_| pipeline)
+            .args(["--restart"])
+            .run();
+        run.exit(1).says(key).says("same file");
+        let source = std::fs::read_to_string(run.workdir().path("input.csv")).unwrap();
+        assert!(
+            source.starts_with("Email,"),
+            "the source was destroyed: {source:?}"
+        );
+    }
+    // The report, too (the scenario passes its own --report, so run the binary by hand).
+    let work = crate::support::workdir::Workdir::new();
+    work.write("input.csv", contacts(5).to_string());
+    work.write("p.toml", base().base_url("sandbox").text());
+    let out = Command::new(env!("CARGO_BIN_EXE_etl"))
+        .args(["run", "p.toml", "--report", "./input.csv"])
+        .current_dir(work.dir())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains("--report") && said.contains("same file"),
+        "{said}"
+    );
+    assert!(work.read("input.csv").starts_with("Email,"));
+}
+
+#[test]
+fn restart_only_ever_removes_a_journal() {
+    let scenario = Scenario::new()
+        .csv(contacts(5))
+        .file("notes.txt", "precious\n")
+        .pipeline(|p| {
+            p.upsert_by("email")
+                .map_contact_columns()
+                .checkpoint("notes.txt")
+        });
+    let run = scenario.args(["--restart"]).run();
+    run.exit(1).says("not an etl journal");
+    assert_eq!(run.workdir().read("notes.txt"), "precious\n");
+}
+
+#[test]
+fn a_dry_run_never_truncates_the_dead_letters_of_a_live_run() {
+    let scenario = Scenario::new().csv(contacts_with_bad_emails(200, 10));
+    // Every batch answer takes 6 s, so the run is still going while validate starts.
+    let proxy = Proxy::start_delayed(
+        &scenario.url(),
+        |_, path| {
+            if path.ends_with("/batch/upsert") {
+                Duration::from_secs(6)
+            } else {
+                Duration::ZERO
+            }
+        },
+        |_, _, answer| answer,
+    );
+    let mut running = scenario
+        .pipeline(|p| {
+            through(&proxy.url, p.upsert_by("email"))
+                .batch_size(50)
+                .dead_letter("failed.csv")
+        })
+        .spawn();
+    running.wait_until(|portal| portal.stats()["requests_total"].as_u64() >= Some(1));
+    let failed = running.alongside().workdir().path("failed.csv");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::fs::metadata(&failed).map_or(0, |m| m.len()) < 200 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let live = std::fs::read(&failed).unwrap();
+    let dry = running.alongside().validate();
+    dry.exit(1)
+        .says("another `etl run` of this pipeline is running");
+    // The live run may have added dead letters since; none it wrote is gone.
+    assert!(
+        std::fs::read(&failed).unwrap().starts_with(&live),
+        "truncated"
+    );
+    running.terminate().exit(4);
 }

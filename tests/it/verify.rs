@@ -75,8 +75,8 @@ fn a_clean_load_verifies_clean_and_verify_only_reads() {
     assert_eq!(
         grown,
         [
-            "GET /crm/v3/properties/{objectType}",
-            "POST /crm/v3/objects/{objectType}/batch/read"
+            "GET /crm/properties/2026-09/{objectType}",
+            "POST /crm/objects/2026-09/{objectType}/batch/read"
         ]
     );
 }

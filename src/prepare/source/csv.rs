@@ -1,23 +1,30 @@
-//! The CSV reader: streaming `ByteRecord`s (bounded memory), any of `,` `;` tab `|`, quoting, quoted
-//! newlines, CRLF and a UTF-8 BOM. A ragged row or invalid UTF-8 becomes an `Unreadable` rejection.
+//! The CSV reader: streaming records with memory bounded in bytes (`capped`), any of `,` `;` tab
+//! `|`, quoting, quoted newlines, CRLF and a UTF-8 BOM. A ragged row or invalid UTF-8 becomes an
+//! `Unreadable` rejection; a row longer than `max_row_bytes` a `ROW_TOO_LARGE` one, with its fields
+//! cut at the limit.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
-use ::csv::{ByteRecord, ReaderBuilder};
-
-use super::{SourceError, check_header};
+use super::capped::{CappedReader, Record};
+use super::{CUT_MARK, SourceError, check_header, too_large};
 use crate::prepare::row::{RejectStatus, Rejection, SourceRow};
+
+/// Field ends kept beyond the header's width: enough to report a ragged row's extra fields.
+const EXTRA_FIELDS: usize = 64;
+/// The most columns a header may have.
+const MAX_COLUMNS: usize = 16_384;
 
 pub(super) struct CsvReader {
     file: PathBuf,
-    reader: ::csv::Reader<File>,
-    record: ByteRecord,
+    reader: CappedReader<File>,
+    record: Record,
     /// Indices of the columns kept (dead-letter columns dropped).
     keep: Vec<usize>,
     /// Kept column names, for messages.
     names: Vec<String>,
     width: usize,
+    max_row_bytes: usize,
     row: u64,
 }
 
@@ -25,23 +32,25 @@ impl CsvReader {
     pub(super) fn open(
         path: &Path,
         delimiter: u8,
+        max_row_bytes: usize,
     ) -> Result<(Vec<String>, CsvReader), SourceError> {
         let file = File::open(path).map_err(|source| SourceError::Open {
             file: path.to_path_buf(),
             source,
         })?;
-        let mut reader = ReaderBuilder::new()
-            .delimiter(delimiter)
-            .has_headers(false)
-            .flexible(true)
-            .buffer_capacity(64 * 1024)
-            .from_reader(file);
-        let mut record = ByteRecord::new();
         let unreadable = |reason: String| SourceError::Unreadable {
             file: path.to_path_buf(),
             reason,
         };
-        match reader.read_byte_record(&mut record) {
+        // The header is read with the same bound; its width then bounds the ends kept per row.
+        let mut reader = CappedReader::new(file, delimiter, max_row_bytes, MAX_COLUMNS);
+        let mut record = Record::default();
+        match reader.read(&mut record) {
+            Ok(true) if record.is_cut() => {
+                return Err(unreadable(format!(
+                    "the header row is longer than [source] max_row_bytes = {max_row_bytes}"
+                )));
+            }
             Ok(true) => {}
             Ok(false) => {
                 return Err(SourceError::MissingHeader {
@@ -51,8 +60,8 @@ impl CsvReader {
             Err(e) => return Err(unreadable(e.to_string())),
         }
         let mut names = Vec::with_capacity(record.len());
-        for (i, field) in record.iter().enumerate() {
-            let name = std::str::from_utf8(field)
+        for i in 0..record.len() {
+            let name = std::str::from_utf8(record.field(i).0)
                 .map_err(|_| unreadable(format!("header column {} is not valid UTF-8", i + 1)))?;
             let name = if i == 0 {
                 name.trim_start_matches('\u{feff}')
@@ -63,6 +72,12 @@ impl CsvReader {
         }
         let keep = check_header(path, &names)?;
         let kept: Vec<String> = keep.iter().map(|&i| names[i].clone()).collect();
+        if names.len() >= MAX_COLUMNS {
+            return Err(unreadable(format!(
+                "the header has more than {MAX_COLUMNS} columns"
+            )));
+        }
+        reader.set_max_fields(names.len() + EXTRA_FIELDS);
         let reader = CsvReader {
             file: path.to_path_buf(),
             reader,
@@ -70,6 +85,7 @@ impl CsvReader {
             width: names.len(),
             keep,
             names: kept.clone(),
+            max_row_bytes,
             row: 0,
         };
         Ok((kept, reader))
@@ -77,7 +93,7 @@ impl CsvReader {
 
     /// The next row; `Ok(None)` at the end; `Err` when the file itself fails (I/O).
     pub(super) fn next_row(&mut self) -> Result<Option<Result<SourceRow, Rejection>>, SourceError> {
-        match self.reader.read_byte_record(&mut self.record) {
+        match self.reader.read(&mut self.record) {
             Ok(true) => {}
             Ok(false) => return Ok(None),
             Err(e) => {
@@ -89,26 +105,55 @@ impl CsvReader {
             }
         }
         self.row += 1;
-        let line = self.record.position().map_or(0, |p| p.line());
-        if self.record.len() != self.width {
+        let record = &self.record;
+        let line = record.line;
+        if record.is_cut() {
+            let fields = self
+                .keep
+                .iter()
+                .map(|&i| cut_lossy(record.field(i)))
+                .collect();
+            let reason = too_large(record.size(), self.max_row_bytes);
             return Ok(Some(Err(self.unreadable(
                 line,
-                format!(
-                    "expected {} fields (as in the header), found {}",
-                    self.width,
-                    self.record.len()
-                ),
-                self.record.iter().map(lossy).collect(),
+                "ROW_TOO_LARGE",
+                reason,
+                fields,
+            ))));
+        }
+        if record.len() != self.width {
+            let fields = (0..record.len())
+                .map(|i| lossy(record.field(i).0))
+                .collect();
+            let reason = format!(
+                "expected {} fields (as in the header), found {}",
+                self.width,
+                record.len()
+            );
+            return Ok(Some(Err(self.unreadable(
+                line,
+                "UNREADABLE_ROW",
+                reason,
+                fields,
             ))));
         }
         let mut fields = Vec::with_capacity(self.keep.len());
         for (k, &i) in self.keep.iter().enumerate() {
-            match std::str::from_utf8(&self.record[i]) {
+            match std::str::from_utf8(record.field(i).0) {
                 Ok(s) => fields.push(s.to_string()),
                 Err(_) => {
                     let reason = format!("column {:?} is not valid UTF-8", self.names[k]);
-                    let fields = self.keep.iter().map(|&i| lossy(&self.record[i])).collect();
-                    return Ok(Some(Err(self.unreadable(line, reason, fields))));
+                    let fields = self
+                        .keep
+                        .iter()
+                        .map(|&i| lossy(record.field(i).0))
+                        .collect();
+                    return Ok(Some(Err(self.unreadable(
+                        line,
+                        "UNREADABLE_ROW",
+                        reason,
+                        fields,
+                    ))));
                 }
             }
         }
@@ -118,12 +163,18 @@ impl CsvReader {
         })))
     }
 
-    fn unreadable(&self, line: u64, reason: String, fields: Vec<String>) -> Rejection {
+    fn unreadable(
+        &self,
+        line: u64,
+        category: &str,
+        reason: String,
+        fields: Vec<String>,
+    ) -> Rejection {
         Rejection {
             row: self.row,
             fields,
             status: RejectStatus::Unreadable,
-            category: "UNREADABLE_ROW".into(),
+            category: category.into(),
             message: format!("row {} (line {line}): {reason}", self.row),
         }
     }
@@ -131,6 +182,15 @@ impl CsvReader {
 
 fn lossy(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// A field of a cut row as the dead-letter file keeps it: what was held, marked when cut.
+fn cut_lossy((bytes, cut): (&[u8], bool)) -> String {
+    let mut text = lossy(bytes);
+    if cut {
+        text.push_str(CUT_MARK);
+    }
+    text
 }
 
 #[cfg(test)]
@@ -141,7 +201,7 @@ mod tests {
     fn read(bytes: &[u8], delimiter: u8) -> (Vec<String>, Vec<Result<SourceRow, Rejection>>) {
         let mut file = tempfile::NamedTempFile::new().unwrap();
         file.write_all(bytes).unwrap();
-        let (header, mut reader) = CsvReader::open(file.path(), delimiter).unwrap();
+        let (header, mut reader) = CsvReader::open(file.path(), delimiter, 1 << 20).unwrap();
         let mut rows = Vec::new();
         while let Some(row) = reader.next_row().unwrap() {
             rows.push(row);

@@ -5,6 +5,7 @@
 //! read becomes an `Unreadable` rejection and the run goes on; an error that ends the file early is kept
 //! for [`Source::take_error`]. Rows are numbered from 1 after the header.
 
+mod capped;
 mod csv;
 mod parquet;
 
@@ -12,6 +13,17 @@ use std::path::{Path, PathBuf};
 
 use crate::config::{SourceFormat, SourceSpec};
 use crate::prepare::row::{Rejection, SourceRow};
+
+/// Appended to a field cut at `max_row_bytes` in the dead-letter file.
+pub const CUT_MARK: &str = "…[cut]";
+
+/// Why a row is dead-lettered as `ROW_TOO_LARGE`.
+fn too_large(size: usize, max: usize) -> String {
+    format!(
+        "the row holds {size} bytes, more than [source] max_row_bytes = {max}; its fields are kept \
+         cut at the limit, marked {CUT_MARK}"
+    )
+}
 
 /// Columns a dead-letter file adds; dropped on read so a dead-letter file replays as input.
 pub const DEAD_LETTER_COLUMNS: [&str; 4] = ["etl_row", "etl_status", "etl_category", "etl_message"];
@@ -54,20 +66,22 @@ pub struct Source {
 }
 
 enum Reader {
-    Csv(csv::CsvReader),
-    Parquet(parquet::ParquetReader),
+    /// Boxed, both: the CSV parser's tables are large, and the source is moved to its thread.
+    Csv(Box<csv::CsvReader>),
+    Parquet(Box<parquet::ParquetReader>),
 }
 
 /// Opens the source file; header problems and unreadable files are fatal here.
 pub fn open(spec: &SourceSpec) -> Result<Source, SourceError> {
     let (header, reader) = match spec.format {
         SourceFormat::Csv => {
-            let (header, reader) = csv::CsvReader::open(&spec.path, spec.delimiter)?;
-            (header, Reader::Csv(reader))
+            let (header, reader) =
+                csv::CsvReader::open(&spec.path, spec.delimiter, spec.max_row_bytes)?;
+            (header, Reader::Csv(Box::new(reader)))
         }
         SourceFormat::Parquet => {
-            let (header, reader) = parquet::ParquetReader::open(&spec.path)?;
-            (header, Reader::Parquet(reader))
+            let (header, reader) = parquet::ParquetReader::open(&spec.path, spec.max_row_bytes)?;
+            (header, Reader::Parquet(Box::new(reader)))
         }
     };
     Ok(Source {

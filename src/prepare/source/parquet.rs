@@ -15,8 +15,8 @@ use arrow_array::{Array, ArrayRef, RecordBatch, RecordBatchReader};
 use arrow_schema::{DataType, TimeUnit};
 use chrono::{DateTime, NaiveDate, Utc};
 
-use super::{SourceError, check_header};
-use crate::prepare::row::{Rejection, SourceRow};
+use super::{CUT_MARK, SourceError, check_header, too_large};
+use crate::prepare::row::{RejectStatus, Rejection, SourceRow};
 use crate::prepare::values::render_datetime;
 
 /// Rows per record batch: large enough to amortise decoding, small enough to keep memory flat.
@@ -27,6 +27,9 @@ pub(super) struct ParquetReader {
     batches: ParquetRecordBatchReader,
     keep: Vec<usize>,
     columns: Vec<Column>,
+    /// Kept column names, for messages.
+    names: Vec<String>,
+    max_row_bytes: usize,
     len: usize,
     pos: usize,
     row: u64,
@@ -80,7 +83,10 @@ fn supported(dt: &DataType) -> bool {
 }
 
 impl ParquetReader {
-    pub(super) fn open(path: &Path) -> Result<(Vec<String>, ParquetReader), SourceError> {
+    pub(super) fn open(
+        path: &Path,
+        max_row_bytes: usize,
+    ) -> Result<(Vec<String>, ParquetReader), SourceError> {
         let file = File::open(path).map_err(|source| SourceError::Open {
             file: path.to_path_buf(),
             source,
@@ -108,14 +114,16 @@ impl ParquetReader {
                 });
             }
         }
-        let header = keep.iter().map(|&i| names[i].clone()).collect();
+        let header: Vec<String> = keep.iter().map(|&i| names[i].clone()).collect();
         Ok((
-            header,
+            header.clone(),
             ParquetReader {
                 file: path.to_path_buf(),
                 batches: built,
                 keep,
                 columns: Vec::new(),
+                names: header,
+                max_row_bytes,
                 len: 0,
                 pos: 0,
                 row: 0,
@@ -136,20 +144,54 @@ impl ParquetReader {
             self.load(batch);
         }
         let mut fields = Vec::with_capacity(self.columns.len());
-        for column in &self.columns {
+        let mut problems = Vec::new();
+        let mut size = 0;
+        for (column, name) in self.columns.iter().zip(&self.names) {
             let mut text = String::new();
-            match &column.dictionary {
-                Some((keys, values)) => {
-                    if column.array.is_valid(self.pos) {
-                        render(values.as_ref(), keys[self.pos], &mut text);
-                    }
+            let rendered = match &column.dictionary {
+                Some((keys, values)) if column.array.is_valid(self.pos) => {
+                    render(values.as_ref(), keys[self.pos], &mut text)
                 }
+                Some(_) => Ok(()),
                 None => render(column.array.as_ref(), self.pos, &mut text),
+            };
+            if let Err(reason) = rendered {
+                problems.push(format!("column {name:?}: {reason}"));
             }
+            size += text.len();
             fields.push(text);
         }
         self.pos += 1;
         self.row += 1;
+        if size > self.max_row_bytes {
+            // The page is read already; what matters is not to carry the row further whole.
+            let mut budget = self.max_row_bytes;
+            for field in &mut fields {
+                if field.len() > budget {
+                    let mut end = budget;
+                    while !field.is_char_boundary(end) {
+                        end -= 1;
+                    }
+                    field.truncate(end);
+                    field.push_str(CUT_MARK);
+                }
+                budget = budget.saturating_sub(field.len());
+            }
+            return Ok(Some(Err(self.rejection(
+                RejectStatus::Unreadable,
+                "ROW_TOO_LARGE",
+                too_large(size, self.max_row_bytes),
+                fields,
+            ))));
+        }
+        if !problems.is_empty() {
+            return Ok(Some(Err(self.rejection(
+                RejectStatus::Invalid,
+                "INVALID_DATE",
+                problems.join("; "),
+                fields,
+            ))));
+        }
         Ok(Some(Ok(SourceRow {
             row: self.row,
             fields,
@@ -172,6 +214,22 @@ impl ParquetReader {
             .collect();
     }
 
+    fn rejection(
+        &self,
+        status: RejectStatus,
+        category: &str,
+        reason: String,
+        fields: Vec<String>,
+    ) -> Rejection {
+        Rejection {
+            row: self.row,
+            fields,
+            status,
+            category: category.into(),
+            message: format!("row {}: {reason}", self.row),
+        }
+    }
+
     fn read_error(&self, reason: String) -> SourceError {
         SourceError::Read {
             file: self.file.clone(),
@@ -181,10 +239,11 @@ impl ParquetReader {
     }
 }
 
-/// Appends the value at `i` as text; null → nothing.
-fn render(array: &dyn Array, i: usize, out: &mut String) {
+/// Appends the value at `i` as text; null → nothing. A date or timestamp outside what can be
+/// written as a calendar date is an error (never silently an empty cell).
+fn render(array: &dyn Array, i: usize, out: &mut String) -> Result<(), String> {
     if array.is_null(i) {
-        return;
+        return Ok(());
     }
     macro_rules! int {
         ($t:ty) => {{
@@ -237,9 +296,14 @@ fn render(array: &dyn Array, i: usize, out: &mut String) {
         }
         DataType::Date32 => {
             let days = array.as_primitive::<Date32Type>().value(i);
-            date(i64::from(days) * 86_400_000, out)
+            return date(i64::from(days).saturating_mul(86_400_000), out)
+                .ok_or_else(|| format!("date {days} (days since 1970) is out of range"));
         }
-        DataType::Date64 => date(array.as_primitive::<Date64Type>().value(i), out),
+        DataType::Date64 => {
+            let ms = array.as_primitive::<Date64Type>().value(i);
+            return date(ms, out)
+                .ok_or_else(|| format!("date {ms} (ms since 1970) is out of range"));
+        }
         DataType::Timestamp(unit, _) => {
             // Arrow stores instants as UTC whatever the zone annotation says.
             let t = match unit {
@@ -257,24 +321,41 @@ fn render(array: &dyn Array, i: usize, out: &mut String) {
                     array.as_primitive::<TimestampNanosecondType>().value(i),
                 )),
             };
-            if let Some(t) = t {
-                out.push_str(&render_datetime(t));
+            match t {
+                Some(t) => out.push_str(&render_datetime(t)),
+                None => {
+                    return Err(format!(
+                        "timestamp {} ({unit:?} since 1970) is out of range",
+                        raw_timestamp(array, unit, i)
+                    ));
+                }
             }
         }
         DataType::Dictionary(_, _) => {
             let d = array.as_any_dictionary();
             let key = d.normalized_keys()[i];
-            render(d.values().as_ref(), key, out)
+            return render(d.values().as_ref(), key, out);
         }
         _ => {}
     }
+    Ok(())
 }
 
-fn date(ms: i64, out: &mut String) {
-    if let Some(t) = DateTime::<Utc>::from_timestamp_millis(ms) {
-        let d: NaiveDate = t.date_naive();
-        let _ = write!(out, "{}", d.format("%Y-%m-%d"));
+/// The stored number of a timestamp, for messages.
+fn raw_timestamp(array: &dyn Array, unit: &TimeUnit, i: usize) -> i64 {
+    match unit {
+        TimeUnit::Second => array.as_primitive::<TimestampSecondType>().value(i),
+        TimeUnit::Millisecond => array.as_primitive::<TimestampMillisecondType>().value(i),
+        TimeUnit::Microsecond => array.as_primitive::<TimestampMicrosecondType>().value(i),
+        TimeUnit::Nanosecond => array.as_primitive::<TimestampNanosecondType>().value(i),
     }
+}
+
+/// `YYYY-MM-DD` of an instant in ms; `None` when out of range.
+fn date(ms: i64, out: &mut String) -> Option<()> {
+    let d: NaiveDate = DateTime::<Utc>::from_timestamp_millis(ms)?.date_naive();
+    let _ = write!(out, "{}", d.format("%Y-%m-%d"));
+    Some(())
 }
 
 /// Renders an unscaled integer (decimal digits with an optional `-`) with `scale`, exactly.

@@ -27,3 +27,9 @@ pub use etl::verify::{VerifyOptions, verify};
 pub fn load(path: &std::path::Path) -> etl::config::Pipeline {
     config::load(path, &Overrides::default()).expect("a valid pipeline file")
 }
+
+/// The rows a dead-letter file (comma-separated) names, as `--resume` reads them.
+#[allow(dead_code)] // the benches include this file too
+pub fn dead_letter_rows(path: &std::path::Path) -> etl::job::row_set::RowSet {
+    etl::job::dead_letter::rows_written(path, b',').expect("a readable dead-letter file")
+}

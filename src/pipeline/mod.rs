@@ -8,6 +8,8 @@
 //! reader and memory stays flat. Every row read ends as accepted, dead-lettered, or (when the
 //! run stops early) unfinished: the report's counts always add up to the rows read.
 
+mod sync;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
@@ -26,11 +28,14 @@ use crate::job::outcome::{self, Outcome, Recorder};
 use crate::job::progress::Progress;
 use crate::job::report::{Counters, Report, Stopped};
 use crate::job::resume::Earlier;
+use crate::job::state::State;
 use crate::portal::halt::{Halt, HaltFlag};
 use crate::portal::schema::{self, ObjectSchema, SchemaError};
 use crate::portal::target::{Target, TargetError};
 use crate::portal::{Portal, Traffic};
+use crate::prepare::source;
 use crate::prepare::{self, PrepareError, PrepareHandle, PrepareOptions, PrepareTotals, Prepared};
+use sync::SyncRun;
 
 /// How this run goes (the pipeline file describes the job; these describe the run).
 #[derive(Debug, Clone, Default)]
@@ -44,6 +49,10 @@ pub struct RunOptions {
     pub resume: bool,
     /// Start the job over even if an earlier run left it unfinished.
     pub restart: bool,
+    /// `[sync]`: send every row whatever the state says (and refresh the state).
+    pub full: bool,
+    /// `[sync]`: mirror deletes even beyond `max_deletes`.
+    pub allow_deletes: bool,
 }
 
 /// A run that went to its end, or stopped early.
@@ -71,11 +80,10 @@ pub enum RunError {
     Checkpoint(#[from] CheckpointError),
     #[error("the reading thread ended without a result")]
     Thread,
-    #[error(
-        "the source {0} is the dead-letter file this run writes to: copy it to another name, \
-         fix it, and pass that with --source"
-    )]
-    SourceIsDeadLetter(std::path::PathBuf),
+    #[error(transparent)]
+    State(#[from] crate::job::state::StateError),
+    #[error(transparent)]
+    Delete(#[from] crate::dispatch::deletes::DeleteError),
 }
 
 /// Runs `pipeline` to its end (or to a clean early stop). Errors before the run starts (the
@@ -83,16 +91,20 @@ pub enum RunError {
 /// included — is a [`RunOutcome`] with its report.
 pub async fn run(pipeline: &Pipeline, options: &RunOptions) -> Result<RunOutcome, RunError> {
     let started = Instant::now();
-    if same_file(&pipeline.source.path, &pipeline.dead_letter.path) {
-        return Err(RunError::SourceIsDeadLetter(pipeline.source.path.clone()));
-    }
     let start = match (options.resume, options.restart) {
         (_, true) => Start::Restart,
         (true, false) => Start::Resume,
         (false, false) => Start::New,
     };
     let target = Target::connect(&pipeline.connection(), options.token.as_ref()).await?;
-    let (checkpoint, earlier) = match open_job(pipeline, start) {
+    let mut sync = match SyncRun::open(pipeline) {
+        Ok(sync) => sync,
+        Err(err) => {
+            target.close().await;
+            return Err(err);
+        }
+    };
+    let (checkpoint, earlier) = match open_job(pipeline, start, sync.as_mut().map(SyncRun::state)) {
         Ok(opened) => opened,
         Err(err) => {
             target.close().await;
@@ -128,9 +140,9 @@ pub async fn run(pipeline: &Pipeline, options: &RunOptions) -> Result<RunOutcome
             pipeline,
             portal,
             counters: &counters,
-            quiet: options.quiet,
+            options,
         };
-        match run.go(Arc::new(checkpoint), earlier).await {
+        match run.go(Arc::new(checkpoint), earlier, sync.as_mut()).await {
             Ok(read) => rows_read = Some(read),
             Err(err) => halt.raise(Halt::Failed(err.to_string())),
         }
@@ -162,13 +174,19 @@ pub async fn run(pipeline: &Pipeline, options: &RunOptions) -> Result<RunOutcome
     })
 }
 
-/// Takes the job's lock and journal, and reads what earlier runs finished.
-fn open_job(pipeline: &Pipeline, start: Start) -> Result<(Checkpoint, Option<Earlier>), RunError> {
+/// Takes the job's lock and journal, and reads what earlier runs finished. A `[sync]` state
+/// takes over what a journal being replaced leaves.
+fn open_job(
+    pipeline: &Pipeline,
+    start: Start,
+    state: Option<&mut State>,
+) -> Result<(Checkpoint, Option<Earlier>), RunError> {
     let (checkpoint, progress) = Checkpoint::open(
         &pipeline.checkpoint.path,
         &pipeline.source.path,
         &pipeline.file,
         start,
+        state,
     )?;
     let earlier = match progress {
         Some(progress) => Some(Earlier::read(progress, pipeline)?),
@@ -182,26 +200,40 @@ struct Run<'a> {
     pipeline: &'a Pipeline,
     portal: &'a Arc<Portal>,
     counters: &'a Arc<Counters>,
-    quiet: bool,
+    options: &'a RunOptions,
 }
 
 impl Run<'_> {
-    /// Fetches the schema, then prepares and dispatches every row. Returns the rows read by this
-    /// run (rows finished by earlier runs are skipped, and counted from the journal).
+    /// Fetches the schema and the properties' validation rules, then prepares and dispatches every
+    /// row. Returns the rows read by this run (rows finished by earlier runs are skipped, and
+    /// counted from the journal).
     async fn go(
         &self,
         checkpoint: Arc<Checkpoint>,
         earlier: Option<Earlier>,
+        mut sync: Option<&mut SyncRun>,
     ) -> Result<u64, RunError> {
         let (pipeline, portal) = (self.pipeline, self.portal);
-        let schema = match schema::fetch(portal, &pipeline.target.object).await {
+        let schema = match schema::fetch_for_writing(portal, &pipeline.target.object).await {
             Ok(schema) => schema,
             // Nothing sent yet and nothing lost: the halt says why (daily limit, refused token,
-            // an interrupt).
-            Err(_) if portal.halt().is_raised() => return Ok(0),
+            // an interrupt), and every row not finished before is left for --resume.
+            Err(_) if portal.halt().is_raised() => {
+                let left = rows_left(pipeline, earlier).await?;
+                Counters::add(&self.counters.unfinished, left);
+                return Ok(left);
+            }
             Err(error) => return Err(error.into()),
         };
         let spec = spec_of(pipeline, &schema);
+        let filter = match &mut sync {
+            Some(sync) => {
+                // What a crashed run accepted and never merged reaches the state first.
+                checkpoint.merge_state(sync.state())?;
+                Some(sync.filter(pipeline, &spec, self.options.full)?)
+            }
+            None => None,
+        };
         let earlier = earlier.map(Arc::new);
         let stop_reading = Arc::new(AtomicBool::new(false));
         let skip = earlier.clone().map(|earlier| {
@@ -213,8 +245,17 @@ impl Run<'_> {
             PrepareOptions {
                 skip,
                 stop: Arc::clone(&stop_reading),
+                filter,
             },
         )?;
+        // `etl validate` lists them; a run only notes them (the dead letters say what broke).
+        let rules = &prepared.rules;
+        tracing::debug!(
+            checked = rules.checked.len(),
+            left_to_portal = rules.left.len(),
+            unavailable = rules.unavailable.as_deref(),
+            "property validation rules"
+        );
         // A resumed job adds to the dead letters of its earlier runs.
         let (path, delimiter) = (&pipeline.dead_letter.path, pipeline.dead_letter.delimiter);
         let dead_letters = match earlier {
@@ -232,7 +273,11 @@ impl Run<'_> {
                 halt: Arc::clone(portal.halt()),
             },
         ));
-        let progress = Progress::start(Arc::clone(self.counters), Arc::clone(portal), self.quiet);
+        let progress = Progress::start(
+            Arc::clone(self.counters),
+            Arc::clone(portal),
+            self.options.quiet,
+        );
         let stopper = portal.halt().mirror_into(&stop_reading);
         let dispatcher = Arc::new(Dispatcher::new(
             Arc::clone(portal),
@@ -241,7 +286,7 @@ impl Run<'_> {
             Records {
                 counters: Arc::clone(self.counters),
                 outcomes: outcome_tx.clone(),
-                checkpoint: Some(checkpoint),
+                checkpoint: Some(Arc::clone(&checkpoint)),
             },
         ));
         let totals = drive(prepared, &dispatcher, &outcome_tx, &stop_reading).await;
@@ -260,9 +305,47 @@ impl Run<'_> {
             get(&traffic.rate_limited),
         );
         sinks.close(requests, completed);
+        if let Some(sync) = sync {
+            let allow = self.options.allow_deletes;
+            sync.finish(
+                pipeline,
+                &checkpoint,
+                portal,
+                self.counters,
+                completed,
+                allow,
+            )
+            .await?;
+        }
         let totals = totals?;
         Ok(totals.rows_read - totals.rows_skipped)
     }
+}
+
+/// The rows of the source no run has finished: what a run that stops before sending leaves for
+/// `--resume` (read on a thread of its own, like any reading).
+async fn rows_left(pipeline: &Pipeline, earlier: Option<Earlier>) -> Result<u64, RunError> {
+    let spec = pipeline.source.clone();
+    let counted = tokio::task::spawn_blocking(move || {
+        let mut source = source::open(&spec)?;
+        let mut left = 0;
+        for item in source.by_ref() {
+            let row = match &item {
+                Ok(row) => row.row,
+                Err(rejection) => rejection.row,
+            };
+            if !earlier.as_ref().is_some_and(|e| e.is_finished(row)) {
+                left += 1;
+            }
+        }
+        match source.take_error() {
+            Some(error) => Err(error),
+            None => Ok(left),
+        }
+    })
+    .await
+    .map_err(|_| RunError::Thread)?;
+    Ok(counted.map_err(PrepareError::from)?)
 }
 
 /// Feeds prepared batches to the dispatcher: one task per batch, each holding a concurrency
@@ -280,6 +363,7 @@ async fn drive(
             Prepared::Rejected(rejection) => {
                 let _ = outcomes.send(Outcome::Rejected(rejection)).await;
             }
+            Prepared::Unchanged(rows) => Counters::add(&dispatcher.counters().unchanged, rows),
             Prepared::Batch(batch) => {
                 // Waiting for a slot or for a key ends when the run stops.
                 let ready = async {
@@ -301,7 +385,7 @@ async fn drive(
                 };
                 let dispatcher = Arc::clone(dispatcher);
                 tasks.spawn(async move {
-                    dispatcher.process(batch.inputs).await;
+                    dispatcher.process(batch).await;
                     drop(reserved);
                     drop(slot);
                 });
@@ -342,12 +426,5 @@ fn spec_of(pipeline: &Pipeline, schema: &ObjectSchema) -> Spec {
         id_property: pipeline.target.id_property.clone(),
         verify_property,
         max_retries: pipeline.dispatch.max_retries,
-    }
-}
-
-fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
-    match (a.canonicalize(), b.canonicalize()) {
-        (Ok(a), Ok(b)) => a == b,
-        _ => false,
     }
 }

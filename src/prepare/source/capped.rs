@@ -1,0 +1,216 @@
+//! A CSV record reader whose memory is bounded in bytes, not only in rows: `csv_core`'s push parser
+//! fed from a fixed buffer, keeping at most `max_row_bytes` of a row's contents. The rest of a longer
+//! row is parsed and counted, never held, so a 1 GB cell costs the same memory as a short one.
+
+use std::io::Read;
+
+use csv_core::{ReadRecordResult, Reader, ReaderBuilder, Terminator};
+
+/// Bytes read from the file at a time.
+const INPUT: usize = 64 * 1024;
+/// Where the part of a row beyond the cap is parsed into, and dropped.
+const SCRATCH: usize = 64 * 1024;
+
+/// One record: its fields' bytes up to the cap, and where each field ends.
+#[derive(Debug, Default)]
+pub struct Record {
+    /// The fields' contents, concatenated, at most `max` bytes.
+    data: Vec<u8>,
+    /// End offset of each field, as if the whole row were held (so a field past the cap ends past
+    /// `data`). Kept for the first `max_fields` fields only.
+    ends: Vec<usize>,
+    /// Fields in the row (also those whose ends were not kept).
+    fields: usize,
+    /// Bytes of field contents in the whole row.
+    size: usize,
+    /// The line the record starts on (1-based, counting every `\n`).
+    pub line: u64,
+}
+
+impl Record {
+    /// Fields in the row.
+    pub fn len(&self) -> usize {
+        self.fields
+    }
+
+    /// Whether the row was longer than the cap: then fields are cut (see [`Record::field`]).
+    pub fn is_cut(&self) -> bool {
+        self.size > self.data.len()
+    }
+
+    /// The size of the row's contents, in bytes.
+    pub fn size(&self) -> usize {
+        self.size
+    }
+
+    /// Field `i` as held: the whole field, or the part of it before the cap, and whether it was cut.
+    /// Fields past the cap (or past the ends kept) are empty and cut.
+    pub fn field(&self, i: usize) -> (&[u8], bool) {
+        let Some(&end) = self.ends.get(i) else {
+            return (&[], true);
+        };
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        let held = self.data.len();
+        (&self.data[start.min(held)..end.min(held)], end > held)
+    }
+}
+
+/// Reads records of at most `max` bytes each (longer ones are cut).
+pub struct CappedReader<R> {
+    input: R,
+    core: Reader,
+    buffer: Box<[u8]>,
+    pos: usize,
+    filled: usize,
+    eof: bool,
+    scratch: Box<[u8]>,
+    scratch_ends: Box<[usize]>,
+    max: usize,
+    max_fields: usize,
+}
+
+impl<R: Read> CappedReader<R> {
+    /// A reader of `delimiter`-separated records from `input`, holding at most `max` bytes of a
+    /// row and the ends of its first `max_fields` fields.
+    pub fn new(input: R, delimiter: u8, max: usize, max_fields: usize) -> CappedReader<R> {
+        CappedReader {
+            input,
+            core: ReaderBuilder::new()
+                .delimiter(delimiter)
+                .terminator(Terminator::CRLF)
+                .build(),
+            buffer: vec![0; INPUT].into_boxed_slice(),
+            pos: 0,
+            filled: 0,
+            eof: false,
+            scratch: vec![0; SCRATCH].into_boxed_slice(),
+            scratch_ends: vec![0; 1024].into_boxed_slice(),
+            max,
+            max_fields,
+        }
+    }
+
+    /// Keeps the ends of at most `max_fields` fields of each row from now on.
+    pub fn set_max_fields(&mut self, max_fields: usize) {
+        self.max_fields = max_fields;
+    }
+
+    /// Reads the next record into `record`; `false` at the end of the input.
+    pub fn read(&mut self, record: &mut Record) -> std::io::Result<bool> {
+        record.data.clear();
+        record.ends.clear();
+        record.fields = 0;
+        record.size = 0;
+        // Where the record starts (the parser's line count after the previous record).
+        record.line = self.core.line();
+        loop {
+            if self.pos == self.filled && !self.eof {
+                self.filled = self.input.read(&mut self.buffer)?;
+                self.pos = 0;
+                self.eof = self.filled == 0;
+            }
+            let input = &self.buffer[self.pos..self.filled];
+            // Where the parser writes: the record's own buffers until the caps, then scratch.
+            let held = record.data.len();
+            let room = self.max - held;
+            if room > 0 {
+                record.data.resize(held + room.min(INPUT), 0);
+            }
+            let ends_at = record.ends.len();
+            let keep_ends = ends_at < self.max_fields;
+            if keep_ends {
+                record.ends.resize(self.max_fields, 0);
+            }
+            let output: &mut [u8] = if room > 0 {
+                &mut record.data[held..]
+            } else {
+                &mut self.scratch
+            };
+            let ends: &mut [usize] = if keep_ends {
+                &mut record.ends[ends_at..]
+            } else {
+                &mut self.scratch_ends
+            };
+            let (result, read, written, ended) = self.core.read_record(input, output, ends);
+            if room > 0 {
+                record.data.truncate(held + written);
+            }
+            if keep_ends {
+                record.ends.truncate(ends_at + ended);
+            }
+            self.pos += read;
+            record.size += written;
+            record.fields += ended;
+            match result {
+                ReadRecordResult::InputEmpty
+                | ReadRecordResult::OutputFull
+                | ReadRecordResult::OutputEndsFull => continue,
+                ReadRecordResult::Record => return Ok(true),
+                ReadRecordResult::End => return Ok(false),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each record: its fields (text, cut), its size, whether it was cut.
+    type Read = Vec<(Vec<(String, bool)>, usize, bool)>;
+
+    fn records(text: &[u8], max: usize) -> Read {
+        let mut reader = CappedReader::new(text, b',', max, 16);
+        let mut record = Record::default();
+        let mut out = Vec::new();
+        while reader.read(&mut record).unwrap() {
+            let fields = (0..record.len())
+                .map(|i| {
+                    let (bytes, cut) = record.field(i);
+                    (String::from_utf8_lossy(bytes).into_owned(), cut)
+                })
+                .collect();
+            out.push((fields, record.size(), record.is_cut()));
+        }
+        out
+    }
+
+    fn plain(fields: &[&str]) -> Vec<(String, bool)> {
+        fields.iter().map(|f| (f.to_string(), false)).collect()
+    }
+
+    #[test]
+    fn reads_quoted_fields_newlines_and_crlf() {
+        let rows = records(b"a,\"b,\"\"c\"\"\",d\r\n\"x\ny\",,z\n", 1024);
+        assert_eq!(rows[0].0, plain(&["a", "b,\"c\"", "d"]));
+        assert_eq!(rows[1].0, plain(&["x\ny", "", "z"]));
+        assert_eq!(rows.len(), 2);
+    }
+
+    #[test]
+    fn a_row_past_the_cap_is_cut_not_held() {
+        let long = "x".repeat(10_000);
+        let text = format!("short,{long},after\nnext,row,here\n");
+        let rows = records(text.as_bytes(), 1024);
+        let (fields, size, cut) = &rows[0];
+        assert!(cut);
+        assert_eq!(*size, 5 + 10_000 + 5);
+        assert_eq!(fields[0], ("short".to_string(), false));
+        assert_eq!(fields[1].0.len(), 1024 - 5);
+        assert!(fields[1].1);
+        assert_eq!(fields[2], (String::new(), true));
+        assert_eq!(rows[1].0, plain(&["next", "row", "here"]));
+        assert!(!rows[1].2);
+    }
+
+    #[test]
+    fn lines_count_quoted_newlines() {
+        let mut reader = CappedReader::new(&b"h\n\"a\nb\"\nc\n"[..], b',', 64, 4);
+        let mut record = Record::default();
+        let mut lines = Vec::new();
+        while reader.read(&mut record).unwrap() {
+            lines.push(record.line);
+        }
+        assert_eq!(lines, vec![1, 2, 4]);
+    }
+}
