@@ -7,6 +7,9 @@
 //! - `prepare`: the first half of the data path (source → mapping → validation → batches);
 //! - `job`: what a job leaves behind (dead letters, journal, checkpoint, report);
 //! - `dispatch`: sending batches and tracing every answer back to rows;
+//! - `read`: reading records back (list pages, batch reads, associations), for export and verify;
+//! - `export`: `etl export`'s chain (pages → CSV or typed Parquet, resumable);
+//! - `verify`: `etl verify` (what the pipeline would send against what the portal holds);
 //! - `pipeline`: `etl run`'s whole data path as one chain;
 //! - `commands`: one file per command, and the exit-code policy.
 //!
@@ -16,8 +19,11 @@
 pub mod commands;
 pub mod config;
 pub mod dispatch;
+pub mod export;
 pub mod job;
 pub mod pipeline;
 pub mod portal;
 pub mod prepare;
+pub mod read;
 pub mod sandbox;
+pub mod verify;

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use super::{Exit, fatal};
+use super::{Exit, fatal, stopped_early, write_report};
 use crate::config::{self, ApiVersionArg, Overrides};
 use crate::pipeline::{self, RunOptions, RunOutcome};
 use crate::portal::halt::Halt;
@@ -67,15 +67,10 @@ pub async fn execute(args: RunArgs) -> Exit {
         Ok(outcome) => outcome,
         Err(err) => return fatal(&err),
     };
-    if let Some(path) = &args.report {
-        let json = serde_json::to_vec_pretty(&outcome.report).expect("a report always serializes");
-        if let Err(err) = std::fs::write(path, json) {
-            eprintln!("{}", outcome.report.summary());
-            return fatal(&format!(
-                "cannot write the report {}: {err}",
-                path.display()
-            ));
-        }
+    if let Some(path) = &args.report
+        && let Err(exit) = write_report(path, &outcome.report, || outcome.report.summary())
+    {
+        return exit;
     }
     exit_of(&outcome, args.quiet, args.report.is_some())
 }
@@ -101,24 +96,13 @@ fn exit_of(outcome: &RunOutcome, quiet: bool, reported: bool) -> Exit {
     if !quiet {
         eprintln!("{}", report.summary());
     }
-    match &outcome.halt {
-        Some(Halt::DailyLimit(message)) => {
-            eprintln!(
-                "etl: stopped: {message} The daily limit resets at midnight in the portal's time \
-                 zone; {} rows were not sent. Run again with --resume after the reset.",
-                report.unfinished
-            );
-            Exit::Resumable
-        }
-        Some(Halt::Interrupted) => {
-            eprintln!(
-                "etl: interrupted; {} rows were not sent. Run again with --resume to finish.",
-                report.unfinished
-            );
-            Exit::Resumable
-        }
-        Some(Halt::Refused { .. } | Halt::Failed(_)) => Exit::Fatal,
-        None if report.dead_lettered > 0 => Exit::RowsFailed,
-        None => Exit::Success,
+    let left = format!("{} rows were not sent", report.unfinished);
+    if let Some(exit) = stopped_early(outcome.halt.as_ref(), &left, "Run again with --resume") {
+        return exit;
+    }
+    if report.dead_lettered > 0 {
+        Exit::RowsFailed
+    } else {
+        Exit::Success
     }
 }

@@ -80,8 +80,8 @@ impl RawPipeline {
     }
 }
 
-/// `dir/stem.suffix` next to `path`.
-pub(super) fn sibling(path: &Path, suffix: &str) -> PathBuf {
+/// `dir/stem.suffix` next to `path` (`contacts.csv` → `contacts.failed.csv`).
+pub fn sibling(path: &Path, suffix: &str) -> PathBuf {
     let stem = path
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())

@@ -2,7 +2,8 @@
 //! whose types cannot be wrong (resolved paths, `NonZero` limits, `Duration`s, a checked base URL).
 //!
 //! Parts: `raw` (the file's shape), `check` (raw → validated), `mapping` (the `[mapping]` types),
-//! `overrides` (command-line flags that change a loaded pipeline), `files` (files compared by
+//! `overrides` (command-line flags that change a loaded pipeline), `flags` (a connection from
+//! command-line flags, for commands without a pipeline file), `files` (files compared by
 //! identity), `sync` (the `[sync]` table), `secret` (the token's type), `api_version` (the HubSpot
 //! API version a job speaks, and its `--api-version` flag).
 //! The key names are the user's contract (DESIGN.md §6); every key is documented in docs/.
@@ -10,6 +11,7 @@
 pub mod api_version;
 mod check;
 pub mod files;
+mod flags;
 pub mod mapping;
 mod overrides;
 mod raw;
@@ -24,6 +26,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub use api_version::{ApiVersion, ApiVersionArg};
+pub use check::sibling;
+pub use flags::ConnectionFlags;
 use mapping::PropertyMapping;
 pub use overrides::Overrides;
 use raw::RawPipeline;
@@ -180,6 +184,8 @@ pub enum ConfigError {
         key: String,
         message: String,
     },
+    #[error("{flag}: {message}")]
+    Flag { flag: String, message: String },
     #[error("environment variable {var} (target.token_env) is not valid Unicode")]
     TokenNotUnicode { var: String },
 }

@@ -1,5 +1,6 @@
 //! The progress display: a spinner line on a terminal, a log line every few seconds otherwise,
-//! nothing when quiet.
+//! nothing when quiet. `etl run` shows its rows' fates; other commands (export, verify) give
+//! their own line.
 
 use std::io::IsTerminal;
 use std::sync::Arc;
@@ -17,7 +18,15 @@ pub struct Progress {
 }
 
 impl Progress {
+    /// `etl run`'s progress: rows/s, accepted, dead-lettered, in flight, retries.
     pub fn start(counters: Arc<Counters>, portal: Arc<Portal>, quiet: bool) -> Progress {
+        Progress::show(quiet, move |elapsed| {
+            progress_line(&counters, portal.traffic(), elapsed)
+        })
+    }
+
+    /// Shows the line `line` makes from the time elapsed since the start.
+    pub fn show(quiet: bool, line: impl Fn(Duration) -> String + Send + 'static) -> Progress {
         if quiet {
             return Progress {
                 stop: None,
@@ -45,7 +54,7 @@ impl Progress {
                     _ = &mut stopped => break,
                     _ = tick.tick() => {}
                 }
-                let line = progress_line(&counters, portal.traffic(), started.elapsed());
+                let line = line(started.elapsed());
                 match &bar {
                     Some(bar) => bar.set_message(line),
                     None => tracing::info!("{line}"),

@@ -278,13 +278,7 @@ impl Run<'_> {
             Arc::clone(portal),
             self.options.quiet,
         );
-        let stopper = {
-            let (halt, stop_reading) = (Arc::clone(portal.halt()), Arc::clone(&stop_reading));
-            tokio::spawn(async move {
-                halt.raised().await;
-                stop_reading.store(true, Ordering::SeqCst);
-            })
-        };
+        let stopper = portal.halt().mirror_into(&stop_reading);
         let dispatcher = Arc::new(Dispatcher::new(
             Arc::clone(portal),
             spec,

@@ -6,7 +6,8 @@
 //! goes up. A second Ctrl-C aborts: requests in flight are abandoned too (their rows stay
 //! unfinished, or in doubt for creates, and `--resume` settles them).
 
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 use tokio::sync::watch;
 
@@ -83,6 +84,16 @@ impl HaltFlag {
         let mut level = self.level.subscribe();
         // The sender lives as long as `self`, so this only ends by reaching the level.
         let _ = level.wait_for(|level| *level >= wanted).await;
+    }
+
+    /// Sets `stop` once the flag is raised, for a thread that cannot wait on it (the prepare
+    /// thread stops reading the source). Abort the task when the run is over.
+    pub fn mirror_into(self: &Arc<Self>, stop: &Arc<AtomicBool>) -> tokio::task::JoinHandle<()> {
+        let (halt, stop) = (Arc::clone(self), Arc::clone(stop));
+        tokio::spawn(async move {
+            halt.raised().await;
+            stop.store(true, Ordering::SeqCst);
+        })
     }
 
     /// Ctrl-C or SIGTERM raise [`Halt::Interrupted`]: in-flight requests finish, nothing new

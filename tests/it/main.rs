@@ -4,6 +4,7 @@ mod support;
 
 mod api_versions;
 mod bounded;
+mod export;
 mod prepare;
 mod proxy;
 mod readers;
@@ -24,3 +25,4 @@ mod sandbox_versions;
 mod sync;
 mod validate_rules;
 mod validate_sandbox;
+mod verify;

@@ -6,7 +6,12 @@
 
 pub use etl::commands::{self, validate};
 pub use etl::config::secret::Secret;
-pub use etl::config::{self, Operation, Overrides, SourceFormat, SourceSpec};
+pub use etl::config::{self, ConnectionFlags, Operation, Overrides, SourceFormat, SourceSpec};
+pub use etl::export::columns::{Plan, Row};
+pub use etl::export::parquet_out::ParquetTable;
+pub use etl::export::spec::{ExportSpec, Format, Properties};
+pub use etl::export::table::Table;
+pub use etl::export::{ExportOptions, export};
 pub use etl::pipeline::{RunOptions, run};
 pub use etl::portal::schema::ObjectSchema;
 pub use etl::prepare::batch::{Batch, Batcher, DEFAULT_MAX_OPEN};
@@ -14,6 +19,8 @@ pub use etl::prepare::encode;
 pub use etl::prepare::row::{RejectStatus, Rejection, SourceRow};
 pub use etl::prepare::source::{self, SourceError};
 pub use etl::prepare::{self, PrepareOptions, PrepareOutcome, Prepared, Preparer};
+pub use etl::read::{Page, Wanted};
+pub use etl::verify::{VerifyOptions, verify};
 
 /// Loads a pipeline file as the command line does without flags.
 #[allow(dead_code)] // the benches include this file but load pipelines their own way

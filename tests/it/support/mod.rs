@@ -4,9 +4,11 @@
 //! - `sandbox`: a sandbox on loopback (in this process or as `etl sandbox`) and its HTTP client;
 //! - `fixtures`: a property schema in HubSpot's shape, CSV writers, the one pipeline-text builder;
 //! - `workdir`: a temp directory of job files, and CSV files read back;
-//! - `engine`: the engine internals tests reach into, re-exported from one place.
+//! - `engine`: the engine internals tests reach into, re-exported from one place;
+//! - `exported`: an export's CSV or Parquet file read back as text, and its Parquet schema.
 
 pub mod engine;
+pub mod exported;
 pub mod fixtures;
 pub mod outcome;
 pub mod sandbox;

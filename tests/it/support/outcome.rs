@@ -6,6 +6,7 @@ use std::collections::HashSet;
 
 use serde_json::{Map, Value, json};
 
+use super::exported::Exported;
 use super::fixtures::Pipeline;
 use super::sandbox::Portal;
 use super::scenario::Scenario;
@@ -16,6 +17,8 @@ use super::workdir::{CsvFile, Workdir};
 pub enum Kind {
     Run,
     Validate,
+    Export,
+    Verify,
 }
 
 /// A finished process's exit code and output.
@@ -48,7 +51,7 @@ impl Run {
         output: Output,
     ) -> Run {
         let report = match kind {
-            Kind::Run => {
+            Kind::Run | Kind::Export | Kind::Verify => {
                 let text = scenario.workdir().read(Run::REPORT);
                 (!text.is_empty()).then(|| serde_json::from_str(&text).expect("a JSON report"))
             }
@@ -70,7 +73,8 @@ impl Run {
     /// dead-letter file holds exactly the dead-lettered rows, no row twice (validate: with the
     /// summary's categories).
     fn check(&self) {
-        self.scenario.check_sandbox(self.pipeline.as_ref());
+        let window = self.scenario.window_of(self.kind, self.pipeline.as_ref());
+        self.scenario.check_sandbox(window);
         let Some(report) = &self.report else {
             return;
         };
@@ -80,6 +84,8 @@ impl Run {
                 "dead_lettered",
             ),
             Kind::Validate => (&["valid", "unchanged", "invalid"], "invalid"),
+            Kind::Export => return self.check_export(),
+            Kind::Verify => return self.check_verify(),
         };
         // `unchanged` only appears for [sync] pipelines (validate prints it when not zero).
         let parts: u64 = parts
@@ -117,6 +123,83 @@ impl Run {
                 "dead-letter categories"
             );
         }
+    }
+
+    /// An export's invariants: a completed export's files hold exactly the rows its report
+    /// counts, and an unfinished one left its state and no output.
+    fn check_export(&self) {
+        let report = self.report();
+        let output = self
+            .workdir()
+            .path(report["output"].as_str().expect("an output"));
+        if report["stopped"] != "completed" {
+            if report["stopped"] != "fatal" {
+                assert!(
+                    !output.exists(),
+                    "an unfinished export left {}",
+                    output.display()
+                );
+            }
+            return;
+        }
+        assert_eq!(
+            Exported::read(&output).len() as u64,
+            self.number("records"),
+            "records in {} vs {report}",
+            output.display()
+        );
+        if let Some(history) = report["history_file"].as_str() {
+            let history = Exported::read(&self.workdir().path(history));
+            assert_eq!(
+                history.len() as u64,
+                self.number("history_rows"),
+                "{report}"
+            );
+        }
+        match report["missing_file"].as_str() {
+            Some(missing) => {
+                let missing = CsvFile::read(&self.workdir().path(missing));
+                assert_eq!(missing.len() as u64, self.number("missing"), "{report}");
+            }
+            None => assert_eq!(self.number("missing"), 0, "{report}"),
+        }
+    }
+
+    /// A verify's invariants: every row read is checked once (or left unchecked by a stop), and
+    /// the diff file lists exactly the rows that do not match.
+    fn check_verify(&self) {
+        let report = self.report();
+        let kinds: u64 = ["matching", "missing", "different", "invalid"]
+            .iter()
+            .map(|k| self.number(k))
+            .sum();
+        assert_eq!(self.number("checked"), kinds, "conservation: {report}");
+        assert_eq!(
+            self.number("rows_read"),
+            kinds + self.number("unchecked"),
+            "conservation: {report}"
+        );
+        let diff = self.diff();
+        let count = |kind: &str| diff.column("kind").iter().filter(|k| **k == kind).count() as u64;
+        assert_eq!(count("missing"), self.number("missing"), "diff vs {report}");
+        assert_eq!(count("invalid"), self.number("invalid"), "diff vs {report}");
+        assert_eq!(
+            count("different") > 0,
+            self.number("different") > 0,
+            "diff vs {report}"
+        );
+    }
+
+    /// The diff file a verify names.
+    pub fn diff(&self) -> CsvFile {
+        let path = self.report()["diff_file"].as_str().expect("a diff file");
+        CsvFile::read(&self.workdir().path(path))
+    }
+
+    /// The file an export wrote.
+    pub fn exported(&self) -> Exported {
+        let path = self.report()["output"].as_str().expect("an output");
+        Exported::read(&self.workdir().path(path))
     }
 
     /// Asserts the exit code.

@@ -379,6 +379,11 @@ impl Portal<'_> {
         self.0.block_on(self.0.post(path, body))
     }
 
+    /// A PATCH with the sandbox's token.
+    pub fn patch(&self, path: &str, body: Value) -> Reply {
+        self.0.block_on(self.0.patch(path, body))
+    }
+
     /// `POST /_sandbox/config`, which must succeed.
     pub fn configure(&self, change: Value) {
         let reply = self.0.block_on(self.0.configure(change));

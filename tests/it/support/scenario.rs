@@ -308,6 +308,22 @@ impl Scenario {
         self.spawn_as(Kind::Run)
     }
 
+    /// `etl export` with `args` (the object, `-o FILE`, options) to the end. Unless `args` say
+    /// otherwise, it reads the test sandbox at the scenario's window.
+    pub fn export<S: Into<String>>(self, args: impl IntoIterator<Item = S>) -> Run {
+        self.args(args).spawn_as(Kind::Export).wait()
+    }
+
+    /// `etl export` in the background.
+    pub fn spawn_export<S: Into<String>>(self, args: impl IntoIterator<Item = S>) -> Running {
+        self.args(args).spawn_as(Kind::Export)
+    }
+
+    /// `etl verify` of the scenario's pipeline to the end.
+    pub fn verify(self) -> Run {
+        self.spawn_as(Kind::Verify).wait()
+    }
+
     /// The next run of the story: same workdir, sandbox, pipeline and token; no extra flags.
     pub fn next(&self) -> Scenario {
         Scenario {
@@ -341,6 +357,7 @@ impl Scenario {
     fn spawn_as(self, kind: Kind) -> Running {
         let pipeline = self.rendered();
         let resumed = self.args.iter().any(|arg| arg == "--resume");
+        let has = |flag: &str| self.args.iter().any(|arg| arg == flag);
         if let (Kind::Run, false, Some(sandbox)) = (kind, resumed, self.shared.sandbox.get()) {
             let created = sandbox.portal().stats()["creates_per_trace_id_max"].as_u64();
             self.shared.first_job.set(created == Some(0));
@@ -361,6 +378,33 @@ impl Scenario {
             }
             Kind::Validate => {
                 command.args(["validate", &self.pipeline_file]);
+            }
+            Kind::Export => {
+                let _ = std::fs::remove_file(self.workdir().path(Run::REPORT));
+                command.arg("export");
+                if !has("--base-url") {
+                    command.args(["--base-url", &self.url()]);
+                }
+                if !has("--requests-per-interval") {
+                    let (requests, interval_ms) = self.window;
+                    command.args([
+                        "--requests-per-interval",
+                        &requests.to_string(),
+                        "--interval-ms",
+                        &interval_ms.to_string(),
+                    ]);
+                }
+                command.args(["--report", Run::REPORT]);
+                if self.quiet {
+                    command.arg("--quiet");
+                }
+            }
+            Kind::Verify => {
+                let _ = std::fs::remove_file(self.workdir().path(Run::REPORT));
+                command.args(["verify", &self.pipeline_file, "--report", Run::REPORT]);
+                if self.quiet {
+                    command.arg("--quiet");
+                }
             }
         }
         command.args(&self.args).env_remove("RUST_LOG");
@@ -391,9 +435,17 @@ impl Scenario {
         }
     }
 
+    /// The window a command of `kind` keeps: the pipeline's, or (export) the scenario's flags.
+    pub(super) fn window_of(&self, kind: Kind, pipeline: Option<&Pipeline>) -> Option<(u64, u64)> {
+        match kind {
+            Kind::Export => Some(self.window),
+            Kind::Run | Kind::Validate | Kind::Verify => pipeline.map(Pipeline::effective_window),
+        }
+    }
+
     /// The sandbox's own invariants, true after any run, even a killed one: no record created
-    /// twice, and no window of the pipeline's interval held more requests than it allows.
-    pub(super) fn check_sandbox(&self, pipeline: Option<&Pipeline>) {
+    /// twice, and no window of the command's interval held more requests than it allows.
+    pub(super) fn check_sandbox(&self, window: Option<(u64, u64)>) {
         let Some(sandbox) = self.shared.sandbox.get() else {
             return;
         };
@@ -405,7 +457,7 @@ impl Scenario {
                 "records created twice: {stats}"
             );
         }
-        if let Some((requests, interval_ms)) = pipeline.map(Pipeline::effective_window)
+        if let Some((requests, interval_ms)) = window
             && sandbox.interval() == Duration::from_millis(interval_ms)
         {
             let busiest = stats["max_requests_in_window"].as_u64().expect("a count");
@@ -506,7 +558,8 @@ impl Running {
     pub fn kill(mut self) -> Scenario {
         let _ = self.child.kill(); // it may have ended by itself
         self.child.wait().expect("etl ends");
-        self.scenario.check_sandbox(self.pipeline.as_ref());
+        let window = self.scenario.window_of(self.kind, self.pipeline.as_ref());
+        self.scenario.check_sandbox(window);
         self.scenario.next()
     }
 }
