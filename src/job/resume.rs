@@ -51,6 +51,8 @@ impl Earlier {
             rate_limited: t.rate_limited,
             bisections: 0,
             verified_creates: 0,
+            linked: 0,
+            unlinked: 0,
             elapsed_s: 0.0,
             rows_per_s: 0.0,
             stopped: Stopped::Completed,
