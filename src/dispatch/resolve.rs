@@ -26,7 +26,7 @@ pub enum ResolveError {
     Label {
         file: String,
         column: String,
-        source: LabelError,
+        source: Box<LabelError>,
     },
     #[error(
         "pipeline file {file}: associations (column {column:?}): cannot read {object}'s properties: {source}"
@@ -35,7 +35,7 @@ pub enum ResolveError {
         file: String,
         column: String,
         object: String,
-        source: SchemaError,
+        source: Box<SchemaError>,
     },
     #[error(
         "pipeline file {file}: associations (column {column:?}): to_property {property:?} {reason}"
@@ -135,7 +135,8 @@ impl Table {
         }
     }
 
-    /// The record ids of `keys` (normalized): key → id, without the keys that name no record.
+    /// The record ids of `keys` (as the rows wrote them): normalized key → id, without the keys
+    /// that name no record.
     pub async fn resolve(
         &self,
         portal: &Portal,
@@ -147,13 +148,16 @@ impl Table {
         {
             let mut cache = self.cache.lock().expect("cache lock poisoned");
             for key in keys {
-                match (&self.by, cache.get(key)) {
+                let normalized = self.normalized(key);
+                match (&self.by, cache.get(&normalized)) {
                     (By::RecordId | By::ShapeOnly, _) => {
-                        found.insert(key.clone(), key.clone());
+                        found.insert(normalized, key.clone());
                     }
                     (_, Some(id)) => {
-                        found.insert(key.clone(), id);
+                        found.insert(normalized, id);
                     }
+                    // Looked up as written: a unique property's value is matched as the portal
+                    // stores it.
                     (_, None) => missing.push(key.clone()),
                 }
             }
@@ -170,15 +174,16 @@ impl Table {
             }
             // A primary-key read of a local SQLite file per key: microseconds, so it runs here
             // rather than on a blocking thread.
-            By::Map { state, .. } => {
+            By::Map { map, state } => {
                 let state = state.lock().expect("state lock poisoned");
                 let mut ids = HashMap::with_capacity(missing.len());
                 for key in &missing {
+                    let key = map.key_of(key);
                     let known = state
-                        .lookup(key)
+                        .lookup(&key)
                         .map_err(|e| Unresolved::Failed(e.to_string()))?;
                     if let Some(id) = known.filter(|k| !k.in_doubt).and_then(|k| k.record_id) {
-                        ids.insert(key.clone(), id);
+                        ids.insert(key, id);
                     }
                 }
                 ids
@@ -231,7 +236,7 @@ impl Resolver {
                             .map_err(|source| ResolveError::Label {
                                 file: file.clone(),
                                 column: spec.column.clone(),
-                                source,
+                                source: Box::new(source),
                             })?;
                     Some(id)
                 }
@@ -277,7 +282,7 @@ async fn by_of(portal: &Portal, file: &str, spec: &AssociationSpec) -> Result<By
                         file: file.to_string(),
                         column: spec.column.clone(),
                         object: object.clone(),
-                        source,
+                        source: Box::new(source),
                     })?;
             let reason = match target.property(property) {
                 None => Some(format!("is not a property of {object}")),

@@ -59,11 +59,7 @@ pub async fn resolve_rows(
     // The records the links start from (link operations).
     let mut inputs = inputs;
     if let Some(from) = resolver.from.as_ref().filter(|t| t.resolves()) {
-        let keys: BTreeSet<String> = inputs
-            .iter()
-            .filter_map(|i| i.id.as_deref())
-            .map(|k| from.normalized(k))
-            .collect();
+        let keys: BTreeSet<String> = inputs.iter().filter_map(|i| i.id.clone()).collect();
         let found = match from.resolve(portal, pacing, &keys).await {
             Ok(found) => found,
             Err(unresolved) => {
@@ -100,7 +96,7 @@ pub async fn resolve_rows(
             .iter()
             .flat_map(|i| &i.links)
             .filter(|l| l.table == index)
-            .map(|l| table.normalized(&l.key))
+            .map(|l| l.key.clone())
             .collect();
         if keys.is_empty() {
             ids.push(None);

@@ -3,6 +3,7 @@
 mod support;
 
 mod api_versions;
+mod associations;
 mod bounded;
 mod prepare;
 mod proxy;
