@@ -8,6 +8,7 @@
 //! - `job`: what a job leaves behind (dead letters, journal, checkpoint, report);
 //! - `dispatch`: sending batches and tracing every answer back to rows;
 //! - `pipeline`: `etl run`'s whole data path as one chain;
+//! - `plan`: migration plans (the properties step, then stages of pipelines, in one session);
 //! - `commands`: one file per command, and the exit-code policy.
 //!
 //! `sandbox` is an independent implementation of the API: it imports nothing from the engine
@@ -18,6 +19,7 @@ pub mod config;
 pub mod dispatch;
 pub mod job;
 pub mod pipeline;
+pub mod plan;
 pub mod portal;
 pub mod prepare;
 pub mod sandbox;

@@ -3,6 +3,7 @@
 //! (DESIGN.md §6): 0 every row accepted · 1 fatal · 2 usage (clap) · 3 finished with rows
 //! dead-lettered or invalid · 4 stopped early and resumable.
 
+mod before;
 mod run;
 mod sandbox;
 mod state;
@@ -11,6 +12,9 @@ mod validate;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+
+use crate::pipeline::RunOutcome;
+use crate::portal::halt::Halt;
 
 pub use validate::{ValidateSummary, validate};
 
@@ -28,9 +32,11 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Load the pipeline's source file into HubSpot: create, update, upsert or archive.
+    /// Load the pipeline's source file into HubSpot (create, update, upsert, archive, associate,
+    /// dissociate), or run a migration plan's stages.
     Run(run::RunArgs),
-    /// Map and validate every row against the target's property schema, without sending writes.
+    /// Map and validate every row against the target's property schema, without sending writes
+    /// (every stage of a migration plan).
     Validate(validate::ValidateArgs),
     /// Serve the local HubSpot-compatible API.
     Sandbox(crate::sandbox::SandboxArgs),
@@ -51,6 +57,24 @@ pub enum Exit {
     Resumable,
 }
 
+impl Exit {
+    /// The worse of two endings (a plan ends as its worst stage): fatal, then resumable, then
+    /// rows failed, then success.
+    pub fn worst(self, other: Exit) -> Exit {
+        let rank = |exit: Exit| match exit {
+            Exit::Success => 0,
+            Exit::RowsFailed => 1,
+            Exit::Resumable => 2,
+            Exit::Fatal => 3,
+        };
+        if rank(other) > rank(self) {
+            other
+        } else {
+            self
+        }
+    }
+}
+
 impl From<Exit> for ExitCode {
     fn from(exit: Exit) -> ExitCode {
         ExitCode::from(match exit {
@@ -69,6 +93,19 @@ pub async fn execute(cli: Cli) -> Exit {
         Command::Validate(args) => validate::execute(args).await,
         Command::Sandbox(args) => sandbox::execute(args).await,
         Command::State(args) => state::execute(args).await,
+    }
+}
+
+/// The exit code of a run's outcome (a plan's stage too).
+fn exit_code(outcome: &RunOutcome) -> Exit {
+    if outcome.report.error.is_some() {
+        return Exit::Fatal;
+    }
+    match &outcome.halt {
+        Some(Halt::DailyLimit(_) | Halt::Interrupted) => Exit::Resumable,
+        Some(Halt::Refused { .. } | Halt::Failed(_)) => Exit::Fatal,
+        None if outcome.report.dead_lettered > 0 => Exit::RowsFailed,
+        None => Exit::Success,
     }
 }
 

@@ -105,6 +105,12 @@ pub fn is_plan(text: &str) -> bool {
     (has("stage") || has("properties")) && !has("source") && !has("target")
 }
 
+/// Whether the file at `path` is a plan (an unreadable file is not: the pipeline loader then says
+/// why it cannot be read).
+pub fn names_a_plan(path: &Path) -> bool {
+    std::fs::read_to_string(path).is_ok_and(|text| is_plan(&text))
+}
+
 /// Reads and validates a plan file; every stage's pipeline is loaded with `overrides` (which apply
 /// to every stage).
 pub fn load(path: &Path, overrides: &Overrides) -> Result<Plan, ConfigError> {

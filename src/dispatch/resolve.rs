@@ -209,17 +209,18 @@ pub struct Resolver {
 
 impl Resolver {
     /// Builds the resolver of `pipeline`: labels resolved, unique properties checked, identity
-    /// maps opened. `shape_only(i)` tells the tables whose keys are checked for shape only (their
-    /// targets do not exist yet); their labels are still resolved.
+    /// maps opened. `shape_only(Some(i))` tells the tables whose keys are checked for shape only
+    /// (their targets do not exist yet; their labels are still resolved), `shape_only(None)` the
+    /// from-side of a link operation.
     pub async fn new(
         portal: &Portal,
         pipeline: &Pipeline,
-        shape_only: &dyn Fn(usize) -> bool,
+        shape_only: &dyn Fn(Option<usize>) -> bool,
     ) -> Result<Resolver, ResolveError> {
         let file = pipeline.file.display().to_string();
         let mut tables = Vec::with_capacity(pipeline.associations.len());
         for (i, spec) in pipeline.associations.iter().enumerate() {
-            let by = if shape_only(i) {
+            let by = if shape_only(Some(i)) {
                 By::ShapeOnly
             } else {
                 by_of(portal, &file, spec).await?
@@ -247,6 +248,11 @@ impl Resolver {
         let target = &pipeline.target;
         let from = match (&target.from_pipeline, &target.id_column) {
             _ if !target.operation.links_only() => None,
+            (_, Some(column)) if shape_only(None) => Some(Table::new(
+                Some(target.object.clone()),
+                column,
+                By::ShapeOnly,
+            )),
             (Some(map), Some(column)) => {
                 let by = open_map(&file, "target.from_pipeline", map)?;
                 Some(Table::new(Some(target.object.clone()), column, by))

@@ -91,6 +91,15 @@ pub async fn ensure(portal: &Portal, spec: &PropertySpec) -> Result<Ensured, Pro
     }
 }
 
+/// Whether `spec` exists as the plan declares it (`etl validate`: nothing is created); one of
+/// another type is the error the properties step would stop on.
+pub async fn exists(portal: &Portal, spec: &PropertySpec) -> Result<bool, PropertyError> {
+    match read(portal, spec).await? {
+        Some(existing) => compare(spec, &existing).map(|()| true),
+        None => Ok(false),
+    }
+}
+
 /// The property as the portal has it, `None` when it has none of that name.
 async fn read(portal: &Portal, spec: &PropertySpec) -> Result<Option<Existing>, PropertyError> {
     let error = |source| PropertyError::Read {

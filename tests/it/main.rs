@@ -5,6 +5,7 @@ mod support;
 mod api_versions;
 mod associations;
 mod bounded;
+mod plans;
 mod prepare;
 mod proxy;
 mod readers;
