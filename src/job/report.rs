@@ -158,6 +158,8 @@ impl Report {
         self.requests += earlier.requests;
         self.retries += earlier.retries;
         self.rate_limited += earlier.rate_limited;
+        self.linked += earlier.linked;
+        self.unlinked += earlier.unlinked;
     }
 
     /// The closing summary for people.

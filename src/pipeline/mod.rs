@@ -350,6 +350,7 @@ impl Run<'_> {
             get(&traffic.retries),
             get(&traffic.rate_limited),
         );
+        checkpoint.record_links(get(&self.counters.linked), get(&self.counters.unlinked));
         sinks.close(requests, completed);
         if let Some(sync) = sync {
             let allow = self.options.allow_deletes;

@@ -183,6 +183,34 @@ fn upserts_and_updates_write_their_links_after_the_record() {
 }
 
 #[test]
+fn links_written_before_an_interrupt_count_in_the_resumed_jobs_report() {
+    let scenario = Scenario::new().sandbox(|s| s.latency_ms(40));
+    companies(&scenario.portal(), 3);
+    let mut running = scenario
+        .csv(Csv::new(["Email", "Account Id"]).rows((1..=1000).map(|i| {
+            [
+                format!("person{i}@example.com"),
+                format!("ACC-{}", 1 + i % 3),
+            ]
+        })))
+        .pipeline(|p| {
+            to_company_by_external_id(p.upsert_by("email").map("email", "Email"))
+                .concurrency(1)
+                .batch_size(20)
+        })
+        .spawn();
+    running.wait_until(|portal| portal.links("contacts").len() >= 100);
+    let stopped = running.terminate();
+    stopped.exit(4).stopped("interrupted");
+    let before = stopped.number("linked");
+    assert!((100..1000).contains(&before), "{}", stopped.report());
+
+    let run = stopped.then().args(["--resume"]).run();
+    run.exit(0).accepted(1000).reported("linked", 1000);
+    assert_eq!(run.portal().links("contacts").len(), 1000);
+}
+
+#[test]
 fn a_link_that_fails_after_its_record_landed_is_dead_lettered_and_replays_safely() {
     let scenario = Scenario::new();
     let company = companies(&scenario.portal(), 1);
