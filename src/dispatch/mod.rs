@@ -369,6 +369,11 @@ impl Dispatcher {
             return;
         }
         let n = landed.len() as u64;
+        if op == Operation::Create {
+            // A create's links land with its record (sent inline): they are links written too.
+            let inline = landed.iter().map(|l| l.input.associations.len() as u64);
+            Counters::add(&self.counters.linked, inline.sum());
+        }
         let mut changes = Vec::new();
         for l in &landed {
             let Some(sync) = &l.input.sync else { continue };

@@ -69,7 +69,12 @@ fn creates_link_inline_by_unique_property_and_unknown_targets_write_nothing() {
             )
         })
         .run();
-    run.exit(3).accepted(4).created(4).dead_lettered(2);
+    // Contacts 1 and 2 one link each, 3 two, 5 none.
+    run.exit(3)
+        .accepted(4)
+        .created(4)
+        .dead_lettered(2)
+        .reported("linked", 4);
     let dead = run.dead_letters();
     assert_eq!(dead.column("etl_row"), ["4", "6"]);
     assert_eq!(dead.column("etl_status"), ["not_found", "not_found"]);

@@ -181,7 +181,14 @@ fn a_plan_creates_its_properties_then_runs_every_stage_and_reports_each() {
         .collect();
     assert_eq!(reads, [10, 100, 20, 10]);
     assert_eq!(stage_report(&run, 1)["report"]["dead_lettered"], 2);
-    assert_eq!(stage_report(&run, 1)["report"]["linked"], 98);
+    let links: Vec<&Value> = (1..4)
+        .map(|i| &stage_report(&run, i)["report"]["linked"])
+        .collect();
+    assert_eq!(
+        links,
+        [98, 40, 10],
+        "after the contacts' upserts; inline with the deals' and notes' creates"
+    );
     assert_eq!(report["totals"]["rows_read"], 140);
     assert_eq!(report["totals"]["dead_lettered"], 2);
     run.says("stage 2 contacts.toml")

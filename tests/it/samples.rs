@@ -111,7 +111,7 @@ fn migration_sample() {
         .map(|i| &report["properties"][i]["ensured"])
         .collect();
     assert_eq!(ensured, ["created", "created"], "{report}");
-    // (pipeline, rows, dead letters and the multiple of the row that breaks, links after writes)
+    // (pipeline, rows, dead letters, the multiples of the rows that break, links written)
     let stages = [
         ("companies.toml", 2_000, 0, None, 0),
         // every 333rd contact names a lost account; every 250th has none (written, no link)
@@ -130,8 +130,8 @@ fn migration_sample() {
             Some(&[401, 499][..]),
             (3_000 - 13) * 2,
         ),
-        // an unknown contact every 307th note; notes link inline with their create
-        ("notes.toml", 2_500, 8, Some(&[307][..]), 0),
+        // an unknown contact every 307th note; the others link inline with their create
+        ("notes.toml", 2_500, 8, Some(&[307][..]), 2_500 - 8),
     ];
     for (i, (pipeline, rows, dead, every, linked)) in stages.into_iter().enumerate() {
         let stage = &report["stages"][i];
