@@ -325,3 +325,42 @@ fn the_state_can_be_shown_exported_and_validated_against() {
     dry.exit(0).valid(2);
     dry.reported("unchanged", 28).reported("deletes", 2);
 }
+
+#[test]
+fn the_two_night_sample_does_what_its_docs_say() {
+    // samples/sync against `etl sandbox` as a process, as docs/sync.md runs it.
+    let sample = |name: &str| std::fs::read_to_string(format!("samples/sync/{name}")).unwrap();
+    let night1 = Scenario::new()
+        .sandbox(|s| s.process())
+        .written_pipeline("accounts.toml", &sample("accounts.toml"))
+        .file("export.csv", sample("night1.csv"));
+    let url = night1.url();
+    let night1 = night1.args(["--base-url", &url]).run();
+    night1.exit(0).accepted(60).created(60);
+    let night2 = night1
+        .then()
+        .file("export.csv", sample("night2.csv"))
+        .args(["--base-url", &url])
+        .run();
+    night2.exit(0).accepted(7).created(3).updated(4);
+    night2.reported("unchanged", 54).reported("deleted", 2);
+    let portal = night2.portal();
+    assert_eq!(portal.records("companies"), 61, "63 created, 2 archived");
+    let writes = |portal: &Portal| {
+        ["/batch/create", "/batch/update", "/batch/archive"].map(|route| requests(portal, route))
+    };
+    assert_eq!(
+        writes(&portal),
+        [2, 1, 1],
+        "one create batch a night, then 4 updates, 2 archives"
+    );
+
+    // The same export again: nothing to send.
+    let night3 = night2
+        .then()
+        .file("export.csv", sample("night2.csv"))
+        .args(["--base-url", &url])
+        .run();
+    night3.exit(0).accepted(0).reported("unchanged", 61);
+    assert_eq!(writes(&night3.portal()), [2, 1, 1], "no write request");
+}
