@@ -78,6 +78,8 @@ pub struct Totals {
     pub updated: u64,
     pub archived: u64,
     pub dead_lettered: u64,
+    /// Rows `[sync]` stages skipped because nothing changed.
+    pub unchanged: u64,
     pub unfinished: u64,
     pub linked: u64,
     pub unlinked: u64,
@@ -94,6 +96,7 @@ impl Totals {
         self.updated += r.updated;
         self.archived += r.archived;
         self.dead_lettered += r.dead_lettered;
+        self.unchanged += r.unchanged;
         self.unfinished += r.unfinished;
         self.linked += r.linked;
         self.unlinked += r.unlinked;
@@ -190,10 +193,15 @@ impl PlanReport {
             }
         }
         let t = &self.totals;
+        let unchanged = match t.unchanged {
+            0 => String::new(),
+            n => format!(", {n} unchanged"),
+        };
         let _ = write!(
             text,
             "plan: {} rows read: {} accepted ({} created, {} updated, {} archived), {} \
-             dead-lettered, {} unfinished; {} links written, {} removed; {} requests in {:.1}s",
+             dead-lettered{unchanged}, {} unfinished; {} links written, {} removed; {} requests \
+             in {:.1}s",
             t.rows_read,
             t.accepted,
             t.created,

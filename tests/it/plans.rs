@@ -229,6 +229,8 @@ fn a_plan_creates_its_properties_then_runs_every_stage_and_reports_each() {
     let again = run.then().run();
     again.exit(3);
     assert_eq!(again.report()["properties"][0]["ensured"], "existed");
+    // Nothing changed: every row the stages' states hold is skipped, in the totals too.
+    assert_eq!(again.report()["totals"]["unchanged"], 10 + 98 + 20 + 10);
     assert_eq!(again.portal().records("deals"), 20, "no deal created twice");
 }
 

@@ -257,11 +257,13 @@ fn check_plan(report: &Value, stages: &Value) {
         assert_eq!(count(r, "rows_read"), parts, "conservation in {stage}");
         read += count(r, "rows_read");
     }
-    assert_eq!(
-        count(&report["totals"], "rows_read"),
-        read,
-        "totals: {report}"
-    );
+    let totals = &report["totals"];
+    assert_eq!(count(totals, "rows_read"), read, "totals: {report}");
+    let parts: u64 = ["accepted", "unchanged", "dead_lettered", "unfinished"]
+        .iter()
+        .map(|key| count(totals, key))
+        .sum();
+    assert_eq!(read, parts, "conservation in the totals: {report}");
 }
 
 /// `etl validate`'s summary, read back from what it printed:
