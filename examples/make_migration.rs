@@ -104,7 +104,7 @@ fn email(i: usize) -> String {
 
 /// Whether contact `i` names a lost account (it is not loaded: nothing links to it).
 fn lost_account(i: usize) -> bool {
-    i % 333 == 0
+    i.is_multiple_of(333)
 }
 
 /// A contact that is loaded, near `i`.
@@ -138,7 +138,7 @@ fn contacts(dir: &Path) {
         let last = last.trim_end_matches(|c: char| c.is_ascii_digit());
         let account = match i {
             _ if lost_account(i) => format!("ACC-9{:04}", i % 10_000),
-            _ if i % 250 == 0 => String::new(),
+            _ if i.is_multiple_of(250) => String::new(),
             _ => account(1 + (rng.next() as usize) % COMPANIES),
         };
         let _ = writeln!(out, "{email},{},{},{account}", title(first), title(last));
@@ -151,17 +151,17 @@ fn deals(dir: &Path) {
     let mut out =
         String::from("Deal Id,Deal Name,Amount,Stage,Close Date,Account Id,Contact Email\n");
     for i in 1..=DEALS {
-        let account = if i % 401 == 0 {
+        let account = if i.is_multiple_of(401) {
             "ACC-77777".to_string()
         } else {
             account(1 + (i * 7) % COMPANIES)
         };
-        let contact = if i % 499 == 0 {
+        let contact = if i.is_multiple_of(499) {
             format!("former.employee{i}@gone.example.com")
         } else {
             // Upper case now and then: the map of the contacts stage is keyed without case.
             let email = email(loaded_contact(i * 3));
-            if i % 10 == 0 {
+            if i.is_multiple_of(10) {
                 email.to_uppercase()
             } else {
                 email
@@ -184,7 +184,7 @@ fn notes(dir: &Path) {
     let mut rng = Lcg(14);
     let mut out = String::from("Contact Email,When,Note\n");
     for i in 1..=NOTES {
-        let contact = if i % 307 == 0 {
+        let contact = if i.is_multiple_of(307) {
             format!("unknown{i}@nowhere.example.com")
         } else {
             email(loaded_contact(i * 2))
