@@ -180,10 +180,15 @@ impl PlanReport {
                     let _ = writeln!(text, "could not start: {error}");
                 }
                 (status, Some(report), None) => {
-                    if status == "already_finished" {
+                    let summary = report.summary();
+                    // A finished stage's journal keeps its counts, not its timing: its first line.
+                    let lines = if status == "already_finished" {
                         text.push_str("(already finished) ");
-                    }
-                    for line in report.summary().lines() {
+                        1
+                    } else {
+                        usize::MAX
+                    };
+                    for line in summary.lines().take(lines) {
                         let _ = writeln!(text, "{line}");
                         text.push_str("  ");
                     }

@@ -273,8 +273,14 @@ fn a_plan_killed_in_its_second_stage_resumes_there() {
     assert_eq!(portal.records("deals"), 0, "the third stage never started");
     let company_upserts = portal.requests("/{objectType}/batch/upsert");
 
-    let run = next.args(["--resume"]).run();
-    run.exit(3);
+    let run = next.args(["--resume"]).verbose().run();
+    run.exit(3)
+        .says("stage 1 companies.toml: (already finished) 20 rows read: 20 accepted");
+    assert!(
+        !run.text().contains(", 0 rows/s"),
+        "no timing for a stage this run did not run:\n{}",
+        run.text()
+    );
     assert_eq!(stage_report(&run, 0)["status"], "already_finished");
     assert_eq!(stage_report(&run, 1)["status"], "ran");
     assert_eq!(stage_report(&run, 1)["report"]["rows_read"], 1500);
