@@ -216,6 +216,42 @@ fn links_written_before_an_interrupt_count_in_the_resumed_jobs_report() {
 }
 
 #[test]
+fn links_after_upserts_whose_answers_are_garbled_or_lost_land_exactly_once() {
+    // Damaged or lost answers put upserts and their link writes in doubt: both are sent again
+    // (each is idempotent), and every row ends linked to its company exactly once.
+    let scenario = Scenario::new();
+    let company = companies(&scenario.portal(), 3);
+    scenario
+        .portal()
+        .configure(json!({"garble_rate": 0.3, "lost_response_rate": 0.1}));
+    let run = scenario
+        .csv(Csv::new(["Email", "Account Id"]).rows((1..=300).map(|i| {
+            [
+                format!("person{i}@example.com"),
+                format!("ACC-{}", 1 + i % 3),
+            ]
+        })))
+        .pipeline(|p| {
+            to_company_by_external_id(p.upsert_by("email").map("email", "Email")).batch_size(20)
+        })
+        .run();
+    // Nine tries a request: giving up on one is too unlikely to plan for.
+    run.exit(0).accepted(300).reported("linked", 300);
+    let portal = run.portal();
+    let links = portal.links("contacts");
+    assert_eq!(links.len(), 300, "one link per row, none twice");
+    for i in 1..=300 {
+        let from = contact(&portal, i);
+        let to: Vec<(&str, &[u64])> = links
+            .iter()
+            .filter(|(f, to_type, _, _)| *f == from && to_type == "companies")
+            .map(|(_, _, to, types)| (to.as_str(), types.as_slice()))
+            .collect();
+        assert_eq!(to, [(company[i % 3].as_str(), &[279][..])], "contact {i}");
+    }
+}
+
+#[test]
 fn a_link_that_fails_after_its_record_landed_is_dead_lettered_and_replays_safely() {
     let scenario = Scenario::new();
     let company = companies(&scenario.portal(), 1);
