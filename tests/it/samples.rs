@@ -164,3 +164,53 @@ fn migration_sample() {
     assert_eq!(report["totals"]["dead_lettered"], 36, "{report}");
     run.says("plan: 12500 rows read: 12464 accepted");
 }
+
+#[test]
+fn migration_sample_against_a_sandbox() {
+    // The same plan sent to a running sandbox, so that the records and links it leaves can be
+    // counted and followed.
+    let scenario = Scenario::sample_plan("migration", "migration.toml").sandbox(|s| s);
+    let url = scenario.url();
+    let run = scenario.args(["--base-url", &url]).run();
+    run.exit(3);
+    let portal = run.portal();
+    for (object, n) in [
+        ("companies", 2_000),
+        ("contacts", 5_000 - 15),
+        ("deals", 3_000 - 13),
+        ("notes", 2_500 - 8),
+    ] {
+        assert_eq!(portal.records(object), n, "{object}");
+    }
+    let links = |from: &str, to: &str| {
+        portal
+            .links(from)
+            .into_iter()
+            .filter(|(_, to_type, _, _)| to_type == to)
+            .map(|(from, _, to, types)| (from, to, types))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(links("contacts", "companies").len(), 5_000 - 15 - 20);
+    assert_eq!(links("notes", "contacts").len(), 2_500 - 8);
+    let deal_companies = links("deals", "companies");
+    let deal_contacts = links("deals", "contacts");
+    assert_eq!(deal_companies.len(), 3_000 - 13);
+    assert_eq!(deal_contacts.len(), 3_000 - 13);
+
+    // Follow the first deal's links to the records its row names, by the source's own keys.
+    let deals = CsvFile::read(&sample("migration/deals.csv"));
+    let id = |object: &str, property: &str, value: &str| {
+        portal
+            .id_of(object, property, value)
+            .unwrap_or_else(|| panic!("{object} {value}"))
+    };
+    let deal = id("deals", "external_id", deals.get(0, "Deal Id"));
+    let company = id("companies", "external_id", deals.get(0, "Account Id"));
+    let contact = id(
+        "contacts",
+        "email",
+        &deals.get(0, "Contact Email").to_lowercase(),
+    );
+    assert!(deal_companies.contains(&(deal.clone(), company, vec![341])));
+    assert!(deal_contacts.contains(&(deal, contact, vec![3])));
+}
