@@ -114,3 +114,22 @@ fn fatal(err: &dyn std::fmt::Display) -> Exit {
     eprintln!("etl: error: {err}");
     Exit::Fatal
 }
+
+/// The command-line overrides every stage of a plan takes; `--source` replays one pipeline's file
+/// and has no meaning for a plan (a fatal error, printed).
+fn plan_overrides(
+    source: Option<&std::path::Path>,
+    base_url: Option<String>,
+    api_version: Option<crate::config::api_version::ApiVersion>,
+) -> Result<crate::config::Overrides, Exit> {
+    if source.is_some() {
+        return Err(fatal(
+            &"--source replays one pipeline's file; the stages of a plan read their own",
+        ));
+    }
+    Ok(crate::config::Overrides {
+        source: None,
+        base_url,
+        api_version,
+    })
+}

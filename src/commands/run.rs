@@ -56,15 +56,13 @@ pub async fn execute(args: RunArgs) -> Exit {
         allow_deletes: args.allow_deletes,
     };
     if config::plan::names_a_plan(&args.pipeline) {
-        if args.source.is_some() {
-            return fatal(
-                &"--source replays one pipeline's file; the stages of a plan read their own",
-            );
-        }
-        let overrides = Overrides {
-            source: None,
-            base_url: args.base_url,
-            api_version: args.api_version.api_version,
+        let overrides = match super::plan_overrides(
+            args.source.as_deref(),
+            args.base_url,
+            args.api_version.api_version,
+        ) {
+            Ok(overrides) => overrides,
+            Err(exit) => return exit,
         };
         return run_plan(&args.pipeline, &overrides, &options, args.report.as_deref()).await;
     }

@@ -18,7 +18,7 @@ use std::time::Instant;
 use tokio::sync::mpsc;
 
 use crate::config::secret::Secret;
-use crate::config::{Operation, Pipeline};
+use crate::config::{Connection, Operation, Pipeline};
 use crate::dispatch::concurrency::Concurrency;
 use crate::dispatch::resolve::Resolver;
 use crate::dispatch::{Dispatcher, Records, Spec};
@@ -96,16 +96,7 @@ pub async fn run(pipeline: &Pipeline, options: &RunOptions) -> Result<RunOutcome
     let connection = pipeline.connection();
     let target = Target::connect(&connection, options.token.as_ref()).await?;
     // From here Ctrl-C stops the run cleanly: every ending has a report.
-    let halt = Arc::new(HaltFlag::default());
-    let signals = {
-        let halt = Arc::clone(&halt);
-        tokio::spawn(async move { halt.raise_on_signal().await })
-    };
-    let session = Session {
-        target: &target,
-        halt,
-        budget: Budget::new(&connection.dispatch),
-    };
+    let (session, signals) = Session::open(&target, &connection);
     let outcome = run_in(pipeline, options, &session).await;
     signals.abort();
     target.close().await;
@@ -119,6 +110,27 @@ pub struct Session<'a> {
     pub target: &'a Target,
     pub halt: Arc<HaltFlag>,
     pub budget: Budget,
+}
+
+impl<'a> Session<'a> {
+    /// A session on `target` with the budget of `connection`, whose stop switch Ctrl-C and SIGTERM
+    /// raise until the returned watch is aborted (when the session ends).
+    pub fn open(
+        target: &'a Target,
+        connection: &Connection,
+    ) -> (Session<'a>, tokio::task::JoinHandle<()>) {
+        let halt = Arc::new(HaltFlag::default());
+        let signals = {
+            let halt = Arc::clone(&halt);
+            tokio::spawn(async move { halt.raise_on_signal().await })
+        };
+        let session = Session {
+            target,
+            halt,
+            budget: Budget::new(&connection.dispatch),
+        };
+        (session, signals)
+    }
 }
 
 /// [`run`] in a session someone else opened (a migration plan's stage).

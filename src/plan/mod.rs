@@ -25,8 +25,6 @@ use crate::config::{Connection, Pipeline};
 use crate::job::checkpoint::lock_path;
 use crate::job::lock::{LockError, RunLock};
 use crate::pipeline::{self, RunError, RunOptions, RunOutcome, Session};
-use crate::portal::gate::Budget;
-use crate::portal::halt::HaltFlag;
 use crate::portal::properties::{self, PropertyError};
 use crate::portal::target::{Target, TargetError};
 use journal::{PlanJournal, PlanJournalError, StageStatus};
@@ -63,16 +61,7 @@ pub async fn run(plan: &Plan, options: &RunOptions) -> Result<PlanOutcome, PlanE
     };
     let connection = connection(plan);
     let target = Target::connect(&connection, options.token.as_ref()).await?;
-    let halt = Arc::new(HaltFlag::default());
-    let signals = {
-        let halt = Arc::clone(&halt);
-        tokio::spawn(async move { halt.raise_on_signal().await })
-    };
-    let session = Session {
-        target: &target,
-        halt,
-        budget: Budget::new(&connection.dispatch),
-    };
+    let (session, signals) = Session::open(&target, &connection);
     let result = match ensure_properties(plan, &session).await {
         Ok(properties) => {
             let stages = run_stages(plan, options, &session, &mut journal).await;
