@@ -329,3 +329,19 @@ fn validate_checks_every_stage_and_says_which_links_wait_for_an_earlier_stage() 
         404
     );
 }
+
+#[test]
+fn a_plan_refuses_source_which_replays_one_pipelines_file() {
+    let scenario = migration(Scenario::new(), 2, 4)
+        .written_pipeline("migration.toml", &plan_text(""))
+        .args(["--source", "contacts.csv"]);
+    let run = scenario.run();
+    run.exit(1)
+        .says("--source replays one pipeline's file; the stages of a plan read their own");
+    assert_eq!(run.portal().records("companies"), 0, "no stage ran");
+    run.then()
+        .args(["--source", "contacts.csv"])
+        .validate()
+        .exit(1)
+        .says("--source replays one pipeline's file");
+}
