@@ -345,3 +345,50 @@ fn a_plan_refuses_source_which_replays_one_pipelines_file() {
         .exit(1)
         .says("--source replays one pipeline's file");
 }
+
+#[test]
+fn stages_running_at_once_share_one_window() {
+    // Two independent stages alongside each other, each with requests enough to fill the window
+    // alone: on one budget the busiest window still holds no more than the stages' limit.
+    let limit = 15;
+    let mut scenario = Scenario::new();
+    for (name, object, column) in [
+        ("companies", "companies", "name"),
+        ("contacts", "contacts", "email"),
+    ] {
+        let rows = (1..=300).map(|i| [format!("{name}{i}@example.com")]);
+        let pipeline = Pipeline::new()
+            .source(&format!("{name}.csv"))
+            .object(object)
+            .create()
+            .map(column, "Value")
+            .batch_size(10)
+            .concurrency(4)
+            .base_url(&scenario.url())
+            .window(limit, 1_000)
+            .text();
+        scenario = scenario
+            .file(
+                &format!("{name}.csv"),
+                Csv::new(["Value"]).rows(rows).to_string(),
+            )
+            .file(&format!("{name}.toml"), pipeline);
+    }
+    let run = scenario
+        .written_pipeline(
+            "plan.toml",
+            "[[stage]]\npipeline = \"companies.toml\"\n\n[[stage]]\npipeline = \
+             \"contacts.toml\"\nparallel = true\n",
+        )
+        .run();
+    run.exit(0);
+    assert_eq!(run.report()["totals"]["accepted"], 600);
+    let portal = run.portal();
+    let stats = portal.stats();
+    let busiest = stats["max_requests_in_window"].as_u64().unwrap();
+    assert!(busiest <= limit, "{busiest} in one window: {stats}");
+    assert!(
+        busiest >= limit - 3,
+        "the stages kept the window busy: {stats}"
+    );
+}
