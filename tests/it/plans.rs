@@ -349,14 +349,15 @@ fn a_plan_refuses_source_which_replays_one_pipelines_file() {
 #[test]
 fn stages_running_at_once_share_one_window() {
     // Two independent stages alongside each other, each with requests enough to fill the window
-    // alone: on one budget the busiest window still holds no more than the stages' limit.
-    let limit = 15;
+    // alone: on one budget the busiest window still holds no more than the stages' limit. A small
+    // limit spaces the requests widely (≈ 250 ms), so a loaded machine's jitter cannot crowd them.
+    let limit = 6;
     let mut scenario = Scenario::new();
     for (name, object, column) in [
         ("companies", "companies", "name"),
         ("contacts", "contacts", "email"),
     ] {
-        let rows = (1..=300).map(|i| [format!("{name}{i}@example.com")]);
+        let rows = (1..=100).map(|i| [format!("{name}{i}@example.com")]);
         let pipeline = Pipeline::new()
             .source(&format!("{name}.csv"))
             .object(object)
@@ -382,7 +383,7 @@ fn stages_running_at_once_share_one_window() {
         )
         .run();
     run.exit(0);
-    assert_eq!(run.report()["totals"]["accepted"], 600);
+    assert_eq!(run.report()["totals"]["accepted"], 200);
     let portal = run.portal();
     let stats = portal.stats();
     let busiest = stats["max_requests_in_window"].as_u64().unwrap();
