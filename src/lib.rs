@@ -11,6 +11,7 @@
 //! - `export`: `etl export`'s chain (pages → CSV or typed Parquet, resumable);
 //! - `verify`: `etl verify` (what the pipeline would send against what the portal holds);
 //! - `pipeline`: `etl run`'s whole data path as one chain;
+//! - `plan`: migration plans (the properties step, then stages of pipelines, in one session);
 //! - `commands`: one file per command, and the exit-code policy.
 //!
 //! `sandbox` is an independent implementation of the API: it imports nothing from the engine
@@ -22,6 +23,7 @@ pub mod dispatch;
 pub mod export;
 pub mod job;
 pub mod pipeline;
+pub mod plan;
 pub mod portal;
 pub mod prepare;
 pub mod read;

@@ -4,6 +4,7 @@
 //! dead-lettered or invalid (export: ids not found; verify: differences) · 4 stopped early and
 //! resumable.
 
+mod before;
 mod connection;
 mod export;
 mod run;
@@ -16,6 +17,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use crate::pipeline::RunOutcome;
 use crate::portal::halt::Halt;
 
 pub use validate::{ValidateSummary, validate};
@@ -34,9 +36,11 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Load the pipeline's source file into HubSpot: create, update, upsert or archive.
+    /// Load the pipeline's source file into HubSpot (create, update, upsert, archive, associate,
+    /// dissociate), or run a migration plan's stages.
     Run(run::RunArgs),
-    /// Map and validate every row against the target's property schema, without sending writes.
+    /// Map and validate every row against the target's property schema, without sending writes
+    /// (every stage of a migration plan).
     Validate(validate::ValidateArgs),
     /// Read one object type's records back into a CSV or Parquet file.
     Export(export::ExportArgs),
@@ -59,6 +63,24 @@ pub enum Exit {
     RowsFailed,
     /// Stopped early; `--resume` finishes it.
     Resumable,
+}
+
+impl Exit {
+    /// The worse of two endings (a plan ends as its worst stage): fatal, then resumable, then
+    /// rows failed, then success.
+    pub fn worst(self, other: Exit) -> Exit {
+        let rank = |exit: Exit| match exit {
+            Exit::Success => 0,
+            Exit::RowsFailed => 1,
+            Exit::Resumable => 2,
+            Exit::Fatal => 3,
+        };
+        if rank(other) > rank(self) {
+            other
+        } else {
+            self
+        }
+    }
 }
 
 impl From<Exit> for ExitCode {
@@ -121,8 +143,40 @@ fn stopped_early(halt: Option<&Halt>, left: &str, again: &str) -> Option<Exit> {
     }
 }
 
+/// The exit code of a run's outcome (a plan's stage too).
+fn exit_code(outcome: &RunOutcome) -> Exit {
+    if outcome.report.error.is_some() {
+        return Exit::Fatal;
+    }
+    match &outcome.halt {
+        Some(Halt::DailyLimit(_) | Halt::Interrupted) => Exit::Resumable,
+        Some(Halt::Refused { .. } | Halt::Failed(_)) => Exit::Fatal,
+        None if outcome.report.dead_lettered > 0 => Exit::RowsFailed,
+        None => Exit::Success,
+    }
+}
+
 /// Prints a fatal error the way every command does.
 fn fatal(err: &dyn std::fmt::Display) -> Exit {
     eprintln!("etl: error: {err}");
     Exit::Fatal
+}
+
+/// The command-line overrides every stage of a plan takes; `--source` replays one pipeline's file
+/// and has no meaning for a plan (a fatal error, printed).
+fn plan_overrides(
+    source: Option<&std::path::Path>,
+    base_url: Option<String>,
+    api_version: Option<crate::config::api_version::ApiVersion>,
+) -> Result<crate::config::Overrides, Exit> {
+    if source.is_some() {
+        return Err(fatal(
+            &"--source replays one pipeline's file; the stages of a plan read their own",
+        ));
+    }
+    Ok(crate::config::Overrides {
+        source: None,
+        base_url,
+        api_version,
+    })
 }

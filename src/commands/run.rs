@@ -1,10 +1,14 @@
-//! `etl run`: load the pipeline's source into HubSpot, then report what happened.
+//! `etl run`: load the pipeline's source into HubSpot, then report what happened. A migration plan
+//! (a file of `[[stage]]`s) runs each stage in turn, with one report: a section per stage and the
+//! plan's totals; its exit code is the worst stage's.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use super::{Exit, fatal, stopped_early, write_report};
+use crate::config::plan;
 use crate::config::{self, ApiVersionArg, Overrides};
 use crate::pipeline::{self, RunOptions, RunOutcome};
+use crate::plan::report::StageEnd;
 use crate::portal::halt::Halt;
 
 /// Flags of `etl run`.
@@ -41,6 +45,25 @@ pub struct RunArgs {
 }
 
 pub async fn execute(args: RunArgs) -> Exit {
+    let options = RunOptions {
+        quiet: args.quiet,
+        token: None,
+        resume: args.resume,
+        restart: args.restart,
+        full: args.full,
+        allow_deletes: args.allow_deletes,
+    };
+    if config::plan::names_a_plan(&args.pipeline) {
+        let overrides = match super::plan_overrides(
+            args.source.as_deref(),
+            args.base_url,
+            args.api_version.api_version,
+        ) {
+            Ok(overrides) => overrides,
+            Err(exit) => return exit,
+        };
+        return run_plan(&args.pipeline, &overrides, &options, args.report.as_deref()).await;
+    }
     let overrides = Overrides {
         source: args.source,
         base_url: args.base_url,
@@ -54,14 +77,6 @@ pub async fn execute(args: RunArgs) -> Exit {
     let pipeline = match loaded {
         Ok(pipeline) => pipeline,
         Err(err) => return fatal(&err),
-    };
-    let options = RunOptions {
-        quiet: args.quiet,
-        token: None,
-        resume: args.resume,
-        restart: args.restart,
-        full: args.full,
-        allow_deletes: args.allow_deletes,
     };
     let outcome = match pipeline::run(&pipeline, &options).await {
         Ok(outcome) => outcome,
@@ -100,9 +115,64 @@ fn exit_of(outcome: &RunOutcome, quiet: bool, reported: bool) -> Exit {
     if let Some(exit) = stopped_early(outcome.halt.as_ref(), &left, "Run again with --resume") {
         return exit;
     }
-    if report.dead_lettered > 0 {
-        Exit::RowsFailed
-    } else {
-        Exit::Success
+    super::exit_code(outcome)
+}
+
+/// Runs the plan at `path`; writes its report to `report` when given.
+async fn run_plan(
+    path: &Path,
+    overrides: &Overrides,
+    options: &RunOptions,
+    report: Option<&Path>,
+) -> Exit {
+    let plan = match plan::load(path, overrides) {
+        Ok(plan) => plan,
+        Err(err) => return fatal(&err),
+    };
+    let outcome = match crate::plan::run(&plan, options).await {
+        Ok(outcome) => outcome,
+        Err(err) => return fatal(&err),
+    };
+    let summary = outcome.report();
+    if let Some(path) = report
+        && let Err(exit) = write_report(path, &summary, || summary.summary())
+    {
+        return exit;
     }
+    if !options.quiet {
+        eprintln!("{}", summary.summary());
+    }
+    let mut exit = Exit::Success;
+    for (i, stage) in outcome.stages.iter().enumerate() {
+        let name = stage.pipeline.display();
+        let stage_exit = match &stage.end {
+            StageEnd::Ran(outcome) => {
+                match (&outcome.halt, &outcome.report.error) {
+                    (_, Some(error)) => eprintln!("etl: error: stage {} ({name}): {error}", i + 1),
+                    (Some(Halt::DailyLimit(message)), _) => eprintln!(
+                        "etl: stage {} ({name}) stopped: {message} Run the plan again with \
+                         --resume after the daily reset.",
+                        i + 1
+                    ),
+                    (Some(Halt::Interrupted), _) => eprintln!(
+                        "etl: interrupted in stage {} ({name}); run the plan again with --resume \
+                         to finish.",
+                        i + 1
+                    ),
+                    _ => {}
+                }
+                super::exit_code(outcome)
+            }
+            StageEnd::Failed(error) => {
+                eprintln!(
+                    "etl: error: stage {} ({name}) could not start: {error}",
+                    i + 1
+                );
+                Exit::Fatal
+            }
+            StageEnd::NotRun => Exit::Success,
+        };
+        exit = exit.worst(stage_exit);
+    }
+    exit
 }

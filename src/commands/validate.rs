@@ -1,23 +1,33 @@
 //! `etl validate`: the run's first half without writes — fetch the schema and the property
-//! validation rules, map and validate every row, build every request body, and write the rows that
-//! would fail to the dead-letter file. It says which rules it checked and which only the portal can.
+//! validation rules, map and validate every row, resolve the keys its links name (lookups are
+//! reads), build every request body, and write the rows that would fail to the dead-letter file. It
+//! says which rules it checked and which only the portal can, and which links it could check for
+//! shape only (their targets are loaded by an earlier stage of a plan).
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+pub use super::before::Before;
+use super::before::{declare, shape_only};
 use super::{Exit, fatal};
+use crate::config::plan::{self, Plan};
 use crate::config::secret::Secret;
 use crate::config::{self, ApiVersionArg, ConfigError, Overrides, Pipeline};
+use crate::dispatch::resolve::{ResolveError, Resolver};
+use crate::dispatch::targets::resolve_rows;
 use crate::job::checkpoint::lock_path;
 use crate::job::dead_letter::{DeadLetterError, DeadLetterWriter};
 use crate::job::lock::{LockError, RunLock};
 use crate::job::state::{State, StateError};
 use crate::job::sync::{Deletes, FilterOptions, SyncFilter, plan_deletes};
 use crate::portal::halt::HaltFlag;
+use crate::portal::properties;
 use crate::portal::schema::{self, SchemaError};
 use crate::portal::target::{Target, TargetError};
+use crate::portal::{Portal, Unpaced};
+use crate::prepare::row::{RejectStatus, Rejection};
 use crate::prepare::rules::RulesReport;
 use crate::prepare::{
     self, PrepareError, PrepareHandle, PrepareOptions, Prepared, RowFilter, encode,
@@ -55,6 +65,10 @@ pub enum ValidateError {
     Lock(#[from] LockError),
     #[error(transparent)]
     State(#[from] StateError),
+    #[error(transparent)]
+    Resolve(#[from] ResolveError),
+    #[error("stopped before every row was checked")]
+    Stopped,
 }
 
 /// What `etl validate` found.
@@ -75,6 +89,8 @@ pub struct ValidateSummary {
     pub dead_letter: Option<PathBuf>,
     /// The property validation rules of the written properties: checked here, or left to the portal.
     pub rules: RulesReport,
+    /// Links checked for shape only, and why.
+    pub notes: Vec<String>,
 }
 
 impl fmt::Display for ValidateSummary {
@@ -114,6 +130,9 @@ impl fmt::Display for ValidateSummary {
         for rule in &rules.left {
             write!(f, "\nrule left to the portal: {rule}")?;
         }
+        for note in &self.notes {
+            write!(f, "\nnote: {note}")?;
+        }
         if let Some(path) = &self.dead_letter {
             write!(f, "\ninvalid rows written to {}", path.display())?;
         }
@@ -122,6 +141,17 @@ impl fmt::Display for ValidateSummary {
 }
 
 pub async fn execute(args: ValidateArgs) -> Exit {
+    if config::plan::names_a_plan(&args.pipeline) {
+        let overrides = match super::plan_overrides(
+            args.source.as_deref(),
+            args.base_url,
+            args.api_version.api_version,
+        ) {
+            Ok(overrides) => overrides,
+            Err(exit) => return exit,
+        };
+        return validate_plan(&args.pipeline, &overrides).await;
+    }
     let overrides = Overrides {
         source: args.source,
         base_url: args.base_url,
@@ -150,17 +180,43 @@ pub async fn validate(
     pipeline: &Pipeline,
     token: Option<Secret>,
 ) -> Result<ValidateSummary, ValidateError> {
+    validate_in(pipeline, token, Before::default()).await
+}
+
+/// [`validate`] of a plan's stage: links to what `before` loads are checked for shape only, and
+/// the properties it declares count as existing.
+pub async fn validate_in(
+    pipeline: &Pipeline,
+    token: Option<Secret>,
+    before: Before<'_>,
+) -> Result<ValidateSummary, ValidateError> {
     // The job's lock: a dry run must never truncate the dead letters of a run in progress.
     let _lock = RunLock::acquire(&lock_path(&pipeline.checkpoint.path))?;
     let target = Target::connect(&pipeline.connection(), token.as_ref()).await?;
     let result = match target.portal(&pipeline.connection(), Arc::new(HaltFlag::default())) {
-        Ok(portal) => schema::fetch_for_writing(&portal, &pipeline.target.object)
-            .await
-            .map_err(ValidateError::from),
+        Ok(portal) => check_against(pipeline, &portal, before).await,
         Err(err) => Err(err.into()),
     };
     target.close().await;
-    let schema = result?;
+    result
+}
+
+/// Fetches the schema (with the properties `before` declares), builds the resolver of the links,
+/// and checks every row.
+async fn check_against(
+    pipeline: &Pipeline,
+    portal: &Portal,
+    before: Before<'_>,
+) -> Result<ValidateSummary, ValidateError> {
+    let mut schema = schema::fetch_for_writing(portal, &pipeline.target.object).await?;
+    declare(&mut schema, before.declared);
+    let notes = shape_only(pipeline, before);
+    let resolver = if pipeline.associations.is_empty() && !pipeline.target.operation.links_only() {
+        None
+    } else {
+        let only = |table: Option<usize>| notes.iter().any(|(t, _)| *t == table);
+        Some(Resolver::new(portal, pipeline, &only).await?)
+    };
     // With [sync]: the same filter a run uses, on the state as it is (nothing is changed).
     let (filter, seen) = match &pipeline.sync {
         Some(sync) => {
@@ -184,7 +240,9 @@ pub async fn validate(
         ..PrepareOptions::default()
     };
     let handle = prepare::spawn(pipeline, schema, options)?;
-    let mut summary = check_every_row(pipeline, handle).await?;
+    let links = resolver.as_ref().map(|r| (r, portal));
+    let mut summary = check_every_row(pipeline, handle, links).await?;
+    summary.notes = notes.into_iter().map(|(_, note)| note).collect();
     if let (Some(sync), Some(seen)) = (&pipeline.sync, seen) {
         let seen = std::mem::take(&mut *seen.lock().expect("seen lock poisoned"));
         summary.deletes = Some(match State::read(&sync.state)? {
@@ -199,11 +257,13 @@ pub async fn validate(
     Ok(summary)
 }
 
-/// Drains the prepare thread: counts, encodes every batch as `etl run` would (proving every
-/// input encodes), and writes the invalid rows to the dead-letter file (created on the first).
+/// Drains the prepare thread: counts, resolves the keys of every batch's links (reads only),
+/// encodes every batch as `etl run` would (proving every input encodes), and writes the invalid
+/// rows to the dead-letter file (created on the first).
 async fn check_every_row(
     pipeline: &Pipeline,
     handle: PrepareHandle,
+    links: Option<(&Resolver, &Portal)>,
 ) -> Result<ValidateSummary, ValidateError> {
     let PrepareHandle {
         header,
@@ -222,30 +282,59 @@ async fn check_every_row(
         pipeline.target.id_property.as_deref(),
     );
     while let Some(event) = events.recv().await {
-        match event {
-            Prepared::Batch(batch) => {
-                summary.batches += 1;
-                summary.valid += batch.inputs.len() as u64;
-                body.clear();
-                encode::write_body(&mut body, op, id_property, &batch.inputs);
-            }
-            Prepared::Unchanged(rows) => summary.unchanged += rows,
-            Prepared::Rejected(rejection) => {
-                summary.invalid += 1;
-                *summary
-                    .by_category
-                    .entry(rejection.category.clone())
-                    .or_default() += 1;
-                let writer = match &mut dead_letter {
-                    Some(w) => w,
-                    None => dead_letter.insert(DeadLetterWriter::create(
-                        &pipeline.dead_letter.path,
-                        &header,
-                        pipeline.dead_letter.delimiter,
-                    )?),
-                };
-                writer.write(&rejection)?;
-            }
+        let rejections =
+            match event {
+                Prepared::Batch(batch) => {
+                    let mut inputs = batch.inputs;
+                    let mut rejected = Vec::new();
+                    if let Some((resolver, portal)) = links {
+                        let resolved = resolve_rows(resolver, portal, &Unpaced, inputs).await;
+                        if !resolved.halted.is_empty() {
+                            return Err(ValidateError::Stopped);
+                        }
+                        rejected.extend(resolved.not_found);
+                        rejected.extend(resolved.failed.into_iter().map(|(input, reason)| {
+                            Rejection {
+                                row: input.row,
+                                fields: input.fields,
+                                status: RejectStatus::GaveUp,
+                                category: "LOOKUP_FAILED".into(),
+                                message: format!(
+                                    "could not look up the records this row names: {reason}"
+                                ),
+                            }
+                        }));
+                        inputs = resolved.ready;
+                    }
+                    summary.batches += 1;
+                    summary.valid += inputs.len() as u64;
+                    if !op.links_only() {
+                        body.clear();
+                        encode::write_body(&mut body, op, id_property, &inputs);
+                    }
+                    rejected
+                }
+                Prepared::Unchanged(rows) => {
+                    summary.unchanged += rows;
+                    Vec::new()
+                }
+                Prepared::Rejected(rejection) => vec![rejection],
+            };
+        for rejection in rejections {
+            summary.invalid += 1;
+            *summary
+                .by_category
+                .entry(rejection.category.clone())
+                .or_default() += 1;
+            let writer = match &mut dead_letter {
+                Some(w) => w,
+                None => dead_letter.insert(DeadLetterWriter::create(
+                    &pipeline.dead_letter.path,
+                    &header,
+                    pipeline.dead_letter.delimiter,
+                )?),
+            };
+            writer.write(&rejection)?;
         }
     }
     if let Some(writer) = &mut dead_letter {
@@ -264,4 +353,68 @@ async fn check_every_row(
         summary.valid + summary.unchanged + summary.invalid
     );
     Ok(summary)
+}
+
+/// Validates every stage of the plan at `path`: a stage's links to what earlier stages load are
+/// checked for shape only (and it says so); the plan's properties are checked to exist or to be
+/// creatable.
+async fn validate_plan(path: &Path, overrides: &Overrides) -> Exit {
+    let plan = match plan::load(path, overrides) {
+        Ok(plan) => plan,
+        Err(err) => return fatal(&err),
+    };
+    let mut exit = check_properties(&plan).await;
+    let stages: Vec<&Pipeline> = plan.stages.iter().map(|s| &s.pipeline).collect();
+    for (i, pipeline) in stages.iter().enumerate() {
+        println!("stage {} {}:", i + 1, pipeline.file.display());
+        let before = Before {
+            stages: &stages[..i],
+            declared: &plan.properties,
+        };
+        match validate_in(pipeline, None, before).await {
+            Ok(summary) => {
+                println!("{summary}");
+                if summary.invalid > 0 {
+                    exit = exit.worst(Exit::RowsFailed);
+                }
+            }
+            Err(err) => {
+                println!("error: {err}");
+                exit = exit.worst(fatal(&format!("stage {}: {err}", i + 1)));
+            }
+        }
+    }
+    exit
+}
+
+/// The properties step without writes: which properties exist, which the plan would create, and
+/// which exist in a form the plan cannot use.
+async fn check_properties(plan: &Plan) -> Exit {
+    if plan.properties.is_empty() {
+        return Exit::Success;
+    }
+    let connection = plan.stages[0].pipeline.connection();
+    let target = match Target::connect(&connection, None).await {
+        Ok(target) => target,
+        Err(err) => return fatal(&err),
+    };
+    let mut exit = Exit::Success;
+    match target.portal(&connection, Arc::new(HaltFlag::default())) {
+        Ok(portal) => {
+            for spec in &plan.properties {
+                let name = format!("{}.{}", spec.object, spec.name);
+                match properties::exists(&portal, spec).await {
+                    Ok(true) => println!("property {name}: exists"),
+                    Ok(false) => println!("property {name}: will be created"),
+                    Err(err) => {
+                        println!("property {name}: {err}");
+                        exit = fatal(&err);
+                    }
+                }
+            }
+        }
+        Err(err) => exit = fatal(&err),
+    }
+    target.close().await;
+    exit
 }

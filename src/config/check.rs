@@ -6,10 +6,10 @@ use std::time::Duration;
 
 use super::api_version::{ApiVersion, UnknownVersion};
 use super::mapping::{PropertyMapping, ValueSource, ValueType};
-use super::raw::{RawAssociation, RawDispatch, RawMapping, RawPipeline, RawSource, RawTarget};
+use super::raw::{RawDispatch, RawMapping, RawPipeline, RawSource, RawTarget};
 use super::{
-    AssociationSpec, BaseUrl, CheckpointSpec, ConfigError, DEFAULT_MAX_ROW_BYTES, DeadLetterSpec,
-    Dispatch, Operation, Pipeline, SourceFormat, SourceSpec, Target,
+    BaseUrl, CheckpointSpec, ConfigError, DEFAULT_MAX_ROW_BYTES, DeadLetterSpec, Dispatch,
+    Operation, Pipeline, SourceFormat, SourceSpec, Target,
 };
 
 struct Ctx<'a> {
@@ -31,7 +31,7 @@ impl RawPipeline {
         let ctx = Ctx { file };
         let dir = file.parent().unwrap_or(Path::new("")).to_path_buf();
         let source = self.source.validate(&ctx, &dir)?;
-        let target = self.target.validate(&ctx)?;
+        let target = self.target.validate(&ctx, &dir)?;
         let mapping = self
             .mapping
             .into_iter()
@@ -40,9 +40,9 @@ impl RawPipeline {
         let associations = self
             .associations
             .into_iter()
-            .map(|raw| raw.validate(&ctx))
+            .map(|raw| raw.validate(&|key, message| ctx.err(key, message), &dir))
             .collect::<Result<Vec<_>, _>>()?;
-        check_operation(&ctx, &target, &mapping, &associations)?;
+        check_operation(&ctx, &target, &mapping)?;
         let dispatch = self.dispatch.validate(&ctx)?;
         let dead_letter = DeadLetterSpec {
             path: match self.dead_letter.path {
@@ -169,7 +169,7 @@ impl RawSource {
 }
 
 impl RawTarget {
-    fn validate(self, ctx: &Ctx) -> Result<Target, ConfigError> {
+    fn validate(self, ctx: &Ctx, dir: &Path) -> Result<Target, ConfigError> {
         let object = self.object.trim().to_string();
         if object.is_empty() || object.contains('/') || object.contains(char::is_whitespace) {
             return Err(ctx.err(
@@ -182,11 +182,14 @@ impl RawTarget {
             "update" => Operation::Update,
             "upsert" => Operation::Upsert,
             "archive" => Operation::Archive,
+            "associate" => Operation::Associate,
+            "dissociate" => Operation::Dissociate,
             other => {
                 return Err(ctx.err(
                     "target.operation",
                     format!(
-                        "unknown operation {other:?}: expected create, update, upsert or archive"
+                        "unknown operation {other:?}: expected create, update, upsert, archive, \
+                         associate or dissociate"
                     ),
                 ));
             }
@@ -226,6 +229,9 @@ impl RawTarget {
             token_env,
             allow_plain_http: self.allow_plain_http,
             api_version,
+            from_pipeline: self
+                .from_pipeline
+                .map(|file| super::association::unread_map(dir.join(file))),
         })
     }
 }
@@ -340,40 +346,15 @@ impl RawMapping {
     }
 }
 
-impl RawAssociation {
-    fn validate(self, ctx: &Ctx) -> Result<AssociationSpec, ConfigError> {
-        if self.to_id_column.is_empty() {
-            return Err(ctx.err("associations.to_id_column", "must not be empty"));
-        }
-        let category = self.category.unwrap_or_else(|| "HUBSPOT_DEFINED".into());
-        if !matches!(category.as_str(), "HUBSPOT_DEFINED" | "USER_DEFINED") {
-            return Err(ctx.err(
-                "associations.category",
-                format!("{category:?}: expected \"HUBSPOT_DEFINED\" or \"USER_DEFINED\""),
-            ));
-        }
-        Ok(AssociationSpec {
-            to_id_column: self.to_id_column,
-            type_id: self.type_id,
-            category,
-        })
-    }
-}
-
 fn check_operation(
     ctx: &Ctx,
     target: &Target,
     mapping: &[PropertyMapping],
-    associations: &[AssociationSpec],
 ) -> Result<(), ConfigError> {
     let op = target.operation;
     let mapped = |p: &str| mapping.iter().any(|m| m.property == p);
-    if !associations.is_empty() && op != Operation::Create {
-        return Err(ctx.err(
-            "associations",
-            format!("[[associations]] only apply to operation = \"create\", not {op:?}"),
-        ));
-    }
+    // Associations against the operation are checked once `from_pipeline`s are read
+    // (`association::check`): they give `to_object` its default.
     match op {
         Operation::Create => {
             if mapping.is_empty() {
@@ -432,6 +413,24 @@ fn check_operation(
                 ));
             }
         }
+        Operation::Associate | Operation::Dissociate => {
+            if let Some(m) = mapping.first() {
+                return Err(ctx.err(
+                    &format!("mapping.{}", m.property),
+                    format!("{op} writes links, not properties: [mapping] must be empty"),
+                ));
+            }
+            if target.id_column.is_none() {
+                return Err(ctx.err(
+                    "target.id_column",
+                    format!(
+                        "{op} needs id_column: the column naming the {} records to link (record \
+                         ids, or with id_property or from_pipeline their keys)",
+                        target.object
+                    ),
+                ));
+            }
+        }
     }
     Ok(())
 }
@@ -453,6 +452,25 @@ impl RawDispatch {
                 format!("{batch_size} is out of range: HubSpot takes 1 to 100 inputs per batch"),
             ));
         }
+        let association_requests_per_interval = NonZeroU32::new(
+            self.association_requests_per_interval.unwrap_or(100),
+        )
+        .ok_or_else(|| {
+            ctx.err(
+                "dispatch.association_requests_per_interval",
+                "must be at least 1",
+            )
+        })?;
+        let association_batch_size = self.association_batch_size.unwrap_or(1000);
+        if !(1..=2000).contains(&association_batch_size) {
+            return Err(ctx.err(
+                "dispatch.association_batch_size",
+                format!(
+                    "{association_batch_size} is out of range: HubSpot takes 1 to 2000 links per \
+                     association batch"
+                ),
+            ));
+        }
         let timeout_ms = self.timeout_ms.unwrap_or(30_000);
         if timeout_ms == 0 {
             return Err(ctx.err("dispatch.timeout_ms", "must be at least 1"));
@@ -462,6 +480,8 @@ impl RawDispatch {
             interval: Duration::from_millis(interval_ms),
             concurrency,
             batch_size,
+            association_requests_per_interval,
+            association_batch_size,
             max_retries: self.max_retries.unwrap_or(8),
             request_timeout: Duration::from_millis(timeout_ms),
         })

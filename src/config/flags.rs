@@ -66,6 +66,9 @@ impl ConnectionFlags {
                 batch_size: 100,
                 max_retries: 8,
                 request_timeout: Duration::from_secs(30),
+                // Commands without a pipeline file send no links: the defaults of `[dispatch]`.
+                association_requests_per_interval: const { NonZeroU32::new(100).unwrap() },
+                association_batch_size: 1000,
             },
         })
     }

@@ -6,14 +6,22 @@
 //! command-line flags, for commands without a pipeline file), `files` (files compared by
 //! identity), `sync` (the `[sync]` table), `secret` (the token's type), `api_version` (the HubSpot
 //! API version a job speaks, and its `--api-version` flag).
+//! `association` (the `[[associations]]` tables), `identity` (reading the pipeline a
+//! `from_pipeline` names), `overrides` (command-line flags that change a loaded pipeline), `files`
+//! (files compared by identity), `sync` (the `[sync]` table), `plan` (migration plans: stages and
+//! the properties they need), `secret` (the token's type), `api_version` (the HubSpot API version a
+//! job speaks, and its `--api-version` flag).
 //! The key names are the user's contract (DESIGN.md §6); every key is documented in docs/.
 
 pub mod api_version;
+pub mod association;
 mod check;
 pub mod files;
 mod flags;
+mod identity;
 pub mod mapping;
 mod overrides;
+pub mod plan;
 mod raw;
 pub mod secret;
 pub mod sync;
@@ -26,6 +34,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub use api_version::{ApiVersion, ApiVersionArg};
+pub use association::{AssociationSpec, AssociationType, IdentityMap, TargetKey};
 pub use check::sibling;
 pub use flags::ConnectionFlags;
 use mapping::PropertyMapping;
@@ -89,6 +98,8 @@ pub struct Target {
     pub allow_plain_http: bool,
     /// The API version requests are sent in (`api_version`; default the latest).
     pub api_version: ApiVersion,
+    /// `associate`/`dissociate`: the records of `id_column` are keys of this pipeline's state.
+    pub from_pipeline: Option<IdentityMap>,
 }
 
 /// The batch operation.
@@ -98,17 +109,29 @@ pub enum Operation {
     Update,
     Upsert,
     Archive,
+    /// Link existing records (v4 batch create).
+    Associate,
+    /// Remove links between existing records (v4 batch archive).
+    Dissociate,
 }
 
 impl Operation {
-    /// The last segment of the batch endpoint: `/crm/v3/objects/{type}/batch/{segment}`.
+    /// The last segment of the batch endpoint: `/crm/v3/objects/{type}/batch/{segment}`. (The two
+    /// link operations send to the v4 associations API instead: their segment is their name.)
     pub fn path_segment(self) -> &'static str {
         match self {
             Operation::Create => "create",
             Operation::Update => "update",
             Operation::Upsert => "upsert",
             Operation::Archive => "archive",
+            Operation::Associate => "associate",
+            Operation::Dissociate => "dissociate",
         }
+    }
+
+    /// `associate` and `dissociate`: rows name links, not records.
+    pub fn links_only(self) -> bool {
+        matches!(self, Operation::Associate | Operation::Dissociate)
     }
 }
 
@@ -127,17 +150,6 @@ pub enum BaseUrl {
     Url(String),
 }
 
-/// One association attached to every created record.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AssociationSpec {
-    /// The column holding the id of the record to associate with.
-    pub to_id_column: String,
-    /// The association type id (e.g. 279 contact → company).
-    pub type_id: u32,
-    /// `HUBSPOT_DEFINED` (default) or `USER_DEFINED`.
-    pub category: String,
-}
-
 /// Limits for the dispatcher.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Dispatch {
@@ -148,6 +160,11 @@ pub struct Dispatch {
     pub concurrency: NonZeroUsize,
     /// Inputs per batch request, 1..=100.
     pub batch_size: usize,
+    /// v4 association requests allowed per rolling `interval`: HubSpot limits the associations
+    /// API apart from the rest (API-NOTES §1), so links draw on a budget of their own.
+    pub association_requests_per_interval: NonZeroU32,
+    /// Links per v4 association batch request, 1..=2000.
+    pub association_batch_size: usize,
     /// Retries per request after the first attempt.
     pub max_retries: u32,
     pub request_timeout: Duration,
@@ -203,13 +220,21 @@ pub fn load(path: &Path, overrides: &Overrides) -> Result<Pipeline, ConfigError>
 
 /// Validates pipeline text as if read from `path` (relative paths resolve against its folder).
 pub fn parse(path: &Path, text: &str) -> Result<Pipeline, ConfigError> {
+    let mut pipeline = parse_shallow(path, text)?;
+    identity::resolve(&mut pipeline)?;
+    association::check(&pipeline)?;
+    pipeline.check_files(None)?;
+    Ok(pipeline)
+}
+
+/// [`parse`] without reading the pipelines its `from_pipeline`s name (what reading one of those
+/// needs: a loader that never follows links round in circles).
+fn parse_shallow(path: &Path, text: &str) -> Result<Pipeline, ConfigError> {
     let raw: RawPipeline = toml::from_str(text).map_err(|err| ConfigError::Parse {
         file: path.to_path_buf(),
         message: err.to_string().trim_end().to_string(),
     })?;
-    let pipeline = raw.validate(path)?;
-    pipeline.check_files(None)?;
-    Ok(pipeline)
+    raw.validate(path)
 }
 
 /// How to reach a portal: where, with which token variable, in which API version, at what pace. A

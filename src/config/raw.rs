@@ -15,7 +15,7 @@ pub(super) struct RawPipeline {
     #[serde(default)]
     pub(super) mapping: BTreeMap<String, RawMapping>,
     #[serde(default)]
-    pub(super) associations: Vec<RawAssociation>,
+    pub(super) associations: Vec<super::association::RawAssociation>,
     #[serde(default)]
     pub(super) dispatch: RawDispatch,
     #[serde(default)]
@@ -46,6 +46,7 @@ pub(super) struct RawTarget {
     #[serde(default)]
     pub(super) allow_plain_http: bool,
     pub(super) api_version: Option<String>,
+    pub(super) from_pipeline: Option<PathBuf>,
 }
 
 /// `property = "Column"` or a table with transforms.
@@ -98,14 +99,6 @@ pub(super) struct RawMappingTable {
     pub(super) split: Option<String>,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct RawAssociation {
-    pub(super) to_id_column: String,
-    pub(super) type_id: u32,
-    pub(super) category: Option<String>,
-}
-
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawDispatch {
@@ -113,6 +106,8 @@ pub(super) struct RawDispatch {
     pub(super) interval_ms: Option<u64>,
     pub(super) concurrency: Option<usize>,
     pub(super) batch_size: Option<usize>,
+    pub(super) association_requests_per_interval: Option<u32>,
+    pub(super) association_batch_size: Option<usize>,
     pub(super) max_retries: Option<u32>,
     pub(super) timeout_ms: Option<u64>,
 }

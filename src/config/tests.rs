@@ -158,7 +158,10 @@ fn operation_rules() {
     let e = err(&format!(
         "{MINIMAL}\n[[associations]]\nto_id_column = \"C\"\ntype_id = 279\n"
     ));
-    assert!(e.contains("only apply to operation = \"create\""), "{e}");
+    assert!(
+        e.contains("associations.to_object") && e.contains("v4 associations API"),
+        "upsert writes links with the v4 API, per pair of types: {e}"
+    );
     let e = err(&MINIMAL
         .replace("upsert", "create")
         .replace("id_property = \"email\"\n", "")

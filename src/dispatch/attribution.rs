@@ -28,11 +28,18 @@ use crate::prepare::row::{Input, RejectStatus, Rejection};
 pub struct Landed {
     pub input: Input,
     pub record_id: Option<String>,
+    /// Upsert: whether the record was created (`new`), when the answer tells which result is
+    /// this row's.
+    pub new: Option<bool>,
 }
 
 impl Landed {
-    fn of(input: Input, record_id: Option<String>) -> Landed {
-        Landed { input, record_id }
+    pub fn of(input: Input, record_id: Option<String>) -> Landed {
+        Landed {
+            input,
+            record_id,
+            new: None,
+        }
     }
 }
 
@@ -86,15 +93,18 @@ pub fn attribute(operation: Operation, inputs: Vec<Input>, body: &[u8]) -> Attri
     let counted = response.results.len() >= others;
     // Results follow the inputs' order, failed inputs left out: with exactly one result per
     // other row, the n-th result is the n-th other row's record.
-    let mut ids =
-        (response.results.len() == others).then(|| response.results.iter().map(|r| r.id.clone()));
+    let mut ids = (response.results.len() == others)
+        .then(|| response.results.iter().map(|r| (r.id.clone(), r.new)));
     let mut out = Attributed::default();
     for (input, failure) in inputs.into_iter().zip(failure) {
         if let Some(error) = failure {
             out.rejected.push(rejection(input, error));
             continue;
         }
-        let id = ids.as_mut().and_then(Iterator::next);
+        let (id, new) = match ids.as_mut().and_then(Iterator::next) {
+            Some((id, new)) => (Some(id), new),
+            None => (None, None),
+        };
         match operation {
             Operation::Update => match input.id.clone() {
                 Some(id)
@@ -104,7 +114,11 @@ pub fn attribute(operation: Operation, inputs: Vec<Input>, body: &[u8]) -> Attri
                 }
                 _ => out.in_doubt.push(input),
             },
-            _ if counted => out.accepted.push(Landed::of(input, id)),
+            _ if counted => out.accepted.push(Landed {
+                input,
+                record_id: id,
+                new,
+            }),
             _ => out.in_doubt.push(input),
         }
     }
@@ -206,6 +220,7 @@ mod tests {
             id: id.map(str::to_string),
             key: id.map(str::to_string),
             properties: Vec::new(),
+            links: Vec::new(),
             associations: Vec::new(),
             operation: Operation::Upsert,
             sync: None,

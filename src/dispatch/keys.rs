@@ -69,6 +69,7 @@ mod tests {
             id: Some(key.into()),
             key: Some(key.into()),
             properties: Vec::new(),
+            links: Vec::new(),
             associations: Vec::new(),
             operation: crate::config::Operation::Upsert,
             sync: None,

@@ -11,8 +11,8 @@ use crate::config::Operation;
 use crate::job::outcome::Outcome;
 use crate::job::report::Counters;
 use crate::job::state::Change;
-use crate::portal::Call;
 use crate::portal::response::{BatchResponse, ErrorItem};
+use crate::portal::{Call, Pacing, Portal};
 use crate::prepare::row::{Input, RejectStatus, Rejection};
 
 impl Dispatcher {
@@ -59,10 +59,7 @@ impl Dispatcher {
                         let id = value_of(&input, &property)
                             .and_then(|v| found.get(&v.to_lowercase()).cloned());
                         match id {
-                            Some(id) => landed.push(Landed {
-                                input,
-                                record_id: Some(id),
-                            }),
+                            Some(id) => landed.push(Landed::of(input, Some(id))),
                             None => missing.push(input),
                         }
                     }
@@ -135,10 +132,7 @@ impl Dispatcher {
                 }
                 // An earlier run archived it and stopped before recording the answer.
                 None if in_doubt && op == Operation::Archive => {
-                    already_archived.push(Landed {
-                        input,
-                        record_id: None,
-                    });
+                    already_archived.push(Landed::of(input, None));
                 }
                 None => {
                     let message = format!(
@@ -175,56 +169,75 @@ impl Dispatcher {
             .await;
     }
 
-    /// Batch-reads records by a unique property: lowercased value → record id.
+    /// Batch-reads records of the job's object by a unique property: lowercased value → record id.
     /// `Err(None)` means the run is halting.
-    async fn read_by_property(
+    pub(super) async fn read_by_property(
         &self,
         property: &str,
         values: &[String],
     ) -> Result<HashMap<String, String>, Option<String>> {
-        #[derive(Serialize)]
-        #[serde(rename_all = "camelCase")]
-        struct ReadBody<'a> {
-            id_property: &'a str,
-            properties: [&'a str; 1],
-            inputs: Vec<ReadInput<'a>>,
-        }
-        #[derive(Serialize)]
-        struct ReadInput<'a> {
-            id: &'a str,
-        }
+        read_by_property(
+            &self.portal,
+            &*self.concurrency,
+            &self.spec.object,
+            property,
+            values,
+        )
+        .await
+    }
+}
+
+/// The most values one batch read takes (API-NOTES §1).
+const READ_BATCH: usize = 100;
+
+/// Batch-reads records of `object` by the unique `property`, 100 values a call (through the rate
+/// gate, like every request): lowercased value → record id. Values that name no record are not in
+/// the map. `Err(None)` means the run is halting.
+pub(super) async fn read_by_property(
+    portal: &Portal,
+    pacing: &dyn Pacing,
+    object: &str,
+    property: &str,
+    values: &[String],
+) -> Result<HashMap<String, String>, Option<String>> {
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct ReadBody<'a> {
+        id_property: &'a str,
+        properties: [&'a str; 1],
+        inputs: Vec<ReadInput<'a>>,
+    }
+    #[derive(Serialize)]
+    struct ReadInput<'a> {
+        id: &'a str,
+    }
+    let path = portal.paths().batch(object, "read");
+    let mut found = HashMap::with_capacity(values.len());
+    for chunk in values.chunks(READ_BATCH) {
         let body = ReadBody {
             id_property: property,
             properties: [property],
-            inputs: values.iter().map(|v| ReadInput { id: v }).collect(),
+            inputs: chunk.iter().map(|v| ReadInput { id: v }).collect(),
         };
         let body = serde_json::to_vec(&body).expect("a read body always serializes");
-        let path = self.portal.paths().batch(&self.spec.object, "read");
-        match self
-            .portal
-            .post(&path, body, false, &*self.concurrency)
-            .await
-        {
+        match portal.post(&path, body, false, pacing).await {
             Call::Answer(reply) if reply.status == 200 || reply.status == 207 => {
                 let response: BatchResponse = serde_json::from_slice(&reply.body)
                     .map_err(|e| Some(format!("unreadable batch read answer: {e}")))?;
-                Ok(response
-                    .results
-                    .into_iter()
-                    .filter_map(|r| {
-                        let value = r.properties.get(property).cloned().flatten()?;
-                        Some((value.to_lowercase(), r.id))
-                    })
-                    .collect())
+                found.extend(response.results.into_iter().filter_map(|r| {
+                    let value = r.properties.get(property).cloned().flatten()?;
+                    Some((value.to_lowercase(), r.id))
+                }));
             }
             Call::Answer(reply) => {
                 let error = ErrorItem::parse(&reply.body);
-                Err(Some(format!("HTTP {}: {}", reply.status, error.message)))
+                return Err(Some(format!("HTTP {}: {}", reply.status, error.message)));
             }
-            Call::Ambiguous(reason) | Call::GaveUp(reason) => Err(Some(reason)),
-            Call::Halted => Err(None),
+            Call::Ambiguous(reason) | Call::GaveUp(reason) => return Err(Some(reason)),
+            Call::Halted => return Err(None),
         }
     }
+    Ok(found)
 }
 
 /// The value of `property` in an input (its mapped value, or its id for upsert keys).

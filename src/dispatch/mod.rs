@@ -5,19 +5,29 @@
 //! - `keys`: batches sharing a key are never in flight together (file order per key);
 //! - `attribution`: batch answers traced back to rows;
 //! - `lookup`: reads by a unique property (record ids for update/archive by property, and the
-//!   check of creates whose answer was lost).
+//!   check of creates whose answer was lost);
+//! - `resolve`, `id_cache`, `targets`: the keys rows name records by (`[[associations]]`, and the
+//!   from-side of `associate`/`dissociate`) resolved to record ids, cached in bounded memory;
+//! - `links`, `link_attribution`: link writes with the v4 associations API, each pair's fate traced.
 //!
-//! One batch's life: wait for a concurrency slot and its keys (done by the caller), resolve
+//! One batch's life: wait for a concurrency slot and its keys (done by the caller), resolve the
+//! rows' link keys (a row naming no record ends here, before anything is written), resolve
 //! unique-property values to record ids when the operation needs ids, send through the portal
 //! (rate gate inside the retry loop), then judge the answer: accepted rows, rejected rows (dead
 //! letters), whole-batch 400/409 bisected until the offending rows are isolated, lost creates
-//! verified before anything is sent again.
+//! verified before anything is sent again. Updates and upserts then write their rows' links; a row
+//! whose record landed but whose link did not is dead-lettered `link_failed`.
 
 pub mod attribution;
 pub mod concurrency;
 pub mod deletes;
+pub mod id_cache;
 pub mod keys;
+mod link_attribution;
+mod links;
 mod lookup;
+pub mod resolve;
+pub mod targets;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -42,6 +52,7 @@ use crate::prepare::row::{Input, RejectStatus, Rejection};
 
 use attribution::Landed;
 use concurrency::Concurrency;
+use resolve::Resolver;
 
 /// What the dispatcher needs to know about the job.
 #[derive(Debug, Clone)]
@@ -54,11 +65,14 @@ pub struct Spec {
     /// A mapped unique property through which a lost create can be checked (e.g. contact email).
     pub verify_property: Option<String>,
     pub max_retries: u32,
+    /// Links per v4 association batch request.
+    pub association_batch_size: usize,
 }
 
 impl Spec {
     /// Update and archive by a unique property: the values are resolved to record ids first
-    /// (archive inputs take only ids; contacts' batch update refuses `idProperty: email`).
+    /// (archive inputs take only ids; contacts' batch update refuses `idProperty: email`). The
+    /// records of link operations are resolved with their links (`targets`).
     fn resolves_ids(&self) -> bool {
         self.id_property.is_some()
             && matches!(self.operation, Operation::Archive | Operation::Update)
@@ -77,6 +91,8 @@ pub struct Dispatcher {
     counters: Arc<Counters>,
     outcomes: mpsc::Sender<Outcome>,
     checkpoint: Option<Arc<Checkpoint>>,
+    /// How the rows' keys become record ids (`[[associations]]`, link operations).
+    resolver: Option<Arc<Resolver>>,
 }
 
 /// Where a dispatcher reports: the counters, the outcome writer and the checkpoint.
@@ -101,7 +117,14 @@ impl Dispatcher {
             counters: records.counters,
             outcomes: records.outcomes,
             checkpoint: records.checkpoint,
+            resolver: None,
         }
+    }
+
+    /// Resolves the rows' keys with `resolver` before anything is written.
+    pub fn with_resolver(mut self, resolver: Arc<Resolver>) -> Dispatcher {
+        self.resolver = Some(resolver);
+        self
     }
 
     pub fn concurrency(&self) -> &Arc<Concurrency> {
@@ -127,6 +150,14 @@ impl Dispatcher {
         Counters::add(&self.counters.in_flight, 1);
         let op = batch.operation;
         let mut inputs = batch.inputs;
+        if let Some(resolver) = &self.resolver {
+            inputs = self.resolve_keys(resolver, inputs).await;
+        }
+        if op.links_only() {
+            self.link_only(inputs, op == Operation::Dissociate).await;
+            self.counters.in_flight.fetch_sub(1, Ordering::Relaxed);
+            return;
+        }
         if op == Operation::Create {
             // Rows an earlier run was creating when it stopped may exist already, and so may a
             // sync key whose create was in doubt: check them before anything is sent again.
@@ -323,12 +354,26 @@ impl Dispatcher {
         }
     }
 
-    /// Records accepted rows, with what `[sync]` learns from them.
+    /// Records accepted rows, with what `[sync]` learns from them. Updated and upserted rows with
+    /// links are accepted once their links are written too.
     async fn accept(&self, op: Operation, landed: Vec<Landed>, created: u64) {
+        let (landed, created) = match op {
+            Operation::Update | Operation::Upsert
+                if landed.iter().any(|l| !l.input.associations.is_empty()) =>
+            {
+                self.link_landed(op, landed, created).await
+            }
+            _ => (landed, created),
+        };
         if landed.is_empty() {
             return;
         }
         let n = landed.len() as u64;
+        if op == Operation::Create {
+            // A create's links land with its record (sent inline): they are links written too.
+            let inline = landed.iter().map(|l| l.input.associations.len() as u64);
+            Counters::add(&self.counters.linked, inline.sum());
+        }
         let mut changes = Vec::new();
         for l in &landed {
             let Some(sync) = &l.input.sync else { continue };
@@ -358,6 +403,7 @@ impl Dispatcher {
             Operation::Upsert => (created.min(n), n - created.min(n), 0),
             Operation::Update => (0, n, 0),
             Operation::Archive => (0, 0, n),
+            Operation::Associate | Operation::Dissociate => (0, 0, 0),
         };
         self.emit(Outcome::Accepted {
             rows,

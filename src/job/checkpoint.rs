@@ -140,6 +140,11 @@ impl Checkpoint {
         self.journal().uncommitted()
     }
 
+    /// Adds the run's link counters to the job's totals (committed with [`Checkpoint::close`]).
+    pub fn record_links(&self, linked: u64, unlinked: u64) {
+        self.journal().record_links(linked, unlinked);
+    }
+
     /// Ends the run: adds its request counters and commits; marks the job complete when the
     /// whole input went through.
     pub fn close(

@@ -122,6 +122,9 @@ pub struct Totals {
     pub requests: u64,
     pub retries: u64,
     pub rate_limited: u64,
+    /// Links written and removed with the v4 associations API.
+    pub linked: u64,
+    pub unlinked: u64,
 }
 
 pub struct Journal {
@@ -287,6 +290,8 @@ impl Journal {
             requests: count("requests")?,
             retries: count("retries")?,
             rate_limited: count("rate_limited")?,
+            linked: count("linked")?,
+            unlinked: count("unlinked")?,
         };
         progress.completed = count("completed")? == 1;
         Ok(progress)
@@ -402,6 +407,12 @@ impl Journal {
         self.pending_totals.rate_limited += rate_limited;
     }
 
+    /// Adds this run's link counters (once, at the end of the run).
+    pub fn record_links(&mut self, linked: u64, unlinked: u64) {
+        self.pending_totals.linked += linked;
+        self.pending_totals.unlinked += unlinked;
+    }
+
     /// Writes everything recorded so far, durably.
     pub fn commit(&mut self) -> Result<(), JournalError> {
         let path = self.path.clone();
@@ -444,6 +455,8 @@ impl Journal {
                 ("requests", totals.requests),
                 ("retries", totals.retries),
                 ("rate_limited", totals.rate_limited),
+                ("linked", totals.linked),
+                ("unlinked", totals.unlinked),
             ] {
                 if add > 0 {
                     tx.execute(

@@ -28,6 +28,10 @@ pub struct Counters {
     pub bisections: AtomicU64,
     /// Rows of creates whose answer was lost, found created by a lookup through a unique property.
     pub verified: AtomicU64,
+    /// Links written with the v4 associations API (after updates and upserts, and `associate`).
+    pub linked: AtomicU64,
+    /// Links removed (`dissociate`).
+    pub unlinked: AtomicU64,
     pub in_flight: AtomicU64,
 }
 
@@ -88,6 +92,11 @@ pub struct Report {
     pub rate_limited: u64,
     pub bisections: u64,
     pub verified_creates: u64,
+    /// Links written with the v4 associations API (links sent inline with creates are not
+    /// counted: they are part of the create).
+    pub linked: u64,
+    /// Links removed by `dissociate`.
+    pub unlinked: u64,
     pub elapsed_s: f64,
     pub rows_per_s: f64,
     pub stopped: Stopped,
@@ -123,6 +132,8 @@ impl Report {
             rate_limited: get(&traffic.rate_limited),
             bisections: get(&counters.bisections),
             verified_creates: get(&counters.verified),
+            linked: get(&counters.linked),
+            unlinked: get(&counters.unlinked),
             elapsed_s: (elapsed_s * 1000.0).round() / 1000.0,
             rows_per_s: if elapsed_s > 0.0 {
                 (done as f64 / elapsed_s).round()
@@ -147,6 +158,8 @@ impl Report {
         self.requests += earlier.requests;
         self.retries += earlier.retries;
         self.rate_limited += earlier.rate_limited;
+        self.linked += earlier.linked;
+        self.unlinked += earlier.unlinked;
     }
 
     /// The closing summary for people.
@@ -168,6 +181,12 @@ impl Report {
         }
         if self.deleted > 0 {
             text.push_str(&format!("; {} deleted (left the source)", self.deleted));
+        }
+        if self.linked > 0 {
+            text.push_str(&format!("; {} links written", self.linked));
+        }
+        if self.unlinked > 0 {
+            text.push_str(&format!("; {} links removed", self.unlinked));
         }
         text.push_str(&format!(
             "\n{} requests ({} retries, {} rate-limited, {} for bisection) in {:.1}s, {} rows/s",

@@ -51,6 +51,8 @@ impl Earlier {
             rate_limited: t.rate_limited,
             bisections: 0,
             verified_creates: 0,
+            linked: t.linked,
+            unlinked: t.unlinked,
             elapsed_s: 0.0,
             rows_per_s: 0.0,
             stopped: Stopped::Completed,

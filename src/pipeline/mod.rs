@@ -8,6 +8,7 @@
 //! reader and memory stays flat. Every row read ends as accepted, dead-lettered, or (when the
 //! run stops early) unfinished: the report's counts always add up to the rows read.
 
+mod drive;
 mod sync;
 
 use std::sync::Arc;
@@ -15,26 +16,26 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use tokio::sync::mpsc;
-use tokio::task::JoinSet;
 
 use crate::config::secret::Secret;
-use crate::config::{Operation, Pipeline};
+use crate::config::{Connection, Operation, Pipeline};
 use crate::dispatch::concurrency::Concurrency;
-use crate::dispatch::keys::KeyGate;
+use crate::dispatch::resolve::Resolver;
 use crate::dispatch::{Dispatcher, Records, Spec};
 use crate::job::checkpoint::{Checkpoint, CheckpointError, Start};
 use crate::job::dead_letter::{DeadLetterError, DeadLetterWriter};
-use crate::job::outcome::{self, Outcome, Recorder};
+use crate::job::outcome::{self, Recorder};
 use crate::job::progress::Progress;
 use crate::job::report::{Counters, Report, Stopped};
 use crate::job::resume::Earlier;
 use crate::job::state::State;
+use crate::portal::gate::Budget;
 use crate::portal::halt::{Halt, HaltFlag};
 use crate::portal::schema::{self, ObjectSchema, SchemaError};
 use crate::portal::target::{Target, TargetError};
 use crate::portal::{Portal, Traffic};
-use crate::prepare::source;
-use crate::prepare::{self, PrepareError, PrepareHandle, PrepareOptions, PrepareTotals, Prepared};
+use crate::prepare::{self, PrepareError, PrepareOptions};
+use drive::{drive, rows_left};
 use sync::SyncRun;
 
 /// How this run goes (the pipeline file describes the job; these describe the run).
@@ -84,50 +85,85 @@ pub enum RunError {
     State(#[from] crate::job::state::StateError),
     #[error(transparent)]
     Delete(#[from] crate::dispatch::deletes::DeleteError),
+    #[error(transparent)]
+    Resolve(#[from] crate::dispatch::resolve::ResolveError),
 }
 
 /// Runs `pipeline` to its end (or to a clean early stop). Errors before the run starts (the
 /// target, the job's lock and journal) are `Err`; once it has started, every ending — a fatal one
 /// included — is a [`RunOutcome`] with its report.
 pub async fn run(pipeline: &Pipeline, options: &RunOptions) -> Result<RunOutcome, RunError> {
+    let connection = pipeline.connection();
+    let target = Target::connect(&connection, options.token.as_ref()).await?;
+    // From here Ctrl-C stops the run cleanly: every ending has a report.
+    let (session, signals) = Session::open(&target, &connection);
+    let outcome = run_in(pipeline, options, &session).await;
+    signals.abort();
+    target.close().await;
+    outcome
+}
+
+/// A connected portal that one or more runs share: the target, the stop switch (Ctrl-C, a daily
+/// limit, a fatal failure stop every run in it) and the rate budget (the stages of a plan draw on
+/// one window).
+pub struct Session<'a> {
+    pub target: &'a Target,
+    pub halt: Arc<HaltFlag>,
+    pub budget: Budget,
+}
+
+impl<'a> Session<'a> {
+    /// A session on `target` with the budget of `connection`, whose stop switch Ctrl-C and SIGTERM
+    /// raise until the returned watch is aborted (when the session ends).
+    pub fn open(
+        target: &'a Target,
+        connection: &Connection,
+    ) -> (Session<'a>, tokio::task::JoinHandle<()>) {
+        let halt = Arc::new(HaltFlag::default());
+        let signals = {
+            let halt = Arc::clone(&halt);
+            tokio::spawn(async move { halt.raise_on_signal().await })
+        };
+        let session = Session {
+            target,
+            halt,
+            budget: Budget::new(&connection.dispatch),
+        };
+        (session, signals)
+    }
+}
+
+/// [`run`] in a session someone else opened (a migration plan's stage).
+pub async fn run_in(
+    pipeline: &Pipeline,
+    options: &RunOptions,
+    session: &Session<'_>,
+) -> Result<RunOutcome, RunError> {
     let started = Instant::now();
     let start = match (options.resume, options.restart) {
         (_, true) => Start::Restart,
         (true, false) => Start::Resume,
         (false, false) => Start::New,
     };
-    let target = Target::connect(&pipeline.connection(), options.token.as_ref()).await?;
-    let mut sync = match SyncRun::open(pipeline) {
-        Ok(sync) => sync,
-        Err(err) => {
-            target.close().await;
-            return Err(err);
-        }
-    };
-    let (checkpoint, earlier) = match open_job(pipeline, start, sync.as_mut().map(SyncRun::state)) {
-        Ok(opened) => opened,
-        Err(err) => {
-            target.close().await;
-            return Err(err);
-        }
-    };
+    let mut sync = SyncRun::open(pipeline)?;
+    let (checkpoint, earlier) = open_job(pipeline, start, sync.as_mut().map(SyncRun::state))?;
     if let Some(earlier) = earlier.as_ref().filter(|e| e.completed()) {
-        target.close().await;
         return Ok(RunOutcome {
             report: earlier.report(pipeline),
             halt: None,
             already_finished: true,
         });
     }
-    // The run has started: from here every ending has a report, Ctrl-C included.
-    let halt = Arc::new(HaltFlag::default());
-    let signals = {
-        let halt = Arc::clone(&halt);
-        tokio::spawn(async move { halt.raise_on_signal().await })
-    };
+    // The run has started: from here every ending has a report.
+    let halt = &session.halt;
     let counters = Arc::new(Counters::default());
     let earlier_report = earlier.as_ref().map(|e| e.report(pipeline));
-    let portal = match target.portal(&pipeline.connection(), Arc::clone(&halt)) {
+    let portal = session.target.portal_in(
+        &pipeline.connection(),
+        Arc::clone(halt),
+        session.budget.clone(),
+    );
+    let portal = match portal {
         Ok(portal) => Some(Arc::new(portal)),
         Err(err) => {
             halt.raise(Halt::Failed(err.to_string()));
@@ -147,8 +183,6 @@ pub async fn run(pipeline: &Pipeline, options: &RunOptions) -> Result<RunOutcome
             Err(err) => halt.raise(Halt::Failed(err.to_string())),
         }
     }
-    signals.abort();
-    target.close().await;
     let idle = Traffic::default();
     let traffic = portal.as_ref().map_or(&idle, |portal| portal.traffic());
     // A failure may leave the prepare thread's count unknown: then the rows whose fate is known.
@@ -225,6 +259,20 @@ impl Run<'_> {
             }
             Err(error) => return Err(error.into()),
         };
+        let resolver =
+            if pipeline.associations.is_empty() && !pipeline.target.operation.links_only() {
+                None
+            } else {
+                match Resolver::new(portal, pipeline, &|_| false).await {
+                    Ok(resolver) => Some(Arc::new(resolver)),
+                    Err(_) if portal.halt().is_raised() => {
+                        let left = rows_left(pipeline, earlier).await?;
+                        Counters::add(&self.counters.unfinished, left);
+                        return Ok(left);
+                    }
+                    Err(error) => return Err(error.into()),
+                }
+            };
         let spec = spec_of(pipeline, &schema);
         let filter = match &mut sync {
             Some(sync) => {
@@ -279,7 +327,7 @@ impl Run<'_> {
             self.options.quiet,
         );
         let stopper = portal.halt().mirror_into(&stop_reading);
-        let dispatcher = Arc::new(Dispatcher::new(
+        let mut dispatcher = Dispatcher::new(
             Arc::clone(portal),
             spec,
             Concurrency::new(pipeline.dispatch.concurrency.get()),
@@ -288,7 +336,11 @@ impl Run<'_> {
                 outcomes: outcome_tx.clone(),
                 checkpoint: Some(Arc::clone(&checkpoint)),
             },
-        ));
+        );
+        if let Some(resolver) = resolver {
+            dispatcher = dispatcher.with_resolver(resolver);
+        }
+        let dispatcher = Arc::new(dispatcher);
         let totals = drive(prepared, &dispatcher, &outcome_tx, &stop_reading).await;
         stopper.abort();
         drop(dispatcher);
@@ -304,6 +356,7 @@ impl Run<'_> {
             get(&traffic.retries),
             get(&traffic.rate_limited),
         );
+        checkpoint.record_links(get(&self.counters.linked), get(&self.counters.unlinked));
         sinks.close(requests, completed);
         if let Some(sync) = sync {
             let allow = self.options.allow_deletes;
@@ -319,90 +372,6 @@ impl Run<'_> {
         }
         let totals = totals?;
         Ok(totals.rows_read - totals.rows_skipped)
-    }
-}
-
-/// The rows of the source no run has finished: what a run that stops before sending leaves for
-/// `--resume` (read on a thread of its own, like any reading).
-async fn rows_left(pipeline: &Pipeline, earlier: Option<Earlier>) -> Result<u64, RunError> {
-    let spec = pipeline.source.clone();
-    let counted = tokio::task::spawn_blocking(move || {
-        let mut source = source::open(&spec)?;
-        let mut left = 0;
-        for item in source.by_ref() {
-            let row = match &item {
-                Ok(row) => row.row,
-                Err(rejection) => rejection.row,
-            };
-            if !earlier.as_ref().is_some_and(|e| e.is_finished(row)) {
-                left += 1;
-            }
-        }
-        match source.take_error() {
-            Some(error) => Err(error),
-            None => Ok(left),
-        }
-    })
-    .await
-    .map_err(|_| RunError::Thread)?;
-    Ok(counted.map_err(PrepareError::from)?)
-}
-
-/// Feeds prepared batches to the dispatcher: one task per batch, each holding a concurrency
-/// slot and its keys. Returns the prepare thread's totals.
-async fn drive(
-    mut prepared: PrepareHandle,
-    dispatcher: &Arc<Dispatcher>,
-    outcomes: &mpsc::Sender<Outcome>,
-    stop_reading: &AtomicBool,
-) -> Result<PrepareTotals, RunError> {
-    let keys = KeyGate::new();
-    let mut tasks = JoinSet::new();
-    while let Some(event) = prepared.events.recv().await {
-        match event {
-            Prepared::Rejected(rejection) => {
-                let _ = outcomes.send(Outcome::Rejected(rejection)).await;
-            }
-            Prepared::Unchanged(rows) => Counters::add(&dispatcher.counters().unchanged, rows),
-            Prepared::Batch(batch) => {
-                // Waiting for a slot or for a key ends when the run stops.
-                let ready = async {
-                    let slot = dispatcher.concurrency().acquire().await;
-                    let reserved = keys.reserve(&batch.inputs).await;
-                    (slot, reserved)
-                };
-                let ready = tokio::select! {
-                    biased;
-                    () = dispatcher.halted() => None,
-                    ready = ready => Some(ready),
-                };
-                let Some((slot, reserved)) = ready.filter(|_| !dispatcher.is_halted()) else {
-                    // Stopping: what was read but not sent stays unfinished (resumable).
-                    stop_reading.store(true, Ordering::SeqCst);
-                    let rows = batch.inputs.iter().map(|i| i.row).collect();
-                    let _ = outcomes.send(Outcome::Unfinished(rows)).await;
-                    continue;
-                };
-                let dispatcher = Arc::clone(dispatcher);
-                tasks.spawn(async move {
-                    dispatcher.process(batch).await;
-                    drop(reserved);
-                    drop(slot);
-                });
-                // Surface a panicked batch task now rather than at the end.
-                while let Some(done) = tasks.try_join_next() {
-                    done.expect("a batch task panicked");
-                }
-            }
-        }
-    }
-    while let Some(done) = tasks.join_next().await {
-        done.expect("a batch task panicked");
-    }
-    let outcome = prepared.done.await.map_err(|_| RunError::Thread)?;
-    match outcome.error {
-        Some(error) => Err(error.into()),
-        None => Ok(outcome.totals),
     }
 }
 
@@ -426,5 +395,6 @@ fn spec_of(pipeline: &Pipeline, schema: &ObjectSchema) -> Spec {
         id_property: pipeline.target.id_property.clone(),
         verify_property,
         max_retries: pipeline.dispatch.max_retries,
+        association_batch_size: pipeline.dispatch.association_batch_size,
     }
 }

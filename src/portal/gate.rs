@@ -16,14 +16,43 @@
 //! The gate also reads the portal's own count (`X-HubSpot-RateLimit-Remaining`): other apps of
 //! the same account share the window, so when the portal says it is nearly full, or answers 429,
 //! every sender pauses for a while.
+//!
+//! A portal has two windows (API-NOTES §1): the general one, and the associations API's own
+//! (v4 links, labels). [`Budget`] holds a gate for each.
 
 use std::num::NonZeroU32;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 
 use super::response::RateHeaders;
+use crate::config::Dispatch;
+
+/// The windows of a portal, shared by everything that sends to it (the stages of a plan too).
+#[derive(Clone)]
+pub struct Budget {
+    /// The CRM APIs (objects, properties, schemas…).
+    pub general: Arc<RateGate>,
+    /// The associations API (v4 batch links, labels).
+    pub associations: Arc<RateGate>,
+}
+
+impl Budget {
+    /// A budget at `dispatch`'s limits.
+    pub fn new(dispatch: &Dispatch) -> Budget {
+        Budget {
+            general: Arc::new(RateGate::new(
+                dispatch.requests_per_interval,
+                dispatch.interval,
+            )),
+            associations: Arc::new(RateGate::new(
+                dispatch.association_requests_per_interval,
+                dispatch.interval,
+            )),
+        }
+    }
+}
 
 /// The longest pause a response can cause.
 const MAX_PAUSE: Duration = Duration::from_secs(60);

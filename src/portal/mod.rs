@@ -5,7 +5,8 @@
 //! - `target`: where requests go (a URL, or the embedded sandbox started with the pipeline's limits)
 //!   and the token;
 //! - `client`: the HTTP client, the only code that puts the token on the wire;
-//! - `gate`: the rate gate that keeps every rolling window under the portal's limit;
+//! - `gate`: the rate gate that keeps every rolling window under the portal's limit, and the
+//!   budget of a portal (the general window, and the associations API's own);
 //! - `retry`: the one classifier of attempts, and the backoff policy;
 //! - `halt`: the run's stop switch;
 //! - `paths`: every path of every request, spelled in the chosen API version;
@@ -18,7 +19,9 @@
 pub mod client;
 pub mod gate;
 pub mod halt;
+pub mod labels;
 pub mod paths;
+pub mod properties;
 pub mod read;
 pub mod response;
 pub mod retry;
@@ -34,7 +37,7 @@ use std::time::{Duration, Instant};
 use backon::Retryable;
 
 use client::{Client, Reply, TransportError};
-use gate::RateGate;
+use gate::{Budget, RateGate};
 use halt::{Halt, HaltFlag};
 use paths::Paths;
 use retry::{RetryReason, Verdict};
@@ -78,13 +81,13 @@ pub enum Call {
     Halted,
 }
 
-/// One portal as the engine sees it: its client, its rate gate, the run's stop switch and what
-/// was sent. Shared by everything in a run that sends (schema fetch, dispatcher), so they draw
-/// from one window.
+/// One portal as the engine sees it: its client, its budget (rate gates), the run's stop switch
+/// and what was sent. Shared by everything in a run that sends (schema fetch, dispatcher), so they
+/// draw from one window; the stages of a migration plan share one budget too.
 pub struct Portal {
     client: Client,
     paths: Paths,
-    gate: RateGate,
+    budget: Budget,
     halt: Arc<HaltFlag>,
     traffic: Traffic,
     max_retries: u32,
@@ -94,14 +97,14 @@ impl Portal {
     pub fn new(
         client: Client,
         paths: Paths,
-        gate: RateGate,
+        budget: Budget,
         halt: Arc<HaltFlag>,
         max_retries: u32,
     ) -> Portal {
         Portal {
             client,
             paths,
-            gate,
+            budget,
             halt,
             traffic: Traffic::default(),
             max_retries,
@@ -128,7 +131,24 @@ impl Portal {
 
     /// GETs `path` (a read: retried, never ambiguous).
     pub async fn get(&self, path: &str) -> Call {
-        self.call(|| self.client.get(path), false, &Unpaced).await
+        let gate = &self.budget.general;
+        self.call(|| self.client.get(path), false, &Unpaced, gate)
+            .await
+    }
+
+    /// GETs a path of the associations API (v4 labels): its own budget.
+    pub async fn get_links(&self, path: &str) -> Call {
+        let gate = &self.budget.associations;
+        self.call(|| self.client.get(path), false, &Unpaced, gate)
+            .await
+    }
+
+    /// POSTs to the associations API (v4 batch writes and reads): its own budget. Link writes are
+    /// idempotent, so a lost answer is retried like a read.
+    pub async fn post_links(&self, path: &str, body: Vec<u8>, pacing: &dyn Pacing) -> Call {
+        let gate = &self.budget.associations;
+        self.call(|| self.client.post(path, body.clone()), false, pacing, gate)
+            .await
     }
 
     /// POSTs `body` to `path`. `creates`: a lost answer may have created records, so it is
@@ -140,13 +160,25 @@ impl Portal {
         creates: bool,
         pacing: &dyn Pacing,
     ) -> Call {
-        self.call(|| self.client.post(path, body.clone()), creates, pacing)
-            .await
+        let gate = &self.budget.general;
+        self.call(
+            || self.client.post(path, body.clone()),
+            creates,
+            pacing,
+            gate,
+        )
+        .await
     }
 
-    /// One request through the retry loop. The rate gate sits *inside* the loop: HubSpot counts
-    /// every attempt, so every attempt takes a token (DESIGN.md §3.4).
-    async fn call<F, Fut>(&self, send: F, creates: bool, pacing: &dyn Pacing) -> Call
+    /// One request through the retry loop. The rate gate (of the request's budget) sits *inside*
+    /// the loop: HubSpot counts every attempt, so every attempt takes a token (DESIGN.md §3.4).
+    async fn call<F, Fut>(
+        &self,
+        send: F,
+        creates: bool,
+        pacing: &dyn Pacing,
+        gate: &RateGate,
+    ) -> Call
     where
         F: Fn() -> Fut,
         Fut: Future<Output = Result<Reply, TransportError>>,
@@ -156,7 +188,7 @@ impl Portal {
             tokio::select! {
                 biased;
                 () = self.halt.raised() => return Ok(Call::Halted),
-                () = self.gate.acquire() => {}
+                () = gate.acquire() => {}
             }
             self.traffic.requests.fetch_add(1, Relaxed);
             let started = Instant::now();
@@ -168,7 +200,7 @@ impl Portal {
                 result = send() => result,
             };
             if let Ok(reply) = &result {
-                self.gate.observe(&reply.rate);
+                gate.observe(&reply.rate);
             }
             // The window has room unless the portal says it is full: our own pacing keeps
             // `Remaining` low at the ceiling, and the rate gate (not concurrency) spaces requests.
@@ -185,7 +217,7 @@ impl Portal {
                     pacing.backpressure();
                     if reason.throttled {
                         self.traffic.rate_limited.fetch_add(1, Relaxed);
-                        self.gate.throttled();
+                        gate.throttled();
                     }
                     Err(reason)
                 }

@@ -38,8 +38,18 @@ pub enum SchemaError {
 
 /// The body of a successful GET, or the error that says why there is none.
 pub async fn get(portal: &Portal, path: &str) -> Result<Vec<u8>, SchemaError> {
+    body_of(portal, path, portal.get(path).await)
+}
+
+/// [`get`] for a path of the associations API (its own budget).
+pub async fn get_links(portal: &Portal, path: &str) -> Result<Vec<u8>, SchemaError> {
+    body_of(portal, path, portal.get_links(path).await)
+}
+
+/// The body of a GET's successful answer, or the error that says why there is none.
+fn body_of(portal: &Portal, path: &str, call: Call) -> Result<Vec<u8>, SchemaError> {
     let url = portal.url(path);
-    let reply = match portal.get(path).await {
+    let reply = match call {
         Call::Answer(reply) => reply,
         Call::Ambiguous(reason) | Call::GaveUp(reason) => {
             return Err(SchemaError::Connect { url, reason });
@@ -83,7 +93,7 @@ pub async fn get(portal: &Portal, path: &str) -> Result<Vec<u8>, SchemaError> {
 }
 
 /// HubSpot's `message` (and `category`) from an error envelope, else the body's first 200 chars.
-fn hubspot_message(body: &[u8]) -> String {
+pub fn hubspot_message(body: &[u8]) -> String {
     let error = ErrorItem::parse(body);
     match error.category {
         Some(category) if !error.message.is_empty() => format!("{} ({category})", error.message),

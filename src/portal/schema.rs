@@ -310,9 +310,10 @@ mod tests {
     #[tokio::test]
     async fn connection_refused_names_the_url() {
         use super::super::client::Client;
-        use super::super::gate::RateGate;
+        use super::super::gate::{Budget, RateGate};
         use crate::config::secret::Secret;
         use std::num::NonZeroU32;
+        use std::sync::Arc;
         use std::time::Duration;
         // Bind then drop a listener to get a port nobody listens on.
         let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -323,8 +324,17 @@ mod tests {
         let base = format!("http://127.0.0.1:{port}");
         let token = Secret::new("pat-secret-value");
         let client = Client::new(&base, &token, Duration::from_secs(5)).unwrap();
-        let gate = RateGate::new(NonZeroU32::new(100).unwrap(), Duration::from_secs(1));
-        let portal = Portal::new(client, Default::default(), gate, Default::default(), 0);
+        let gate = || {
+            Arc::new(RateGate::new(
+                NonZeroU32::new(100).unwrap(),
+                Duration::from_secs(1),
+            ))
+        };
+        let budget = Budget {
+            general: gate(),
+            associations: gate(),
+        };
+        let portal = Portal::new(client, Default::default(), budget, Default::default(), 0);
         let err = fetch(&portal, "contacts").await.unwrap_err().to_string();
         assert!(err.contains(&base), "{err}");
         assert!(!err.contains("pat-secret-value"), "{err}");

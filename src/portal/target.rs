@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use super::Portal;
 use super::client::{Client, ClientError};
-use super::gate::RateGate;
+use super::gate::Budget;
 use super::halt::HaltFlag;
 use super::paths::Paths;
 use crate::config::secret::Secret;
@@ -62,6 +62,10 @@ impl Target {
                 let config = SandboxConfig {
                     token: Some(token.expose().to_string()),
                     requests_per_interval: connection.dispatch.requests_per_interval.get(),
+                    association_requests_per_interval: connection
+                        .dispatch
+                        .association_requests_per_interval
+                        .get(),
                     interval: connection.dispatch.interval,
                     ..SandboxConfig::default()
                 };
@@ -75,18 +79,34 @@ impl Target {
         }
     }
 
-    /// The portal of this target for one run: a client, a rate gate at the connection's limits,
+    /// The portal of this target for one run: a client, a budget at the connection's limits,
     /// the paths of the connection's API version and the run's stop switch.
     pub fn portal(
         &self,
         connection: &Connection,
         halt: Arc<HaltFlag>,
     ) -> Result<Portal, TargetError> {
+        self.portal_in(connection, halt, Budget::new(&connection.dispatch))
+    }
+
+    /// [`Target::portal`] drawing on `budget`, which others share (the stages of a plan): one
+    /// window, whoever sends.
+    pub fn portal_in(
+        &self,
+        connection: &Connection,
+        halt: Arc<HaltFlag>,
+        budget: Budget,
+    ) -> Result<Portal, TargetError> {
         let dispatch = &connection.dispatch;
         let client = Client::new(&self.base_url, &self.token, dispatch.request_timeout)?;
-        let gate = RateGate::new(dispatch.requests_per_interval, dispatch.interval);
         let paths = Paths::new(connection.api_version);
-        Ok(Portal::new(client, paths, gate, halt, dispatch.max_retries))
+        Ok(Portal::new(
+            client,
+            paths,
+            budget,
+            halt,
+            dispatch.max_retries,
+        ))
     }
 
     /// Stops the embedded sandbox, if any.

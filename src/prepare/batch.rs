@@ -142,6 +142,7 @@ mod tests {
             id: key.map(String::from),
             key: key.map(String::from),
             properties: vec![],
+            links: vec![],
             associations: vec![],
             operation: crate::config::Operation::Upsert,
             sync: None,

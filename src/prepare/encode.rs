@@ -5,7 +5,11 @@
 //! - update: `{"inputs":[{"id":"…","idProperty"?:"…","properties":{…},"objectWriteTraceId":"<row>"}]}`
 //! - upsert: `{"inputs":[{"id":"<value>","idProperty":"email","properties":{…},"objectWriteTraceId":"<row>"}]}`
 //! - archive: `{"inputs":[{"id":"…"}]}`
+//! - v4 association batch create (and labels/archive): `{"inputs":[{"from":{"id"},"to":{"id"},
+//!   "types":[{"associationCategory","associationTypeId"}]}]}`; batch archive:
+//!   `{"inputs":[{"from":{"id"},"to":[{"id"}]}]}` ([`links_body`]).
 
+use serde::Serialize as DeriveSerialize;
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 
 use crate::config::Operation;
@@ -74,7 +78,8 @@ impl Serialize for One<'_> {
         let mut map = s.serialize_map(None)?;
         let id = input.id.as_deref().unwrap_or("");
         match self.op {
-            Operation::Archive => {
+            // Links are not sent as records ([`links_body`]); an id is all they have here.
+            Operation::Archive | Operation::Associate | Operation::Dissociate => {
                 map.serialize_entry("id", id)?;
                 return map.end();
             }
@@ -93,6 +98,81 @@ impl Serialize for One<'_> {
         map.serialize_entry("objectWriteTraceId", &TraceId(input.row))?;
         map.end()
     }
+}
+
+/// One link of a v4 association batch body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LinkPair<'a> {
+    pub from: &'a str,
+    pub to: &'a str,
+    pub category: &'a str,
+    /// `None`: every type between the two records (batch archive).
+    pub type_id: Option<u32>,
+}
+
+/// How a v4 association batch treats its pairs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum LinkWrite {
+    /// `batch/create`: link each pair with its type.
+    Create,
+    /// `batch/labels/archive`: remove each pair's type only.
+    ArchiveTypes,
+    /// `batch/archive`: remove every type between each pair.
+    ArchiveAll,
+}
+
+/// The body of a v4 association batch request for `pairs`.
+pub fn links_body(write: LinkWrite, pairs: &[LinkPair<'_>]) -> Vec<u8> {
+    #[derive(DeriveSerialize)]
+    struct Id<'a> {
+        id: &'a str,
+    }
+    #[derive(DeriveSerialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Type<'a> {
+        association_category: &'a str,
+        association_type_id: Option<u32>,
+    }
+    #[derive(DeriveSerialize)]
+    struct Typed<'a> {
+        from: Id<'a>,
+        to: Id<'a>,
+        types: [Type<'a>; 1],
+    }
+    #[derive(DeriveSerialize)]
+    struct Untyped<'a> {
+        from: Id<'a>,
+        to: [Id<'a>; 1],
+    }
+    #[derive(DeriveSerialize)]
+    struct Inputs<T> {
+        inputs: Vec<T>,
+    }
+    let body = match write {
+        LinkWrite::Create | LinkWrite::ArchiveTypes => serde_json::to_vec(&Inputs {
+            inputs: pairs
+                .iter()
+                .map(|p| Typed {
+                    from: Id { id: p.from },
+                    to: Id { id: p.to },
+                    types: [Type {
+                        association_category: p.category,
+                        association_type_id: p.type_id,
+                    }],
+                })
+                .collect(),
+        }),
+        LinkWrite::ArchiveAll => serde_json::to_vec(&Inputs {
+            inputs: pairs
+                .iter()
+                .map(|p| Untyped {
+                    from: Id { id: p.from },
+                    to: [Id { id: p.to }],
+                })
+                .collect(),
+        }),
+    };
+    body.expect("serializing strings into a Vec cannot fail")
 }
 
 struct Properties<'a>(&'a Input);
@@ -183,6 +263,7 @@ mod tests {
                 (Arc::from("email"), "a@b.co".to_string()),
                 (Arc::from("note"), "say \"hi\"\n".to_string()),
             ],
+            links: vec![],
             associations: vec![],
             operation: crate::config::Operation::Upsert,
             sync: None,
@@ -197,9 +278,10 @@ mod tests {
     fn create_with_and_without_associations() {
         let mut with = input(1, None);
         with.associations.push(Association {
+            table: 0,
             to_id: "99".into(),
             category: "HUBSPOT_DEFINED".into(),
-            type_id: 279,
+            type_id: Some(279),
         });
         let v = body(Operation::Create, None, &[with, input(12345678901, None)]);
         assert_eq!(
@@ -233,6 +315,37 @@ mod tests {
             &[input(5, Some("7")), input(6, Some("8"))],
         );
         assert_eq!(v, json!({"inputs":[{"id":"7"},{"id":"8"}]}));
+    }
+
+    #[test]
+    fn v4_link_bodies() {
+        let pairs = [
+            LinkPair {
+                from: "1",
+                to: "2",
+                category: "USER_DEFINED",
+                type_id: Some(1000),
+            },
+            LinkPair {
+                from: "1",
+                to: "3",
+                category: "HUBSPOT_DEFINED",
+                type_id: None,
+            },
+        ];
+        let create: Value =
+            serde_json::from_slice(&links_body(LinkWrite::Create, &pairs[..1])).unwrap();
+        assert_eq!(
+            create,
+            json!({"inputs":[{"from":{"id":"1"},"to":{"id":"2"},
+                "types":[{"associationCategory":"USER_DEFINED","associationTypeId":1000}]}]})
+        );
+        let archive: Value =
+            serde_json::from_slice(&links_body(LinkWrite::ArchiveAll, &pairs)).unwrap();
+        assert_eq!(
+            archive,
+            json!({"inputs":[{"from":{"id":"1"},"to":[{"id":"2"}]},{"from":{"id":"1"},"to":[{"id":"3"}]}]})
+        );
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! - `mapping`: columns → property values in HubSpot's wire format (`[mapping]` transforms);
 //! - `values`: every parse and check of a date, datetime, number, bool, email or length;
 //! - `check`: the per-property check compiled from the portal's schema;
+//! - `links`: the `[[associations]]` columns of a row, split into keys and checked for shape;
 //! - `validate`: the validator (start-up checks against the schema, then per-row checks);
 //! - `rules`: the portal's property validation rules, evaluated locally where the engine can;
 //! - `violation`: one reason a row is invalid, and the rejection built from a row's reasons;
@@ -20,6 +21,7 @@
 pub mod batch;
 pub mod check;
 pub mod encode;
+pub mod links;
 pub mod mapping;
 pub mod row;
 pub mod rules;

@@ -34,7 +34,11 @@ pub struct Input {
     /// Property values to write, in mapping order, already in HubSpot's wire format.
     /// Names are shared (`Arc<str>`): one allocation per mapping, not per row.
     pub properties: Vec<(Arc<str>, String)>,
-    /// Associations to create with the record (create only).
+    /// The records to link this row's record with, as the row names them (`[[associations]]`);
+    /// the dispatcher resolves them into `associations` before anything is written.
+    pub links: Vec<Link>,
+    /// The resolved links: sent inline with a create, written with the v4 associations API after
+    /// an update or upsert, or the whole request of `associate`/`dissociate`.
     pub associations: Vec<Association>,
     /// The operation this input is sent with: the pipeline's, except for a sync's create-or-update
     /// (a key seen before is updated by its stored record id).
@@ -58,15 +62,27 @@ pub struct SyncRow {
     pub verify_first: bool,
 }
 
-/// One association to attach to a created record.
+/// One key naming a record to link with, as the row gave it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Link {
+    /// The `[[associations]]` table it comes from (its index in the pipeline).
+    pub table: usize,
+    /// A record id, a value of the table's unique property, or a key of another pipeline's state.
+    pub key: String,
+}
+
+/// One resolved link of a row's record with another record.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Association {
+    /// The `[[associations]]` table it comes from.
+    pub table: usize,
     /// The id of the record to associate with.
     pub to_id: String,
     /// `HUBSPOT_DEFINED` or `USER_DEFINED`.
     pub category: String,
-    /// The association type id (e.g. 279 contact → company).
-    pub type_id: u32,
+    /// The association type id (e.g. 279 contact → company); `None` for a `dissociate` that
+    /// removes every type between the two records.
+    pub type_id: Option<u32>,
 }
 
 /// Why a row ended in the dead-letter file; written as the `etl_status` column.
@@ -82,6 +98,12 @@ pub enum RejectStatus {
     GaveUp,
     /// A create whose response was lost and could not be verified: it may or may not exist.
     Ambiguous,
+    /// A key of the row names no record (an association target, or the record a link starts
+    /// from): nothing was written for the row.
+    NotFound,
+    /// The record was written, but a link of it was not (`link_failed`): replaying the row is
+    /// safe (the write and link creation are idempotent).
+    LinkFailed,
 }
 
 impl fmt::Display for RejectStatus {
@@ -92,6 +114,8 @@ impl fmt::Display for RejectStatus {
             RejectStatus::Api(code) => write!(f, "{code}"),
             RejectStatus::GaveUp => f.write_str("gave_up"),
             RejectStatus::Ambiguous => f.write_str("ambiguous"),
+            RejectStatus::NotFound => f.write_str("not_found"),
+            RejectStatus::LinkFailed => f.write_str("link_failed"),
         }
     }
 }

@@ -176,7 +176,12 @@ pub fn spawn(
     let header = source.header().to_vec();
     let mut preparer = Preparer::new(pipeline, &schema, &header)?;
     let rules = preparer.validator.rules_report().clone();
-    let batch_size = pipeline.dispatch.batch_size;
+    // Link operations batch links, up to the associations API's own size.
+    let batch_size = if pipeline.target.operation.links_only() {
+        pipeline.dispatch.association_batch_size
+    } else {
+        pipeline.dispatch.batch_size
+    };
     let mut options = options;
     let (tx, events) = mpsc::channel(EVENT_CAPACITY);
     let (done_tx, done) = oneshot::channel();

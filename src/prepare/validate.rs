@@ -12,8 +12,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use super::check::Check;
+use super::links::LinkColumns;
 use super::mapping::{Mapper, MappingError, column_index};
-use super::row::{Association, Input, Rejection, SourceRow, SyncRow};
+use super::row::{Input, Link, Rejection, SourceRow, SyncRow};
 use super::rules::{self, PropertyRules, RulesReport};
 use super::values::looks_like_epoch_seconds;
 use super::violation::{Violation, rejection};
@@ -60,8 +61,8 @@ struct Rule {
 }
 
 /// A hash of what an input sends: its property values (in wire format, after mapping) and its
-/// associations. Equal hashes across runs mean nothing to send.
-fn content_hash(properties: &[(Arc<str>, String)], associations: &[Association]) -> u64 {
+/// links. Equal hashes across runs mean nothing to send.
+fn content_hash(properties: &[(Arc<str>, String)], links: &[Link], columns: &LinkColumns) -> u64 {
     let mut hasher = xxhash_rust::xxh3::Xxh3::new();
     for (name, value) in properties {
         hasher.update(name.as_bytes());
@@ -69,12 +70,7 @@ fn content_hash(properties: &[(Arc<str>, String)], associations: &[Association])
         hasher.update(value.as_bytes());
         hasher.update(&[0]);
     }
-    for association in associations {
-        hasher.update(b"\x01");
-        hasher.update(association.to_id.as_bytes());
-        hasher.update(&association.type_id.to_le_bytes());
-        hasher.update(association.category.as_bytes());
-    }
+    columns.hash(links, &mut hasher);
     hasher.digest()
 }
 
@@ -115,7 +111,7 @@ pub struct Validator {
     required_any: Vec<String>,
     id: IdSource,
     id_name: String,
-    associations: Vec<(usize, String, String, u32)>,
+    links: LinkColumns,
     sync: Option<SyncKey>,
     /// The API version refuses epoch seconds in dates and datetimes (2026-09 and later).
     refuse_epoch_seconds: bool,
@@ -207,6 +203,8 @@ impl Validator {
             // emails up to record ids first, so update by email is allowed here.
             let _ = prop;
         }
+        // Keys of another pipeline's state are any text; record ids are digits.
+        let by_map = pipeline.target.from_pipeline.is_some();
         let id = match (operation, &pipeline.target.id_column, id_property) {
             (Operation::Create, _, _) => IdSource::None,
             (_, Some(column), p) => IdSource::Column {
@@ -218,7 +216,11 @@ impl Validator {
                     &pipeline.source.path,
                 )?,
                 label: format!("{column:?}"),
-                check: p.and_then(|p| schema.property(p)).map(Check::for_property),
+                check: match p.and_then(|p| schema.property(p)) {
+                    Some(p) => Some(Check::for_property(p)),
+                    None if by_map => Some(Check::Text),
+                    None => None,
+                },
                 // An upsert writes its id as the id property's value when it creates the record.
                 rules: p
                     .filter(|p| operation == Operation::Upsert && !mapped(p))
@@ -234,24 +236,7 @@ impl Validator {
             }
             (_, None, None) => IdSource::None,
         };
-        let associations = pipeline
-            .associations
-            .iter()
-            .map(|a| {
-                Ok((
-                    column_index(
-                        header,
-                        &a.to_id_column,
-                        "(associations.to_id_column)",
-                        file,
-                        &pipeline.source.path,
-                    )?,
-                    format!("{:?}", a.to_id_column),
-                    a.category.clone(),
-                    a.type_id,
-                ))
-            })
-            .collect::<Result<Vec<_>, MappingError>>()?;
+        let links = LinkColumns::new(&pipeline.associations, header, file, &pipeline.source.path)?;
         let sync = match &pipeline.sync {
             None => None,
             Some(sync) if sync.key.is_empty() => Some(SyncKey::Id),
@@ -277,8 +262,12 @@ impl Validator {
             required_all,
             required_any,
             id,
-            id_name: id_property.unwrap_or("record id").to_string(),
-            associations,
+            id_name: match (id_property, by_map) {
+                (Some(p), _) => p.to_string(),
+                (None, true) => "key".to_string(),
+                (None, false) => "record id".to_string(),
+            },
+            links,
             sync,
             refuse_epoch_seconds: pipeline.target.api_version.refuses_epoch_seconds(),
             rules_report,
@@ -333,28 +322,7 @@ impl Validator {
         }
         let id = self.id(&row, &properties, violations);
         let sync_key = self.sync_key(&row, id.as_deref(), violations);
-        let mut associations = Vec::with_capacity(self.associations.len());
-        for (index, label, category, type_id) in &self.associations {
-            let value = row.fields.get(*index).map_or("", |s| s.trim());
-            if value.is_empty() {
-                continue;
-            }
-            if value.bytes().all(|b| b.is_ascii_digit()) {
-                associations.push(Association {
-                    to_id: value.to_string(),
-                    category: category.clone(),
-                    type_id: *type_id,
-                });
-            } else {
-                violations.push(Violation {
-                    category: "INVALID_ID",
-                    column: Some(label.clone()),
-                    property: None,
-                    value: value.to_string(),
-                    reason: "is not a record id to associate with (expected digits)".into(),
-                });
-            }
-        }
+        let links = self.links.read(&row, violations);
         if !violations.is_empty() {
             let rejection = rejection(row.row, row.fields, violations);
             violations.clear();
@@ -363,6 +331,8 @@ impl Validator {
         // A sync's creates are batched by their key: a later row of the same key waits for the
         // create of the first (it becomes an update of that record).
         let key = match (&id, &sync_key) {
+            // Links are idempotent and order-free: a link-only row needs no batching key.
+            _ if self.operation.links_only() => None,
             (Some(id), _) => Some(id.to_lowercase()),
             (None, Some(key)) => Some(key.clone()),
             (None, None) => self.create_key(&properties),
@@ -372,7 +342,7 @@ impl Validator {
         }
         let sync = sync_key.map(|key| SyncRow {
             key,
-            hash: content_hash(&properties, &associations),
+            hash: content_hash(&properties, &links, &self.links),
             after_create: false,
             verify_first: false,
         });
@@ -382,7 +352,8 @@ impl Validator {
             id,
             key,
             properties,
-            associations,
+            links,
+            associations: Vec::new(),
             operation: self.operation,
             sync,
         })
@@ -955,9 +926,9 @@ mod tests {
             v.check(row, props, &mut vs)
         };
         let input = go("42").unwrap();
-        assert_eq!(input.associations[0].to_id, "42");
-        assert_eq!(input.associations[0].type_id, 279);
-        assert!(go("").unwrap().associations.is_empty());
+        assert_eq!(input.links[0].key, "42");
+        assert_eq!(input.links[0].table, 0);
+        assert!(go("").unwrap().links.is_empty());
         assert_eq!(go("ACME").unwrap_err().category, "INVALID_ID");
     }
 }

@@ -169,11 +169,21 @@ impl Run<'_> {
             Err(_) if portal.halt().is_raised() => return Ok((Tally::default(), 0)),
             Err(error) => return Err(error.into()),
         };
-        let identity = Identity::of(pipeline, &schema).map_err(VerifyError::NoKey)?;
         let operation = pipeline.target.operation;
+        if matches!(operation, Operation::Associate | Operation::Dissociate) {
+            return Err(VerifyError::NoKey(format!(
+                "an {} pipeline writes links, not properties; export the records with \
+                 `etl export {} --associations <type>` to check them",
+                operation, pipeline.target.object
+            )));
+        }
+        let identity = Identity::of(pipeline, &schema).map_err(VerifyError::NoKey)?;
         let mut repeats = match operation {
             Operation::Update | Operation::Upsert => self.first_pass(&schema, &identity).await?,
-            Operation::Create | Operation::Archive => Repeats::default(),
+            Operation::Create
+            | Operation::Archive
+            | Operation::Associate
+            | Operation::Dissociate => Repeats::default(),
         };
         let checker = Arc::new(Checker::new(pipeline, &schema, identity));
         let stop = Arc::new(AtomicBool::new(false));

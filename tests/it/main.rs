@@ -3,8 +3,10 @@
 mod support;
 
 mod api_versions;
+mod associations;
 mod bounded;
 mod export;
+mod plans;
 mod prepare;
 mod proxy;
 mod readers;

@@ -3,10 +3,10 @@
 //! counts follow the rules of `examples/make_samples.rs` (the first rule that matches a row wins).
 //! `samples/rules/` runs against a sandbox started with its rules file, as its README says.
 
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::support::scenario::Scenario;
-use crate::support::workdir::sample;
+use crate::support::workdir::{CsvFile, sample};
 
 #[test]
 fn contacts_sample() {
@@ -96,4 +96,121 @@ fn rules_sample() {
         .collect();
     assert_eq!(by_portal, ["2099-01-01", "1850-05-05"]);
     assert_eq!(run.portal().records("contacts"), 13);
+}
+
+#[test]
+fn migration_sample() {
+    // As docs/migrate.md runs it: `etl run samples/migration/migration.toml`, every stage into one
+    // embedded sandbox. The figures follow the rules of `examples/make_migration.rs`.
+    let run = Scenario::sample_plan("migration", "migration.toml")
+        .verbose()
+        .run();
+    run.exit(3);
+    let report = run.report();
+    let ensured: Vec<&Value> = (0..2)
+        .map(|i| &report["properties"][i]["ensured"])
+        .collect();
+    assert_eq!(ensured, ["created", "created"], "{report}");
+    // (pipeline, rows, dead letters, the multiples of the rows that break, links written)
+    let stages = [
+        ("companies.toml", 2_000, 0, None, 0),
+        // every 333rd contact names a lost account; every 250th has none (written, no link)
+        (
+            "contacts.toml",
+            5_000,
+            15,
+            Some(&[333][..]),
+            5_000 - 15 - 20,
+        ),
+        // a lost account every 401st deal, a departed contact every 499th; two links per deal
+        (
+            "deals.toml",
+            3_000,
+            7 + 6,
+            Some(&[401, 499][..]),
+            (3_000 - 13) * 2,
+        ),
+        // an unknown contact every 307th note; the others link inline with their create
+        ("notes.toml", 2_500, 8, Some(&[307][..]), 2_500 - 8),
+    ];
+    for (i, (pipeline, rows, dead, every, linked)) in stages.into_iter().enumerate() {
+        let stage = &report["stages"][i];
+        assert!(
+            stage["pipeline"].as_str().unwrap().ends_with(pipeline),
+            "{stage}"
+        );
+        let figures = &stage["report"];
+        assert_eq!(figures["rows_read"], rows, "{pipeline}: {figures}");
+        assert_eq!(figures["created"], rows - dead, "{pipeline}: {figures}");
+        assert_eq!(figures["dead_lettered"], dead, "{pipeline}: {figures}");
+        assert_eq!(figures["linked"], linked, "{pipeline}: {figures}");
+        let Some(every) = every else { continue };
+        let failed = pipeline.replace(".toml", ".failed.csv");
+        let dead_letters = CsvFile::read(&run.workdir().path(format!("migration/{failed}")));
+        assert_eq!(
+            dead_letters.column("etl_category"),
+            vec!["ASSOCIATION_TARGET_NOT_FOUND"; dead as usize],
+            "{pipeline}"
+        );
+        for row in dead_letters.column("etl_row") {
+            let row: usize = row.parse().unwrap();
+            assert!(
+                every.iter().any(|n| row.is_multiple_of(*n)),
+                "{pipeline}: row {row}"
+            );
+        }
+    }
+    assert_eq!(report["totals"]["rows_read"], 12_500, "{report}");
+    assert_eq!(report["totals"]["dead_lettered"], 36, "{report}");
+    run.says("plan: 12500 rows read: 12464 accepted");
+}
+
+#[test]
+fn migration_sample_against_a_sandbox() {
+    // The same plan sent to a running sandbox, so that the records and links it leaves can be
+    // counted and followed.
+    let scenario = Scenario::sample_plan("migration", "migration.toml").sandbox(|s| s);
+    let url = scenario.url();
+    let run = scenario.args(["--base-url", &url]).run();
+    run.exit(3);
+    let portal = run.portal();
+    for (object, n) in [
+        ("companies", 2_000),
+        ("contacts", 5_000 - 15),
+        ("deals", 3_000 - 13),
+        ("notes", 2_500 - 8),
+    ] {
+        assert_eq!(portal.records(object), n, "{object}");
+    }
+    let links = |from: &str, to: &str| {
+        portal
+            .links(from)
+            .into_iter()
+            .filter(|(_, to_type, _, _)| to_type == to)
+            .map(|(from, _, to, types)| (from, to, types))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(links("contacts", "companies").len(), 5_000 - 15 - 20);
+    assert_eq!(links("notes", "contacts").len(), 2_500 - 8);
+    let deal_companies = links("deals", "companies");
+    let deal_contacts = links("deals", "contacts");
+    assert_eq!(deal_companies.len(), 3_000 - 13);
+    assert_eq!(deal_contacts.len(), 3_000 - 13);
+
+    // Follow the first deal's links to the records its row names, by the source's own keys.
+    let deals = CsvFile::read(&sample("migration/deals.csv"));
+    let id = |object: &str, property: &str, value: &str| {
+        portal
+            .id_of(object, property, value)
+            .unwrap_or_else(|| panic!("{object} {value}"))
+    };
+    let deal = id("deals", "external_id", deals.get(0, "Deal Id"));
+    let company = id("companies", "external_id", deals.get(0, "Account Id"));
+    let contact = id(
+        "contacts",
+        "email",
+        &deals.get(0, "Contact Email").to_lowercase(),
+    );
+    assert!(deal_companies.contains(&(deal.clone(), company, vec![341])));
+    assert!(deal_contacts.contains(&(deal, contact, vec![3])));
 }

@@ -165,7 +165,8 @@ pub struct Pipeline {
     source: Vec<(String, String)>,
     target: Vec<(String, String)>,
     mapping: Vec<(String, String)>,
-    associations: Vec<(String, u32)>,
+    /// `[[associations]]` tables: (key, TOML value) each.
+    associations: Vec<Vec<(String, String)>>,
     dispatch: Vec<(String, String)>,
     dead_letter: Option<String>,
     checkpoint: Option<String>,
@@ -308,8 +309,27 @@ impl Pipeline {
     }
 
     /// One `[[associations]]` table: the record id in `column`, association type `type_id`.
-    pub fn associate(mut self, column: &str, type_id: u32) -> Pipeline {
-        self.associations.push((column.to_string(), type_id));
+    pub fn associate(self, column: &str, type_id: u32) -> Pipeline {
+        self.link(&[
+            ("to_id_column", &quoted(column)),
+            ("type_id", &type_id.to_string()),
+        ])
+    }
+
+    /// One `[[associations]]` table of any keys: (key, TOML value), e.g.
+    /// `[("to_object", "\"companies\""), ("column", "\"Account Id\""), ("type_id", "279")]`.
+    pub fn link(mut self, keys: &[(&str, &str)]) -> Pipeline {
+        self.associations.push(
+            keys.iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        );
+        self
+    }
+
+    /// A `[target]` key, its value written as TOML.
+    pub fn target(mut self, key: &str, toml: &str) -> Pipeline {
+        set(&mut self.target, key, toml.to_string());
         self
     }
 
@@ -401,11 +421,12 @@ impl Pipeline {
         }
         section(&mut text, "target", &target);
         section(&mut text, "mapping", &self.mapping);
-        for (column, type_id) in &self.associations {
-            text.push_str(&format!(
-                "[[associations]]\nto_id_column = {}\ntype_id = {type_id}\n\n",
-                quoted(column)
-            ));
+        for table in &self.associations {
+            text.push_str("[[associations]]\n");
+            for (key, value) in table {
+                text.push_str(&format!("{key} = {value}\n"));
+            }
+            text.push('\n');
         }
         if !self.dispatch.is_empty() {
             section(&mut text, "dispatch", &self.dispatch);

@@ -78,6 +78,9 @@ impl Run {
         let Some(report) = &self.report else {
             return;
         };
+        if let Some(stages) = report.get("stages") {
+            return check_plan(report, stages);
+        }
         let (parts, dead_key): (&[&str], _) = match self.kind {
             Kind::Run => (
                 &["accepted", "unchanged", "dead_lettered", "unfinished"],
@@ -320,6 +323,30 @@ impl Run {
     pub fn then(&self) -> Scenario {
         self.scenario.next()
     }
+}
+
+/// A plan's report: conservation in every stage that ran, and totals that add the stages up.
+fn check_plan(report: &Value, stages: &Value) {
+    let count = |r: &Value, key: &str| r[key].as_u64().unwrap_or(0);
+    let mut read = 0;
+    for stage in stages.as_array().expect("stages") {
+        let Some(r) = stage.get("report").filter(|r| !r.is_null()) else {
+            continue;
+        };
+        let parts: u64 = ["accepted", "unchanged", "dead_lettered", "unfinished"]
+            .iter()
+            .map(|key| count(r, key))
+            .sum();
+        assert_eq!(count(r, "rows_read"), parts, "conservation in {stage}");
+        read += count(r, "rows_read");
+    }
+    let totals = &report["totals"];
+    assert_eq!(count(totals, "rows_read"), read, "totals: {report}");
+    let parts: u64 = ["accepted", "unchanged", "dead_lettered", "unfinished"]
+        .iter()
+        .map(|key| count(totals, key))
+        .sum();
+    assert_eq!(read, parts, "conservation in the totals: {report}");
 }
 
 /// `etl validate`'s summary, read back from what it printed:

@@ -399,6 +399,65 @@ impl Portal<'_> {
     pub fn url(&self) -> &str {
         &self.0.base
     }
+
+    /// Requests served on routes ending with `suffix` (any status, any API version).
+    pub fn requests(&self, suffix: &str) -> u64 {
+        let stats = self.stats();
+        stats["requests"]
+            .as_object()
+            .expect("requests by route")
+            .iter()
+            .filter(|(route, _)| route.ends_with(suffix))
+            .flat_map(|(_, by_status)| by_status.as_object().expect("by status").values())
+            .map(|n| n.as_u64().expect("a count"))
+            .sum()
+    }
+
+    /// Creates a unique custom string property (`hasUniqueValue`) on a type.
+    pub fn unique_property(&self, object_type: &str, name: &str) {
+        let reply = self.post(
+            &format!("/crm/v3/properties/{object_type}"),
+            json!({"name": name, "label": name, "type": "string", "fieldType": "text",
+                   "groupName": "information", "hasUniqueValue": true}),
+        );
+        assert_eq!(reply.status, StatusCode::CREATED, "{:?}", reply.body);
+    }
+
+    /// The id of the record of `object_type` whose unique `property` is `value`.
+    pub fn id_of(&self, object_type: &str, property: &str, value: &str) -> Option<String> {
+        let reply = self.get(&format!(
+            "/crm/v3/objects/{object_type}/{value}?idProperty={property}"
+        ));
+        (reply.status == StatusCode::OK)
+            .then(|| reply.body["id"].as_str().expect("an id").to_string())
+    }
+
+    /// Every link stored from records of `object_type`: (from id, to type, to id, type ids), in
+    /// record order (`/_sandbox/links`).
+    pub fn links(&self, object_type: &str) -> Vec<(String, String, String, Vec<u64>)> {
+        let body = self.get(&format!("/_sandbox/links/{object_type}")).body;
+        body["results"]
+            .as_array()
+            .expect("results")
+            .iter()
+            .map(|link| {
+                let text = |key: &str| link[key].as_str().expect("a string").to_string();
+                let mut types: Vec<u64> = link["associationTypes"]
+                    .as_array()
+                    .expect("types")
+                    .iter()
+                    .map(|t| t["typeId"].as_u64().expect("a type id"))
+                    .collect();
+                types.sort_unstable();
+                (
+                    text("fromObjectId"),
+                    text("toObjectType"),
+                    text("toObjectId"),
+                    types,
+                )
+            })
+            .collect()
+    }
 }
 
 /// The embedded-JSON list of a "Property values were not valid: […]" message.

@@ -26,7 +26,7 @@ use etl::sandbox::SandboxConfig;
 use super::fixtures::Pipeline;
 use super::outcome::{Kind, Output, Run};
 use super::sandbox::{Portal, Sandbox, TOKEN};
-use super::workdir::Workdir;
+use super::workdir::{Workdir, sample};
 
 /// The window of a scenario's pipeline and sandbox unless a test sets one: generous, and the same on
 /// both sides, so every run is checked against it.
@@ -189,6 +189,28 @@ impl Scenario {
         scenario
             .workdir()
             .copy_sample(source.to_str().expect("a UTF-8 name"));
+        scenario
+    }
+
+    /// A committed sample migration plan (`samples/{folder}/{plan}`): the folder's pipelines and
+    /// sources (its `.toml` and `.csv` files, not what an earlier run left) copied into the workdir
+    /// and used as they are.
+    pub fn sample_plan(folder: &str, plan: &str) -> Scenario {
+        let scenario = Scenario {
+            spec: None,
+            pipeline: None,
+            pipeline_file: format!("{folder}/{plan}"),
+            ..Scenario::new()
+        };
+        let files = std::fs::read_dir(sample(folder)).expect("a sample folder");
+        for file in files {
+            let name = file.expect("a listable sample folder").file_name();
+            let name = name.to_str().expect("a UTF-8 name");
+            let source = name.ends_with(".csv") && !name.ends_with(".failed.csv");
+            if source || name.ends_with(".toml") {
+                scenario.workdir().copy_sample(&format!("{folder}/{name}"));
+            }
+        }
         scenario
     }
 
