@@ -21,8 +21,33 @@ pub use validate::{ValidateSummary, validate};
     about = "Bulk-load CSV and Parquet files into HubSpot's CRM"
 )]
 pub struct Cli {
+    /// How log lines are written to stderr: `human`, or `json` (one object a line, for log
+    /// collectors).
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value_t = LogFormat::Human,
+        env = "ETL_LOG_FORMAT",
+        value_name = "FORMAT"
+    )]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
+}
+
+impl Cli {
+    /// The format the binary writes its log lines in.
+    pub fn log_format(&self) -> LogFormat {
+        self.log_format
+    }
+}
+
+/// `--log-format`: log lines for people or for log collectors, with the same fields either way.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Human,
+    Json,
 }
 
 #[derive(Subcommand, Debug)]

@@ -106,6 +106,14 @@ fn exit_of(outcome: &RunOutcome, quiet: bool, reported: bool) -> Exit {
             );
             Exit::Resumable
         }
+        Some(Halt::BudgetUnavailable(message)) => {
+            eprintln!(
+                "etl: stopped: {message}. {} rows were not sent. Run again with --resume once \
+                 Redis answers.",
+                report.unfinished
+            );
+            Exit::Resumable
+        }
         Some(Halt::Refused { .. } | Halt::Failed(_)) => Exit::Fatal,
         None if report.dead_lettered > 0 => Exit::RowsFailed,
         None => Exit::Success,

@@ -30,7 +30,6 @@ use crate::job::checkpoint::Checkpoint;
 use crate::job::outcome::Outcome;
 use crate::job::report::Counters;
 use crate::portal::client::Reply;
-use crate::portal::halt::Halt;
 use crate::portal::response::ErrorItem;
 use crate::portal::{Call, Portal};
 use crate::prepare::encode;
@@ -148,17 +147,19 @@ impl Dispatcher {
                 return self.unfinished(inputs).await;
             }
             let op = self.spec.operation;
-            if matches!(op, Operation::Create | Operation::Archive)
-                && let Some(checkpoint) = &self.checkpoint
-            {
-                // Written and synced before the request leaves: if this process dies before the
-                // answer is recorded, the next run knows these rows may have been applied.
-                let rows: Vec<u64> = inputs.iter().map(|i| i.row).collect();
-                if let Err(err) = checkpoint.mark_sending(&rows) {
-                    self.portal.halt().raise(Halt::Failed(err.to_string()));
-                    return self.unfinished(inputs).await;
-                }
-            }
+            // Creates and archives may land without an answer: their rows are journalled as
+            // "sending", written and synced just before the request leaves (after its token, so a
+            // run stopped while waiting leaves nothing in doubt). If this process dies before the
+            // answer is recorded, the next run knows these rows may have been applied.
+            let rows: Vec<u64> = inputs.iter().map(|i| i.row).collect();
+            let checkpoint = self
+                .checkpoint
+                .as_ref()
+                .filter(|_| matches!(op, Operation::Create | Operation::Archive));
+            let mark = || match checkpoint {
+                Some(checkpoint) => checkpoint.mark_sending(&rows).map_err(|e| e.to_string()),
+                None => Ok(()),
+            };
             let id_property = if by_property {
                 self.spec.id_property.as_deref()
             } else {
@@ -172,7 +173,7 @@ impl Dispatcher {
             let creates = op == Operation::Create;
             match self
                 .portal
-                .post(&path, body, creates, &*self.concurrency)
+                .post_marked(&path, body, creates, &*self.concurrency, &mark)
                 .await
             {
                 Call::Answer(reply) => self.judge(inputs, reply, by_property, verify_rounds).await,

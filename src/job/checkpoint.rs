@@ -20,6 +20,11 @@ pub enum CheckpointError {
          continue it, or --restart to start it over"
     )]
     Unfinished(PathBuf),
+    #[error(
+        "--resume cannot continue a job that reads standard input (source.path = \"-\"): the rows \
+         already read are gone. Send the rest as a file with --source, or start over with --restart"
+    )]
+    StdinResume,
 }
 
 /// How a run treats an earlier run's journal.
@@ -50,6 +55,9 @@ impl Checkpoint {
         pipeline_file: &Path,
         start: Start,
     ) -> Result<(Checkpoint, Option<Progress>), CheckpointError> {
+        if start == Start::Resume && crate::config::source_name::is_stdin(source) {
+            return Err(CheckpointError::StdinResume);
+        }
         let lock = RunLock::acquire(&lock_path(journal_path))?;
         let fingerprint = Fingerprint::of(source, pipeline_file)?;
         let resumed = match start {

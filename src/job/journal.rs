@@ -64,6 +64,12 @@ impl Fingerprint {
         use std::io::Read;
         let mut hasher = Xxh3::new();
         for path in [source, pipeline] {
+            if crate::config::source_name::is_stdin(path) {
+                // Standard input cannot be read twice: such a job is never resumed (the
+                // checkpoint refuses), and its fingerprint is the pipeline file's.
+                hasher.update(b"\0etl-stdin\0");
+                continue;
+            }
             let error = |source| JournalError::Fingerprint {
                 path: path.to_path_buf(),
                 source,

@@ -45,7 +45,10 @@ impl Progress {
                     _ = &mut stopped => break,
                     _ = tick.tick() => {}
                 }
-                let line = progress_line(&counters, portal.traffic(), started.elapsed());
+                let mut line = progress_line(&counters, portal.traffic(), started.elapsed());
+                if let Some(waiting) = portal.waiting_for() {
+                    line = format!("{line} · {waiting}");
+                }
                 match &bar {
                     Some(bar) => bar.set_message(line),
                     None => tracing::info!("{line}"),

@@ -6,6 +6,8 @@
 //!   and the token;
 //! - `client`: the HTTP client, the only code that puts the token on the wire;
 //! - `gate`: the rate gate that keeps every rolling window under the portal's limit;
+//! - `pace`: the spacing and burst that bound every window, for the gate and the shared budget;
+//! - `budget`: the rate budget shared with other processes through Redis;
 //! - `retry`: the one classifier of attempts, and the backoff policy;
 //! - `halt`: the run's stop switch;
 //! - `paths`: every path of every request, spelled in the chosen API version;
@@ -13,9 +15,11 @@
 //! - `schema`: the property schema of an object type, fetched through [`Portal`];
 //! - `standard`: the standard object types and what a create of each requires.
 
+pub mod budget;
 pub mod client;
 pub mod gate;
 pub mod halt;
+pub mod pace;
 pub mod paths;
 pub mod response;
 pub mod retry;
@@ -24,11 +28,12 @@ pub mod standard;
 pub mod target;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::time::{Duration, Instant};
 
 use backon::Retryable;
 
+use budget::BudgetError;
 use client::{Client, Reply, TransportError};
 use gate::RateGate;
 use halt::{Halt, HaltFlag};
@@ -117,6 +122,18 @@ impl Portal {
         &self.traffic
     }
 
+    /// What the sending waits for, when it waits for something other than the window (for the
+    /// progress line): an unreachable shared budget.
+    pub fn waiting_for(&self) -> Option<String> {
+        let budget = self.gate.shared_budget()?;
+        let down = budget.unreachable_for()?;
+        Some(format!(
+            "paused: shared budget {} unreachable for {}s",
+            budget.shown(),
+            down.as_secs()
+        ))
+    }
+
     /// The full URL of `path`, for messages.
     pub fn url(&self, path: &str) -> String {
         self.client.url(path)
@@ -124,7 +141,8 @@ impl Portal {
 
     /// GETs `path` (a read: retried, never ambiguous).
     pub async fn get(&self, path: &str) -> Call {
-        self.call(|| self.client.get(path), false, &Unpaced).await
+        self.call(|| self.client.get(path), false, &Unpaced, None)
+            .await
     }
 
     /// POSTs `body` to `path`. `creates`: a lost answer may have created records, so it is
@@ -136,23 +154,61 @@ impl Portal {
         creates: bool,
         pacing: &dyn Pacing,
     ) -> Call {
-        self.call(|| self.client.post(path, body.clone()), creates, pacing)
+        self.post_marked(path, body, creates, pacing, &|| Ok(()))
             .await
+    }
+
+    /// [`Portal::post`], calling `mark` once, after the first attempt has its token and just
+    /// before it leaves: what it records as "sending" (the journal) is then never a request that
+    /// stayed home (a run stopped while waiting for the window leaves no rows in doubt). An error
+    /// from `mark` stops the run ([`Halt::Failed`]) and nothing is sent.
+    pub async fn post_marked(
+        &self,
+        path: &str,
+        body: Vec<u8>,
+        creates: bool,
+        pacing: &dyn Pacing,
+        mark: &(dyn Fn() -> Result<(), String> + Sync),
+    ) -> Call {
+        let send = || self.client.post(path, body.clone());
+        self.call(send, creates, pacing, Some(mark)).await
     }
 
     /// One request through the retry loop. The rate gate sits *inside* the loop: HubSpot counts
     /// every attempt, so every attempt takes a token (DESIGN.md §3.4).
-    async fn call<F, Fut>(&self, send: F, creates: bool, pacing: &dyn Pacing) -> Call
+    async fn call<F, Fut>(
+        &self,
+        send: F,
+        creates: bool,
+        pacing: &dyn Pacing,
+        mark: Option<&(dyn Fn() -> Result<(), String> + Sync)>,
+    ) -> Call
     where
         F: Fn() -> Fut,
         Fut: Future<Output = Result<Reply, TransportError>>,
     {
+        let marked = AtomicBool::new(mark.is_none());
         let attempt = || async {
             // Every wait ends when the run stops: a stopping run sends nothing new.
-            tokio::select! {
+            let token = tokio::select! {
                 biased;
                 () = self.halt.raised() => return Ok(Call::Halted),
-                () = self.gate.acquire() => {}
+                token = self.gate.acquire() => token,
+            };
+            if let Err(err) = token {
+                self.halt.raise(match err {
+                    BudgetError::DailySpent(message) => Halt::DailyLimit(message),
+                    BudgetError::Unreachable { .. } => Halt::BudgetUnavailable(err.to_string()),
+                    BudgetError::Refused { .. } => Halt::Failed(err.to_string()),
+                });
+                return Ok(Call::Halted);
+            }
+            if let Some(mark) = mark
+                && !marked.swap(true, Relaxed)
+                && let Err(reason) = mark()
+            {
+                self.halt.raise(Halt::Failed(reason));
+                return Ok(Call::Halted);
             }
             self.traffic.requests.fetch_add(1, Relaxed);
             let started = Instant::now();
@@ -195,6 +251,9 @@ impl Portal {
                 }
                 Verdict::DailyLimit(message) => {
                     self.traffic.rate_limited.fetch_add(1, Relaxed);
+                    if let Some(budget) = self.gate.shared_budget() {
+                        budget.daily_spent(&message).await;
+                    }
                     self.halt.raise(Halt::DailyLimit(message));
                     Ok(Call::Halted)
                 }

@@ -5,9 +5,11 @@
 use std::sync::Arc;
 
 use super::Portal;
+use super::budget::{BudgetError, SharedBudget};
 use super::client::{Client, ClientError};
 use super::gate::RateGate;
 use super::halt::HaltFlag;
+use super::pace::Pace;
 use super::paths::Paths;
 use crate::config::secret::Secret;
 use crate::config::{BaseUrl, ConfigError, Connection};
@@ -27,6 +29,8 @@ pub enum TargetError {
     Sandbox(std::io::Error),
     #[error(transparent)]
     Client(#[from] ClientError),
+    #[error(transparent)]
+    Budget(#[from] BudgetError),
 }
 
 /// A connected target: its base URL, the token, and the embedded sandbox when there is one.
@@ -84,7 +88,15 @@ impl Target {
     ) -> Result<Portal, TargetError> {
         let dispatch = &connection.dispatch;
         let client = Client::new(&self.base_url, &self.token, dispatch.request_timeout)?;
-        let gate = RateGate::new(dispatch.requests_per_interval, dispatch.interval);
+        let (n, interval) = (dispatch.requests_per_interval, dispatch.interval);
+        let gate = match connection.shared_budget()? {
+            Some(spec) => {
+                let pace = Pace::for_window(n, interval);
+                let budget = SharedBudget::new(&spec, &self.base_url, &self.token, pace, interval)?;
+                RateGate::shared(n, interval, budget)
+            }
+            None => RateGate::new(n, interval),
+        };
         let paths = Paths::default();
         Ok(Portal::new(client, paths, gate, halt, dispatch.max_retries))
     }

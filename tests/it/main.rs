@@ -3,6 +3,7 @@
 mod support;
 
 mod bounded;
+mod inputs;
 mod prepare;
 mod proxy;
 mod readers;
@@ -20,4 +21,5 @@ mod sandbox_properties;
 mod sandbox_rules;
 mod sandbox_schemas;
 mod sandbox_versions;
+mod shared_budget;
 mod validate_sandbox;

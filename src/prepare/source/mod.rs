@@ -1,12 +1,14 @@
 //! Source readers: stream a CSV or Parquet file as numbered rows of text fields.
 //!
-//! Parts: `csv` (the `csv` crate, `ByteRecord`s) and `parquet` (arrow record batches rendered to
+//! Parts: `csv` (records parsed with memory bounded in bytes, `capped`), `input` (a file, a
+//! compressed file or standard input, as bytes) and `parquet` (arrow record batches rendered to
 //! HubSpot's text formats). Both are iterators of `Result<SourceRow, Rejection>`: a row that cannot be
 //! read becomes an `Unreadable` rejection and the run goes on; an error that ends the file early is kept
 //! for [`Source::take_error`]. Rows are numbered from 1 after the header.
 
 mod capped;
 mod csv;
+mod input;
 mod parquet;
 
 use std::path::{Path, PathBuf};
@@ -75,8 +77,12 @@ enum Reader {
 pub fn open(spec: &SourceSpec) -> Result<Source, SourceError> {
     let (header, reader) = match spec.format {
         SourceFormat::Csv => {
-            let (header, reader) =
-                csv::CsvReader::open(&spec.path, spec.delimiter, spec.max_row_bytes)?;
+            let (header, reader) = csv::CsvReader::open(
+                &spec.path,
+                spec.compression,
+                spec.delimiter,
+                spec.max_row_bytes,
+            )?;
             (header, Reader::Csv(Box::new(reader)))
         }
         SourceFormat::Parquet => {

@@ -2,6 +2,7 @@
 //! - `scenario`: the builder an end-to-end test is written with (sandbox → source → pipeline → run);
 //! - `outcome`: a finished run, the assertions chained on it, and the invariants every run checks;
 //! - `sandbox`: a sandbox on loopback (in this process or as `etl sandbox`) and its HTTP client;
+//! - `redis`: a real `redis-server` on loopback, for the shared budget;
 //! - `fixtures`: a property schema in HubSpot's shape, CSV writers, the one pipeline-text builder;
 //! - `workdir`: a temp directory of job files, and CSV files read back;
 //! - `engine`: the engine internals tests reach into, re-exported from one place.
@@ -9,6 +10,7 @@
 pub mod engine;
 pub mod fixtures;
 pub mod outcome;
+pub mod redis;
 pub mod sandbox;
 pub mod scenario;
 pub mod workdir;

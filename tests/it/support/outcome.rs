@@ -49,7 +49,7 @@ impl Run {
     ) -> Run {
         let report = match kind {
             Kind::Run => {
-                let text = scenario.workdir().read(Run::REPORT);
+                let text = scenario.workdir().read(scenario.report_name());
                 (!text.is_empty()).then(|| serde_json::from_str(&text).expect("a JSON report"))
             }
             Kind::Validate => summary(&output.stdout),
