@@ -31,7 +31,7 @@ use crate::job::outcome::Outcome;
 use crate::job::report::Counters;
 use crate::portal::client::Reply;
 use crate::portal::response::ErrorItem;
-use crate::portal::{Call, Portal};
+use crate::portal::{Call, Portal, Sending};
 use crate::prepare::encode;
 use crate::prepare::row::{Input, RejectStatus, Rejection};
 
@@ -148,17 +148,15 @@ impl Dispatcher {
             }
             let op = self.spec.operation;
             // Creates and archives may land without an answer: their rows are journalled as
-            // "sending", written and synced just before the request leaves (after its token, so a
-            // run stopped while waiting leaves nothing in doubt). If this process dies before the
-            // answer is recorded, the next run knows these rows may have been applied.
+            // "sending", written and synced before the request leaves. If this process dies
+            // before the answer is recorded, the next run knows these rows may have been applied.
             let rows: Vec<u64> = inputs.iter().map(|i| i.row).collect();
-            let checkpoint = self
-                .checkpoint
-                .as_ref()
-                .filter(|_| matches!(op, Operation::Create | Operation::Archive));
-            let mark = || match checkpoint {
-                Some(checkpoint) => checkpoint.mark_sending(&rows).map_err(|e| e.to_string()),
-                None => Ok(()),
+            let journal = Journalled {
+                checkpoint: self
+                    .checkpoint
+                    .as_deref()
+                    .filter(|_| matches!(op, Operation::Create | Operation::Archive)),
+                rows: &rows,
             };
             let id_property = if by_property {
                 self.spec.id_property.as_deref()
@@ -173,7 +171,7 @@ impl Dispatcher {
             let creates = op == Operation::Create;
             match self
                 .portal
-                .post_marked(&path, body, creates, &*self.concurrency, &mark)
+                .post_journalled(&path, body, creates, &*self.concurrency, &journal)
                 .await
             {
                 Call::Answer(reply) => self.judge(inputs, reply, by_property, verify_rounds).await,
@@ -300,5 +298,33 @@ impl Dispatcher {
         // The outcome writer lives until every dispatcher is gone; a closed channel means the run
         // is already tearing down after a fatal error, and there is nobody left to tell.
         let _ = self.outcomes.send(outcome).await;
+    }
+}
+
+/// The journal's view of one request's rows: marked as sending before it waits for its token,
+/// the mark taken back when it never left. `checkpoint` is `None` for requests that cannot apply
+/// without an answer being seen (updates, upserts: sending them again is harmless).
+struct Journalled<'a> {
+    checkpoint: Option<&'a Checkpoint>,
+    rows: &'a [u64],
+}
+
+impl Sending for Journalled<'_> {
+    fn mark(&self) -> Result<(), String> {
+        match self.checkpoint {
+            Some(checkpoint) => checkpoint
+                .mark_sending(self.rows)
+                .map_err(|e| e.to_string()),
+            None => Ok(()),
+        }
+    }
+
+    fn unsent(&self) -> Result<(), String> {
+        match self.checkpoint {
+            Some(checkpoint) => checkpoint
+                .unmark_sending(self.rows)
+                .map_err(|e| e.to_string()),
+            None => Ok(()),
+        }
     }
 }

@@ -95,6 +95,11 @@ impl Checkpoint {
         tokio::task::block_in_place(|| self.journal().mark_sending(rows))
     }
 
+    /// Takes back [`Checkpoint::mark_sending`] for rows whose request never left.
+    pub fn unmark_sending(&self, rows: &[u64]) -> Result<(), JournalError> {
+        tokio::task::block_in_place(|| self.journal().unmark_sending(rows))
+    }
+
     pub fn record_accepted(
         &self,
         rows: &[u64],

@@ -269,6 +269,23 @@ impl Journal {
         tx.commit().map_err(|e| sqlite(&self.path, e))
     }
 
+    /// Takes back the "sending" mark of rows whose request never left (the run stopped while it
+    /// waited for its token). Rows already accepted keep their state.
+    pub fn unmark_sending(&mut self, rows: &[u64]) -> Result<(), JournalError> {
+        let tx = self.conn.transaction().map_err(|e| sqlite(&self.path, e))?;
+        {
+            let mut delete = tx
+                .prepare_cached("DELETE FROM rows WHERE row = ?1 AND state = ?2")
+                .map_err(|e| sqlite(&self.path, e))?;
+            for row in rows {
+                delete
+                    .execute(params![*row as i64, SENDING])
+                    .map_err(|e| sqlite(&self.path, e))?;
+            }
+        }
+        tx.commit().map_err(|e| sqlite(&self.path, e))
+    }
+
     /// Records accepted rows; committed within [`COMMIT_EVERY`] or at [`Journal::commit`].
     pub fn record_accepted(
         &mut self,
@@ -412,6 +429,25 @@ mod tests {
         assert_eq!(progress.accepted.len(), 3);
         assert_eq!(progress.totals.created, 3);
         assert!(progress.completed);
+    }
+
+    #[test]
+    fn rows_that_never_left_are_not_in_doubt() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("job.journal");
+        let mut journal = Journal::start(&path, &fingerprint(1)).unwrap();
+        journal.mark_sending(&[1, 2, 3]).unwrap();
+        journal.record_accepted(&[1], 1, 0, 0).unwrap();
+        journal.commit().unwrap();
+        journal.unmark_sending(&[1, 3]).unwrap();
+        drop(journal);
+        let (_, progress) = Journal::resume(&path, &fingerprint(1)).unwrap().unwrap();
+        assert!(
+            progress.accepted.contains(1),
+            "accepted rows keep their state"
+        );
+        assert!(progress.in_doubt.contains(2));
+        assert!(!progress.in_doubt.contains(3));
     }
 
     #[test]

@@ -57,6 +57,15 @@ pub trait Pacing: Sync {
     fn backpressure(&self);
 }
 
+/// What a sender records about a request that may apply without an answer (creates, archives):
+/// the journal's "sending" rows.
+pub trait Sending: Sync {
+    /// Before the request waits for its token: its rows may be applied from now on.
+    fn mark(&self) -> Result<(), String>;
+    /// The call ended without any attempt leaving: its rows were never sent.
+    fn unsent(&self) -> Result<(), String>;
+}
+
 /// For requests outside any adaptive flow (the schema fetch).
 pub struct Unpaced;
 
@@ -154,24 +163,38 @@ impl Portal {
         creates: bool,
         pacing: &dyn Pacing,
     ) -> Call {
-        self.post_marked(path, body, creates, pacing, &|| Ok(()))
-            .await
+        let send = || self.client.post(path, body.clone());
+        self.call(send, creates, pacing, None).await
     }
 
-    /// [`Portal::post`], calling `mark` once, after the first attempt has its token and just
-    /// before it leaves: what it records as "sending" (the journal) is then never a request that
-    /// stayed home (a run stopped while waiting for the window leaves no rows in doubt). An error
-    /// from `mark` stops the run ([`Halt::Failed`]) and nothing is sent.
-    pub async fn post_marked(
+    /// [`Portal::post`] for a request recorded as "sending" before it waits for its token
+    /// ([`Sending::mark`]; an error stops the run and nothing is sent). When the call ends
+    /// without any attempt having left (the run stopped while it waited), [`Sending::unsent`]
+    /// takes the record back, so a stopped run leaves no rows in doubt that were never sent.
+    /// (Marking after the token instead would put a synced write between the token and the
+    /// request: jitter the window's margin must not absorb.)
+    pub async fn post_journalled(
         &self,
         path: &str,
         body: Vec<u8>,
         creates: bool,
         pacing: &dyn Pacing,
-        mark: &(dyn Fn() -> Result<(), String> + Sync),
+        sending: &dyn Sending,
     ) -> Call {
+        if let Err(reason) = sending.mark() {
+            self.halt.raise(Halt::Failed(reason));
+            return Call::Halted;
+        }
         let send = || self.client.post(path, body.clone());
-        self.call(send, creates, pacing, Some(mark)).await
+        let left = AtomicBool::new(false);
+        let call = self.call(send, creates, pacing, Some(&left)).await;
+        if matches!(call, Call::Halted)
+            && !left.load(Relaxed)
+            && let Err(reason) = sending.unsent()
+        {
+            self.halt.raise(Halt::Failed(reason));
+        }
+        call
     }
 
     /// One request through the retry loop. The rate gate sits *inside* the loop: HubSpot counts
@@ -181,13 +204,12 @@ impl Portal {
         send: F,
         creates: bool,
         pacing: &dyn Pacing,
-        mark: Option<&(dyn Fn() -> Result<(), String> + Sync)>,
+        left: Option<&AtomicBool>,
     ) -> Call
     where
         F: Fn() -> Fut,
         Fut: Future<Output = Result<Reply, TransportError>>,
     {
-        let marked = AtomicBool::new(mark.is_none());
         let attempt = || async {
             // Every wait ends when the run stops: a stopping run sends nothing new.
             let token = tokio::select! {
@@ -203,12 +225,8 @@ impl Portal {
                 });
                 return Ok(Call::Halted);
             }
-            if let Some(mark) = mark
-                && !marked.swap(true, Relaxed)
-                && let Err(reason) = mark()
-            {
-                self.halt.raise(Halt::Failed(reason));
-                return Ok(Call::Halted);
+            if let Some(left) = left {
+                left.store(true, Relaxed);
             }
             self.traffic.requests.fetch_add(1, Relaxed);
             let started = Instant::now();
