@@ -252,34 +252,31 @@ impl Journal {
 
     /// Records, durably and before the request leaves, that these rows are being sent.
     pub fn mark_sending(&mut self, rows: &[u64]) -> Result<(), JournalError> {
-        let tx = self.conn.transaction().map_err(|e| JournalError::Sqlite {
-            path: self.path.clone(),
-            source: e,
-        })?;
-        {
-            let mut insert = tx
-                .prepare_cached("INSERT OR IGNORE INTO rows (row, state) VALUES (?1, ?2)")
-                .map_err(|e| sqlite(&self.path, e))?;
-            for row in rows {
-                insert
-                    .execute(params![*row as i64, SENDING])
-                    .map_err(|e| sqlite(&self.path, e))?;
-            }
-        }
-        tx.commit().map_err(|e| sqlite(&self.path, e))
+        self.each_row(
+            "INSERT OR IGNORE INTO rows (row, state) VALUES (?1, ?2)",
+            rows,
+            SENDING,
+        )
     }
 
     /// Takes back the "sending" mark of rows whose request never left (the run stopped while it
     /// waited for its token). Rows already accepted keep their state.
     pub fn unmark_sending(&mut self, rows: &[u64]) -> Result<(), JournalError> {
+        self.each_row(
+            "DELETE FROM rows WHERE row = ?1 AND state = ?2",
+            rows,
+            SENDING,
+        )
+    }
+
+    /// Runs `sql` with `(row, state)` for each row, in one durable transaction.
+    fn each_row(&mut self, sql: &str, rows: &[u64], state: i64) -> Result<(), JournalError> {
         let tx = self.conn.transaction().map_err(|e| sqlite(&self.path, e))?;
         {
-            let mut delete = tx
-                .prepare_cached("DELETE FROM rows WHERE row = ?1 AND state = ?2")
-                .map_err(|e| sqlite(&self.path, e))?;
+            let mut statement = tx.prepare_cached(sql).map_err(|e| sqlite(&self.path, e))?;
             for row in rows {
-                delete
-                    .execute(params![*row as i64, SENDING])
+                statement
+                    .execute(params![*row as i64, state])
                     .map_err(|e| sqlite(&self.path, e))?;
             }
         }

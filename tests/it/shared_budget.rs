@@ -9,9 +9,10 @@ use crate::support::outcome::Run;
 use crate::support::redis::Redis;
 use crate::support::scenario::{Running, Scenario};
 
-/// The window of these tests: 60 requests per second, on both sides. (A spacing of ≈17 ms: the
-/// margin of two requests absorbs ≈35 ms of arrival jitter between the processes.)
-const WINDOW: (u64, u64) = (60, 1_000);
+/// The window of these tests: 60 requests per 2 s, on both sides. (A spacing of ≈35 ms: the
+/// margin of two requests absorbs ≈70 ms of arrival jitter between processes on a loaded
+/// two-core machine; HubSpot's 190 per 10 s spaces requests ≈53 ms apart.)
+const WINDOW: (u64, u64) = (60, 2_000);
 
 /// One stage of a migration: `n` records of `object` created one per request, from `{prefix}.csv`
 /// by `{prefix}.toml` (with its own journal, dead letters and report), drawing from the budget at
@@ -91,20 +92,24 @@ fn busiest_window(run: &Run) -> u64 {
 #[test]
 fn three_runs_share_one_window_and_together_fill_it() {
     let redis = Redis::start();
-    let runs = three_stages(&redis, 120, |s| s, |p| p).map(|running| running.wait());
+    let runs = three_stages(&redis, 80, |s| s, |p| p).map(|running| running.wait());
     for run in &runs {
-        run.exit(0).accepted(120).created(120);
+        run.exit(0).accepted(80).created(80);
     }
     // Together at the ceiling: some window held at least 95 % of it (and, checked by every run,
     // none held more than all of it).
     let busiest = busiest_window(&runs[0]);
+    eprintln!(
+        "three runs together: busiest window {busiest} of {}",
+        WINDOW.0
+    );
     assert!(
         busiest * 100 >= WINDOW.0 * 95,
         "the busiest window held {busiest} of {} requests",
         WINDOW.0
     );
     for (run, (_, object)) in runs.iter().zip(STAGES) {
-        assert_eq!(run.portal().records(object), 120, "{object}");
+        assert_eq!(run.portal().records(object), 80, "{object}");
     }
 }
 
@@ -112,24 +117,24 @@ fn three_runs_share_one_window_and_together_fill_it() {
 fn the_environment_names_the_budget_for_pipelines_that_do_not() {
     let redis = Redis::start();
     let scenario = Scenario::new().window(WINDOW.0, WINDOW.1);
-    let first = stage(scenario, "contacts", "a", 100, None)
+    let first = stage(scenario, "contacts", "a", 60, None)
         .env("ETL_SHARED_BUDGET", &redis.url())
         .spawn();
-    let second = stage(first.alongside(), "companies", "b", 100, Some(&redis.url())).spawn();
-    first.wait().exit(0).accepted(100);
-    second.wait().exit(0).accepted(100);
+    let second = stage(first.alongside(), "companies", "b", 60, Some(&redis.url())).spawn();
+    first.wait().exit(0).accepted(60);
+    second.wait().exit(0).accepted(60);
 }
 
 #[test]
 fn redis_lost_and_back_at_once_pauses_the_runs_and_they_finish() {
     let mut redis = Redis::start();
-    let [mut first, second, third] = three_stages(&redis, 100, |s| s, |p| p);
-    first.wait_until(|portal| portal.records("contacts") >= 20);
+    let [mut first, second, third] = three_stages(&redis, 60, |s| s, |p| p);
+    first.wait_until(|portal| portal.records("contacts") >= 10);
     // Killed and started again empty: the runs notice, wait a whole window (the state is
     // gone), and go on; the window check of each run covers the moment Redis came back.
     redis.restart();
     for run in [first, second, third].map(|running| running.wait()) {
-        run.exit(0).accepted(100).says("reachable again");
+        run.exit(0).accepted(60).says("reachable again");
     }
 }
 
@@ -138,11 +143,11 @@ fn redis_down_too_long_stops_resumably_and_resume_finishes() {
     let mut redis = Redis::start();
     let [mut first, second, third] = three_stages(
         &redis,
-        100,
+        60,
         |s| s.args(["--log-format", "json"]),
         |p| p.dispatch("shared_budget_outage_ms", 1_500),
     );
-    first.wait_until(|portal| portal.records("contacts") >= 20);
+    first.wait_until(|portal| portal.records("contacts") >= 10);
     redis.kill();
     let stopped = [first, second, third].map(|running| running.wait());
     for run in &stopped {
@@ -167,9 +172,9 @@ fn redis_down_too_long_stops_resumably_and_resume_finishes() {
             .args(["--resume"])
             .run()
             .exit(0)
-            .accepted(100)
-            .created(100);
-        assert_eq!(run.portal().records(object), 100, "{object}");
+            .accepted(60)
+            .created(60);
+        assert_eq!(run.portal().records(object), 60, "{object}");
     }
 }
 
@@ -192,10 +197,10 @@ fn a_refused_password_is_fatal_at_start() {
 fn a_daily_stop_seen_by_one_run_stops_the_others_without_asking() {
     let redis = Redis::start();
     let scenario = Scenario::new().sandbox(|s| s.daily_limit(30));
-    let first = stage(scenario, "contacts", "a", 100, Some(&redis.url())).run();
+    let first = stage(scenario, "contacts", "a", 60, Some(&redis.url())).run();
     first.exit(4).stopped("daily_limit");
     let asked = first.portal().stats()["requests_total"].clone();
-    let second = stage(first.then(), "companies", "b", 100, Some(&redis.url())).run();
+    let second = stage(first.then(), "companies", "b", 60, Some(&redis.url())).run();
     second
         .exit(4)
         .stopped("daily_limit")

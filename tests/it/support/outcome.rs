@@ -157,7 +157,8 @@ impl Run {
         self.reported("dead_lettered", n)
     }
 
-    /// The report's `stopped`: `completed`, `daily_limit`, `interrupted` or `fatal`.
+    /// The report's `stopped`: `completed`, `daily_limit`, `interrupted`,
+    /// `shared_budget_unavailable` or `fatal`.
     pub fn stopped(&self, how: &str) -> &Run {
         self.reported("stopped", how)
     }
