@@ -8,7 +8,8 @@ use super::budget::{BudgetUrl, DEFAULT_OUTAGE, SharedBudgetSpec};
 use super::mapping::{PropertyMapping, ValueSource, ValueType};
 use super::raw::{RawAssociation, RawDispatch, RawMapping, RawPipeline, RawSource, RawTarget};
 use super::source_name::{
-    compression_of, default_delimiter, format_from_extension, is_stdin, unreadable_combination,
+    compression_of, default_delimiter, format_from_extension, is_remote, is_stdin,
+    unreadable_combination,
 };
 use super::{
     AssociationSpec, BaseUrl, CheckpointSpec, ConfigError, DEFAULT_MAX_ROW_BYTES, DeadLetterSpec,
@@ -50,8 +51,11 @@ impl RawPipeline {
         let dead_letter = DeadLetterSpec {
             path: match self.dead_letter.path {
                 Some(path) => dir.join(path),
-                // Standard input has no name: the pipeline file's names the dead letters.
-                None if is_stdin(&source.path) => sibling(file, "failed.csv"),
+                // Standard input has no name, and an object's folder is no local one: the
+                // pipeline file's names the dead letters.
+                None if is_stdin(&source.path) || is_remote(&source.path) => {
+                    sibling(file, "failed.csv")
+                }
                 None => sibling(&source.path, "failed.csv"),
             },
             delimiter: match source.format {
@@ -89,8 +93,9 @@ pub(super) fn sibling(path: &Path, suffix: &str) -> PathBuf {
 
 impl RawSource {
     fn validate(self, ctx: &Ctx, dir: &Path) -> Result<SourceSpec, ConfigError> {
-        // Standard input is no file of the pipeline's folder, and is CSV unless told otherwise.
-        let path = if is_stdin(&self.path) {
+        // Standard input and objects in a store are no files of the pipeline's folder; standard
+        // input is CSV unless told otherwise.
+        let path = if is_stdin(&self.path) || is_remote(&self.path) {
             self.path.clone()
         } else {
             dir.join(&self.path)

@@ -1,5 +1,5 @@
 //! What a source's name tells: its format and compression from its extensions (`.csv`, `.tsv`,
-//! `.parquet`, then `.gz` or `.zst`), and `-` for standard input.
+//! `.parquet`, then `.gz` or `.zst`), `-` for standard input, and URLs of objects in a store.
 
 use std::path::Path;
 
@@ -7,6 +7,22 @@ use super::{Compression, SourceFormat};
 
 /// `path = "-"`: the rows come from standard input.
 pub const STDIN: &str = "-";
+
+/// The URL schemes of sources on object storage (read through the `object_store` crate).
+const REMOTE: [&str; 10] = [
+    "s3://", "s3a://", "gs://", "az://", "azure://", "abfs://", "abfss://", "adl://", "http://",
+    "https://",
+];
+
+/// Whether `path` is the URL of an object in a store rather than a local file.
+pub fn is_remote(path: &Path) -> bool {
+    path.to_str().is_some_and(|p| {
+        REMOTE.iter().any(|scheme| {
+            p.get(..scheme.len())
+                .is_some_and(|s| s.eq_ignore_ascii_case(scheme))
+        })
+    })
+}
 
 /// Whether `path` names standard input.
 pub fn is_stdin(path: &Path) -> bool {

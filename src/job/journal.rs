@@ -70,6 +70,19 @@ impl Fingerprint {
                 hasher.update(b"\0etl-stdin\0");
                 continue;
             }
+            if crate::config::source_name::is_remote(path) {
+                // An object in a store: its ETag and version say whether it changed, without
+                // reading it whole.
+                let identity = crate::prepare::source::object_identity(path).map_err(|source| {
+                    JournalError::Fingerprint {
+                        path: path.to_path_buf(),
+                        source,
+                    }
+                })?;
+                hasher.update(identity.as_bytes());
+                hasher.update(b"\0etl-file-boundary\0");
+                continue;
+            }
             let error = |source| JournalError::Fingerprint {
                 path: path.to_path_buf(),
                 source,

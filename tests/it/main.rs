@@ -4,6 +4,7 @@ mod support;
 
 mod bounded;
 mod inputs;
+mod object_storage;
 mod prepare;
 mod proxy;
 mod readers;

@@ -1,12 +1,14 @@
 //! The bytes of a CSV source: a file as it is, a compressed file through a streaming decoder
-//! (gzip, zstd: never unpacked whole, so memory stays flat whatever the size), or standard input.
+//! (gzip, zstd: never unpacked whole, so memory stays flat whatever the size), standard input, or
+//! an object in a store (streamed, and decoded the same way).
 
 use std::fs::File;
 use std::io::{BufReader, Read};
 use std::path::Path;
 
+use super::remote::Object;
 use crate::config::Compression;
-use crate::config::source_name::is_stdin;
+use crate::config::source_name::{is_remote, is_stdin};
 
 /// A source's bytes, decoded; read on the prepare thread.
 pub(super) type Input = Box<dyn Read + Send>;
@@ -15,6 +17,9 @@ pub(super) type Input = Box<dyn Read + Send>;
 pub(super) fn open(path: &Path, compression: Compression) -> std::io::Result<Input> {
     let raw: Input = if is_stdin(path) {
         Box::new(std::io::stdin())
+    } else if is_remote(path) {
+        let url = path.to_str().unwrap_or_default();
+        Box::new(Object::open(url)?.reader_from(0)?)
     } else {
         Box::new(File::open(path)?)
     };
