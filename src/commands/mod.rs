@@ -5,6 +5,7 @@
 
 mod run;
 mod sandbox;
+mod state;
 mod validate;
 
 use std::process::ExitCode;
@@ -58,6 +59,8 @@ enum Command {
     Validate(validate::ValidateArgs),
     /// Serve the local HubSpot-compatible API.
     Sandbox(crate::sandbox::SandboxArgs),
+    /// Show, export or edit a [sync] pipeline's state (the key → record id map).
+    State(state::StateArgs),
 }
 
 /// How a command ended, as far as the exit code is concerned.
@@ -90,6 +93,7 @@ pub async fn execute(cli: Cli) -> Exit {
         Command::Run(args) => run::execute(args).await,
         Command::Validate(args) => validate::execute(args).await,
         Command::Sandbox(args) => sandbox::execute(args).await,
+        Command::State(args) => state::execute(args).await,
     }
 }
 

@@ -1,5 +1,6 @@
 //! Command-line flags that change a loaded pipeline: the file describes the job, the flags
-//! describe the run (`--source`, `--base-url`). One loader applies them for every command.
+//! describe the run (`--source`, `--base-url`, `--api-version`). One loader applies them for every
+//! command.
 
 use std::path::{Path, PathBuf};
 
@@ -8,7 +9,7 @@ use super::source_name::{
     compression_of, default_delimiter, format_from_extension, is_stdin, is_tsv,
     unreadable_combination,
 };
-use super::{ConfigError, Pipeline, SourceFormat, SourceSpec};
+use super::{ApiVersion, ConfigError, Pipeline, SourceFormat, SourceSpec};
 
 /// What the command line changes.
 #[derive(Debug, Clone, Default)]
@@ -17,6 +18,8 @@ pub struct Overrides {
     pub source: Option<PathBuf>,
     /// Send to this API instead of the pipeline's `base_url` ("sandbox" or an http(s) URL).
     pub base_url: Option<String>,
+    /// Send in this API version instead of the pipeline's `api_version`.
+    pub api_version: Option<ApiVersion>,
 }
 
 impl Overrides {
@@ -27,6 +30,9 @@ impl Overrides {
         }
         if let Some(base_url) = &self.base_url {
             pipeline = pipeline.with_base_url(base_url)?;
+        }
+        if let Some(version) = self.api_version {
+            pipeline.target.api_version = version;
         }
         Ok(pipeline)
     }

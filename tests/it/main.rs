@@ -2,6 +2,7 @@
 
 mod support;
 
+mod api_versions;
 mod bounded;
 mod inputs;
 mod object_storage;
@@ -23,4 +24,6 @@ mod sandbox_rules;
 mod sandbox_schemas;
 mod sandbox_versions;
 mod shared_budget;
+mod sync;
+mod validate_rules;
 mod validate_sandbox;

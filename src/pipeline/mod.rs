@@ -8,6 +8,8 @@
 //! reader and memory stays flat. Every row read ends as accepted, dead-lettered, or (when the
 //! run stops early) unfinished: the report's counts always add up to the rows read.
 
+mod sync;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
@@ -26,12 +28,14 @@ use crate::job::outcome::{self, Outcome, Recorder};
 use crate::job::progress::Progress;
 use crate::job::report::{Counters, Report, Stopped};
 use crate::job::resume::Earlier;
+use crate::job::state::State;
 use crate::portal::halt::{Halt, HaltFlag};
 use crate::portal::schema::{self, ObjectSchema, SchemaError};
 use crate::portal::target::{Target, TargetError};
 use crate::portal::{Portal, Traffic};
 use crate::prepare::source;
 use crate::prepare::{self, PrepareError, PrepareHandle, PrepareOptions, PrepareTotals, Prepared};
+use sync::SyncRun;
 
 /// How this run goes (the pipeline file describes the job; these describe the run).
 #[derive(Debug, Clone, Default)]
@@ -45,6 +49,10 @@ pub struct RunOptions {
     pub resume: bool,
     /// Start the job over even if an earlier run left it unfinished.
     pub restart: bool,
+    /// `[sync]`: send every row whatever the state says (and refresh the state).
+    pub full: bool,
+    /// `[sync]`: mirror deletes even beyond `max_deletes`.
+    pub allow_deletes: bool,
 }
 
 /// A run that went to its end, or stopped early.
@@ -72,6 +80,10 @@ pub enum RunError {
     Checkpoint(#[from] CheckpointError),
     #[error("the reading thread ended without a result")]
     Thread,
+    #[error(transparent)]
+    State(#[from] crate::job::state::StateError),
+    #[error(transparent)]
+    Delete(#[from] crate::dispatch::deletes::DeleteError),
 }
 
 /// Runs `pipeline` to its end (or to a clean early stop). Errors before the run starts (the
@@ -85,7 +97,14 @@ pub async fn run(pipeline: &Pipeline, options: &RunOptions) -> Result<RunOutcome
         (false, false) => Start::New,
     };
     let target = Target::connect(&pipeline.connection(), options.token.as_ref()).await?;
-    let (checkpoint, earlier) = match open_job(pipeline, start) {
+    let mut sync = match SyncRun::open(pipeline) {
+        Ok(sync) => sync,
+        Err(err) => {
+            target.close().await;
+            return Err(err);
+        }
+    };
+    let (checkpoint, earlier) = match open_job(pipeline, start, sync.as_mut().map(SyncRun::state)) {
         Ok(opened) => opened,
         Err(err) => {
             target.close().await;
@@ -121,9 +140,9 @@ pub async fn run(pipeline: &Pipeline, options: &RunOptions) -> Result<RunOutcome
             pipeline,
             portal,
             counters: &counters,
-            quiet: options.quiet,
+            options,
         };
-        match run.go(Arc::new(checkpoint), earlier).await {
+        match run.go(Arc::new(checkpoint), earlier, sync.as_mut()).await {
             Ok(read) => rows_read = Some(read),
             Err(err) => halt.raise(Halt::Failed(err.to_string())),
         }
@@ -155,13 +174,19 @@ pub async fn run(pipeline: &Pipeline, options: &RunOptions) -> Result<RunOutcome
     })
 }
 
-/// Takes the job's lock and journal, and reads what earlier runs finished.
-fn open_job(pipeline: &Pipeline, start: Start) -> Result<(Checkpoint, Option<Earlier>), RunError> {
+/// Takes the job's lock and journal, and reads what earlier runs finished. A `[sync]` state
+/// takes over what a journal being replaced leaves.
+fn open_job(
+    pipeline: &Pipeline,
+    start: Start,
+    state: Option<&mut State>,
+) -> Result<(Checkpoint, Option<Earlier>), RunError> {
     let (checkpoint, progress) = Checkpoint::open(
         &pipeline.checkpoint.path,
         &pipeline.source.path,
         &pipeline.file,
         start,
+        state,
     )?;
     let earlier = match progress {
         Some(progress) => Some(Earlier::read(progress, pipeline)?),
@@ -175,19 +200,21 @@ struct Run<'a> {
     pipeline: &'a Pipeline,
     portal: &'a Arc<Portal>,
     counters: &'a Arc<Counters>,
-    quiet: bool,
+    options: &'a RunOptions,
 }
 
 impl Run<'_> {
-    /// Fetches the schema, then prepares and dispatches every row. Returns the rows read by this
-    /// run (rows finished by earlier runs are skipped, and counted from the journal).
+    /// Fetches the schema and the properties' validation rules, then prepares and dispatches every
+    /// row. Returns the rows read by this run (rows finished by earlier runs are skipped, and
+    /// counted from the journal).
     async fn go(
         &self,
         checkpoint: Arc<Checkpoint>,
         earlier: Option<Earlier>,
+        mut sync: Option<&mut SyncRun>,
     ) -> Result<u64, RunError> {
         let (pipeline, portal) = (self.pipeline, self.portal);
-        let schema = match schema::fetch(portal, &pipeline.target.object).await {
+        let schema = match schema::fetch_for_writing(portal, &pipeline.target.object).await {
             Ok(schema) => schema,
             // Nothing sent yet and nothing lost: the halt says why (daily limit, refused token,
             // an interrupt), and every row not finished before is left for --resume.
@@ -199,6 +226,14 @@ impl Run<'_> {
             Err(error) => return Err(error.into()),
         };
         let spec = spec_of(pipeline, &schema);
+        let filter = match &mut sync {
+            Some(sync) => {
+                // What a crashed run accepted and never merged reaches the state first.
+                checkpoint.merge_state(sync.state())?;
+                Some(sync.filter(pipeline, &spec, self.options.full)?)
+            }
+            None => None,
+        };
         let earlier = earlier.map(Arc::new);
         let stop_reading = Arc::new(AtomicBool::new(false));
         let skip = earlier.clone().map(|earlier| {
@@ -210,8 +245,17 @@ impl Run<'_> {
             PrepareOptions {
                 skip,
                 stop: Arc::clone(&stop_reading),
+                filter,
             },
         )?;
+        // `etl validate` lists them; a run only notes them (the dead letters say what broke).
+        let rules = &prepared.rules;
+        tracing::debug!(
+            checked = rules.checked.len(),
+            left_to_portal = rules.left.len(),
+            unavailable = rules.unavailable.as_deref(),
+            "property validation rules"
+        );
         // A resumed job adds to the dead letters of its earlier runs.
         let (path, delimiter) = (&pipeline.dead_letter.path, pipeline.dead_letter.delimiter);
         let dead_letters = match earlier {
@@ -229,7 +273,11 @@ impl Run<'_> {
                 halt: Arc::clone(portal.halt()),
             },
         ));
-        let progress = Progress::start(Arc::clone(self.counters), Arc::clone(portal), self.quiet);
+        let progress = Progress::start(
+            Arc::clone(self.counters),
+            Arc::clone(portal),
+            self.options.quiet,
+        );
         let stopper = {
             let (halt, stop_reading) = (Arc::clone(portal.halt()), Arc::clone(&stop_reading));
             tokio::spawn(async move {
@@ -244,7 +292,7 @@ impl Run<'_> {
             Records {
                 counters: Arc::clone(self.counters),
                 outcomes: outcome_tx.clone(),
-                checkpoint: Some(checkpoint),
+                checkpoint: Some(Arc::clone(&checkpoint)),
             },
         ));
         let totals = drive(prepared, &dispatcher, &outcome_tx, &stop_reading).await;
@@ -263,6 +311,18 @@ impl Run<'_> {
             get(&traffic.rate_limited),
         );
         sinks.close(requests, completed);
+        if let Some(sync) = sync {
+            let allow = self.options.allow_deletes;
+            sync.finish(
+                pipeline,
+                &checkpoint,
+                portal,
+                self.counters,
+                completed,
+                allow,
+            )
+            .await?;
+        }
         let totals = totals?;
         Ok(totals.rows_read - totals.rows_skipped)
     }
@@ -309,6 +369,7 @@ async fn drive(
             Prepared::Rejected(rejection) => {
                 let _ = outcomes.send(Outcome::Rejected(rejection)).await;
             }
+            Prepared::Unchanged(rows) => Counters::add(&dispatcher.counters().unchanged, rows),
             Prepared::Batch(batch) => {
                 // Waiting for a slot or for a key ends when the run stops.
                 let ready = async {
@@ -330,7 +391,7 @@ async fn drive(
                 };
                 let dispatcher = Arc::clone(dispatcher);
                 tasks.spawn(async move {
-                    dispatcher.process(batch.inputs).await;
+                    dispatcher.process(batch).await;
                     drop(reserved);
                     drop(slot);
                 });
