@@ -30,8 +30,33 @@ pub use validate::{ValidateSummary, validate};
     about = "Bulk-load CSV and Parquet files into HubSpot's CRM"
 )]
 pub struct Cli {
+    /// How log lines are written to stderr: `human`, or `json` (one object a line, for log
+    /// collectors).
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value_t = LogFormat::Human,
+        env = "ETL_LOG_FORMAT",
+        value_name = "FORMAT"
+    )]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
+}
+
+impl Cli {
+    /// The format the binary writes its log lines in.
+    pub fn log_format(&self) -> LogFormat {
+        self.log_format
+    }
+}
+
+/// `--log-format`: log lines for people or for log collectors, with the same fields either way.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Human,
+    Json,
 }
 
 #[derive(Subcommand, Debug)]
@@ -139,6 +164,10 @@ fn stopped_early(halt: Option<&Halt>, left: &str, again: &str) -> Option<Exit> {
             eprintln!("etl: interrupted; {left}. {again}.");
             Some(Exit::Resumable)
         }
+        Halt::BudgetUnavailable(message) => {
+            eprintln!("etl: stopped: {message}; {left}. {again} once Redis answers.");
+            Some(Exit::Resumable)
+        }
         Halt::Refused { .. } | Halt::Failed(_) => Some(Exit::Fatal),
     }
 }
@@ -149,7 +178,9 @@ fn exit_code(outcome: &RunOutcome) -> Exit {
         return Exit::Fatal;
     }
     match &outcome.halt {
-        Some(Halt::DailyLimit(_) | Halt::Interrupted) => Exit::Resumable,
+        Some(Halt::DailyLimit(_) | Halt::Interrupted | Halt::BudgetUnavailable(_)) => {
+            Exit::Resumable
+        }
         Some(Halt::Refused { .. } | Halt::Failed(_)) => Exit::Fatal,
         None if outcome.report.dead_lettered > 0 => Exit::RowsFailed,
         None => Exit::Success,

@@ -5,8 +5,13 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::api_version::{ApiVersion, UnknownVersion};
+use super::budget::{BudgetUrl, DEFAULT_OUTAGE, SharedBudgetSpec};
 use super::mapping::{PropertyMapping, ValueSource, ValueType};
 use super::raw::{RawDispatch, RawMapping, RawPipeline, RawSource, RawTarget};
+use super::source_name::{
+    compression_of, default_delimiter, format_from_extension, is_remote, is_stdin,
+    unreadable_combination,
+};
 use super::{
     BaseUrl, CheckpointSpec, ConfigError, DEFAULT_MAX_ROW_BYTES, DeadLetterSpec, Dispatch,
     Operation, Pipeline, SourceFormat, SourceSpec, Target,
@@ -47,6 +52,11 @@ impl RawPipeline {
         let dead_letter = DeadLetterSpec {
             path: match self.dead_letter.path {
                 Some(path) => dir.join(path),
+                // Standard input has no name, and an object's folder is no local one: the
+                // pipeline file's names the dead letters.
+                None if is_stdin(&source.path) || is_remote(&source.path) => {
+                    sibling(file, "failed.csv")
+                }
                 None => sibling(&source.path, "failed.csv"),
             },
             delimiter: match source.format {
@@ -89,32 +99,20 @@ pub fn sibling(path: &Path, suffix: &str) -> PathBuf {
     path.with_file_name(format!("{stem}.{suffix}"))
 }
 
-fn extension(path: &Path) -> String {
-    path.extension()
-        .map(|e| e.to_string_lossy().to_ascii_lowercase())
-        .unwrap_or_default()
-}
-
-pub(super) fn is_tsv(path: &Path) -> bool {
-    extension(path) == "tsv"
-}
-
-pub(super) fn format_from_extension(path: &Path) -> Option<SourceFormat> {
-    match extension(path).as_str() {
-        "csv" | "tsv" | "txt" => Some(SourceFormat::Csv),
-        "parquet" | "pq" => Some(SourceFormat::Parquet),
-        _ => None,
-    }
-}
-
-pub(super) fn default_delimiter(path: &Path) -> u8 {
-    if is_tsv(path) { b'\t' } else { b',' }
-}
-
 impl RawSource {
     fn validate(self, ctx: &Ctx, dir: &Path) -> Result<SourceSpec, ConfigError> {
-        let path = dir.join(&self.path);
-        let format = match self.format.as_deref() {
+        // Standard input and objects in a store are no files of the pipeline's folder; standard
+        // input is CSV unless told otherwise.
+        let path = if is_stdin(&self.path) || is_remote(&self.path) {
+            self.path.clone()
+        } else {
+            dir.join(&self.path)
+        };
+        let format = match (self.format.as_deref(), is_stdin(&path)) {
+            (None, true) => Some("csv"),
+            (format, _) => format,
+        };
+        let format = match format {
             Some("csv") | Some("tsv") => SourceFormat::Csv,
             Some("parquet") => SourceFormat::Parquet,
             Some(other) => {
@@ -127,7 +125,7 @@ impl RawSource {
                 ctx.err(
                     "source.path",
                     format!(
-                        "cannot tell the format of {} from its extension: name it .csv, .tsv or .parquet, or set source.format",
+                        "cannot tell the format of {} from its extension: name it .csv, .tsv or .parquet (CSV also .csv.gz or .csv.zst), or set source.format",
                         self.path.display()
                     ),
                 )
@@ -152,6 +150,10 @@ impl RawSource {
                 ));
             }
         };
+        let compression = compression_of(&path);
+        if let Some(message) = unreadable_combination(&path, format, compression) {
+            return Err(ctx.err("source.path", message));
+        }
         let max_row_bytes = self.max_row_bytes.unwrap_or(DEFAULT_MAX_ROW_BYTES);
         if max_row_bytes < 1024 {
             return Err(ctx.err(
@@ -162,6 +164,7 @@ impl RawSource {
         Ok(SourceSpec {
             path,
             format,
+            compression,
             delimiter,
             max_row_bytes,
         })
@@ -475,6 +478,20 @@ impl RawDispatch {
         if timeout_ms == 0 {
             return Err(ctx.err("dispatch.timeout_ms", "must be at least 1"));
         }
+        let outage = match self.shared_budget_outage_ms {
+            Some(0) => {
+                return Err(ctx.err("dispatch.shared_budget_outage_ms", "must be at least 1"));
+            }
+            Some(ms) => Duration::from_millis(ms),
+            None => DEFAULT_OUTAGE,
+        };
+        let shared_budget = match self.shared_budget {
+            Some(raw) => Some(SharedBudgetSpec {
+                url: BudgetUrl::parse(&raw).map_err(|m| ctx.err("dispatch.shared_budget", m))?,
+                outage,
+            }),
+            None => None,
+        };
         Ok(Dispatch {
             requests_per_interval,
             interval: Duration::from_millis(interval_ms),
@@ -484,6 +501,8 @@ impl RawDispatch {
             association_batch_size,
             max_retries: self.max_retries.unwrap_or(8),
             request_timeout: Duration::from_millis(timeout_ms),
+            shared_budget,
+            shared_budget_outage: outage,
         })
     }
 }

@@ -6,7 +6,9 @@ use std::num::{NonZeroU32, NonZeroUsize};
 use std::path::Path;
 use std::time::Duration;
 
-use super::check::{default_delimiter, format_from_extension, parse_base_url};
+use super::budget::DEFAULT_OUTAGE;
+use super::check::parse_base_url;
+use super::source_name::{compression_of, default_delimiter, format_from_extension};
 use super::{ApiVersion, ConfigError, Connection, DEFAULT_MAX_ROW_BYTES, Dispatch, SourceSpec};
 
 /// What the flags say, before it is checked.
@@ -69,6 +71,9 @@ impl ConnectionFlags {
                 // Commands without a pipeline file send no links: the defaults of `[dispatch]`.
                 association_requests_per_interval: const { NonZeroU32::new(100).unwrap() },
                 association_batch_size: 1000,
+                // No flag names a shared budget: `ETL_SHARED_BUDGET` still does.
+                shared_budget: None,
+                shared_budget_outage: DEFAULT_OUTAGE,
             },
         })
     }
@@ -91,6 +96,7 @@ impl SourceSpec {
             path: path.to_path_buf(),
             format,
             delimiter: default_delimiter(path),
+            compression: compression_of(path),
             max_row_bytes: DEFAULT_MAX_ROW_BYTES,
         })
     }

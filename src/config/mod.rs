@@ -2,19 +2,18 @@
 //! whose types cannot be wrong (resolved paths, `NonZero` limits, `Duration`s, a checked base URL).
 //!
 //! Parts: `raw` (the file's shape), `check` (raw → validated), `mapping` (the `[mapping]` types),
-//! `overrides` (command-line flags that change a loaded pipeline), `flags` (a connection from
-//! command-line flags, for commands without a pipeline file), `files` (files compared by
-//! identity), `sync` (the `[sync]` table), `secret` (the token's type), `api_version` (the HubSpot
-//! API version a job speaks, and its `--api-version` flag).
 //! `association` (the `[[associations]]` tables), `identity` (reading the pipeline a
-//! `from_pipeline` names), `overrides` (command-line flags that change a loaded pipeline), `files`
-//! (files compared by identity), `sync` (the `[sync]` table), `plan` (migration plans: stages and
-//! the properties they need), `secret` (the token's type), `api_version` (the HubSpot API version a
-//! job speaks, and its `--api-version` flag).
+//! `from_pipeline` names), `overrides` (command-line flags that change a loaded pipeline), `flags`
+//! (a connection from command-line flags, for commands without a pipeline file), `files` (files
+//! compared by identity), `sync` (the `[sync]` table), `plan` (migration plans: stages and the
+//! properties they need), `secret` (the token's type), `api_version` (the HubSpot API version a job
+//! speaks, and its `--api-version` flag), `budget` (the shared rate budget's URL), `source_name`
+//! (what a source's name says: format, compression, standard input, objects).
 //! The key names are the user's contract (DESIGN.md §6); every key is documented in docs/.
 
 pub mod api_version;
 pub mod association;
+pub mod budget;
 mod check;
 pub mod files;
 mod flags;
@@ -24,6 +23,7 @@ mod overrides;
 pub mod plan;
 mod raw;
 pub mod secret;
+pub mod source_name;
 pub mod sync;
 #[cfg(test)]
 mod tests;
@@ -35,6 +35,7 @@ use std::time::Duration;
 
 pub use api_version::{ApiVersion, ApiVersionArg};
 pub use association::{AssociationSpec, AssociationType, IdentityMap, TargetKey};
+use budget::{BudgetUrl, SHARED_BUDGET_ENV, SharedBudgetSpec};
 pub use check::sibling;
 pub use flags::ConnectionFlags;
 use mapping::PropertyMapping;
@@ -65,6 +66,8 @@ pub struct SourceSpec {
     /// Resolved relative to the pipeline file.
     pub path: PathBuf,
     pub format: SourceFormat,
+    /// How a CSV file is compressed (from its last extension: `.gz`, `.zst`).
+    pub compression: Compression,
     /// CSV field delimiter (`b','` for Parquet, where it is unused).
     pub delimiter: u8,
     /// A longer row is dead-lettered as `ROW_TOO_LARGE` without being held whole.
@@ -79,6 +82,14 @@ pub const DEFAULT_MAX_ROW_BYTES: usize = 1 << 20;
 pub enum SourceFormat {
     Csv,
     Parquet,
+}
+
+/// How the source's bytes are compressed: read through a streaming decoder, never unpacked whole.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compression {
+    None,
+    Gzip,
+    Zstd,
 }
 
 /// The object type and the operation applied to every row.
@@ -168,6 +179,11 @@ pub struct Dispatch {
     /// Retries per request after the first attempt.
     pub max_retries: u32,
     pub request_timeout: Duration,
+    /// `shared_budget`: one window shared with every process naming the same Redis and portal.
+    /// `None`: [`Connection::shared_budget`] looks at `ETL_SHARED_BUDGET`.
+    pub shared_budget: Option<SharedBudgetSpec>,
+    /// `shared_budget_outage_ms`, also applied to a budget named by `ETL_SHARED_BUDGET`.
+    pub shared_budget_outage: Duration,
 }
 
 /// Where rejected rows go.
@@ -205,6 +221,8 @@ pub enum ConfigError {
     Flag { flag: String, message: String },
     #[error("environment variable {var} (target.token_env) is not valid Unicode")]
     TokenNotUnicode { var: String },
+    #[error("environment variable {var}: {message}")]
+    Env { var: String, message: String },
 }
 
 /// Reads and validates a pipeline file, then applies the command line's `overrides`.
@@ -260,6 +278,28 @@ impl Connection {
             Err(std::env::VarError::NotUnicode(_)) => Err(ConfigError::TokenNotUnicode {
                 var: self.token_env.clone(),
             }),
+        }
+    }
+
+    /// The rate budget this connection shares with other processes: the pipeline's
+    /// `shared_budget`, else the one `ETL_SHARED_BUDGET` names (so a scheduler can give every job
+    /// the same budget without editing pipelines), else none.
+    pub fn shared_budget(&self) -> Result<Option<SharedBudgetSpec>, ConfigError> {
+        if let Some(spec) = &self.dispatch.shared_budget {
+            return Ok(Some(spec.clone()));
+        }
+        let env_err = |message: String| ConfigError::Env {
+            var: SHARED_BUDGET_ENV.into(),
+            message,
+        };
+        match std::env::var(SHARED_BUDGET_ENV) {
+            Ok(value) if value.trim().is_empty() => Ok(None),
+            Ok(value) => Ok(Some(SharedBudgetSpec {
+                url: BudgetUrl::parse(&value).map_err(env_err)?,
+                outage: self.dispatch.shared_budget_outage,
+            })),
+            Err(std::env::VarError::NotPresent) => Ok(None),
+            Err(std::env::VarError::NotUnicode(_)) => Err(env_err("not valid Unicode".into())),
         }
     }
 }

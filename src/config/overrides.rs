@@ -4,7 +4,11 @@
 
 use std::path::{Path, PathBuf};
 
-use super::check::{default_delimiter, format_from_extension, is_tsv, parse_base_url, sibling};
+use super::check::{parse_base_url, sibling};
+use super::source_name::{
+    compression_of, default_delimiter, format_from_extension, is_stdin, is_tsv,
+    unreadable_combination,
+};
 use super::{ApiVersion, ConfigError, Pipeline, SourceFormat, SourceSpec};
 
 /// What the command line changes.
@@ -53,14 +57,25 @@ impl Pipeline {
     /// The same pipeline reading another file (`etl validate --source`): the format comes from the
     /// new file's extension; a CSV keeps the pipeline's delimiter when the pipeline reads CSV too.
     pub fn with_source(&self, path: &Path) -> Result<Pipeline, ConfigError> {
-        let format = format_from_extension(path).ok_or_else(|| ConfigError::Invalid {
+        let invalid = |message: String| ConfigError::Invalid {
             file: self.file.clone(),
             key: "--source".into(),
-            message: format!(
-                "cannot tell the format of {} from its extension (.csv, .tsv or .parquet)",
-                path.display()
-            ),
-        })?;
+            message,
+        };
+        let format = match is_stdin(path) {
+            true => SourceFormat::Csv,
+            false => format_from_extension(path).ok_or_else(|| {
+                invalid(format!(
+                    "cannot tell the format of {} from its extension (.csv, .tsv or .parquet; \
+                     CSV also .csv.gz or .csv.zst)",
+                    path.display()
+                ))
+            })?,
+        };
+        let compression = compression_of(path);
+        if let Some(message) = unreadable_combination(path, format, compression) {
+            return Err(invalid(message.into()));
+        }
         let delimiter = match (format, self.source.format) {
             (SourceFormat::Csv, SourceFormat::Csv) if !is_tsv(path) => self.source.delimiter,
             _ => default_delimiter(path),
@@ -69,6 +84,7 @@ impl Pipeline {
         pipeline.source = SourceSpec {
             path: path.to_path_buf(),
             format,
+            compression,
             delimiter,
             max_row_bytes: self.source.max_row_bytes,
         };

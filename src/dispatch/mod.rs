@@ -43,9 +43,8 @@ use crate::job::outcome::Outcome;
 use crate::job::report::Counters;
 use crate::job::state::Change;
 use crate::portal::client::Reply;
-use crate::portal::halt::Halt;
 use crate::portal::response::ErrorItem;
-use crate::portal::{Call, Portal};
+use crate::portal::{Call, Portal, Sending};
 use crate::prepare::batch::Batch;
 use crate::prepare::encode;
 use crate::prepare::row::{Input, RejectStatus, Rejection};
@@ -241,20 +240,21 @@ impl Dispatcher {
             if self.portal.halt().is_raised() {
                 return self.unfinished(inputs).await;
             }
-            if matches!(op, Operation::Create | Operation::Archive)
-                && let Some(checkpoint) = &self.checkpoint
-            {
-                // Written and synced before the request leaves: if this process dies before the
-                // answer is recorded, the next run knows these rows may have been applied.
-                let rows: Vec<(u64, Option<&str>)> = inputs
-                    .iter()
-                    .map(|i| (i.row, i.sync.as_ref().map(|s| s.key.as_str())))
-                    .collect();
-                if let Err(err) = checkpoint.mark_sending(&rows) {
-                    self.portal.halt().raise(Halt::Failed(err.to_string()));
-                    return self.unfinished(inputs).await;
-                }
-            }
+            // Creates and archives may land without an answer: their rows are journalled as
+            // "sending", with their `[sync]` keys, written and synced before the request waits for
+            // its token. If this process dies before the answer is recorded, the next run knows
+            // these rows may have been applied (and a create in doubt is never created blindly).
+            let rows: Vec<(u64, Option<&str>)> = inputs
+                .iter()
+                .map(|i| (i.row, i.sync.as_ref().map(|s| s.key.as_str())))
+                .collect();
+            let journal = Journalled {
+                checkpoint: self
+                    .checkpoint
+                    .as_deref()
+                    .filter(|_| matches!(op, Operation::Create | Operation::Archive)),
+                rows: &rows,
+            };
             let id_property = if by_property {
                 self.spec.id_property.as_deref()
             } else {
@@ -268,7 +268,7 @@ impl Dispatcher {
             let creates = op == Operation::Create;
             match self
                 .portal
-                .post(&path, body, creates, &*self.concurrency)
+                .post_journalled(&path, body, creates, &*self.concurrency, &journal)
                 .await
             {
                 Call::Answer(reply) => {
@@ -443,5 +443,34 @@ impl Dispatcher {
         // The outcome writer lives until every dispatcher is gone; a closed channel means the run
         // is already tearing down after a fatal error, and there is nobody left to tell.
         let _ = self.outcomes.send(outcome).await;
+    }
+}
+
+/// The journal's view of one request's rows: marked as sending before it waits for its token,
+/// the mark taken back when it never left. `checkpoint` is `None` for requests that cannot apply
+/// without an answer being seen (updates, upserts: sending them again is harmless).
+struct Journalled<'a> {
+    checkpoint: Option<&'a Checkpoint>,
+    /// Each row with its `[sync]` key, if the job has one.
+    rows: &'a [(u64, Option<&'a str>)],
+}
+
+impl Sending for Journalled<'_> {
+    fn mark(&self) -> Result<(), String> {
+        match self.checkpoint {
+            Some(checkpoint) => checkpoint
+                .mark_sending(self.rows)
+                .map_err(|e| e.to_string()),
+            None => Ok(()),
+        }
+    }
+
+    fn unsent(&self) -> Result<(), String> {
+        match self.checkpoint {
+            Some(checkpoint) => checkpoint
+                .unmark_sending(&self.rows.iter().map(|(row, _)| *row).collect::<Vec<_>>())
+                .map_err(|e| e.to_string()),
+            None => Ok(()),
+        }
     }
 }

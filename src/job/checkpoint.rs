@@ -23,6 +23,11 @@ pub enum CheckpointError {
          continue it, or --restart to start it over"
     )]
     Unfinished(PathBuf),
+    #[error(
+        "--resume cannot continue a job that reads standard input (source.path = \"-\"): the rows \
+         already read are gone. Send the rest as a file with --source, or start over with --restart"
+    )]
+    StdinResume,
 }
 
 /// How a run treats an earlier run's journal.
@@ -58,6 +63,9 @@ impl Checkpoint {
         start: Start,
         state: Option<&mut State>,
     ) -> Result<(Checkpoint, Option<Progress>), CheckpointError> {
+        if start == Start::Resume && crate::config::source_name::is_stdin(source) {
+            return Err(CheckpointError::StdinResume);
+        }
         let lock = RunLock::acquire(&lock_path(journal_path))?;
         let fingerprint = Fingerprint::of(source, pipeline_file)?;
         let resumed = match start {
@@ -105,6 +113,11 @@ impl Checkpoint {
     /// async workers.
     pub fn mark_sending(&self, rows: &[(u64, Option<&str>)]) -> Result<(), JournalError> {
         tokio::task::block_in_place(|| self.journal().mark_sending(rows))
+    }
+
+    /// Takes back [`Checkpoint::mark_sending`] for rows whose request never left.
+    pub fn unmark_sending(&self, rows: &[u64]) -> Result<(), JournalError> {
+        tokio::task::block_in_place(|| self.journal().unmark_sending(rows))
     }
 
     pub fn record_accepted(

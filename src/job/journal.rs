@@ -69,6 +69,25 @@ impl Fingerprint {
         use std::io::Read;
         let mut hasher = Xxh3::new();
         for path in [source, pipeline] {
+            if crate::config::source_name::is_stdin(path) {
+                // Standard input cannot be read twice: such a job is never resumed (the
+                // checkpoint refuses), and its fingerprint is the pipeline file's.
+                hasher.update(b"\0etl-stdin\0");
+                continue;
+            }
+            if crate::config::source_name::is_remote(path) {
+                // An object in a store: its ETag and version say whether it changed, without
+                // reading it whole.
+                let identity = crate::prepare::source::object_identity(path).map_err(|source| {
+                    JournalError::Fingerprint {
+                        path: path.to_path_buf(),
+                        source,
+                    }
+                })?;
+                hasher.update(identity.as_bytes());
+                hasher.update(b"\0etl-file-boundary\0");
+                continue;
+            }
             let error = |source| JournalError::Fingerprint {
                 path: path.to_path_buf(),
                 source,
@@ -295,6 +314,24 @@ impl Journal {
         };
         progress.completed = count("completed")? == 1;
         Ok(progress)
+    }
+
+    /// Takes back the "sending" mark of rows whose request never left (the run stopped while it
+    /// waited for its token). Rows already accepted keep their state; a `[sync]` key recorded
+    /// with the mark is inert without it (keys in doubt are read through rows still sending).
+    pub fn unmark_sending(&mut self, rows: &[u64]) -> Result<(), JournalError> {
+        let tx = self.conn.transaction().map_err(|e| sqlite(&self.path, e))?;
+        {
+            let mut delete = tx
+                .prepare_cached("DELETE FROM rows WHERE row = ?1 AND state = ?2")
+                .map_err(|e| sqlite(&self.path, e))?;
+            for row in rows {
+                delete
+                    .execute(params![*row as i64, SENDING])
+                    .map_err(|e| sqlite(&self.path, e))?;
+            }
+        }
+        tx.commit().map_err(|e| sqlite(&self.path, e))
     }
 
     /// Records, durably and before the request leaves, that these rows are being sent, with their
@@ -552,6 +589,27 @@ mod tests {
         assert_eq!(progress.accepted.len(), 3);
         assert_eq!(progress.totals.created, 3);
         assert!(progress.completed);
+    }
+
+    #[test]
+    fn rows_that_never_left_are_not_in_doubt() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("job.journal");
+        let mut journal = Journal::start(&path, &fingerprint(1)).unwrap();
+        journal
+            .mark_sending(&[(1, None), (2, None), (3, Some("k3"))])
+            .unwrap();
+        journal.record_accepted(&[1], 1, 0, 0).unwrap();
+        journal.commit().unwrap();
+        journal.unmark_sending(&[1, 3]).unwrap();
+        drop(journal);
+        let (_, progress) = Journal::resume(&path, &fingerprint(1)).unwrap().unwrap();
+        assert!(
+            progress.accepted.contains(1),
+            "accepted rows keep their state"
+        );
+        assert!(progress.in_doubt.contains(2));
+        assert!(!progress.in_doubt.contains(3));
     }
 
     #[test]

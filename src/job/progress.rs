@@ -21,7 +21,11 @@ impl Progress {
     /// `etl run`'s progress: rows/s, accepted, dead-lettered, in flight, retries.
     pub fn start(counters: Arc<Counters>, portal: Arc<Portal>, quiet: bool) -> Progress {
         Progress::show(quiet, move |elapsed| {
-            progress_line(&counters, portal.traffic(), elapsed)
+            let line = progress_line(&counters, portal.traffic(), elapsed);
+            match portal.waiting_for() {
+                Some(waiting) => format!("{line} · {waiting}"),
+                None => line,
+            }
         })
     }
 

@@ -58,6 +58,8 @@ pub enum Stopped {
     DailyLimit,
     /// Ctrl-C or SIGTERM: resumable.
     Interrupted,
+    /// The shared rate budget (Redis) stayed unreachable: resumable.
+    SharedBudgetUnavailable,
     /// A refused token or a local failure.
     Fatal,
 }
@@ -68,6 +70,7 @@ impl From<Option<&Halt>> for Stopped {
             None => Stopped::Completed,
             Some(Halt::DailyLimit(_)) => Stopped::DailyLimit,
             Some(Halt::Interrupted) => Stopped::Interrupted,
+            Some(Halt::BudgetUnavailable(_)) => Stopped::SharedBudgetUnavailable,
             Some(Halt::Refused { .. } | Halt::Failed(_)) => Stopped::Fatal,
         }
     }

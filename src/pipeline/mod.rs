@@ -96,7 +96,13 @@ pub async fn run(pipeline: &Pipeline, options: &RunOptions) -> Result<RunOutcome
     let connection = pipeline.connection();
     let target = Target::connect(&connection, options.token.as_ref()).await?;
     // From here Ctrl-C stops the run cleanly: every ending has a report.
-    let (session, signals) = Session::open(&target, &connection);
+    let (session, signals) = match Session::open(&target, &connection) {
+        Ok(session) => session,
+        Err(err) => {
+            target.close().await;
+            return Err(err.into());
+        }
+    };
     let outcome = run_in(pipeline, options, &session).await;
     signals.abort();
     target.close().await;
@@ -114,11 +120,13 @@ pub struct Session<'a> {
 
 impl<'a> Session<'a> {
     /// A session on `target` with the budget of `connection`, whose stop switch Ctrl-C and SIGTERM
-    /// raise until the returned watch is aborted (when the session ends).
+    /// raise until the returned watch is aborted (when the session ends). Fails when the shared
+    /// budget the connection names is unusable.
     pub fn open(
         target: &'a Target,
         connection: &Connection,
-    ) -> (Session<'a>, tokio::task::JoinHandle<()>) {
+    ) -> Result<(Session<'a>, tokio::task::JoinHandle<()>), TargetError> {
+        let budget = target.budget(connection)?;
         let halt = Arc::new(HaltFlag::default());
         let signals = {
             let halt = Arc::clone(&halt);
@@ -127,9 +135,9 @@ impl<'a> Session<'a> {
         let session = Session {
             target,
             halt,
-            budget: Budget::new(&connection.dispatch),
+            budget,
         };
-        (session, signals)
+        Ok((session, signals))
     }
 }
 

@@ -61,7 +61,13 @@ pub async fn run(plan: &Plan, options: &RunOptions) -> Result<PlanOutcome, PlanE
     };
     let connection = connection(plan);
     let target = Target::connect(&connection, options.token.as_ref()).await?;
-    let (session, signals) = Session::open(&target, &connection);
+    let (session, signals) = match Session::open(&target, &connection) {
+        Ok(session) => session,
+        Err(err) => {
+            target.close().await;
+            return Err(err.into());
+        }
+    };
     let result = match ensure_properties(plan, &session).await {
         Ok(properties) => {
             let stages = run_stages(plan, options, &session, &mut journal).await;

@@ -1,17 +1,7 @@
 //! The request gate: no rolling window of `interval` ever carries more than `requests_per_interval`
-//! requests from this run, retries included (DESIGN.md §3.4).
-//!
-//! A token bucket (governor's GCRA) with burst `b` and one token every `p` lets at most
-//! `⌊T / p⌋ + b` requests through in any window `T`. We take `b = 2` and `T / p = N − m − 0.1`, so
-//! no window holds more than `N − m + 1` requests, and the run sustains `(N − m − 0.1) / N` of the
-//! ceiling (98.4 % at 190). The second token of burst is not there to burst: it lets a request
-//! that woke a little late (timer granularity, scheduling) be followed on time, where a burst of
-//! one would lose that time for good (measured: 96 % instead of 98 % of a 1 s window).
-//!
-//! The margin `m` absorbs latency jitter: the portal counts arrivals, not our send times, and a
-//! request sent later than its neighbour can land closer to it than we spaced them. With `m` ≈
-//! 1.5 % of `N` (3 of 190), arrivals may shift by two spacings (≈110 ms at 190 per 10 s) without
-//! a 429.
+//! requests from this run, retries included (DESIGN.md §3.4). The pace (spacing and burst, and
+//! why they bound every window) is [`super::pace`]'s; this gate applies it on its own, or draws
+//! from a budget shared with other processes ([`super::budget`]) when the run names one.
 //!
 //! The gate also reads the portal's own count (`X-HubSpot-RateLimit-Remaining`): other apps of
 //! the same account share the window, so when the portal says it is nearly full, or answers 429,
@@ -26,8 +16,12 @@ use std::time::{Duration, Instant};
 
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 
+use super::budget::{BudgetError, SharedBudget};
+use super::pace::Pace;
 use super::response::RateHeaders;
 use crate::config::Dispatch;
+use crate::config::budget::SharedBudgetSpec;
+use crate::config::secret::Secret;
 
 /// The windows of a portal, shared by everything that sends to it (the stages of a plan too).
 #[derive(Clone)]
@@ -52,13 +46,36 @@ impl Budget {
             )),
         }
     }
+
+    /// A budget at `dispatch`'s limits drawn from the one `spec` names, shared with every process
+    /// that names it for the same portal (`base_url` and `token`): each window keeps its own
+    /// pacing state there, and both count towards the one daily counter.
+    pub fn shared(
+        dispatch: &Dispatch,
+        spec: &SharedBudgetSpec,
+        base_url: &str,
+        token: &Secret,
+    ) -> Result<Budget, BudgetError> {
+        let gate = |window: &str, n: NonZeroU32| -> Result<Arc<RateGate>, BudgetError> {
+            let pace = Pace::for_window(n, dispatch.interval);
+            let budget = SharedBudget::new(spec, base_url, token, window, pace, dispatch.interval)?;
+            Ok(Arc::new(RateGate::shared(n, dispatch.interval, budget)))
+        };
+        Ok(Budget {
+            general: gate("general", dispatch.requests_per_interval)?,
+            associations: gate("associations", dispatch.association_requests_per_interval)?,
+        })
+    }
 }
 
 /// The longest pause a response can cause.
 const MAX_PAUSE: Duration = Duration::from_secs(60);
 
 pub struct RateGate {
+    /// The pace applied here, when no budget is shared.
     gcra: DefaultDirectRateLimiter,
+    /// The budget shared with other processes; it replaces `gcra` (same pace, one state for all).
+    shared: Option<SharedBudget>,
     /// One token's worth of time: `interval / (N − m − 0.1)`.
     spacing: Duration,
     interval: Duration,
@@ -67,29 +84,41 @@ pub struct RateGate {
 }
 
 impl RateGate {
+    /// A gate pacing this process alone.
     pub fn new(requests_per_interval: NonZeroU32, interval: Duration) -> RateGate {
-        let n = requests_per_interval.get();
-        let margin = safety_margin(n);
-        // `⌊T / p⌋ + burst ≤ N − m + 1`; a tiny window (N ≤ 3) gets a burst of one.
-        let (burst, per_interval) = if n - margin >= 2 {
-            (2, f64::from(n - margin) - 0.1)
-        } else {
-            (1, f64::from((n - margin).max(1)))
-        };
-        let spacing = interval.div_f64(per_interval).max(Duration::from_nanos(1));
-        let quota = Quota::with_period(spacing)
+        let pace = Pace::for_window(requests_per_interval, interval);
+        let quota = Quota::with_period(pace.spacing)
             .expect("spacing is never zero")
-            .allow_burst(NonZeroU32::new(burst).expect("burst is 1 or 2"));
+            .allow_burst(NonZeroU32::new(pace.burst).expect("burst is 1 or 2"));
         RateGate {
             gcra: RateLimiter::direct(quota),
-            spacing,
+            shared: None,
+            spacing: pace.spacing,
             interval,
             paused_until: Mutex::new(None),
         }
     }
 
-    /// Waits until one more request may leave, and takes its token.
-    pub async fn acquire(&self) {
+    /// A gate drawing from `budget`, shared with every process that names the same one.
+    pub fn shared(
+        requests_per_interval: NonZeroU32,
+        interval: Duration,
+        budget: SharedBudget,
+    ) -> RateGate {
+        RateGate {
+            shared: Some(budget),
+            ..RateGate::new(requests_per_interval, interval)
+        }
+    }
+
+    /// The shared budget, when the run draws from one.
+    pub fn shared_budget(&self) -> Option<&SharedBudget> {
+        self.shared.as_ref()
+    }
+
+    /// Waits until one more request may leave, and takes its token. Fails only when the shared
+    /// budget cannot give one (unreachable for too long, refused, or the daily limit spent).
+    pub async fn acquire(&self) -> Result<(), BudgetError> {
         loop {
             let pause = *self.paused_until.lock().expect("limiter lock poisoned");
             match pause {
@@ -99,7 +128,13 @@ impl RateGate {
                 _ => break,
             }
         }
-        self.gcra.until_ready().await;
+        match &self.shared {
+            Some(budget) => budget.acquire().await,
+            None => {
+                self.gcra.until_ready().await;
+                Ok(())
+            }
+        }
     }
 
     /// Reads the portal's rate headers from a response: when the window has (almost) no room
@@ -135,30 +170,9 @@ impl RateGate {
     }
 }
 
-/// How many requests of the window to leave unused as a guard against arrival jitter.
-pub fn safety_margin(requests_per_interval: u32) -> u32 {
-    if requests_per_interval <= 1 {
-        return 0;
-    }
-    // At least two: one request of slack left under the bound even in small windows, where a
-    // single late-scheduled request is a large share (seen on loopback under load).
-    let margin = (f64::from(requests_per_interval) * 0.015).ceil() as u32;
-    margin.max(2).min(requests_per_interval - 1)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn margin_is_small_but_never_zero() {
-        assert_eq!(safety_margin(190), 3);
-        assert_eq!(safety_margin(100), 2);
-        assert_eq!(safety_margin(10), 2);
-        assert_eq!(safety_margin(60), 2);
-        assert_eq!(safety_margin(2), 1);
-        assert_eq!(safety_margin(1), 0);
-    }
 
     #[tokio::test]
     async fn no_window_holds_more_than_the_limit() {
@@ -166,7 +180,7 @@ mod tests {
         let gate = RateGate::new(NonZeroU32::new(20).unwrap(), Duration::from_millis(200));
         let mut times = Vec::new();
         for _ in 0..45 {
-            gate.acquire().await;
+            gate.acquire().await.unwrap();
             times.push(Instant::now());
         }
         for (i, start) in times.iter().enumerate() {
@@ -190,7 +204,7 @@ mod tests {
             ..RateHeaders::default()
         });
         let start = Instant::now();
-        gate.acquire().await;
+        gate.acquire().await.unwrap();
         assert!(start.elapsed() >= Duration::from_millis(45));
     }
 }

@@ -20,6 +20,8 @@ pub enum Halt {
     Refused { status: u16, message: String },
     /// Ctrl-C or SIGTERM.
     Interrupted,
+    /// The shared rate budget stayed unreachable longer than the run may wait: resumable.
+    BudgetUnavailable(String),
     /// A local failure that makes going on unsafe (the journal or the dead-letter file cannot be
     /// written).
     Failed(String),

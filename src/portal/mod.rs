@@ -7,6 +7,8 @@
 //! - `client`: the HTTP client, the only code that puts the token on the wire;
 //! - `gate`: the rate gate that keeps every rolling window under the portal's limit, and the
 //!   budget of a portal (the general window, and the associations API's own);
+//! - `pace`: the spacing and burst that bound every window, for the gate and the shared budget;
+//! - `budget`: the rate budget shared with other processes through Redis;
 //! - `retry`: the one classifier of attempts, and the backoff policy;
 //! - `halt`: the run's stop switch;
 //! - `paths`: every path of every request, spelled in the chosen API version;
@@ -16,10 +18,12 @@
 //! - `rules`: the properties' admin-configured validation rules, fetched the same way;
 //! - `standard`: the standard object types and what a create of each requires.
 
+pub mod budget;
 pub mod client;
 pub mod gate;
 pub mod halt;
 pub mod labels;
+pub mod pace;
 pub mod paths;
 pub mod properties;
 pub mod read;
@@ -31,11 +35,12 @@ pub mod standard;
 pub mod target;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::time::{Duration, Instant};
 
 use backon::Retryable;
 
+use budget::BudgetError;
 use client::{Client, Reply, TransportError};
 use gate::{Budget, RateGate};
 use halt::{Halt, HaltFlag};
@@ -57,6 +62,15 @@ pub trait Pacing: Sync {
     fn answered(&self, latency: Duration, room: bool);
     /// 429, 423, 5xx, timeout or a connection failure.
     fn backpressure(&self);
+}
+
+/// What a sender records about a request that may apply without an answer (creates, archives):
+/// the journal's "sending" rows.
+pub trait Sending: Sync {
+    /// Before the request waits for its token: its rows may be applied from now on.
+    fn mark(&self) -> Result<(), String>;
+    /// The call ended without any attempt leaving: its rows were never sent.
+    fn unsent(&self) -> Result<(), String>;
 }
 
 /// For requests outside any adaptive flow (the schema fetch).
@@ -124,6 +138,18 @@ impl Portal {
         &self.traffic
     }
 
+    /// What the sending waits for, when it waits for something other than the window (for the
+    /// progress line): an unreachable shared budget.
+    pub fn waiting_for(&self) -> Option<String> {
+        let budget = self.budget.general.shared_budget()?;
+        let down = budget.unreachable_for()?;
+        Some(format!(
+            "paused: shared budget {} unreachable for {}s",
+            budget.shown(),
+            down.as_secs()
+        ))
+    }
+
     /// The full URL of `path`, for messages.
     pub fn url(&self, path: &str) -> String {
         self.client.url(path)
@@ -132,14 +158,14 @@ impl Portal {
     /// GETs `path` (a read: retried, never ambiguous).
     pub async fn get(&self, path: &str) -> Call {
         let gate = &self.budget.general;
-        self.call(|| self.client.get(path), false, &Unpaced, gate)
+        self.call(|| self.client.get(path), false, &Unpaced, gate, None)
             .await
     }
 
     /// GETs a path of the associations API (v4 labels): its own budget.
     pub async fn get_links(&self, path: &str) -> Call {
         let gate = &self.budget.associations;
-        self.call(|| self.client.get(path), false, &Unpaced, gate)
+        self.call(|| self.client.get(path), false, &Unpaced, gate, None)
             .await
     }
 
@@ -147,8 +173,14 @@ impl Portal {
     /// idempotent, so a lost answer is retried like a read.
     pub async fn post_links(&self, path: &str, body: Vec<u8>, pacing: &dyn Pacing) -> Call {
         let gate = &self.budget.associations;
-        self.call(|| self.client.post(path, body.clone()), false, pacing, gate)
-            .await
+        self.call(
+            || self.client.post(path, body.clone()),
+            false,
+            pacing,
+            gate,
+            None,
+        )
+        .await
     }
 
     /// POSTs `body` to `path`. `creates`: a lost answer may have created records, so it is
@@ -166,8 +198,40 @@ impl Portal {
             creates,
             pacing,
             gate,
+            None,
         )
         .await
+    }
+
+    /// [`Portal::post`] for a request recorded as "sending" before it waits for its token
+    /// ([`Sending::mark`]; an error stops the run and nothing is sent). When the call ends
+    /// without any attempt having left (the run stopped while it waited), [`Sending::unsent`]
+    /// takes the record back, so a stopped run leaves no rows in doubt that were never sent.
+    /// (Marking after the token instead would put a synced write between the token and the
+    /// request: jitter the window's margin must not absorb.)
+    pub async fn post_journalled(
+        &self,
+        path: &str,
+        body: Vec<u8>,
+        creates: bool,
+        pacing: &dyn Pacing,
+        sending: &dyn Sending,
+    ) -> Call {
+        if let Err(reason) = sending.mark() {
+            self.halt.raise(Halt::Failed(reason));
+            return Call::Halted;
+        }
+        let send = || self.client.post(path, body.clone());
+        let left = AtomicBool::new(false);
+        let gate = &self.budget.general;
+        let call = self.call(send, creates, pacing, gate, Some(&left)).await;
+        if matches!(call, Call::Halted)
+            && !left.load(Relaxed)
+            && let Err(reason) = sending.unsent()
+        {
+            self.halt.raise(Halt::Failed(reason));
+        }
+        call
     }
 
     /// One request through the retry loop. The rate gate (of the request's budget) sits *inside*
@@ -178,6 +242,7 @@ impl Portal {
         creates: bool,
         pacing: &dyn Pacing,
         gate: &RateGate,
+        left: Option<&AtomicBool>,
     ) -> Call
     where
         F: Fn() -> Fut,
@@ -185,10 +250,21 @@ impl Portal {
     {
         let attempt = || async {
             // Every wait ends when the run stops: a stopping run sends nothing new.
-            tokio::select! {
+            let token = tokio::select! {
                 biased;
                 () = self.halt.raised() => return Ok(Call::Halted),
-                () = gate.acquire() => {}
+                token = gate.acquire() => token,
+            };
+            if let Err(err) = token {
+                self.halt.raise(match err {
+                    BudgetError::DailySpent(message) => Halt::DailyLimit(message),
+                    BudgetError::Unreachable { .. } => Halt::BudgetUnavailable(err.to_string()),
+                    BudgetError::Refused { .. } => Halt::Failed(err.to_string()),
+                });
+                return Ok(Call::Halted);
+            }
+            if let Some(left) = left {
+                left.store(true, Relaxed);
             }
             self.traffic.requests.fetch_add(1, Relaxed);
             let started = Instant::now();
@@ -231,6 +307,9 @@ impl Portal {
                 }
                 Verdict::DailyLimit(message) => {
                     self.traffic.rate_limited.fetch_add(1, Relaxed);
+                    if let Some(budget) = self.budget.general.shared_budget() {
+                        budget.daily_spent(&message).await;
+                    }
                     self.halt.raise(Halt::DailyLimit(message));
                     Ok(Call::Halted)
                 }

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use super::Portal;
+use super::budget::BudgetError;
 use super::client::{Client, ClientError};
 use super::gate::Budget;
 use super::halt::HaltFlag;
@@ -27,6 +28,8 @@ pub enum TargetError {
     Sandbox(std::io::Error),
     #[error(transparent)]
     Client(#[from] ClientError),
+    #[error(transparent)]
+    Budget(#[from] BudgetError),
 }
 
 /// A connected target: its base URL, the token, and the embedded sandbox when there is one.
@@ -86,7 +89,17 @@ impl Target {
         connection: &Connection,
         halt: Arc<HaltFlag>,
     ) -> Result<Portal, TargetError> {
-        self.portal_in(connection, halt, Budget::new(&connection.dispatch))
+        let budget = self.budget(connection)?;
+        self.portal_in(connection, halt, budget)
+    }
+
+    /// The rate budget of `connection` on this target: paced in this process, or drawn from the
+    /// budget it shares with other processes through Redis (`[dispatch] shared_budget`).
+    pub fn budget(&self, connection: &Connection) -> Result<Budget, TargetError> {
+        Ok(match connection.shared_budget()? {
+            Some(spec) => Budget::shared(&connection.dispatch, &spec, &self.base_url, &self.token)?,
+            None => Budget::new(&connection.dispatch),
+        })
     }
 
     /// [`Target::portal`] drawing on `budget`, which others share (the stages of a plan): one

@@ -13,9 +13,9 @@ use crate::support::scenario::Scenario;
 use crate::support::workdir::{CsvFile, Workdir};
 
 /// The bound the reliability issue sets for a run, whatever the input.
-const PEAK_LIMIT_KB: u64 = 64 * 1024;
+pub(crate) const PEAK_LIMIT_KB: u64 = 64 * 1024;
 
-fn vm_hwm_kb() -> u64 {
+pub(crate) fn vm_hwm_kb() -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap();
     status
         .lines()
@@ -24,13 +24,13 @@ fn vm_hwm_kb() -> u64 {
         .unwrap()
 }
 
-/// Runs one ignored probe of this file in a child process with `env`, and returns the peak RSS it
-/// printed (and its output, for messages).
-fn probe(name: &str, env: &[(&str, String)]) -> (u64, String) {
+/// Runs one ignored probe (`module::name`) in a child process with `env`, and returns the peak RSS
+/// it printed (and its output, for messages).
+pub(crate) fn probe(name: &str, env: &[(&str, String)]) -> (u64, String) {
     let out = std::process::Command::new(std::env::current_exe().unwrap())
         .args([
             "--exact",
-            &format!("bounded::{name}"),
+            name,
             "--ignored",
             "--nocapture",
             "--test-threads=1",
@@ -100,7 +100,7 @@ fn huge_cell_probe() {
 #[test]
 fn a_huge_cell_is_never_held_whole() {
     let (peak, text) = probe(
-        "huge_cell_probe",
+        "bounded::huge_cell_probe",
         &[("ETL_HUGE_CELL_BYTES", (200 << 20).to_string())],
     );
     eprintln!("peak RSS with a 200 MiB cell: {peak} kB");
@@ -129,7 +129,10 @@ fn huge_row_number_probe() {
 
 #[test]
 fn a_huge_row_number_costs_nothing() {
-    let (peak, text) = probe("huge_row_number_probe", &[("ETL_HUGE_ROW", "1".into())]);
+    let (peak, text) = probe(
+        "bounded::huge_row_number_probe",
+        &[("ETL_HUGE_ROW", "1".into())],
+    );
     assert!(peak < PEAK_LIMIT_KB, "{peak} kB\n{text}");
 }
 

@@ -4,7 +4,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::support::engine::{
-    RejectStatus, Rejection, SourceError, SourceFormat, SourceRow, SourceSpec, source,
+    Compression, RejectStatus, Rejection, SourceError, SourceFormat, SourceRow, SourceSpec, source,
 };
 use crate::support::workdir::Workdir;
 use arrow_array::builder::StringDictionaryBuilder;
@@ -16,6 +16,7 @@ fn csv_spec(path: &Path, delimiter: u8) -> SourceSpec {
     SourceSpec {
         path: path.to_path_buf(),
         format: SourceFormat::Csv,
+        compression: Compression::None,
         delimiter,
         max_row_bytes: etl::config::DEFAULT_MAX_ROW_BYTES,
     }
@@ -354,6 +355,7 @@ fn parquet_spec(path: &Path) -> SourceSpec {
     SourceSpec {
         path: path.to_path_buf(),
         format: SourceFormat::Parquet,
+        compression: Compression::None,
         delimiter: b',',
         max_row_bytes: etl::config::DEFAULT_MAX_ROW_BYTES,
     }

@@ -408,7 +408,16 @@ fn restart_only_ever_removes_a_journal() {
 
 #[test]
 fn a_dry_run_never_truncates_the_dead_letters_of_a_live_run() {
-    let scenario = Scenario::new().csv(contacts_with_bad_emails(200, 10));
+    // The bad rows all come first (rows 10, 20, 30, 40): they are rejected locally, before
+    // the hanging batches hold the reading back, so the file is complete when validate starts.
+    let good = (41..=200).map(|i| {
+        [
+            format!("person{i}@example.com"),
+            format!("First{i}"),
+            format!("Last{i}"),
+        ]
+    });
+    let scenario = Scenario::new().csv(contacts_with_bad_emails(40, 10).rows(good));
     // Every batch answer takes 6 s, so the run is still going while validate starts.
     let proxy = Proxy::start_delayed(
         &scenario.url(),
@@ -431,7 +440,8 @@ fn a_dry_run_never_truncates_the_dead_letters_of_a_live_run() {
     running.wait_until(|portal| portal.stats()["requests_total"].as_u64() >= Some(1));
     let failed = running.alongside().workdir().path("failed.csv");
     let deadline = Instant::now() + Duration::from_secs(20);
-    while std::fs::metadata(&failed).map_or(0, |m| m.len()) < 200 && Instant::now() < deadline {
+    let complete = || std::fs::read_to_string(&failed).is_ok_and(|t| t.contains("broken40."));
+    while !complete() && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(20));
     }
     let live = std::fs::read(&failed).unwrap();

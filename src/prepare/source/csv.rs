@@ -3,11 +3,12 @@
 //! `Unreadable` rejection; a row longer than `max_row_bytes` a `ROW_TOO_LARGE` one, with its fields
 //! cut at the limit.
 
-use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use super::capped::{CappedReader, Record};
+use super::input::{self, Input};
 use super::{CUT_MARK, SourceError, check_header, too_large};
+use crate::config::Compression;
 use crate::prepare::row::{RejectStatus, Rejection, SourceRow};
 
 /// Field ends kept beyond the header's width: enough to report a ragged row's extra fields.
@@ -17,7 +18,7 @@ const MAX_COLUMNS: usize = 16_384;
 
 pub(super) struct CsvReader {
     file: PathBuf,
-    reader: CappedReader<File>,
+    reader: CappedReader<Input>,
     record: Record,
     /// Indices of the columns kept (dead-letter columns dropped).
     keep: Vec<usize>,
@@ -31,10 +32,11 @@ pub(super) struct CsvReader {
 impl CsvReader {
     pub(super) fn open(
         path: &Path,
+        compression: Compression,
         delimiter: u8,
         max_row_bytes: usize,
     ) -> Result<(Vec<String>, CsvReader), SourceError> {
-        let file = File::open(path).map_err(|source| SourceError::Open {
+        let file = input::open(path, compression).map_err(|source| SourceError::Open {
             file: path.to_path_buf(),
             source,
         })?;
@@ -201,7 +203,8 @@ mod tests {
     fn read(bytes: &[u8], delimiter: u8) -> (Vec<String>, Vec<Result<SourceRow, Rejection>>) {
         let mut file = tempfile::NamedTempFile::new().unwrap();
         file.write_all(bytes).unwrap();
-        let (header, mut reader) = CsvReader::open(file.path(), delimiter, 1 << 20).unwrap();
+        let (header, mut reader) =
+            CsvReader::open(file.path(), Compression::None, delimiter, 1 << 20).unwrap();
         let mut rows = Vec::new();
         while let Some(row) = reader.next_row().unwrap() {
             rows.push(row);

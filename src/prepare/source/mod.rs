@@ -1,16 +1,22 @@
 //! Source readers: stream a CSV or Parquet file as numbered rows of text fields.
 //!
-//! Parts: `csv` (the `csv` crate, `ByteRecord`s) and `parquet` (arrow record batches rendered to
+//! Parts: `csv` (records parsed with memory bounded in bytes, `capped`), `input` (a file, a
+//! compressed file, standard input or an object in a store, as bytes), `remote` (objects in a
+//! store: streamed, or read by ranges; `aws_profile` adds AWS's profile files to its credentials) and `parquet` (arrow record batches rendered to
 //! HubSpot's text formats). Both are iterators of `Result<SourceRow, Rejection>`: a row that cannot be
 //! read becomes an `Unreadable` rejection and the run goes on; an error that ends the file early is kept
 //! for [`Source::take_error`]. Rows are numbered from 1 after the header.
 
+mod aws_profile;
 mod capped;
 mod csv;
+mod input;
 mod parquet;
+mod remote;
 
 use std::path::{Path, PathBuf};
 
+use crate::config::source_name::is_remote;
 use crate::config::{SourceFormat, SourceSpec};
 use crate::prepare::row::{Rejection, SourceRow};
 
@@ -75,12 +81,32 @@ enum Reader {
 pub fn open(spec: &SourceSpec) -> Result<Source, SourceError> {
     let (header, reader) = match spec.format {
         SourceFormat::Csv => {
-            let (header, reader) =
-                csv::CsvReader::open(&spec.path, spec.delimiter, spec.max_row_bytes)?;
+            let (header, reader) = csv::CsvReader::open(
+                &spec.path,
+                spec.compression,
+                spec.delimiter,
+                spec.max_row_bytes,
+            )?;
             (header, Reader::Csv(Box::new(reader)))
         }
         SourceFormat::Parquet => {
-            let (header, reader) = parquet::ParquetReader::open(&spec.path, spec.max_row_bytes)?;
+            let (header, reader) = if is_remote(&spec.path) {
+                let object = remote::Object::open(&spec.path.to_string_lossy())
+                    .and_then(remote::Object::with_footer)
+                    .map_err(|source| SourceError::Open {
+                        file: spec.path.clone(),
+                        source,
+                    })?;
+                let planner = object.clone();
+                parquet::ParquetReader::open_chunks(
+                    &spec.path,
+                    object,
+                    spec.max_row_bytes,
+                    move |metadata| planner.plan(metadata),
+                )?
+            } else {
+                parquet::ParquetReader::open(&spec.path, spec.max_row_bytes)?
+            };
             (header, Reader::Parquet(Box::new(reader)))
         }
     };
@@ -122,6 +148,12 @@ impl Iterator for Source {
             }
         }
     }
+}
+
+/// What identifies the object at `url` as it is now (URL, size, ETag, version), for the journal's
+/// fingerprint: a store's object is not hashed byte by byte.
+pub fn object_identity(url: &Path) -> std::io::Result<String> {
+    remote::Object::open(&url.to_string_lossy()).map(|object| object.identity().to_string())
 }
 
 /// Checks header names (non-empty, unique) and returns the indices of the columns to keep.

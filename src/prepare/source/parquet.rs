@@ -9,6 +9,8 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 
 use ::parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
+use ::parquet::file::metadata::ParquetMetaData;
+use ::parquet::file::reader::ChunkReader;
 use arrow_array::cast::AsArray;
 use arrow_array::types::*;
 use arrow_array::{Array, ArrayRef, RecordBatch, RecordBatchReader};
@@ -91,13 +93,27 @@ impl ParquetReader {
             file: path.to_path_buf(),
             source,
         })?;
+        ParquetReader::open_chunks(path, file, max_row_bytes, |_| ())
+    }
+
+    /// Reads the Parquet data `chunks` holds (a file, or an object read by ranges); `path` names it
+    /// in messages. `plan` sees the footer once it is parsed (an object uses it to fetch whole row
+    /// groups).
+    pub(super) fn open_chunks<R: ChunkReader + 'static>(
+        path: &Path,
+        file: R,
+        max_row_bytes: usize,
+        plan: impl FnOnce(&ParquetMetaData),
+    ) -> Result<(Vec<String>, ParquetReader), SourceError> {
         let unreadable = |reason: String| SourceError::Unreadable {
             file: path.to_path_buf(),
             reason,
         };
         let built = catch_unwind(AssertUnwindSafe(move || {
-            ParquetRecordBatchReaderBuilder::try_new(file)
-                .and_then(|b| b.with_batch_size(BATCH_ROWS).build())
+            ParquetRecordBatchReaderBuilder::try_new(file).and_then(|b| {
+                plan(b.metadata());
+                b.with_batch_size(BATCH_ROWS).build()
+            })
         }))
         .map_err(|p| unreadable(panic_reason(p)))?
         .map_err(|e| unreadable(e.to_string()))?;

@@ -6,7 +6,9 @@
 
 pub use etl::commands::{self, validate};
 pub use etl::config::secret::Secret;
-pub use etl::config::{self, ConnectionFlags, Operation, Overrides, SourceFormat, SourceSpec};
+pub use etl::config::{
+    self, Compression, ConnectionFlags, Operation, Overrides, SourceFormat, SourceSpec,
+};
 pub use etl::export::columns::{Plan, Row};
 pub use etl::export::parquet_out::ParquetTable;
 pub use etl::export::spec::{ExportSpec, Format, Properties};

@@ -339,6 +339,12 @@ impl Pipeline {
         self
     }
 
+    /// `[dispatch] shared_budget`: the Redis URL of a budget shared with other runs.
+    pub fn shared_budget(mut self, url: &str) -> Pipeline {
+        set(&mut self.dispatch, "shared_budget", quoted(url));
+        self
+    }
+
     /// `[dispatch] requests_per_interval` and `interval_ms`.
     pub fn window(self, requests: u64, interval_ms: u64) -> Pipeline {
         self.dispatch("requests_per_interval", requests)

@@ -52,7 +52,7 @@ impl Run {
     ) -> Run {
         let report = match kind {
             Kind::Run | Kind::Export | Kind::Verify => {
-                let text = scenario.workdir().read(Run::REPORT);
+                let text = scenario.workdir().read(scenario.report_name());
                 (!text.is_empty()).then(|| serde_json::from_str(&text).expect("a JSON report"))
             }
             Kind::Validate => summary(&output.stdout),
@@ -247,7 +247,8 @@ impl Run {
         self.reported("dead_lettered", n)
     }
 
-    /// The report's `stopped`: `completed`, `daily_limit`, `interrupted` or `fatal`.
+    /// The report's `stopped`: `completed`, `daily_limit`, `interrupted`,
+    /// `shared_budget_unavailable` or `fatal`.
     pub fn stopped(&self, how: &str) -> &Run {
         self.reported("stopped", how)
     }

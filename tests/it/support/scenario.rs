@@ -146,6 +146,10 @@ pub struct Scenario {
     env: Vec<(String, String)>,
     token: Option<String>,
     quiet: bool,
+    /// The run's `--report` file in the workdir (runs side by side need one each).
+    report: String,
+    /// Written to the run's standard input, then closed; `None`: no standard input.
+    stdin: Option<Vec<u8>>,
 }
 
 impl Scenario {
@@ -165,6 +169,8 @@ impl Scenario {
             env: Vec::new(),
             token: None,
             quiet: true,
+            report: Run::REPORT.into(),
+            stdin: None,
         }
     }
 
@@ -358,7 +364,26 @@ impl Scenario {
             env: Vec::new(),
             token: self.token.clone(),
             quiet: true,
+            report: Run::REPORT.into(),
+            stdin: None,
         }
+    }
+
+    /// The `--report` file's name (default `report.json`): runs side by side need one each.
+    pub fn report_file(mut self, name: &str) -> Scenario {
+        self.report = name.into();
+        self
+    }
+
+    /// Where the run writes its report, in the workdir.
+    pub(super) fn report_name(&self) -> &str {
+        &self.report
+    }
+
+    /// Bytes written to the run's standard input (which is then closed).
+    pub fn stdin(mut self, bytes: impl Into<Vec<u8>>) -> Scenario {
+        self.stdin = Some(bytes.into());
+        self
     }
 
     /// The pipeline as written: the sandbox's URL and the scenario's window filled in.
@@ -392,8 +417,8 @@ impl Scenario {
         match kind {
             Kind::Run => {
                 // A report left by an earlier run must not pass for this one's.
-                let _ = std::fs::remove_file(self.workdir().path(Run::REPORT));
-                command.args(["run", &self.pipeline_file, "--report", Run::REPORT]);
+                let _ = std::fs::remove_file(self.workdir().path(&self.report));
+                command.args(["run", &self.pipeline_file, "--report", &self.report]);
                 if self.quiet {
                     command.arg("--quiet");
                 }
@@ -402,7 +427,7 @@ impl Scenario {
                 command.args(["validate", &self.pipeline_file]);
             }
             Kind::Export => {
-                let _ = std::fs::remove_file(self.workdir().path(Run::REPORT));
+                let _ = std::fs::remove_file(self.workdir().path(&self.report));
                 command.arg("export");
                 if !has("--base-url") {
                     command.args(["--base-url", &self.url()]);
@@ -416,14 +441,14 @@ impl Scenario {
                         &interval_ms.to_string(),
                     ]);
                 }
-                command.args(["--report", Run::REPORT]);
+                command.args(["--report", &self.report]);
                 if self.quiet {
                     command.arg("--quiet");
                 }
             }
             Kind::Verify => {
-                let _ = std::fs::remove_file(self.workdir().path(Run::REPORT));
-                command.args(["verify", &self.pipeline_file, "--report", Run::REPORT]);
+                let _ = std::fs::remove_file(self.workdir().path(&self.report));
+                command.args(["verify", &self.pipeline_file, "--report", &self.report]);
                 if self.quiet {
                     command.arg("--quiet");
                 }
@@ -440,11 +465,23 @@ impl Scenario {
             None => command.env_remove("HUBSPOT_TOKEN"),
         };
         command.envs(self.env.iter().map(|(k, v)| (k, v)));
+        command.stdin(match self.stdin {
+            Some(_) => Stdio::piped(),
+            None => Stdio::null(),
+        });
         let mut child = command
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
             .expect("etl starts");
+        if let Some(bytes) = self.stdin.clone() {
+            let mut pipe = child.stdin.take().expect("piped stdin");
+            // On a thread: a large input fills the pipe long before etl has read it all.
+            std::thread::spawn(move || {
+                use std::io::Write;
+                let _ = pipe.write_all(&bytes);
+            });
+        }
         let stdout = drain(child.stdout.take().expect("piped stdout"));
         let stderr = drain(child.stderr.take().expect("piped stderr"));
         Running {

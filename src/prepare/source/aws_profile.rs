@@ -1,0 +1,120 @@
+//! The AWS shared profile files (`~/.aws/credentials`, `~/.aws/config`), the step of AWS's standard
+//! credential chain that the `object_store` crate does not take: static keys and the region of the
+//! profile `AWS_PROFILE` names (`default` otherwise), used only when the environment has no keys.
+//! SSO and role-assuming profiles are not followed (they need AWS's SDK); `aws configure
+//! export-credentials --format env` turns them into environment variables.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+/// What a profile gives the S3 client: `(object_store config key, value)` pairs.
+pub(super) type Settings = Vec<(&'static str, String)>;
+
+/// The settings of the profile in effect, for what the environment does not set itself.
+pub(super) fn settings() -> Settings {
+    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let profile = env("AWS_PROFILE").unwrap_or_else(|| "default".into());
+    let home = env("HOME").map(PathBuf::from);
+    let file = |variable: &str, name: &str| {
+        env(variable)
+            .map(PathBuf::from)
+            .or_else(|| home.as_ref().map(|h| h.join(".aws").join(name)))
+            .and_then(|path| std::fs::read_to_string(path).ok())
+            .unwrap_or_default()
+    };
+    let credentials = file("AWS_SHARED_CREDENTIALS_FILE", "credentials");
+    let config = file("AWS_CONFIG_FILE", "config");
+    resolve(&profile, &credentials, &config, |name| env(name).is_some())
+}
+
+/// The settings of `profile` from the two files' texts, leaving out what `is_set` says the
+/// environment holds (the environment comes first in AWS's chain).
+fn resolve(
+    profile: &str,
+    credentials: &str,
+    config: &str,
+    is_set: impl Fn(&str) -> bool,
+) -> Settings {
+    let keys = section(credentials, profile);
+    // In `config` a named profile's section is `[profile NAME]`; only `default` stands alone.
+    let config_name = match profile {
+        "default" => "default".to_string(),
+        name => format!("profile {name}"),
+    };
+    let conf = section(config, &config_name);
+    let mut settings = Settings::new();
+    if !is_set("AWS_ACCESS_KEY_ID")
+        && let (Some(id), Some(secret)) = (
+            keys.get("aws_access_key_id"),
+            keys.get("aws_secret_access_key"),
+        )
+    {
+        settings.push(("aws_access_key_id", id.clone()));
+        settings.push(("aws_secret_access_key", secret.clone()));
+        if let Some(token) = keys.get("aws_session_token") {
+            settings.push(("aws_session_token", token.clone()));
+        }
+    }
+    if !is_set("AWS_REGION")
+        && !is_set("AWS_DEFAULT_REGION")
+        && let Some(region) = conf.get("region").or_else(|| keys.get("region"))
+    {
+        settings.push(("aws_region", region.clone()));
+    }
+    settings
+}
+
+/// The `key = value` lines of the INI section `[name]` (keys lowercased; comments skipped).
+fn section(text: &str, name: &str) -> HashMap<String, String> {
+    let mut inside = false;
+    let mut values = HashMap::new();
+    for line in text.lines().map(str::trim) {
+        if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
+            continue;
+        }
+        if let Some(header) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            inside = header.trim() == name;
+        } else if inside && let Some((key, value)) = line.split_once('=') {
+            values.insert(key.trim().to_ascii_lowercase(), value.trim().to_string());
+        }
+    }
+    values
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CREDENTIALS: &str = "[default]\naws_access_key_id = AKIDEFAULT\naws_secret_access_key = s1\n\n\
+        # the nightly jobs' keys\n[etl]\naws_access_key_id=AKIETL\naws_secret_access_key=s2\naws_session_token=t2\n";
+    const CONFIG: &str = "[default]\nregion = eu-west-1\n[profile etl]\nregion = us-east-2\n";
+
+    #[test]
+    fn a_named_profile_gives_its_keys_token_and_region() {
+        let got = resolve("etl", CREDENTIALS, CONFIG, |_| false);
+        assert_eq!(
+            got,
+            vec![
+                ("aws_access_key_id", "AKIETL".to_string()),
+                ("aws_secret_access_key", "s2".to_string()),
+                ("aws_session_token", "t2".to_string()),
+                ("aws_region", "us-east-2".to_string()),
+            ]
+        );
+    }
+
+    #[test]
+    fn the_environment_comes_first() {
+        let got = resolve("default", CREDENTIALS, CONFIG, |name| {
+            name == "AWS_ACCESS_KEY_ID"
+        });
+        assert_eq!(got, vec![("aws_region", "eu-west-1".to_string())]);
+        assert!(resolve("default", CREDENTIALS, CONFIG, |_| true).is_empty());
+    }
+
+    #[test]
+    fn an_unknown_profile_or_no_files_give_nothing() {
+        assert!(resolve("nope", CREDENTIALS, CONFIG, |_| false).is_empty());
+        assert!(resolve("default", "", "", |_| false).is_empty());
+    }
+}

@@ -1,0 +1,184 @@
+//! Sources on object storage, against a local S3-compatible server (moto) on loopback: a gzipped
+//! CSV object streamed, a Parquet object of several row groups read by ranges, objects larger than
+//! a run may hold (peak memory measured in a child process), and `--resume` refusing an object that
+//! changed (its ETag is the fingerprint).
+
+use std::io::Write;
+use std::sync::Arc;
+
+use arrow_array::{ArrayRef, RecordBatch, StringArray};
+
+use crate::bounded::{PEAK_LIMIT_KB, probe, vm_hwm_kb};
+use crate::support::engine::{load, validate};
+use crate::support::fixtures::{Pipeline, contacts};
+use crate::support::s3::S3;
+use crate::support::scenario::Scenario;
+use crate::support::workdir::Workdir;
+
+/// The size of the large objects: more than a run may hold ([`PEAK_LIMIT_KB`]).
+const BIG_BYTES: usize = 96 << 20;
+/// Bytes of an unmapped `Notes` cell in the large objects' rows: wide rows, so they are few (quick
+/// to check), yet a Parquet batch of 8,192 rows stays 2 MiB.
+const NOTE_BYTES: usize = 256;
+
+fn gzip(text: &str) -> Vec<u8> {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    encoder.write_all(text.as_bytes()).expect("gzip");
+    encoder.finish().expect("gzip")
+}
+
+/// `n` contacts as Parquet (`Email`, `First Name`, `Last Name`, and `Notes` of `note` bytes when
+/// not 0), in row groups of `group` rows.
+fn contacts_parquet(n: usize, group: usize, note: usize) -> Vec<u8> {
+    let column = |f: &dyn Fn(usize) -> String| -> ArrayRef {
+        Arc::new(StringArray::from((1..=n).map(f).collect::<Vec<_>>()))
+    };
+    let mut columns = vec![
+        ("Email", column(&|i| format!("person{i}@example.com"))),
+        ("First Name", column(&|i| format!("First{i}"))),
+        ("Last Name", column(&|i| format!("Last{i}"))),
+    ];
+    if note > 0 {
+        columns.push(("Notes", column(&|i| format!("{i:0note$}"))));
+    }
+    let batch = RecordBatch::try_from_iter(columns).expect("a batch");
+    let props = parquet::file::properties::WriterProperties::builder()
+        .set_max_row_group_row_count(Some(group))
+        .set_dictionary_enabled(false)
+        .build();
+    let mut bytes = Vec::new();
+    let mut writer = parquet::arrow::ArrowWriter::try_new(&mut bytes, batch.schema(), Some(props))
+        .expect("a writer");
+    writer.write(&batch).expect("written");
+    writer.close().expect("closed");
+    bytes
+}
+
+/// `n` contacts as CSV with a `Notes` cell of `note` bytes in every row.
+fn contacts_csv_with_notes(n: usize, note: usize) -> Vec<u8> {
+    let mut text = Vec::with_capacity(n * (note + 64));
+    text.extend_from_slice(b"Email,First Name,Last Name,Notes\n");
+    for i in 1..=n {
+        writeln!(text, "person{i}@example.com,First{i},Last{i},{i:0note$}").expect("in memory");
+    }
+    text
+}
+
+/// A scenario reading `url` with the server's environment.
+fn from(s3: &S3, url: &str) -> Scenario {
+    s3.env().into_iter().fold(
+        Scenario::new().pipeline(|p| p.source(url).upsert_by("email").map_contact_columns()),
+        |scenario, (name, value)| scenario.env(name, &value),
+    )
+}
+
+#[test]
+fn a_gzipped_csv_object_is_streamed_into_the_portal() {
+    let Some(s3) = S3::start() else { return };
+    let url = s3.put("exports/contacts.csv.gz", gzip(&contacts(300).to_string()));
+    let run = from(&s3, &url).run();
+    run.exit(0).rows_read(300).accepted(300).created(300);
+    // An object's folder is no local one: the dead letters go next to the pipeline file.
+    run.reported("dead_letter_file", "p.failed.csv");
+}
+
+#[test]
+fn a_parquet_object_is_read_by_ranges_row_group_after_row_group() {
+    let Some(s3) = S3::start() else { return };
+    let url = s3.put(
+        "exports/contacts.parquet",
+        contacts_parquet(5_000, 1_000, 0),
+    );
+    let run = from(&s3, &url).validate();
+    run.exit(0).rows_read(5_000).valid(5_000);
+}
+
+#[test]
+fn a_changed_object_refuses_to_resume() {
+    let Some(s3) = S3::start() else { return };
+    let url = s3.put("contacts.csv", contacts(50).to_string());
+    let first = from(&s3, &url).run();
+    first.exit(0).accepted(50);
+    s3.put("contacts.csv", contacts(60).to_string());
+    let resumed = s3
+        .env()
+        .into_iter()
+        .fold(first.then().args(["--resume"]), |s, (name, value)| {
+            s.env(name, &value)
+        })
+        .run();
+    resumed.exit(1).says("different job");
+}
+
+#[test]
+fn a_missing_object_is_a_clear_fatal_error() {
+    let Some(s3) = S3::start() else { return };
+    let run = from(&s3, "s3://bucket/nothing-here.csv").run();
+    run.exit(1).says("nothing-here.csv");
+}
+
+/// The child: `etl validate`'s whole path (embedded sandbox, object reader) over the object
+/// `ETL_BIG_OBJECT` names, which holds `ETL_BIG_ROWS` rows; prints the peak RSS.
+#[test]
+#[ignore = "run by the large-object tests in a child process"]
+fn big_object_probe() {
+    let (Ok(url), Ok(rows)) = (
+        std::env::var("ETL_BIG_OBJECT"),
+        std::env::var("ETL_BIG_ROWS"),
+    ) else {
+        return;
+    };
+    let work = Workdir::new();
+    let pipeline = Pipeline::new()
+        .source(&url)
+        .upsert_by("email")
+        .map_contact_columns()
+        .base_url("sandbox");
+    let path = work.write("p.toml", pipeline.text());
+    let runtime = tokio::runtime::Runtime::new().expect("a runtime");
+    let summary = runtime
+        .block_on(validate(&load(&path), None))
+        .expect("validated");
+    assert_eq!(summary.rows_read.to_string(), rows);
+    assert_eq!(summary.valid, summary.rows_read);
+    println!("ETL_VMHWM_KB={}", vm_hwm_kb());
+}
+
+/// Validates the object at `key` (holding `rows` rows) in a child process; its peak RSS.
+fn peak_reading(s3: &S3, url: &str, rows: usize) -> u64 {
+    let mut env = s3.env();
+    env.push(("ETL_BIG_OBJECT", url.to_string()));
+    env.push(("ETL_BIG_ROWS", rows.to_string()));
+    let (peak, text) = probe("object_storage::big_object_probe", &env);
+    assert!(peak < PEAK_LIMIT_KB, "{peak} kB\n{text}");
+    peak
+}
+
+#[test]
+fn a_csv_object_larger_than_a_run_may_hold_is_streamed() {
+    let Some(s3) = S3::start() else { return };
+    let rows = BIG_BYTES / NOTE_BYTES;
+    let object = contacts_csv_with_notes(rows, NOTE_BYTES);
+    assert!(object.len() > (PEAK_LIMIT_KB as usize) << 10);
+    let url = s3.put("exports/big.csv", object);
+    let peak = peak_reading(&s3, &url, rows);
+    eprintln!(
+        "peak RSS reading a {} MiB CSV object: {peak} kB",
+        BIG_BYTES >> 20
+    );
+}
+
+#[test]
+fn a_parquet_object_larger_than_a_run_may_hold_is_read_by_row_groups() {
+    let Some(s3) = S3::start() else { return };
+    let rows = BIG_BYTES / NOTE_BYTES;
+    // Row groups of 4 MiB: the reader holds one at a time, never the object.
+    let object = contacts_parquet(rows, (4 << 20) / NOTE_BYTES, NOTE_BYTES);
+    assert!(object.len() > (PEAK_LIMIT_KB as usize) << 10);
+    let url = s3.put("exports/big.parquet", object);
+    let peak = peak_reading(&s3, &url, rows);
+    eprintln!(
+        "peak RSS reading a {} MiB Parquet object: {peak} kB",
+        BIG_BYTES >> 20
+    );
+}
