@@ -1,11 +1,12 @@
 //! Raw → validated: every key checked once, with errors naming the file and the key.
 
 use std::num::{NonZeroU32, NonZeroUsize};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use super::api_version::{ApiVersion, UnknownVersion};
 use super::budget::{BudgetUrl, DEFAULT_OUTAGE, SharedBudgetSpec};
+use super::files::sibling;
 use super::mapping::{PropertyMapping, ValueSource, ValueType};
 use super::raw::{RawDispatch, RawMapping, RawPipeline, RawSource, RawTarget};
 use super::source_name::{
@@ -88,15 +89,6 @@ impl RawPipeline {
             checkpoint,
         })
     }
-}
-
-/// `dir/stem.suffix` next to `path` (`contacts.csv` → `contacts.failed.csv`).
-pub fn sibling(path: &Path, suffix: &str) -> PathBuf {
-    let stem = path
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "pipeline".into());
-    path.with_file_name(format!("{stem}.{suffix}"))
 }
 
 impl RawSource {

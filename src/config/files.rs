@@ -1,6 +1,7 @@
 //! Files compared by identity, never by spelling: `x.failed.csv`, `./x.failed.csv` and
 //! `/abs/path/x.failed.csv` (or a symlink to it) are one file. A run never opens for writing, or
-//! removes, a file that is its source or its pipeline file.
+//! removes, a file that is its source or its pipeline file. And where a job's files go: beside
+//! another file, by its stem ([`sibling`]).
 
 use std::path::{Path, PathBuf};
 
@@ -29,6 +30,15 @@ fn resolved(path: &Path) -> PathBuf {
             .join(name),
         _ => absolute,
     }
+}
+
+/// `dir/stem.suffix` next to `path` (`contacts.csv` → `contacts.failed.csv`).
+pub fn sibling(path: &Path, suffix: &str) -> PathBuf {
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "pipeline".into());
+    path.with_file_name(format!("{stem}.{suffix}"))
 }
 
 #[cfg(test)]

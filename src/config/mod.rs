@@ -36,7 +36,7 @@ use std::time::Duration;
 pub use api_version::{ApiVersion, ApiVersionArg};
 pub use association::{AssociationSpec, AssociationType, IdentityMap, TargetKey};
 use budget::{BudgetUrl, SHARED_BUDGET_ENV, SharedBudgetSpec};
-pub use check::sibling;
+pub use files::sibling;
 pub use flags::ConnectionFlags;
 use mapping::PropertyMapping;
 pub use overrides::Overrides;

@@ -4,7 +4,8 @@
 
 use std::path::{Path, PathBuf};
 
-use super::check::{parse_base_url, sibling};
+use super::check::parse_base_url;
+use super::files::sibling;
 use super::source_name::{
     compression_of, default_delimiter, format_from_extension, is_stdin, is_tsv,
     unreadable_combination,

@@ -158,7 +158,7 @@ pub fn load(path: &Path, overrides: &Overrides) -> Result<Plan, ConfigError> {
         file: path.to_path_buf(),
         properties,
         stages,
-        progress: super::check::sibling(path, "stages.json"),
+        progress: super::files::sibling(path, "stages.json"),
     })
 }
 

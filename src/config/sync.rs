@@ -109,7 +109,7 @@ impl RawSync {
         let dir = pipeline_file.parent().unwrap_or(Path::new(""));
         let state = match self.state {
             Some(path) => dir.join(path),
-            None => super::check::sibling(pipeline_file, "state"),
+            None => super::files::sibling(pipeline_file, "state"),
         };
         Ok(SyncSpec {
             mode,
