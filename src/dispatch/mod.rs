@@ -35,6 +35,7 @@ use crate::portal::response::ErrorItem;
 use crate::portal::{Call, Portal};
 use crate::prepare::encode;
 use crate::prepare::row::{Input, RejectStatus, Rejection};
+use crate::prepare::trace::TraceIds;
 
 use concurrency::Concurrency;
 
@@ -49,6 +50,8 @@ pub struct Spec {
     /// A mapped unique property through which a lost create can be checked (e.g. contact email).
     pub verify_property: Option<String>,
     pub max_retries: u32,
+    /// The job's `objectWriteTraceId`s.
+    pub traces: TraceIds,
 }
 
 impl Spec {
@@ -164,7 +167,7 @@ impl Dispatcher {
             } else {
                 None
             };
-            let body = encode::request_body(op, id_property, &inputs);
+            let body = encode::request_body(op, id_property, &self.spec.traces, &inputs);
             let path = self
                 .portal
                 .paths()
@@ -192,7 +195,7 @@ impl Dispatcher {
         match reply.status {
             200..=299 => {
                 let op = self.spec.operation;
-                let out = attribution::attribute(op, inputs, &reply.body);
+                let out = attribution::attribute(op, &self.spec.traces, inputs, &reply.body);
                 for rejection in out.rejected {
                     self.emit(Outcome::Rejected(rejection)).await;
                 }
@@ -281,6 +284,7 @@ impl Dispatcher {
         for input in inputs {
             let rejection = Rejection {
                 row: input.row,
+                origin: input.origin,
                 fields: input.fields,
                 status,
                 category: category.to_string(),

@@ -13,6 +13,7 @@ pub use etl::prepare::batch::{Batch, Batcher, DEFAULT_MAX_OPEN};
 pub use etl::prepare::encode;
 pub use etl::prepare::row::{RejectStatus, Rejection, SourceRow};
 pub use etl::prepare::source::{self, SourceError};
+pub use etl::prepare::trace::TraceIds;
 pub use etl::prepare::{self, PrepareOptions, PrepareOutcome, Prepared, Preparer};
 
 /// Loads a pipeline file as the command line does without flags.
