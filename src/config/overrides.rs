@@ -1,9 +1,11 @@
 //! Command-line flags that change a loaded pipeline: the file describes the job, the flags
-//! describe the run (`--source`, `--base-url`). One loader applies them for every command.
+//! describe the run (`--source`, `--base-url`). One loader applies them for every command; a flag
+//! whose value cannot be used is a usage error naming the flag ([`ConfigError::Flag`]).
 
 use std::path::{Path, PathBuf};
 
 use super::check::{default_delimiter, format_from_extension, is_tsv, parse_base_url, sibling};
+use super::files::same_file;
 use super::{ConfigError, Pipeline, SourceFormat, SourceSpec};
 
 /// What the command line changes.
@@ -33,9 +35,9 @@ impl Pipeline {
     /// `etl sandbox`, then load the portal, with one pipeline file.
     pub fn with_base_url(&self, raw: &str) -> Result<Pipeline, ConfigError> {
         let base_url = parse_base_url(raw, self.target.allow_plain_http).map_err(|message| {
-            ConfigError::Invalid {
-                file: self.file.clone(),
-                key: "--base-url".into(),
+            ConfigError::Flag {
+                flag: "--base-url",
+                value: raw.to_string(),
                 message,
             }
         })?;
@@ -44,16 +46,18 @@ impl Pipeline {
         Ok(pipeline)
     }
 
-    /// The same pipeline reading another file (`etl validate --source`): the format comes from the
-    /// new file's extension; a CSV keeps the pipeline's delimiter when the pipeline reads CSV too.
+    /// The same pipeline reading another file (`--source`): the format comes from the new file's
+    /// extension; a CSV keeps the pipeline's delimiter when the pipeline reads CSV too.
+    ///
+    /// Another file is another job: its dead letters go to its own `<stem>.failed.csv` and its
+    /// journal to its own `<stem>.journal`, beside it. A replay never writes over the first run's
+    /// dead letters, nor takes over the first run's journal (which `--resume` of that run needs).
     pub fn with_source(&self, path: &Path) -> Result<Pipeline, ConfigError> {
-        let format = format_from_extension(path).ok_or_else(|| ConfigError::Invalid {
-            file: self.file.clone(),
-            key: "--source".into(),
-            message: format!(
-                "cannot tell the format of {} from its extension (.csv, .tsv or .parquet)",
-                path.display()
-            ),
+        let format = format_from_extension(path).ok_or_else(|| ConfigError::Flag {
+            flag: "--source",
+            value: path.display().to_string(),
+            message: "cannot tell the file's format from its extension (.csv, .tsv or .parquet)"
+                .into(),
         })?;
         let delimiter = match (format, self.source.format) {
             (SourceFormat::Csv, SourceFormat::Csv) if !is_tsv(path) => self.source.delimiter,
@@ -66,14 +70,28 @@ impl Pipeline {
             delimiter,
             max_row_bytes: self.source.max_row_bytes,
         };
-        // Replaying the dead-letter file itself: never truncate the file being read, however it
-        // is spelled.
-        if super::files::same_file(&pipeline.dead_letter.path, path) {
-            pipeline.dead_letter.path = sibling(path, "failed.csv");
+        if !same_file(path, &self.source.path) {
+            pipeline.dead_letter.path = own_sibling(path, "failed.csv", &self.dead_letter.path);
+            pipeline.checkpoint.path = own_sibling(path, "journal", &self.checkpoint.path);
         }
         if format == SourceFormat::Csv {
             pipeline.dead_letter.delimiter = delimiter;
         }
         Ok(pipeline)
     }
+}
+
+/// `<stem>.<suffix>` beside `source`, unless that is `taken` (a pipeline `contacts.toml` reading
+/// `contacts.csv` keeps `contacts.journal`; `--source contacts.parquet` must not take it): then
+/// `<name>.<suffix>`, the source's whole file name before the suffix.
+fn own_sibling(source: &Path, suffix: &str, taken: &Path) -> PathBuf {
+    let path = sibling(source, suffix);
+    if !same_file(&path, taken) {
+        return path;
+    }
+    let name = source
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "source".into());
+    source.with_file_name(format!("{name}.{suffix}"))
 }

@@ -10,6 +10,7 @@
 //! - `violation`: one reason a row is invalid, and the rejection built from a row's reasons;
 //! - `batch`: the batcher (batch size, one input per key per batch, file order per key);
 //! - `encode`: batch request bodies;
+//! - `trace`: a row's name on the wire (`objectWriteTraceId`, unique per job);
 //! - `thread`: the loop that runs all of the above on a thread of its own, feeding a bounded
 //!   channel;
 //! - `row`: the values that travel along the data path (source row, input, rejection).
@@ -23,11 +24,12 @@ pub mod mapping;
 pub mod row;
 pub mod source;
 pub mod thread;
+pub mod trace;
 pub mod validate;
 pub mod values;
 pub mod violation;
 
 pub use thread::{
-    PrepareError, PrepareHandle, PrepareOptions, PrepareOutcome, PrepareTotals, Prepared, Preparer,
-    spawn,
+    Opened, PrepareError, PrepareHandle, PrepareOptions, PrepareOutcome, PrepareTotals, Prepared,
+    Preparer, open, spawn,
 };

@@ -274,7 +274,7 @@ impl Validator {
             }
         }
         if !violations.is_empty() {
-            let rejection = rejection(row.row, row.fields, violations);
+            let rejection = rejection(row.row, row.origin, row.fields, violations);
             violations.clear();
             return Err(rejection);
         }
@@ -287,6 +287,7 @@ impl Validator {
         }
         Ok(Input {
             row: row.row,
+            origin: row.origin,
             fields: row.fields,
             id,
             key,
@@ -457,6 +458,7 @@ mod tests {
         let (mapper, validator) = setup(target, mapping).unwrap();
         let row = SourceRow {
             row: 7,
+            origin: None,
             fields: fields.iter().map(|s| s.to_string()).collect(),
         };
         let mut violations = Vec::new();
@@ -703,7 +705,11 @@ mod tests {
         let go = |id: &str| {
             let mut fields: Vec<String> = GOOD.map(String::from).to_vec();
             fields[8] = id.into();
-            let row = SourceRow { row: 1, fields };
+            let row = SourceRow {
+                row: 1,
+                origin: None,
+                fields,
+            };
             let mut vs = Vec::new();
             let props = mapper.map(&row, &mut vs);
             v.check(row, props, &mut vs)
