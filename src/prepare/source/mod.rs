@@ -1,15 +1,20 @@
 //! Source readers: stream a CSV or Parquet file as numbered rows of text fields.
 //!
-//! Parts: `csv` (the `csv` crate, `ByteRecord`s) and `parquet` (arrow record batches rendered to
-//! HubSpot's text formats). Both are iterators of `Result<SourceRow, Rejection>`: a row that cannot be
-//! read becomes an `Unreadable` rejection and the run goes on; an error that ends the file early is kept
-//! for [`Source::take_error`]. Rows are numbered from 1 after the header.
+//! Parts: `csv` (byte-bounded records, `capped`) and `parquet` (arrow record batches rendered to
+//! HubSpot's text formats), and `extent` (how big the file is and how far reading has got, for the
+//! progress display). Both readers are iterators of `Result<SourceRow, Rejection>`: a row that cannot
+//! be read becomes an `Unreadable` rejection and the run goes on; an error that ends the file early
+//! is kept for [`Source::take_error`]. Rows are numbered from 1 after the header.
 
 mod capped;
 mod csv;
+mod extent;
 mod parquet;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+pub use extent::{Extent, Total};
 
 use crate::config::{SourceFormat, SourceSpec};
 use crate::prepare::row::{Rejection, SourceRow};
@@ -27,6 +32,11 @@ fn too_large(size: usize, max: usize) -> String {
 
 /// Columns a dead-letter file adds; dropped on read so a dead-letter file replays as input.
 pub const DEAD_LETTER_COLUMNS: [&str; 4] = ["etl_row", "etl_status", "etl_category", "etl_message"];
+
+/// The column a replay's dead-letter file adds after those: the row's number in the replayed file
+/// (its `etl_row` keeps the original source's), which `--resume` of the replay goes by. Dropped on
+/// read too.
+pub const REPLAY_ROW_COLUMN: &str = "etl_replay_row";
 
 /// A source that cannot be read (fatal).
 #[derive(Debug, thiserror::Error)]
@@ -63,6 +73,7 @@ pub struct Source {
     header: Vec<String>,
     reader: Reader,
     error: Option<SourceError>,
+    extent: Arc<Extent>,
 }
 
 enum Reader {
@@ -73,21 +84,24 @@ enum Reader {
 
 /// Opens the source file; header problems and unreadable files are fatal here.
 pub fn open(spec: &SourceSpec) -> Result<Source, SourceError> {
-    let (header, reader) = match spec.format {
+    let bytes = std::fs::metadata(&spec.path).map_or(0, |m| m.len());
+    let (header, reader, extent) = match spec.format {
         SourceFormat::Csv => {
             let (header, reader) =
                 csv::CsvReader::open(&spec.path, spec.delimiter, spec.max_row_bytes)?;
-            (header, Reader::Csv(Box::new(reader)))
+            (header, Reader::Csv(Box::new(reader)), Extent::sized(bytes))
         }
         SourceFormat::Parquet => {
             let (header, reader) = parquet::ParquetReader::open(&spec.path, spec.max_row_bytes)?;
-            (header, Reader::Parquet(Box::new(reader)))
+            let extent = Extent::counted(reader.rows(), bytes);
+            (header, Reader::Parquet(Box::new(reader)), extent)
         }
     };
     Ok(Source {
         header,
         reader,
         error: None,
+        extent: Arc::new(extent),
     })
 }
 
@@ -101,6 +115,20 @@ impl Source {
     pub fn take_error(&mut self) -> Option<SourceError> {
         self.error.take()
     }
+
+    /// How big the file is and how far reading has got (shared with the progress display).
+    pub fn extent(&self) -> &Arc<Extent> {
+        &self.extent
+    }
+
+    /// Whether the file is a dead-letter file being replayed (its header has `etl_row`): its
+    /// rows carry their number in the original source.
+    pub fn is_replay(&self) -> bool {
+        match &self.reader {
+            Reader::Csv(r) => r.is_replay(),
+            Reader::Parquet(_) => false,
+        }
+    }
 }
 
 impl Iterator for Source {
@@ -110,12 +138,23 @@ impl Iterator for Source {
         if self.error.is_some() {
             return None;
         }
-        let next = match &mut self.reader {
-            Reader::Csv(r) => r.next_row(),
-            Reader::Parquet(r) => r.next_row(),
+        let (next, bytes) = match &mut self.reader {
+            Reader::Csv(r) => (r.next_row(), Some(r.consumed())),
+            Reader::Parquet(r) => (r.next_row(), None),
         };
         match next {
-            Ok(row) => row,
+            Ok(Some(row)) => {
+                let number = match &row {
+                    Ok(row) => row.row,
+                    Err(rejection) => rejection.row,
+                };
+                self.extent.advance(number, bytes);
+                Some(row)
+            }
+            Ok(None) => {
+                self.extent.end();
+                None
+            }
             Err(err) => {
                 self.error = Some(err);
                 None
@@ -146,7 +185,7 @@ fn check_header(file: &Path, names: &[String]) -> Result<Vec<usize>, SourceError
                 name: name.clone(),
             });
         }
-        if !DEAD_LETTER_COLUMNS.contains(&name.as_str()) {
+        if !DEAD_LETTER_COLUMNS.contains(&name.as_str()) && name != REPLAY_ROW_COLUMN {
             keep.push(i);
         }
     }
