@@ -16,22 +16,25 @@ use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
 use crate::config::secret::Secret;
-use crate::config::{Operation, Pipeline};
+use crate::config::{ConfigError, Operation, Pipeline};
 use crate::dispatch::concurrency::Concurrency;
 use crate::dispatch::keys::KeyGate;
 use crate::dispatch::{Dispatcher, Records, Spec};
 use crate::job::checkpoint::{Checkpoint, CheckpointError, Start};
 use crate::job::dead_letter::{DeadLetterError, DeadLetterWriter};
 use crate::job::outcome::{self, Outcome, Recorder};
-use crate::job::progress::Progress;
+use crate::job::progress::{Gauges, Progress};
 use crate::job::report::{Counters, Report, Stopped};
 use crate::job::resume::Earlier;
+use crate::portal::Portal;
 use crate::portal::halt::{Halt, HaltFlag};
 use crate::portal::schema::{self, ObjectSchema, SchemaError};
-use crate::portal::target::{Target, TargetError};
-use crate::portal::{Portal, Traffic};
+use crate::portal::target::{Target, TargetError, refused_token};
 use crate::prepare::source;
-use crate::prepare::{self, PrepareError, PrepareHandle, PrepareOptions, PrepareTotals, Prepared};
+use crate::prepare::trace::TraceIds;
+use crate::prepare::{
+    self, Opened, PrepareError, PrepareHandle, PrepareOptions, PrepareTotals, Prepared,
+};
 
 /// How this run goes (the pipeline file describes the job; these describe the run).
 #[derive(Debug, Clone, Default)]
@@ -61,6 +64,8 @@ pub struct RunOutcome {
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
     #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
     Target(#[from] TargetError),
     #[error(transparent)]
     Schema(#[from] SchemaError),
@@ -75,7 +80,8 @@ pub enum RunError {
 }
 
 /// Runs `pipeline` to its end (or to a clean early stop). Errors before the run starts (the
-/// target, the job's lock and journal) are `Err`; once it has started, every ending — a fatal one
+/// target, the schema, the pipeline checked against the source, the job's lock and journal) are
+/// `Err`, and leave no file of the job behind; once it has started, every ending — a fatal one
 /// included — is a [`RunOutcome`] with its report.
 pub async fn run(pipeline: &Pipeline, options: &RunOptions) -> Result<RunOutcome, RunError> {
     let started = Instant::now();
@@ -85,74 +91,28 @@ pub async fn run(pipeline: &Pipeline, options: &RunOptions) -> Result<RunOutcome
         (false, false) => Start::New,
     };
     let target = Target::connect(&pipeline.connection(), options.token.as_ref()).await?;
-    let (checkpoint, earlier) = match open_job(pipeline, start) {
-        Ok(opened) => opened,
-        Err(err) => {
-            target.close().await;
-            return Err(err);
-        }
-    };
-    if let Some(earlier) = earlier.as_ref().filter(|e| e.completed()) {
-        target.close().await;
-        return Ok(RunOutcome {
-            report: earlier.report(pipeline),
-            halt: None,
-            already_finished: true,
-        });
-    }
-    // The run has started: from here every ending has a report, Ctrl-C included.
+    // From here Ctrl-C stops the run cleanly, the schema fetch included.
     let halt = Arc::new(HaltFlag::default());
     let signals = {
         let halt = Arc::clone(&halt);
         tokio::spawn(async move { halt.raise_on_signal().await })
     };
-    let counters = Arc::new(Counters::default());
-    let earlier_report = earlier.as_ref().map(|e| e.report(pipeline));
-    let portal = match target.portal(&pipeline.connection(), Arc::clone(&halt)) {
-        Ok(portal) => Some(Arc::new(portal)),
-        Err(err) => {
-            halt.raise(Halt::Failed(err.to_string()));
-            None
+    let outcome = match target.portal(&pipeline.connection(), halt) {
+        Ok(portal) => {
+            let run = Run {
+                pipeline,
+                portal: &Arc::new(portal),
+                counters: &Arc::new(Counters::default()),
+                quiet: options.quiet,
+                started,
+            };
+            run.start(start).await
         }
+        Err(err) => Err(err.into()),
     };
-    let mut rows_read = None;
-    if let Some(portal) = &portal {
-        let run = Run {
-            pipeline,
-            portal,
-            counters: &counters,
-            quiet: options.quiet,
-        };
-        match run.go(Arc::new(checkpoint), earlier).await {
-            Ok(read) => rows_read = Some(read),
-            Err(err) => halt.raise(Halt::Failed(err.to_string())),
-        }
-    }
     signals.abort();
     target.close().await;
-    let idle = Traffic::default();
-    let traffic = portal.as_ref().map_or(&idle, |portal| portal.traffic());
-    // A failure may leave the prepare thread's count unknown: then the rows whose fate is known.
-    let rows_read = rows_read.unwrap_or_else(|| counters.settled());
-    let mut report = Report::new(&counters, traffic, rows_read, started.elapsed());
-    if let Some(earlier) = &earlier_report {
-        report.add_earlier(earlier);
-    }
-    let halt = halt.reason();
-    report.stopped = Stopped::from(halt.as_ref());
-    report.error = match &halt {
-        Some(Halt::Failed(reason)) => Some(reason.clone()),
-        Some(Halt::Refused { status, message }) => {
-            Some(format!("HubSpot refused the token ({status}): {message}"))
-        }
-        _ => None,
-    };
-    report.dead_letter_file = pipeline.dead_letter.path.display().to_string();
-    Ok(RunOutcome {
-        report,
-        halt,
-        already_finished: false,
-    })
+    outcome
 }
 
 /// Takes the job's lock and journal, and reads what earlier runs finished.
@@ -176,47 +136,122 @@ struct Run<'a> {
     portal: &'a Arc<Portal>,
     counters: &'a Arc<Counters>,
     quiet: bool,
+    started: Instant,
 }
 
 impl Run<'_> {
-    /// Fetches the schema, then prepares and dispatches every row. Returns the rows read by this
-    /// run (rows finished by earlier runs are skipped, and counted from the journal).
+    /// Checks everything that can be checked before a file is written (the schema, the pipeline
+    /// against it and the source), then opens the job and goes. A job whose journal exists is
+    /// opened first: another run holding it, a journal of another job or a finished job is told
+    /// before anything is asked of the portal (and opening it creates no file).
+    async fn start(&self, start: Start) -> Result<RunOutcome, RunError> {
+        let (pipeline, portal) = (self.pipeline, self.portal);
+        let mut job = None;
+        if pipeline.checkpoint.path.exists() {
+            let (checkpoint, earlier) = open_job(pipeline, start)?;
+            if let Some(earlier) = earlier.as_ref().filter(|e| e.completed()) {
+                return Ok(RunOutcome {
+                    report: earlier.report(pipeline),
+                    halt: None,
+                    already_finished: true,
+                });
+            }
+            job = Some((checkpoint, earlier));
+        }
+        let schema = match schema::fetch(portal, &pipeline.target.object).await {
+            Ok(schema) => schema,
+            // Nothing sent and nothing lost: the halt says why (daily limit, refused token, an
+            // interrupt), and every row not finished before is left for --resume.
+            Err(_) if portal.halt().is_raised() => {
+                let earlier = job.and_then(|(_, earlier)| earlier);
+                return self.stopped_before_sending(earlier).await;
+            }
+            Err(error) => return Err(schema_error(error, pipeline)),
+        };
+        let opened = prepare::open(pipeline, &schema)?;
+        let (checkpoint, earlier) = match job {
+            Some(job) => job,
+            None => open_job(pipeline, start)?,
+        };
+        // The run has started: from here every ending has a report, Ctrl-C included.
+        let earlier_report = earlier.as_ref().map(|e| e.report(pipeline));
+        let spec = spec_of(pipeline, &schema, TraceIds::new(&checkpoint.job()));
+        let rows_read = match self.go(opened, spec, Arc::new(checkpoint), earlier).await {
+            Ok(read) => Some(read),
+            Err(err) => {
+                portal.halt().raise(Halt::Failed(err.to_string()));
+                None
+            }
+        };
+        Ok(self.outcome(rows_read, earlier_report.as_ref()))
+    }
+
+    /// The run stopped before sending anything (during the schema fetch): every row no run
+    /// finished (`earlier`, for a resumed job) is unfinished.
+    async fn stopped_before_sending(
+        &self,
+        earlier: Option<Earlier>,
+    ) -> Result<RunOutcome, RunError> {
+        let pipeline = self.pipeline;
+        let earlier_report = earlier.as_ref().map(|e| e.report(pipeline));
+        let left = rows_left(pipeline, earlier).await?;
+        Counters::add(&self.counters.unfinished, left);
+        Ok(self.outcome(Some(left), earlier_report.as_ref()))
+    }
+
+    /// The run's outcome and report. `rows_read`: the rows this run read (`None` when a failure
+    /// left the count unknown: then the rows whose fate is known).
+    fn outcome(&self, rows_read: Option<u64>, earlier: Option<&Report>) -> RunOutcome {
+        let (pipeline, portal) = (self.pipeline, self.portal);
+        let rows_read = rows_read.unwrap_or_else(|| self.counters.settled());
+        let elapsed = self.started.elapsed();
+        let mut report = Report::new(self.counters, portal.traffic(), rows_read, elapsed);
+        if let Some(earlier) = earlier {
+            report.add_earlier(earlier);
+        }
+        let halt = portal.halt().reason();
+        report.stopped = Stopped::from(halt.as_ref());
+        report.error = match &halt {
+            Some(Halt::Failed(reason)) => Some(reason.clone()),
+            Some(Halt::Refused { status, message }) => {
+                Some(refused_token(&pipeline.target.token_env, *status, message))
+            }
+            _ => None,
+        };
+        report.dead_letter_file = pipeline.dead_letter.path.display().to_string();
+        RunOutcome {
+            report,
+            halt,
+            already_finished: false,
+        }
+    }
+
+    /// Prepares and dispatches every row. Returns the rows read by this run (rows finished by
+    /// earlier runs are skipped, and counted from the journal).
     async fn go(
         &self,
+        opened: Opened,
+        spec: Spec,
         checkpoint: Arc<Checkpoint>,
         earlier: Option<Earlier>,
     ) -> Result<u64, RunError> {
         let (pipeline, portal) = (self.pipeline, self.portal);
-        let schema = match schema::fetch(portal, &pipeline.target.object).await {
-            Ok(schema) => schema,
-            // Nothing sent yet and nothing lost: the halt says why (daily limit, refused token,
-            // an interrupt), and every row not finished before is left for --resume.
-            Err(_) if portal.halt().is_raised() => {
-                let left = rows_left(pipeline, earlier).await?;
-                Counters::add(&self.counters.unfinished, left);
-                return Ok(left);
-            }
-            Err(error) => return Err(error.into()),
-        };
-        let spec = spec_of(pipeline, &schema);
+        let done_before = earlier.as_ref().map_or(0, Earlier::finished);
         let earlier = earlier.map(Arc::new);
         let stop_reading = Arc::new(AtomicBool::new(false));
         let skip = earlier.clone().map(|earlier| {
             Box::new(move |row| earlier.is_finished(row)) as Box<dyn Fn(u64) -> bool + Send>
         });
-        let prepared = prepare::spawn(
-            pipeline,
-            schema,
-            PrepareOptions {
-                skip,
-                stop: Arc::clone(&stop_reading),
-            },
-        )?;
+        let prepared = opened.spawn(PrepareOptions {
+            skip,
+            stop: Arc::clone(&stop_reading),
+        })?;
         // A resumed job adds to the dead letters of its earlier runs.
         let (path, delimiter) = (&pipeline.dead_letter.path, pipeline.dead_letter.delimiter);
+        let (header, replay) = (&prepared.header, prepared.replay);
         let dead_letters = match earlier {
-            Some(_) => DeadLetterWriter::append(path, &prepared.header, delimiter),
-            None => DeadLetterWriter::create(path, &prepared.header, delimiter),
+            Some(_) => DeadLetterWriter::append(path, header, delimiter, replay),
+            None => DeadLetterWriter::create(path, header, delimiter, replay),
         }?;
 
         let (outcome_tx, outcome_rx) = mpsc::channel(1024);
@@ -229,7 +264,13 @@ impl Run<'_> {
                 halt: Arc::clone(portal.halt()),
             },
         ));
-        let progress = Progress::start(Arc::clone(self.counters), Arc::clone(portal), self.quiet);
+        let gauges = Gauges {
+            counters: Arc::clone(self.counters),
+            portal: Arc::clone(portal),
+            extent: Arc::clone(&prepared.extent),
+            done_before,
+        };
+        let progress = Progress::start(gauges, self.quiet);
         let stopper = {
             let (halt, stop_reading) = (Arc::clone(portal.halt()), Arc::clone(&stop_reading));
             tokio::spawn(async move {
@@ -265,6 +306,14 @@ impl Run<'_> {
         sinks.close(requests, completed);
         let totals = totals?;
         Ok(totals.rows_read - totals.rows_skipped)
+    }
+}
+
+/// A schema fetch that failed, in the pipeline's words where it is the pipeline's mistake.
+fn schema_error(error: SchemaError, pipeline: &Pipeline) -> RunError {
+    match error.pipeline_mistake(&pipeline.file) {
+        Some(mistake) => mistake.into(),
+        None => error.into(),
     }
 }
 
@@ -352,7 +401,7 @@ async fn drive(
 }
 
 /// What the dispatcher needs from the pipeline and the portal's schema.
-fn spec_of(pipeline: &Pipeline, schema: &ObjectSchema) -> Spec {
+fn spec_of(pipeline: &Pipeline, schema: &ObjectSchema, traces: TraceIds) -> Spec {
     // A lost create can be checked through a mapped property whose values are unique by HubSpot's
     // rules (contacts' email is, whatever the schema's `hasUniqueValue` says).
     let verify_property = (pipeline.target.operation == Operation::Create)
@@ -371,5 +420,6 @@ fn spec_of(pipeline: &Pipeline, schema: &ObjectSchema) -> Spec {
         id_property: pipeline.target.id_property.clone(),
         verify_property,
         max_retries: pipeline.dispatch.max_retries,
+        traces,
     }
 }

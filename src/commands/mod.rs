@@ -3,6 +3,9 @@
 //! (DESIGN.md §6): 0 every row accepted · 1 fatal · 2 usage (clap) · 3 finished with rows
 //! dead-lettered or invalid · 4 stopped early and resumable.
 
+mod completions;
+mod init;
+mod man;
 mod run;
 mod sandbox;
 mod validate;
@@ -33,6 +36,12 @@ enum Command {
     Validate(validate::ValidateArgs),
     /// Serve the local HubSpot-compatible API.
     Sandbox(crate::sandbox::SandboxArgs),
+    /// Draft a pipeline file from a data file and the portal's property schema.
+    Init(init::InitArgs),
+    /// Print a shell completion script: etl completions bash > /etc/bash_completion.d/etl
+    Completions(completions::CompletionsArgs),
+    /// Print a manual page (roff): etl man > etl.1 && man ./etl.1
+    Man(man::ManArgs),
 }
 
 /// How a command ended, as far as the exit code is concerned.
@@ -42,6 +51,8 @@ pub enum Exit {
     Success,
     /// The job could not run, or stopped on an error.
     Fatal,
+    /// A command-line mistake: a flag's value cannot be used (clap's own errors exit 2 too).
+    Usage,
     /// Finished, with rows dead-lettered or invalid.
     RowsFailed,
     /// Stopped early; `--resume` finishes it.
@@ -53,6 +64,7 @@ impl From<Exit> for ExitCode {
         ExitCode::from(match exit {
             Exit::Success => 0,
             Exit::Fatal => 1,
+            Exit::Usage => 2,
             Exit::RowsFailed => 3,
             Exit::Resumable => 4,
         })
@@ -65,6 +77,9 @@ pub async fn execute(cli: Cli) -> Exit {
         Command::Run(args) => run::execute(args).await,
         Command::Validate(args) => validate::execute(args).await,
         Command::Sandbox(args) => sandbox::execute(args).await,
+        Command::Init(args) => init::execute(args).await,
+        Command::Completions(args) => completions::execute(&args),
+        Command::Man(args) => man::execute(&args),
     }
 }
 
@@ -72,4 +87,15 @@ pub async fn execute(cli: Cli) -> Exit {
 fn fatal(err: &dyn std::fmt::Display) -> Exit {
     eprintln!("etl: error: {err}");
     Exit::Fatal
+}
+
+/// Prints why a pipeline could not be loaded: a flag's mistake is a usage error (exit 2), the
+/// pipeline file's a fatal one (exit 1).
+fn load_failed(err: &crate::config::ConfigError) -> Exit {
+    eprintln!("etl: error: {err}");
+    if err.is_usage() {
+        Exit::Usage
+    } else {
+        Exit::Fatal
+    }
 }

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use super::{Exit, fatal};
+use super::{Exit, fatal, load_failed};
 use crate::config::{self, Overrides};
 use crate::pipeline::{self, RunOptions, RunOutcome};
 use crate::portal::halt::Halt;
@@ -44,7 +44,7 @@ pub async fn execute(args: RunArgs) -> Exit {
     });
     let pipeline = match loaded {
         Ok(pipeline) => pipeline,
-        Err(err) => return fatal(&err),
+        Err(err) => return load_failed(&err),
     };
     let options = RunOptions {
         quiet: args.quiet,

@@ -1,20 +1,20 @@
 //! `etl validate`: the run's first half without writes — fetch the schema, map and validate every
-//! row, build every request body, and write the rows that would fail to the dead-letter file.
+//! row, build every request body, and write the rows that would fail to `<source stem>.invalid.csv`
+//! (in the dead-letter format, so it replays with `--source`; never over a run's dead letters).
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use super::{Exit, fatal};
+use super::{Exit, fatal, load_failed};
 use crate::config::secret::Secret;
 use crate::config::{self, ConfigError, Overrides, Pipeline};
-use crate::job::checkpoint::lock_path;
 use crate::job::dead_letter::{DeadLetterError, DeadLetterWriter};
-use crate::job::lock::{LockError, RunLock};
 use crate::portal::halt::HaltFlag;
 use crate::portal::schema::{self, SchemaError};
-use crate::portal::target::{Target, TargetError};
+use crate::portal::target::{Target, TargetError, refused_token};
+use crate::prepare::trace::TraceIds;
 use crate::prepare::{self, PrepareError, PrepareHandle, PrepareOptions, Prepared, encode};
 
 /// Flags of `etl validate`.
@@ -39,12 +39,13 @@ pub enum ValidateError {
     Target(#[from] TargetError),
     #[error("cannot fetch the property schema: {0}")]
     Schema(#[from] SchemaError),
+    /// 401/403 on the schema fetch: the message says which variable and what to do.
+    #[error("{0}")]
+    Refused(String),
     #[error(transparent)]
     Prepare(#[from] PrepareError),
     #[error(transparent)]
     DeadLetter(#[from] DeadLetterError),
-    #[error(transparent)]
-    Lock(#[from] LockError),
 }
 
 /// What `etl validate` found.
@@ -85,11 +86,11 @@ pub async fn execute(args: ValidateArgs) -> Exit {
         source: args.source,
         base_url: args.base_url,
     };
-    let result = match config::load(&args.pipeline, &overrides) {
-        Ok(pipeline) => validate(&pipeline, None).await,
-        Err(err) => Err(err.into()),
+    let pipeline = match config::load(&args.pipeline, &overrides) {
+        Ok(pipeline) => pipeline,
+        Err(err) => return load_failed(&err),
     };
-    match result {
+    match validate(&pipeline, None).await {
         Ok(summary) => {
             println!("{summary}");
             if summary.invalid == 0 {
@@ -108,13 +109,12 @@ pub async fn validate(
     pipeline: &Pipeline,
     token: Option<Secret>,
 ) -> Result<ValidateSummary, ValidateError> {
-    // The job's lock: a dry run must never truncate the dead letters of a run in progress.
-    let _lock = RunLock::acquire(&lock_path(&pipeline.checkpoint.path))?;
+    // No lock: a dry run writes no file of the job's (its invalid rows go to a file of its own).
     let target = Target::connect(&pipeline.connection(), token.as_ref()).await?;
     let result = match target.portal(&pipeline.connection(), Arc::new(HaltFlag::default())) {
         Ok(portal) => schema::fetch(&portal, &pipeline.target.object)
             .await
-            .map_err(ValidateError::from),
+            .map_err(|err| schema_error(err, pipeline)),
         Err(err) => Err(err.into()),
     };
     target.close().await;
@@ -123,17 +123,35 @@ pub async fn validate(
     check_every_row(pipeline, handle).await
 }
 
+/// A schema fetch that failed, in the pipeline's words where it is the pipeline's mistake.
+fn schema_error(err: SchemaError, pipeline: &Pipeline) -> ValidateError {
+    if let Some(mistake) = err.pipeline_mistake(&pipeline.file) {
+        return mistake.into();
+    }
+    match err {
+        SchemaError::Unauthorized {
+            status, message, ..
+        } => ValidateError::Refused(refused_token(&pipeline.target.token_env, status, &message)),
+        other => other.into(),
+    }
+}
+
 /// Drains the prepare thread: counts, encodes every batch as `etl run` would (proving every
-/// input encodes), and writes the invalid rows to the dead-letter file (created on the first).
+/// input encodes), and writes the invalid rows to `<source stem>.invalid.csv` (created on the
+/// first).
 async fn check_every_row(
     pipeline: &Pipeline,
     handle: PrepareHandle,
 ) -> Result<ValidateSummary, ValidateError> {
     let PrepareHandle {
         header,
+        replay,
         mut events,
         done,
+        ..
     } = handle;
+    // No trace id is sent: any job's will do to encode the bodies.
+    let traces = TraceIds::new("validate");
     let mut summary = ValidateSummary::default();
     let mut dead_letter: Option<DeadLetterWriter> = None;
     let mut body = Vec::new();
@@ -147,7 +165,7 @@ async fn check_every_row(
                 summary.batches += 1;
                 summary.valid += batch.inputs.len() as u64;
                 body.clear();
-                encode::write_body(&mut body, op, id_property, &batch.inputs);
+                encode::write_body(&mut body, op, id_property, &traces, &batch.inputs);
             }
             Prepared::Rejected(rejection) => {
                 summary.invalid += 1;
@@ -158,9 +176,10 @@ async fn check_every_row(
                 let writer = match &mut dead_letter {
                     Some(w) => w,
                     None => dead_letter.insert(DeadLetterWriter::create(
-                        &pipeline.dead_letter.path,
+                        &pipeline.invalid_rows_path(),
                         &header,
                         pipeline.dead_letter.delimiter,
+                        replay,
                     )?),
                 };
                 writer.write(&rejection)?;

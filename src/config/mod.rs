@@ -3,7 +3,8 @@
 //!
 //! Parts: `raw` (the file's shape), `check` (raw → validated), `mapping` (the `[mapping]` types),
 //! `overrides` (command-line flags that change a loaded pipeline), `files` (files compared by
-//! identity), `secret` (the token's type).
+//! identity, the source checked before anything starts), `secret` (the token's type),
+//! `suggestion` ("did you mean …?" by edit distance).
 //! The key names are the user's contract (DESIGN.md §6); every key is documented in docs/.
 
 mod check;
@@ -12,6 +13,7 @@ pub mod mapping;
 mod overrides;
 mod raw;
 pub mod secret;
+pub mod suggestion;
 #[cfg(test)]
 mod tests;
 
@@ -115,6 +117,14 @@ pub enum BaseUrl {
     Url(String),
 }
 
+impl BaseUrl {
+    /// `"sandbox"` or an http(s) URL (plain `http://` only to loopback unless `allow_plain_http`);
+    /// the error says what is wrong and what to write instead.
+    pub fn parse(raw: &str, allow_plain_http: bool) -> Result<BaseUrl, String> {
+        check::parse_base_url(raw, allow_plain_http)
+    }
+}
+
 /// One association attached to every created record.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AssociationSpec {
@@ -139,6 +149,26 @@ pub struct Dispatch {
     /// Retries per request after the first attempt.
     pub max_retries: u32,
     pub request_timeout: Duration,
+}
+
+impl Default for Dispatch {
+    /// `[dispatch]` when the file says nothing: HubSpot's smallest burst (100 requests per 10 s),
+    /// 4 in flight, full batches, 8 retries, 30 s per request.
+    fn default() -> Dispatch {
+        Dispatch {
+            requests_per_interval: NonZeroU32::new(100).expect("not zero"),
+            interval: Duration::from_secs(10),
+            concurrency: NonZeroUsize::new(4).expect("not zero"),
+            batch_size: 100,
+            max_retries: 8,
+            request_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// The source format a file's extension names (`.csv`, `.tsv`, `.txt`, `.parquet`, `.pq`).
+pub fn source_format(path: &Path) -> Option<SourceFormat> {
+    check::format_from_extension(path)
 }
 
 /// Where rejected rows go.
@@ -174,6 +204,20 @@ pub enum ConfigError {
     },
     #[error("environment variable {var} (target.token_env) is not valid Unicode")]
     TokenNotUnicode { var: String },
+    /// A command-line flag's value cannot be used: a usage error (exit 2), named by its flag.
+    #[error("{flag} {value:?}: {message}")]
+    Flag {
+        flag: &'static str,
+        value: String,
+        message: String,
+    },
+}
+
+impl ConfigError {
+    /// Whether the mistake is on the command line (exit 2) rather than in the pipeline file.
+    pub fn is_usage(&self) -> bool {
+        matches!(self, ConfigError::Flag { .. })
+    }
 }
 
 /// Reads and validates a pipeline file, then applies the command line's `overrides`.
@@ -184,6 +228,7 @@ pub fn load(path: &Path, overrides: &Overrides) -> Result<Pipeline, ConfigError>
     })?;
     let pipeline = overrides.apply(parse(path, &text)?)?;
     pipeline.check_files(None)?;
+    pipeline.check_source(overrides.source.is_some())?;
     Ok(pipeline)
 }
 
@@ -238,19 +283,57 @@ impl Pipeline {
         }
         for (i, (key, path)) in files.iter().enumerate() {
             for (other, other_path) in &files[..i] {
-                if files::same_file(path, other_path) {
-                    return Err(ConfigError::Invalid {
+                if !files::same_file(path, other_path) {
+                    continue;
+                }
+                let message = format!(
+                    "{} is the same file as {other}: a run would overwrite it",
+                    path.display()
+                );
+                return Err(match *key {
+                    "--report" => ConfigError::Flag {
+                        flag: "--report",
+                        value: path.display().to_string(),
+                        message,
+                    },
+                    key => ConfigError::Invalid {
                         file: self.file.clone(),
                         key: key.to_string(),
-                        message: format!(
-                            "{} is the same file as {other}: a run would overwrite it",
-                            path.display()
-                        ),
-                    });
-                }
+                        message,
+                    },
+                });
             }
         }
         Ok(())
+    }
+
+    /// The source is a file that exists: checked when the pipeline loads, so every command says
+    /// the same about a wrong path before anything starts. `from_flag`: the path came from
+    /// `--source` (a usage error then).
+    pub fn check_source(&self, from_flag: bool) -> Result<(), ConfigError> {
+        let Some(message) = files::unreadable_source(&self.source.path) else {
+            return Ok(());
+        };
+        Err(if from_flag {
+            ConfigError::Flag {
+                flag: "--source",
+                value: self.source.path.display().to_string(),
+                message,
+            }
+        } else {
+            ConfigError::Invalid {
+                file: self.file.clone(),
+                key: "source.path".into(),
+                message,
+            }
+        })
+    }
+
+    /// Where `etl validate` writes the rows that would fail: `<source stem>.invalid.csv` beside
+    /// the source, a file of its own. A dry run never writes over a run's dead letters (which may
+    /// hold rows only the portal rejected), nor over another source's invalid rows.
+    pub fn invalid_rows_path(&self) -> PathBuf {
+        check::sibling(&self.source.path, "invalid.csv")
     }
 
     /// How this pipeline reaches its portal.

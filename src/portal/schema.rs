@@ -7,13 +7,15 @@
 //! the rate gate, retries and the stop switch, like every other request.
 
 use std::collections::HashMap;
+use std::path::Path;
 
 use serde::Deserialize;
 
 use super::halt::Halt;
 use super::response::ErrorItem;
-use super::standard::{is_custom, standard_object};
+use super::standard::{is_custom, nearest_standard, standard_object};
 use super::{Call, Portal};
+use crate::config::ConfigError;
 
 /// The property schema of one object type.
 #[derive(Debug, Clone)]
@@ -99,6 +101,13 @@ pub enum SchemaError {
         status: u16,
         message: String,
     },
+    /// The portal knows no such object type: the pipeline's mistake, not the portal's. (No URL:
+    /// for the embedded sandbox it is an internal port that means nothing to the user.)
+    #[error(
+        "the portal has no object type {object:?}{hint}; custom objects go by their objectTypeId \
+         (\"2-…\") or fully qualified name (\"p_…\")"
+    )]
+    UnknownObject { object: String, hint: String },
     #[error("{url}: {message} (HTTP 429, daily limit)")]
     DailyLimit { url: String, message: String },
     #[error("{url}: HTTP {status}: {message}")]
@@ -246,11 +255,25 @@ impl ObjectSchema {
     }
 }
 
+impl SchemaError {
+    /// The pipeline file's mistake behind this error, if it is one (an unknown object type): then
+    /// the error names the file and `target.object`.
+    pub fn pipeline_mistake(&self, file: &Path) -> Option<ConfigError> {
+        matches!(self, SchemaError::UnknownObject { .. }).then(|| ConfigError::Invalid {
+            file: file.to_path_buf(),
+            key: "target.object".into(),
+            message: self.to_string(),
+        })
+    }
+}
+
 /// Fetches the schema of `object` through `portal`. A refused token, a spent daily budget or an
 /// interrupt stop the fetch with the reason; the token never appears in errors.
 pub async fn fetch(portal: &Portal, object: &str) -> Result<ObjectSchema, SchemaError> {
     let path = portal.paths().properties(object);
-    let body = get(portal, &path).await?;
+    let body = get(portal, &path)
+        .await
+        .map_err(|err| unknown_object(err, object))?;
     let schema = ObjectSchema::from_json(object, &body).map_err(|e| SchemaError::Parse {
         url: portal.url(&path),
         reason: e.to_string(),
@@ -266,6 +289,29 @@ pub async fn fetch(portal: &Portal, object: &str) -> Result<ObjectSchema, Schema
             url: portal.url(&path),
             reason: e.to_string(),
         })
+}
+
+/// HubSpot answers a properties request for an object type it does not know with a 400 "Unable
+/// to infer object type from: …" (or a 404): that is an unknown object type.
+fn unknown_object(err: SchemaError, object: &str) -> SchemaError {
+    let unknown = match &err {
+        SchemaError::NotFound { .. } => true,
+        SchemaError::Status {
+            status: 400,
+            message,
+            ..
+        } => message.contains("infer object type"),
+        _ => false,
+    };
+    if !unknown {
+        return err;
+    }
+    SchemaError::UnknownObject {
+        object: object.to_string(),
+        hint: nearest_standard(object)
+            .map(|name| format!(" (did you mean {name:?}?)"))
+            .unwrap_or_default(),
+    }
 }
 
 /// The body of a successful GET, or the error that says why there is none.

@@ -418,5 +418,5 @@ fn base_url_on_the_command_line_overrides_the_pipeline() {
     run.exit(0);
     assert_eq!(run.portal().records("contacts"), 15);
     let run = run.then().args(["--base-url", "ftp://example.com"]).run();
-    run.exit(1).says("--base-url");
+    run.exit(2).says("--base-url \"ftp://example.com\"");
 }

@@ -241,7 +241,7 @@ impl Run {
 /// valid:     2895 (in 29 batch requests)
 /// invalid:   105
 ///   INVALID_DATE: 33
-/// invalid rows written to contacts.failed.csv
+/// invalid rows written to contacts.invalid.csv
 /// ```
 fn summary(stdout: &str) -> Option<Value> {
     let number = |text: &str| -> Value {
