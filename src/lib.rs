@@ -8,6 +8,7 @@
 //! - `job`: what a job leaves behind (dead letters, journal, checkpoint, report);
 //! - `dispatch`: sending batches and tracing every answer back to rows;
 //! - `pipeline`: `etl run`'s whole data path as one chain;
+//! - `draft`: `etl init`'s pipeline file, drafted from a data file and the portal's schema;
 //! - `commands`: one file per command, and the exit-code policy.
 //!
 //! `sandbox` is an independent implementation of the API: it imports nothing from the engine
@@ -16,6 +17,7 @@
 pub mod commands;
 pub mod config;
 pub mod dispatch;
+pub mod draft;
 pub mod job;
 pub mod pipeline;
 pub mod portal;
