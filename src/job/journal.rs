@@ -37,7 +37,7 @@ pub enum JournalError {
         path: PathBuf,
         source: rusqlite::Error,
     },
-    #[error("cannot read {path} to fingerprint the job: {source}")]
+    #[error("cannot read {path} (its bytes tell --resume which job this is): {source}")]
     Fingerprint {
         path: PathBuf,
         source: std::io::Error,

@@ -14,6 +14,7 @@ use super::check::Check;
 use super::mapping::{Mapper, MappingError, column_index};
 use super::row::{Association, Input, Rejection, SourceRow};
 use super::violation::{Violation, rejection};
+use crate::config::suggestion::{fold, nearest};
 use crate::config::{Operation, Pipeline};
 use crate::portal::schema::{ObjectSchema, PropertySchema};
 
@@ -378,19 +379,21 @@ impl Validator {
     }
 }
 
-/// ` (did you mean "firstname", label "First Name"?)` when a property's label or a near name matches.
+/// ` (did you mean "firstname", label "First Name"?)` when a property's label or name is the
+/// wanted name folded (case, spaces, `_`, `-`), else the nearest name by edit distance.
 fn suggest(schema: &ObjectSchema, wanted: &str) -> String {
-    let folded = wanted.to_lowercase().replace([' ', '_', '-'], "");
+    let folded = fold(wanted);
     let mut hits: Vec<&PropertySchema> = schema
         .properties
         .values()
-        .filter(|p| {
-            p.label.to_lowercase().replace([' ', '_', '-'], "") == folded
-                || p.name.to_lowercase().replace([' ', '_', '-'], "") == folded
-        })
+        .filter(|p| fold(&p.label) == folded || fold(&p.name) == folded)
         .collect();
     hits.sort_by(|a, b| a.name.cmp(&b.name));
-    match hits.first() {
+    let hit = hits.first().copied().or_else(|| {
+        nearest(wanted, schema.properties.keys().map(String::as_str))
+            .and_then(|name| schema.property(name))
+    });
+    match hit {
         Some(p) => format!(" (did you mean {:?}, label {:?}?)", p.name, p.label),
         None => String::new(),
     }
