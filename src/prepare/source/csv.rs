@@ -300,6 +300,39 @@ mod tests {
     }
 
     #[test]
+    fn a_dead_letter_file_keeps_original_rows_and_refuses_unfixed_unreadable_ones() {
+        let (header, rows) = read(
+            b"Email,etl_row,etl_status,etl_category,etl_message\n\
+              a@b.co,151,invalid,INVALID_EMAIL,m\n\
+              c@d.co,777,unreadable,UNREADABLE_ROW,\"row 777 (line 779): expected 2 fields, found 1\"\n\
+              e@f.co,,,,\n",
+            b',',
+        );
+        assert_eq!(header, ["Email"]);
+        let first = rows[0].as_ref().unwrap();
+        assert_eq!((first.row, first.origin), (1, Some(151)));
+        let refused = rows[1].as_ref().unwrap_err();
+        assert_eq!((refused.row, refused.origin), (2, Some(777)));
+        assert_eq!(refused.status, RejectStatus::Unreadable);
+        assert!(
+            refused.message.starts_with(
+                "row 777 (line 3): the original source could not read this row (row 777 (line 779)"
+            ),
+            "{}",
+            refused.message
+        );
+        assert!(
+            refused
+                .message
+                .ends_with("empty its etl_status cell to load it"),
+            "{}",
+            refused.message
+        );
+        let added = rows[2].as_ref().unwrap();
+        assert_eq!((added.row, added.origin), (3, None), "a row added by hand");
+    }
+
+    #[test]
     fn ragged_and_invalid_utf8_rows_are_rejected_and_reading_goes_on() {
         let (_, rows) = read(b"A;B\n1;2\n3\n4;\xff\n5;6\n", b';');
         assert_eq!(rows.len(), 4);
