@@ -127,12 +127,13 @@ fn summary(plan: &Plan, output: &std::path::Path) -> String {
         .sum::<usize>()
         + plan.unmapped_required.len();
     let mut text = format!(
-        "etl: wrote {}: {} {}, {} columns mapped",
+        "etl: wrote {}: {} {}, {}",
         output.display(),
         plan.operation,
         plan.object,
-        plan.mappings.len()
+        counted(plan.mappings.len(), "column", "columns"),
     );
+    text.push_str(" mapped");
     if !plan.left_out.is_empty() {
         let left: Vec<String> = plan
             .left_out
@@ -142,13 +143,21 @@ fn summary(plan: &Plan, output: &std::path::Path) -> String {
         text.push_str(&format!(", {} left out ({})", left.len(), left.join(", ")));
     }
     if checks > 0 {
-        text.push_str(&format!(", {checks} lines marked CHECK"));
+        text.push_str(&format!(
+            ", {} marked CHECK",
+            counted(checks, "line", "lines")
+        ));
     }
     text.push_str(&format!(
         "\nnext: read it, then  etl validate {}",
         output.display()
     ));
     text
+}
+
+/// `1 column`, `2 columns`.
+fn counted(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 /// A usage error naming the flag (exit 2).

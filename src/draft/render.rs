@@ -21,11 +21,12 @@ pub fn render(plan: &Plan, command: &str) -> String {
     } else {
         plan.base_url.clone()
     };
-    let _ = writeln!(out, "# Drafted by `{command}` from the header and");
+    let _ = writeln!(out, "# Drafted by `{command}`");
+    let _ = writeln!(out, "# from the header and {sampled} of {},", plan.source);
     let _ = writeln!(
         out,
-        "# {sampled} of {}, and the property schema of {} in {schema}.",
-        plan.source, plan.object
+        "# and the property schema of {} in {schema}.",
+        plan.object
     );
     let _ = writeln!(
         out,

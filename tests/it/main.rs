@@ -3,10 +3,15 @@
 mod support;
 
 mod bounded;
+mod errors;
+mod init;
+mod manual;
 mod prepare;
+mod progress;
 mod proxy;
 mod readers;
 mod reliability;
+mod replay;
 mod resume;
 mod run;
 mod samples;

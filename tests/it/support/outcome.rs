@@ -16,6 +16,8 @@ use super::workdir::{CsvFile, Workdir};
 pub enum Kind {
     Run,
     Validate,
+    /// Another command (`init`, `man`, …): no report.
+    Command,
 }
 
 /// A finished process's exit code and output.
@@ -53,6 +55,7 @@ impl Run {
                 (!text.is_empty()).then(|| serde_json::from_str(&text).expect("a JSON report"))
             }
             Kind::Validate => summary(&output.stdout),
+            Kind::Command => None,
         };
         let run = Run {
             scenario,
@@ -80,6 +83,7 @@ impl Run {
                 "dead_lettered",
             ),
             Kind::Validate => (&["valid", "invalid"], "invalid"),
+            Kind::Command => return,
         };
         let parts: u64 = parts.iter().map(|key| self.number(key)).sum();
         assert_eq!(
@@ -204,6 +208,16 @@ impl Run {
         report[key]
             .as_u64()
             .unwrap_or_else(|| panic!("no number {key} in {report}"))
+    }
+
+    /// What the command printed on stdout.
+    pub fn stdout(&self) -> &str {
+        &self.output.stdout
+    }
+
+    /// What the command printed on stderr.
+    pub fn stderr(&self) -> &str {
+        &self.output.stderr
     }
 
     /// Stdout then stderr.
