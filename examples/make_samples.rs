@@ -320,6 +320,38 @@ fn archive(dir: &Path) {
     std::fs::write(dir.join("archive_contacts.csv"), out).unwrap();
 }
 
+/// Two nights of an accounts export for `samples/sync/`: night 2 changes 4 cities, adds 3 accounts
+/// and drops 2.
+fn sync_nights(dir: &Path) {
+    let dir = dir.join("sync");
+    std::fs::create_dir_all(&dir).unwrap();
+    const CITIES: &[&str] = &["Lyon", "Porto", "Ghent", "Aarhus", "Brno", "Turin", "Graz"];
+    let line = |i: usize, city: &str| {
+        csv_line(&[
+            format!("ACC-{i:04}"),
+            format!("Account {i} Ltd"),
+            city.to_string(),
+            (10 + i * 7 % 490).to_string(),
+        ])
+    };
+    let header = "Account Id,Company,City,Employees\n";
+    let mut night1 = String::from(header);
+    for i in 1..=60 {
+        night1.push_str(&line(i, CITIES[i % CITIES.len()]));
+    }
+    std::fs::write(dir.join("night1.csv"), night1).unwrap();
+    let mut night2 = String::from(header);
+    for i in (1..=63).filter(|i| ![17, 42].contains(i)) {
+        let city = if i % 15 == 0 {
+            "Tallinn"
+        } else {
+            CITIES[i % CITIES.len()]
+        };
+        night2.push_str(&line(i, city));
+    }
+    std::fs::write(dir.join("night2.csv"), night2).unwrap();
+}
+
 fn main() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples");
     std::fs::create_dir_all(&dir).unwrap();
@@ -329,6 +361,7 @@ fn main() {
     companies(&dir);
     deals(&dir);
     archive(&dir);
+    sync_nights(&dir);
     let mut stdout = std::io::stdout();
     let _ = writeln!(stdout, "samples written to {}", dir.display());
 }

@@ -8,6 +8,7 @@ mod init;
 mod man;
 mod run;
 mod sandbox;
+mod state;
 mod validate;
 
 use std::process::ExitCode;
@@ -42,6 +43,8 @@ enum Command {
     Completions(completions::CompletionsArgs),
     /// Print a manual page (roff): etl man > etl.1 && man ./etl.1
     Man(man::ManArgs),
+    /// Show, export or edit a [sync] pipeline's state (the key → record id map).
+    State(state::StateArgs),
 }
 
 /// How a command ended, as far as the exit code is concerned.
@@ -80,6 +83,7 @@ pub async fn execute(cli: Cli) -> Exit {
         Command::Init(args) => init::execute(args).await,
         Command::Completions(args) => completions::execute(&args),
         Command::Man(args) => man::execute(&args),
+        Command::State(args) => state::execute(args).await,
     }
 }
 

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use super::{Exit, fatal, load_failed};
-use crate::config::{self, Overrides};
+use crate::config::{self, ApiVersionArg, Overrides};
 use crate::pipeline::{self, RunOptions, RunOutcome};
 use crate::portal::halt::Halt;
 
@@ -24,18 +24,27 @@ pub struct RunArgs {
     /// Send to this API instead of the pipeline's `base_url` (e.g. a running `etl sandbox`).
     #[arg(long, value_name = "URL")]
     base_url: Option<String>,
+    #[command(flatten)]
+    api_version: ApiVersionArg,
     /// Continue the job where an earlier run stopped: finished rows are skipped.
     #[arg(long)]
     resume: bool,
     /// Start the job over, discarding an earlier run's journal and dead letters.
     #[arg(long, conflicts_with = "resume")]
     restart: bool,
+    /// [sync]: send every row whatever the state says, and refresh the state.
+    #[arg(long)]
+    full: bool,
+    /// [sync]: mirror deletes even beyond sync.max_deletes.
+    #[arg(long)]
+    allow_deletes: bool,
 }
 
 pub async fn execute(args: RunArgs) -> Exit {
     let overrides = Overrides {
         source: args.source,
         base_url: args.base_url,
+        api_version: args.api_version.api_version,
     };
     let loaded = config::load(&args.pipeline, &overrides).and_then(|pipeline| {
         pipeline
@@ -51,6 +60,8 @@ pub async fn execute(args: RunArgs) -> Exit {
         token: None,
         resume: args.resume,
         restart: args.restart,
+        full: args.full,
+        allow_deletes: args.allow_deletes,
     };
     let outcome = match pipeline::run(&pipeline, &options).await {
         Ok(outcome) => outcome,

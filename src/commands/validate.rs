@@ -1,6 +1,8 @@
-//! `etl validate`: the run's first half without writes — fetch the schema, map and validate every
-//! row, build every request body, and write the rows that would fail to `<source stem>.invalid.csv`
-//! (in the dead-letter format, so it replays with `--source`; never over a run's dead letters).
+//! `etl validate`: the run's first half without writes — fetch the schema and the property
+//! validation rules, map and validate every row, build every request body, and write the rows that
+//! would fail to `<source stem>.invalid.csv` (in the dead-letter format, so it replays with
+//! `--source`; never over a run's dead letters). It says which rules it checked and which only the
+//! portal can.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -9,13 +11,18 @@ use std::sync::Arc;
 
 use super::{Exit, fatal, load_failed};
 use crate::config::secret::Secret;
-use crate::config::{self, ConfigError, Overrides, Pipeline};
+use crate::config::{self, ApiVersionArg, ConfigError, Overrides, Pipeline};
 use crate::job::dead_letter::{DeadLetterError, DeadLetterWriter};
+use crate::job::state::{State, StateError};
+use crate::job::sync::{Deletes, FilterOptions, SyncFilter, plan_deletes};
 use crate::portal::halt::HaltFlag;
 use crate::portal::schema::{self, SchemaError};
 use crate::portal::target::{Target, TargetError, refused_token};
+use crate::prepare::rules::RulesReport;
 use crate::prepare::trace::TraceIds;
-use crate::prepare::{self, PrepareError, PrepareHandle, PrepareOptions, Prepared, encode};
+use crate::prepare::{
+    self, PrepareError, PrepareHandle, PrepareOptions, Prepared, RowFilter, encode,
+};
 
 /// Flags of `etl validate`.
 #[derive(clap::Args, Debug)]
@@ -28,6 +35,8 @@ pub struct ValidateArgs {
     /// Fetch the schema from this API instead of the pipeline's `base_url`.
     #[arg(long, value_name = "URL")]
     base_url: Option<String>,
+    #[command(flatten)]
+    api_version: ApiVersionArg,
 }
 
 /// Why `etl validate` could not finish.
@@ -46,6 +55,8 @@ pub enum ValidateError {
     Prepare(#[from] PrepareError),
     #[error(transparent)]
     DeadLetter(#[from] DeadLetterError),
+    #[error(transparent)]
+    State(#[from] StateError),
 }
 
 /// What `etl validate` found.
@@ -58,8 +69,14 @@ pub struct ValidateSummary {
     pub by_category: BTreeMap<String, u64>,
     /// Batch requests the valid rows would take.
     pub batches: u64,
+    /// `[sync]`: valid rows that would not be sent (unchanged since last accepted).
+    pub unchanged: u64,
+    /// `[sync]` with mirrored deletes: records that would be archived.
+    pub deletes: Option<u64>,
     /// Where the invalid rows were written (none when every row is valid).
     pub dead_letter: Option<PathBuf>,
+    /// The property validation rules of the written properties: checked here, or left to the portal.
+    pub rules: RulesReport,
 }
 
 impl fmt::Display for ValidateSummary {
@@ -70,9 +87,34 @@ impl fmt::Display for ValidateSummary {
             "valid:     {} (in {} batch requests)",
             self.valid, self.batches
         )?;
+        if self.unchanged > 0 {
+            writeln!(
+                f,
+                "unchanged: {} (not sent: nothing changed since last accepted)",
+                self.unchanged
+            )?;
+        }
         write!(f, "invalid:   {}", self.invalid)?;
         for (category, n) in &self.by_category {
             write!(f, "\n  {category}: {n}")?;
+        }
+        if let Some(deletes) = self.deletes {
+            write!(
+                f,
+                "\ndeletes:   {deletes} (records whose key left the source)"
+            )?;
+        }
+        let rules = &self.rules;
+        if let Some(why) = &rules.unavailable {
+            write!(f, "\nrules: not known ({why}); the portal checks them")?;
+        } else if rules.checked.is_empty() && rules.left.is_empty() {
+            write!(f, "\nrules: none on the written properties")?;
+        }
+        for rule in &rules.checked {
+            write!(f, "\nrule checked by etl:     {rule}")?;
+        }
+        for rule in &rules.left {
+            write!(f, "\nrule left to the portal: {rule}")?;
         }
         if let Some(path) = &self.dead_letter {
             write!(f, "\ninvalid rows written to {}", path.display())?;
@@ -85,6 +127,7 @@ pub async fn execute(args: ValidateArgs) -> Exit {
     let overrides = Overrides {
         source: args.source,
         base_url: args.base_url,
+        api_version: args.api_version.api_version,
     };
     let pipeline = match config::load(&args.pipeline, &overrides) {
         Ok(pipeline) => pipeline,
@@ -112,15 +155,49 @@ pub async fn validate(
     // No lock: a dry run writes no file of the job's (its invalid rows go to a file of its own).
     let target = Target::connect(&pipeline.connection(), token.as_ref()).await?;
     let result = match target.portal(&pipeline.connection(), Arc::new(HaltFlag::default())) {
-        Ok(portal) => schema::fetch(&portal, &pipeline.target.object)
+        Ok(portal) => schema::fetch_for_writing(&portal, &pipeline.target.object)
             .await
             .map_err(|err| schema_error(err, pipeline)),
         Err(err) => Err(err.into()),
     };
     target.close().await;
     let schema = result?;
-    let handle = prepare::spawn(pipeline, schema, PrepareOptions::default())?;
-    check_every_row(pipeline, handle).await
+    // With [sync]: the same filter a run uses, on the state as it is (nothing is changed).
+    let (filter, seen) = match &pipeline.sync {
+        Some(sync) => {
+            let reader = State::read(&sync.state)?;
+            let filter = SyncFilter::new(
+                sync,
+                pipeline.target.operation,
+                reader,
+                FilterOptions {
+                    full: false,
+                    can_verify: true,
+                },
+            );
+            let seen = filter.seen();
+            (Some(Box::new(filter) as Box<dyn RowFilter>), seen)
+        }
+        None => (None, None),
+    };
+    let options = PrepareOptions {
+        filter,
+        ..PrepareOptions::default()
+    };
+    let handle = prepare::spawn(pipeline, schema, options)?;
+    let mut summary = check_every_row(pipeline, handle).await?;
+    if let (Some(sync), Some(seen)) = (&pipeline.sync, seen) {
+        let seen = std::mem::take(&mut *seen.lock().expect("seen lock poisoned"));
+        summary.deletes = Some(match State::read(&sync.state)? {
+            Some(state) => match plan_deletes(&state, seen, sync, true)? {
+                Deletes::Send(entries) => entries.len() as u64,
+                Deletes::TooMany { count, .. } => count,
+                Deletes::Keyless(_) => 0,
+            },
+            None => 0,
+        });
+    }
+    Ok(summary)
 }
 
 /// A schema fetch that failed, in the pipeline's words where it is the pipeline's mistake.
@@ -146,13 +223,17 @@ async fn check_every_row(
     let PrepareHandle {
         header,
         replay,
+        rules,
         mut events,
         done,
         ..
     } = handle;
     // No trace id is sent: any job's will do to encode the bodies.
     let traces = TraceIds::new("validate");
-    let mut summary = ValidateSummary::default();
+    let mut summary = ValidateSummary {
+        rules,
+        ..ValidateSummary::default()
+    };
     let mut dead_letter: Option<DeadLetterWriter> = None;
     let mut body = Vec::new();
     let (op, id_property) = (
@@ -167,6 +248,7 @@ async fn check_every_row(
                 body.clear();
                 encode::write_body(&mut body, op, id_property, &traces, &batch.inputs);
             }
+            Prepared::Unchanged(rows) => summary.unchanged += rows,
             Prepared::Rejected(rejection) => {
                 summary.invalid += 1;
                 *summary
@@ -197,6 +279,9 @@ async fn check_every_row(
         return Err(error.into());
     }
     summary.rows_read = outcome.totals.rows_read;
-    debug_assert_eq!(summary.rows_read, summary.valid + summary.invalid);
+    debug_assert_eq!(
+        summary.rows_read,
+        summary.valid + summary.unchanged + summary.invalid
+    );
     Ok(summary)
 }

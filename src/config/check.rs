@@ -4,6 +4,7 @@ use std::num::{NonZeroU32, NonZeroUsize};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use super::api_version::{ApiVersion, UnknownVersion};
 use super::mapping::{PropertyMapping, ValueSource, ValueType};
 use super::raw::{RawAssociation, RawDispatch, RawMapping, RawPipeline, RawSource, RawTarget};
 use super::suggestion::{did_you_mean, nearest};
@@ -60,7 +61,14 @@ impl RawPipeline {
                 None => sibling(file, "journal"),
             },
         };
+        let sync = match self.sync {
+            Some(raw) => {
+                Some(raw.validate(&|key, message| ctx.err(key, message), file, &target)?)
+            }
+            None => None,
+        };
         Ok(Pipeline {
+            sync,
             file: file.to_path_buf(),
             source,
             target,
@@ -199,6 +207,12 @@ impl RawTarget {
                 "must name an environment variable (letters, digits, _), not hold the token itself",
             ));
         }
+        let api_version = match self.api_version {
+            Some(name) => name
+                .parse()
+                .map_err(|e: UnknownVersion| ctx.err("target.api_version", e.to_string()))?,
+            None => ApiVersion::LATEST,
+        };
         let nonempty = |key: &str, v: Option<String>| -> Result<Option<String>, ConfigError> {
             match v {
                 Some(s) if s.trim().is_empty() => Err(ctx.err(key, "must not be empty")),
@@ -213,6 +227,7 @@ impl RawTarget {
             base_url,
             token_env,
             allow_plain_http: self.allow_plain_http,
+            api_version,
         })
     }
 }

@@ -3,10 +3,12 @@
 //!
 //! Parts: `raw` (the file's shape), `check` (raw → validated), `mapping` (the `[mapping]` types),
 //! `overrides` (command-line flags that change a loaded pipeline), `files` (files compared by
-//! identity, the source checked before anything starts), `secret` (the token's type),
-//! `suggestion` ("did you mean …?" by edit distance).
+//! identity, the source checked before anything starts), `sync` (the `[sync]` table), `secret`
+//! (the token's type), `api_version` (the HubSpot API version a job speaks, and its `--api-version`
+//! flag), `suggestion` ("did you mean …?" by edit distance).
 //! The key names are the user's contract (DESIGN.md §6); every key is documented in docs/.
 
+pub mod api_version;
 mod check;
 pub mod files;
 pub mod mapping;
@@ -14,6 +16,7 @@ mod overrides;
 mod raw;
 pub mod secret;
 pub mod suggestion;
+pub mod sync;
 #[cfg(test)]
 mod tests;
 
@@ -22,6 +25,7 @@ use std::num::{NonZeroU32, NonZeroUsize};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+pub use api_version::{ApiVersion, ApiVersionArg};
 use mapping::PropertyMapping;
 pub use overrides::Overrides;
 use raw::RawPipeline;
@@ -40,6 +44,8 @@ pub struct Pipeline {
     pub dispatch: Dispatch,
     pub dead_letter: DeadLetterSpec,
     pub checkpoint: CheckpointSpec,
+    /// `[sync]`: the local state of what was sent, when the pipeline keeps one.
+    pub sync: Option<sync::SyncSpec>,
 }
 
 /// Where the rows come from.
@@ -79,6 +85,8 @@ pub struct Target {
     pub token_env: String,
     /// The user accepts sending the token in clear to a non-loopback `http://` URL.
     pub allow_plain_http: bool,
+    /// The API version requests are sent in (`api_version`; default the latest).
+    pub api_version: ApiVersion,
 }
 
 /// The batch operation.
@@ -243,13 +251,16 @@ pub fn parse(path: &Path, text: &str) -> Result<Pipeline, ConfigError> {
     Ok(pipeline)
 }
 
-/// How to reach a portal: where, with which token variable, at what pace. A pipeline's `[target]`
-/// and `[dispatch]` make one; commands without a pipeline file build one from their flags.
+/// How to reach a portal: where, with which token variable, in which API version, at what pace. A
+/// pipeline's `[target]` and `[dispatch]` make one; commands without a pipeline file build one from
+/// their flags.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Connection {
     pub base_url: BaseUrl,
     /// The environment variable that holds the token (never the token itself).
     pub token_env: String,
+    /// The API version every request is spelled in.
+    pub api_version: ApiVersion,
     pub dispatch: Dispatch,
 }
 
@@ -278,6 +289,9 @@ impl Pipeline {
             ("dead_letter.path", &self.dead_letter.path),
             ("checkpoint.path", &self.checkpoint.path),
         ];
+        if let Some(sync) = &self.sync {
+            files.push(("sync.state", &sync.state));
+        }
         if let Some(report) = report {
             files.push(("--report", report));
         }
@@ -341,6 +355,7 @@ impl Pipeline {
         Connection {
             base_url: self.target.base_url.clone(),
             token_env: self.target.token_env.clone(),
+            api_version: self.target.api_version,
             dispatch: self.dispatch.clone(),
         }
     }

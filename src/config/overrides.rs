@@ -1,12 +1,12 @@
 //! Command-line flags that change a loaded pipeline: the file describes the job, the flags
-//! describe the run (`--source`, `--base-url`). One loader applies them for every command; a flag
-//! whose value cannot be used is a usage error naming the flag ([`ConfigError::Flag`]).
+//! describe the run (`--source`, `--base-url`, `--api-version`). One loader applies them for every
+//! command; a flag whose value cannot be used is a usage error naming the flag ([`ConfigError::Flag`]).
 
 use std::path::{Path, PathBuf};
 
 use super::check::{default_delimiter, format_from_extension, is_tsv, parse_base_url, sibling};
 use super::files::same_file;
-use super::{ConfigError, Pipeline, SourceFormat, SourceSpec};
+use super::{ApiVersion, ConfigError, Pipeline, SourceFormat, SourceSpec};
 
 /// What the command line changes.
 #[derive(Debug, Clone, Default)]
@@ -15,6 +15,8 @@ pub struct Overrides {
     pub source: Option<PathBuf>,
     /// Send to this API instead of the pipeline's `base_url` ("sandbox" or an http(s) URL).
     pub base_url: Option<String>,
+    /// Send in this API version instead of the pipeline's `api_version`.
+    pub api_version: Option<ApiVersion>,
 }
 
 impl Overrides {
@@ -25,6 +27,9 @@ impl Overrides {
         }
         if let Some(base_url) = &self.base_url {
             pipeline = pipeline.with_base_url(base_url)?;
+        }
+        if let Some(version) = self.api_version {
+            pipeline.target.api_version = version;
         }
         Ok(pipeline)
     }

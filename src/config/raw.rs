@@ -22,6 +22,7 @@ pub(super) struct RawPipeline {
     pub(super) dead_letter: RawDeadLetter,
     #[serde(default)]
     pub(super) checkpoint: RawCheckpoint,
+    pub(super) sync: Option<super::sync::RawSync>,
 }
 
 #[derive(Deserialize)]
@@ -44,6 +45,7 @@ pub(super) struct RawTarget {
     pub(super) token_env: Option<String>,
     #[serde(default)]
     pub(super) allow_plain_http: bool,
+    pub(super) api_version: Option<String>,
 }
 
 /// `property = "Column"` or a table with transforms.

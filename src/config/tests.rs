@@ -31,6 +31,8 @@ fn minimal_pipeline_gets_defaults() {
     assert_eq!(p.target.operation, Operation::Upsert);
     assert_eq!(p.target.base_url, BaseUrl::Sandbox);
     assert_eq!(p.target.token_env, "HUBSPOT_TOKEN");
+    assert_eq!(p.target.api_version, ApiVersion::LATEST);
+    assert_eq!(p.connection().api_version, ApiVersion::LATEST);
     assert_eq!(p.dispatch.batch_size, 100);
     assert_eq!(p.dispatch.requests_per_interval.get(), 100);
     assert_eq!(p.dispatch.interval, Duration::from_secs(10));
@@ -281,4 +283,32 @@ fn max_row_bytes_has_a_default_and_a_floor() {
         "path = \"contacts.csv\"\nmax_row_bytes = 10",
     ));
     assert!(e.contains("source.max_row_bytes"), "{e}");
+}
+
+#[test]
+fn api_version_from_the_file_and_the_command_line() {
+    let with = |version: &str| {
+        MINIMAL.replace(
+            "base_url = \"sandbox\"",
+            &format!("base_url = \"sandbox\"\napi_version = \"{version}\""),
+        )
+    };
+    for version in ApiVersion::ALL {
+        let p = parse_str(&with(version.name())).unwrap();
+        assert_eq!(p.target.api_version, version);
+        assert_eq!(p.connection().api_version, version);
+    }
+    let e = err(&with("v4"));
+    assert!(
+        e.contains("target.api_version") && e.contains("\"v4\"") && e.contains("2026-03"),
+        "{e}"
+    );
+    // The flag wins over the file.
+    let p = parse_str(&with("v3")).unwrap();
+    let overrides = Overrides {
+        api_version: Some(ApiVersion::V2026_03),
+        ..Overrides::default()
+    };
+    let p = overrides.apply(p).unwrap();
+    assert_eq!(p.connection().api_version, ApiVersion::V2026_03);
 }

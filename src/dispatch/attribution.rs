@@ -2,9 +2,14 @@
 //! (DESIGN.md §4, "Trace ids").
 //!
 //! A success status is not proof: a row counts as accepted only when the answer accounts for it.
+//! Nor is it the whole answer: the status is never consulted here, because where the errors ride
+//! depends on the API version — v3 and 2026-03 answer a partial batch with a 207, 2026-09 with a
+//! plain 200/201 whose body holds the same `numErrors`/`errors[]` (API-NOTES §3). Every 2xx body is
+//! read for errors.
 //! Every create/update/upsert input carries `objectWriteTraceId` = `<job>-<row>` (`prepare::trace`);
 //! `errors[]` items name their rows through `context.objectWriteTraceId`, or through `context.ids`
-//! (record ids or `idProperty` values). A trace id of another job names no row of this batch. The other rows are accepted when the results account for them:
+//! (record ids or `idProperty` values). A trace id of another job names no row of this batch. The
+//! other rows are accepted when the results account for them:
 //! - update: by record id (`results[].id` is the id that was sent);
 //! - create and upsert: by count (HubSpot does not echo trace ids in results), so every other row
 //!   is accepted only when there are at least as many results as other rows;
@@ -20,11 +25,24 @@ use crate::portal::response::{BatchResponse, ErrorItem};
 use crate::prepare::row::{Input, RejectStatus, Rejection};
 use crate::prepare::trace::TraceIds;
 
+/// A row the portal accepted, with its record's id when the answer tells it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Landed {
+    pub input: Input,
+    pub record_id: Option<String>,
+}
+
+impl Landed {
+    fn of(input: Input, record_id: Option<String>) -> Landed {
+        Landed { input, record_id }
+    }
+}
+
 /// The fate of each input of one answered batch.
 #[derive(Debug, Default)]
 pub struct Attributed {
     /// Rows the portal accepted.
-    pub accepted: Vec<u64>,
+    pub accepted: Vec<Landed>,
     /// Rows the portal rejected, with its category and message.
     pub rejected: Vec<Rejection>,
     /// Rows whose fate the answer does not tell, and why.
@@ -43,7 +61,13 @@ pub fn attribute(
 ) -> Attributed {
     if operation == Operation::Archive {
         return Attributed {
-            accepted: inputs.iter().map(|i| i.row).collect(),
+            accepted: inputs
+                .into_iter()
+                .map(|i| {
+                    let id = i.id.clone();
+                    Landed::of(i, id)
+                })
+                .collect(),
             ..Attributed::default()
         };
     }
@@ -67,19 +91,28 @@ pub fn attribute(
     let others = inputs.len() - failed;
     let result_ids: HashSet<&str> = response.results.iter().map(|r| r.id.as_str()).collect();
     let counted = response.results.len() >= others;
-    let accounted = |input: &Input| match operation {
-        Operation::Update => input
-            .id
-            .as_deref()
-            .is_some_and(|id| result_ids.contains(id)),
-        _ => counted,
-    };
+    // Results follow the inputs' order, failed inputs left out: with exactly one result per
+    // other row, the n-th result is the n-th other row's record.
+    let mut ids =
+        (response.results.len() == others).then(|| response.results.iter().map(|r| r.id.clone()));
     let mut out = Attributed::default();
     for (input, failure) in inputs.into_iter().zip(failure) {
-        match failure {
-            Some(error) => out.rejected.push(rejection(input, error)),
-            None if accounted(&input) => out.accepted.push(input.row),
-            None => out.in_doubt.push(input),
+        if let Some(error) = failure {
+            out.rejected.push(rejection(input, error));
+            continue;
+        }
+        let id = ids.as_mut().and_then(Iterator::next);
+        match operation {
+            Operation::Update => match input.id.clone() {
+                Some(id)
+                    if result_ids.contains(id.as_str()) || result_ids.contains(unpadded(&id)) =>
+                {
+                    out.accepted.push(Landed::of(input, Some(id)))
+                }
+                _ => out.in_doubt.push(input),
+            },
+            _ if counted => out.accepted.push(Landed::of(input, id)),
+            _ => out.in_doubt.push(input),
         }
     }
     if !out.in_doubt.is_empty() {
@@ -98,6 +131,16 @@ pub fn attribute(
         out.created = new.min(out.accepted.len() as u64);
     }
     out
+}
+
+/// A record id without leading zeros (`0042` is the record HubSpot calls `42`).
+fn unpadded(id: &str) -> &str {
+    let trimmed = id.trim_start_matches('0');
+    if trimmed.is_empty() && !id.is_empty() {
+        "0"
+    } else {
+        trimmed
+    }
 }
 
 /// For each input, the error item that names it (by trace id, else by id), if any.
@@ -177,6 +220,8 @@ mod tests {
             key: id.map(str::to_string),
             properties: Vec::new(),
             associations: Vec::new(),
+            operation: Operation::Upsert,
+            sync: None,
         }
     }
 
@@ -189,6 +234,10 @@ mod tests {
         out.iter().map(|i| i.row).collect()
     }
 
+    fn landed(out: &[Landed]) -> Vec<u64> {
+        out.iter().map(|l| l.input.row).collect()
+    }
+
     #[test]
     fn trace_ids_name_the_failed_rows() {
         let inputs = vec![input(7, None), input(8, None), input(9, None)];
@@ -197,7 +246,10 @@ mod tests {
             "category":"CONFLICT","message":"Contact already exists. Existing ID: 5",
             "context":{"objectWriteTraceId":["j0b-8"]}}]}"#;
         let out = attribute(Operation::Create, inputs, answer);
-        assert_eq!(out.accepted, vec![7, 9]);
+        assert_eq!(landed(&out.accepted), vec![7, 9]);
+        // Two results for the two other rows: their record ids, in order.
+        let ids: Vec<_> = out.accepted.iter().map(|l| l.record_id.clone()).collect();
+        assert_eq!(ids, [Some("1".to_string()), Some("2".to_string())]);
         assert_eq!(out.rejected.len(), 1);
         assert_eq!(out.rejected[0].row, 8);
         assert_eq!(out.rejected[0].status, RejectStatus::Api(409));
@@ -217,7 +269,8 @@ mod tests {
         let answer = br#"{"results":[{"id":"101"}],"errors":[{"category":"OBJECT_NOT_FOUND",
             "message":"Could not get some CONTACT objects","context":{"ids":["102","103"]}}]}"#;
         let out = attribute(Operation::Update, inputs, answer);
-        assert_eq!(out.accepted, vec![1]);
+        assert_eq!(landed(&out.accepted), vec![1]);
+        assert_eq!(out.accepted[0].record_id.as_deref(), Some("101"));
         let rejected: Vec<u64> = out.rejected.iter().map(|r| r.row).collect();
         assert_eq!(rejected, vec![2, 3]);
         assert_eq!(out.rejected[0].status, RejectStatus::Api(404));
@@ -268,7 +321,7 @@ mod tests {
         assert_eq!(attribute(Operation::Update, three(), b"").in_doubt.len(), 3);
         // Archive answers 204 with no body: that is the whole answer.
         assert_eq!(
-            attribute(Operation::Archive, three(), b"").accepted,
+            landed(&attribute(Operation::Archive, three(), b"").accepted),
             vec![1, 2, 3]
         );
     }
@@ -278,7 +331,7 @@ mod tests {
         let inputs = vec![input(1, Some("a@x.io")), input(2, Some("b@x.io"))];
         let answer = br#"{"results":[{"id":"1","new":true},{"id":"2","new":false}]}"#;
         let out = attribute(Operation::Upsert, inputs, answer);
-        assert_eq!(out.accepted, vec![1, 2]);
+        assert_eq!(landed(&out.accepted), vec![1, 2]);
         assert_eq!(out.created, 1);
     }
 
@@ -339,7 +392,7 @@ mod tests {
                 .map(|r| input(r, Some(&(99 + r).to_string())))
                 .collect();
             let out = attribute(op, inputs, &body);
-            let mut seen: Vec<u64> = out.accepted.clone();
+            let mut seen: Vec<u64> = landed(&out.accepted);
             seen.extend(out.rejected.iter().map(|r| r.row));
             seen.extend(rows(&out.in_doubt));
             seen.sort_unstable();

@@ -71,6 +71,8 @@ mod tests {
             key: Some(key.into()),
             properties: Vec::new(),
             associations: Vec::new(),
+            operation: crate::config::Operation::Upsert,
+            sync: None,
         }
     }
 

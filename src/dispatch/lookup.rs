@@ -5,10 +5,12 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
+use super::attribution::Landed;
 use super::{Dispatcher, Pending};
 use crate::config::Operation;
 use crate::job::outcome::Outcome;
 use crate::job::report::Counters;
+use crate::job::state::Change;
 use crate::portal::Call;
 use crate::portal::response::{BatchResponse, ErrorItem};
 use crate::prepare::row::{Input, RejectStatus, Rejection};
@@ -30,9 +32,7 @@ impl Dispatcher {
                      not exist in HubSpot, and no unique property is mapped to check: look it up \
                      before replaying this row"
                 );
-                return self
-                    .reject_all(inputs, RejectStatus::Ambiguous, "AMBIGUOUS", &message)
-                    .await;
+                return self.ambiguous(inputs, &message).await;
             };
             let (checkable, unknown): (Vec<Input>, Vec<Input>) = inputs
                 .into_iter()
@@ -42,8 +42,7 @@ impl Dispatcher {
                     "the create request got no usable answer ({reason}) and this row has no \
                      {property} to check it by: look the record up before replaying this row"
                 );
-                self.reject_all(unknown, RejectStatus::Ambiguous, "AMBIGUOUS", &message)
-                    .await;
+                self.ambiguous(unknown, &message).await;
             }
             if checkable.is_empty() {
                 return;
@@ -54,18 +53,26 @@ impl Dispatcher {
                 .collect();
             match self.read_by_property(&property, &values).await {
                 Ok(found) => {
-                    let (landed, missing): (Vec<Input>, Vec<Input>) =
-                        checkable.into_iter().partition(|i| {
-                            value_of(i, &property)
-                                .is_some_and(|v| found.contains_key(&v.to_lowercase()))
-                        });
-                    let landed_rows: Vec<u64> = landed.iter().map(|i| i.row).collect();
-                    let created = landed_rows.len() as u64;
+                    let mut landed = Vec::new();
+                    let mut missing = Vec::new();
+                    for input in checkable {
+                        let id = value_of(&input, &property)
+                            .and_then(|v| found.get(&v.to_lowercase()).cloned());
+                        match id {
+                            Some(id) => landed.push(Landed {
+                                input,
+                                record_id: Some(id),
+                            }),
+                            None => missing.push(input),
+                        }
+                    }
+                    let created = landed.len() as u64;
                     // Rows, not lookups: a row checked in two rounds is settled once.
                     Counters::add(&self.counters.verified, created);
-                    self.accept(landed_rows, created).await;
+                    self.accept(Operation::Create, landed, created).await;
                     if rounds > 0 {
-                        self.send(missing, true, rounds - 1).await;
+                        self.send(missing, Operation::Create, false, rounds - 1)
+                            .await;
                     } else {
                         let message =
                             format!("the create got no usable answer after retries ({reason})");
@@ -83,8 +90,7 @@ impl Dispatcher {
                         "the create request got no usable answer ({reason}), and checking by \
                          {property} failed ({error}): look the record up before replaying this row"
                     );
-                    self.reject_all(checkable, RejectStatus::Ambiguous, "AMBIGUOUS", &message)
-                        .await;
+                    self.ambiguous(checkable, &message).await;
                 }
                 Err(None) => self.unfinished(checkable).await,
             }
@@ -115,6 +121,7 @@ impl Dispatcher {
         };
         let mut resolved = Vec::with_capacity(inputs.len());
         let mut already_archived = Vec::new();
+        let op = self.spec.operation;
         for mut input in inputs {
             let value = input.id.clone().unwrap_or_default();
             let in_doubt = self
@@ -127,8 +134,11 @@ impl Dispatcher {
                     resolved.push(input);
                 }
                 // An earlier run archived it and stopped before recording the answer.
-                None if in_doubt && self.spec.operation == Operation::Archive => {
-                    already_archived.push(input.row);
+                None if in_doubt && op == Operation::Archive => {
+                    already_archived.push(Landed {
+                        input,
+                        record_id: None,
+                    });
                 }
                 None => {
                     let message = format!(
@@ -147,8 +157,23 @@ impl Dispatcher {
                 }
             }
         }
-        self.accept(already_archived, 0).await;
+        self.accept(op, already_archived, 0).await;
         resolved
+    }
+
+    /// Dead-letters creates that may or may not have landed as `AMBIGUOUS`; their `[sync]` keys
+    /// are marked in doubt so no later run creates them blindly.
+    async fn ambiguous(&self, inputs: Vec<Input>, message: &str) {
+        let keys: Vec<Change> = inputs
+            .iter()
+            .filter_map(|i| i.sync.as_ref())
+            .map(|s| Change::InDoubt { key: s.key.clone() })
+            .collect();
+        if !keys.is_empty() {
+            self.emit(Outcome::Doubt(keys)).await;
+        }
+        self.reject_all(inputs, RejectStatus::Ambiguous, "AMBIGUOUS", message)
+            .await;
     }
 
     /// Batch-reads records by a unique property: lowercased value → record id.

@@ -15,13 +15,15 @@
 
 pub mod attribution;
 pub mod concurrency;
+pub mod deletes;
 pub mod keys;
 mod lookup;
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
 
 use tokio::sync::mpsc;
 
@@ -29,14 +31,17 @@ use crate::config::Operation;
 use crate::job::checkpoint::Checkpoint;
 use crate::job::outcome::Outcome;
 use crate::job::report::Counters;
+use crate::job::state::Change;
 use crate::portal::client::Reply;
 use crate::portal::halt::Halt;
 use crate::portal::response::ErrorItem;
 use crate::portal::{Call, Portal};
+use crate::prepare::batch::Batch;
 use crate::prepare::encode;
 use crate::prepare::row::{Input, RejectStatus, Rejection};
 use crate::prepare::trace::TraceIds;
 
+use attribution::Landed;
 use concurrency::Concurrency;
 
 /// What the dispatcher needs to know about the job.
@@ -68,6 +73,9 @@ type Pending<'a> = Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
 pub struct Dispatcher {
     portal: Arc<Portal>,
     spec: Spec,
+    /// `[sync]` keys created in this run, with their record ids: a later row of the same key
+    /// updates that record.
+    created: Mutex<HashMap<String, String>>,
     concurrency: Arc<Concurrency>,
     counters: Arc<Counters>,
     outcomes: mpsc::Sender<Outcome>,
@@ -91,6 +99,7 @@ impl Dispatcher {
         Dispatcher {
             portal,
             spec,
+            created: Mutex::new(HashMap::new()),
             concurrency,
             counters: records.counters,
             outcomes: records.outcomes,
@@ -100,6 +109,10 @@ impl Dispatcher {
 
     pub fn concurrency(&self) -> &Arc<Concurrency> {
         &self.concurrency
+    }
+
+    pub fn counters(&self) -> &Arc<Counters> {
+        &self.counters
     }
 
     /// Whether the run is stopping (nothing new should be sent).
@@ -113,16 +126,15 @@ impl Dispatcher {
     }
 
     /// Sends one batch and reports the fate of each of its rows.
-    pub async fn process(&self, mut inputs: Vec<Input>) {
+    pub async fn process(&self, batch: Batch) {
         Counters::add(&self.counters.in_flight, 1);
-        if self.spec.operation == Operation::Create
-            && let Some(checkpoint) = &self.checkpoint
-        {
-            // Rows an earlier run was creating when it stopped may exist already: check them
-            // before anything is sent again.
-            let (in_doubt, fresh): (Vec<Input>, Vec<Input>) = inputs
-                .into_iter()
-                .partition(|i| checkpoint.is_in_doubt(i.row));
+        let op = batch.operation;
+        let mut inputs = batch.inputs;
+        if op == Operation::Create {
+            // Rows an earlier run was creating when it stopped may exist already, and so may a
+            // sync key whose create was in doubt: check them before anything is sent again.
+            let (in_doubt, fresh): (Vec<Input>, Vec<Input>) =
+                inputs.into_iter().partition(|i| self.in_doubt(i));
             inputs = fresh;
             if !in_doubt.is_empty() {
                 let reason = "an earlier run stopped while this row was being created".to_string();
@@ -130,19 +142,70 @@ impl Dispatcher {
                     .await;
             }
         }
-        if self.spec.resolves_ids() {
+        if op == Operation::Update && inputs.iter().any(|i| i.id.is_none()) {
+            // A sync key first created earlier in this run: update that record; if its create
+            // did not land, this row is the key's create.
+            let creates = self.adopt_created(&mut inputs);
+            self.send(creates, Operation::Create, false, self.spec.max_retries)
+                .await;
+        }
+        if op == self.spec.operation && self.spec.resolves_ids() {
             let resolved = self.resolve_ids(inputs).await;
-            self.send(resolved, false, self.spec.max_retries).await;
+            self.send(resolved, op, false, self.spec.max_retries).await;
         } else {
-            let by_property = self.spec.operation != Operation::Archive;
-            self.send(inputs, by_property, self.spec.max_retries).await;
+            let by_property = op == self.spec.operation && op != Operation::Archive;
+            self.send(inputs, op, by_property, self.spec.max_retries)
+                .await;
         }
         self.counters.in_flight.fetch_sub(1, Ordering::Relaxed);
     }
 
-    /// Sends `inputs` as one batch request. `by_property` sends `idProperty` with each input;
+    /// Whether a create must be looked up before it is sent: an earlier run was sending it, or
+    /// the sync state holds its key in doubt.
+    fn in_doubt(&self, input: &Input) -> bool {
+        self.checkpoint
+            .as_ref()
+            .is_some_and(|c| c.is_in_doubt(input.row))
+            || input.sync.as_ref().is_some_and(|s| s.verify_first)
+    }
+
+    /// Gives each id-less update (a sync key created earlier in this run) the record id its create
+    /// got; returns the rows whose key has no record yet, to be created.
+    fn adopt_created(&self, inputs: &mut Vec<Input>) -> Vec<Input> {
+        let created = self.created.lock().expect("created lock poisoned");
+        let (mut known, unknown): (Vec<Input>, Vec<Input>) =
+            std::mem::take(inputs).into_iter().partition(|i| {
+                i.id.is_some()
+                    || i.sync
+                        .as_ref()
+                        .is_some_and(|s| created.contains_key(&s.key))
+            });
+        for input in &mut known {
+            if input.id.is_none()
+                && let Some(sync) = &input.sync
+            {
+                input.id = created.get(&sync.key).cloned();
+            }
+        }
+        *inputs = known;
+        unknown
+            .into_iter()
+            .map(|mut input| {
+                input.operation = Operation::Create;
+                input
+            })
+            .collect()
+    }
+
+    /// Sends `inputs` as one `op` batch request. `by_property` sends `idProperty` with each input;
     /// `verify_rounds` bounds how often lost creates are checked and sent again.
-    fn send(&self, inputs: Vec<Input>, by_property: bool, verify_rounds: u32) -> Pending<'_> {
+    fn send(
+        &self,
+        inputs: Vec<Input>,
+        op: Operation,
+        by_property: bool,
+        verify_rounds: u32,
+    ) -> Pending<'_> {
         Box::pin(async move {
             if inputs.is_empty() {
                 return;
@@ -150,13 +213,15 @@ impl Dispatcher {
             if self.portal.halt().is_raised() {
                 return self.unfinished(inputs).await;
             }
-            let op = self.spec.operation;
             if matches!(op, Operation::Create | Operation::Archive)
                 && let Some(checkpoint) = &self.checkpoint
             {
                 // Written and synced before the request leaves: if this process dies before the
                 // answer is recorded, the next run knows these rows may have been applied.
-                let rows: Vec<u64> = inputs.iter().map(|i| i.row).collect();
+                let rows: Vec<(u64, Option<&str>)> = inputs
+                    .iter()
+                    .map(|i| (i.row, i.sync.as_ref().map(|s| s.key.as_str())))
+                    .collect();
                 if let Err(err) = checkpoint.mark_sending(&rows) {
                     self.portal.halt().raise(Halt::Failed(err.to_string()));
                     return self.unfinished(inputs).await;
@@ -178,7 +243,10 @@ impl Dispatcher {
                 .post(&path, body, creates, &*self.concurrency)
                 .await
             {
-                Call::Answer(reply) => self.judge(inputs, reply, by_property, verify_rounds).await,
+                Call::Answer(reply) => {
+                    self.judge(inputs, op, reply, by_property, verify_rounds)
+                        .await
+                }
                 Call::Ambiguous(reason) => self.verify_creates(inputs, reason, verify_rounds).await,
                 Call::GaveUp(reason) => {
                     let message = format!("no answer after retries: {reason}");
@@ -191,29 +259,47 @@ impl Dispatcher {
     }
 
     /// Turns a final answer into outcomes.
-    async fn judge(&self, inputs: Vec<Input>, reply: Reply, by_property: bool, rounds: u32) {
+    async fn judge(
+        &self,
+        inputs: Vec<Input>,
+        op: Operation,
+        reply: Reply,
+        by_property: bool,
+        rounds: u32,
+    ) {
         match reply.status {
+            // 200, 201 and 207 alike: from 2026-09 a batch's errors ride in its 200/201 body.
             200..=299 => {
-                let op = self.spec.operation;
                 let out = attribution::attribute(op, &self.spec.traces, inputs, &reply.body);
                 for rejection in out.rejected {
                     self.emit(Outcome::Rejected(rejection)).await;
                 }
-                self.accept(out.accepted, out.created).await;
-                if out.in_doubt.is_empty() {
+                let mut in_doubt = out.in_doubt;
+                let mut doubt = out.doubt.unwrap_or_default();
+                // A sync create that landed without its record id told would be created again
+                // by the next run: look it up instead.
+                let (landed, unknown): (Vec<Landed>, Vec<Landed>) =
+                    out.accepted.into_iter().partition(|l| {
+                        op != Operation::Create || l.input.sync.is_none() || l.record_id.is_some()
+                    });
+                if !unknown.is_empty() {
+                    in_doubt.extend(unknown.into_iter().map(|l| l.input));
+                    doubt = "the portal's answer did not tell the new records' ids".into();
+                }
+                self.accept(op, landed, out.created).await;
+                if in_doubt.is_empty() {
                     return;
                 }
-                let doubt = out.doubt.unwrap_or_default();
                 if op == Operation::Create {
-                    self.verify_creates(out.in_doubt, doubt, rounds).await;
+                    self.verify_creates(in_doubt, doubt, rounds).await;
                 } else if rounds > 0 {
                     // Update, upsert and archive are idempotent: sending again is safe.
-                    self.send(out.in_doubt, by_property, rounds - 1).await;
+                    self.send(in_doubt, op, by_property, rounds - 1).await;
                 } else {
                     let message = format!(
                         "{doubt}, also after every retry; look the record up before replaying this row"
                     );
-                    self.reject_all(out.in_doubt, RejectStatus::GaveUp, "UNACCOUNTED", &message)
+                    self.reject_all(in_doubt, RejectStatus::GaveUp, "UNACCOUNTED", &message)
                         .await;
                 }
             }
@@ -223,8 +309,8 @@ impl Dispatcher {
                 let mut left = inputs;
                 let right = left.split_off(left.len() / 2);
                 Counters::add(&self.counters.bisections, 2);
-                self.send(left, by_property, rounds).await;
-                self.send(right, by_property, rounds).await;
+                self.send(left, op, by_property, rounds).await;
+                self.send(right, op, by_property, rounds).await;
             }
             status => {
                 let error = ErrorItem::parse(&reply.body);
@@ -240,38 +326,50 @@ impl Dispatcher {
         }
     }
 
-    async fn accept(&self, rows: Vec<u64>, created: u64) {
-        if rows.is_empty() {
+    /// Records accepted rows, with what `[sync]` learns from them.
+    async fn accept(&self, op: Operation, landed: Vec<Landed>, created: u64) {
+        if landed.is_empty() {
             return;
         }
-        let n = rows.len() as u64;
-        let outcome = match self.spec.operation {
-            Operation::Create => Outcome::Accepted {
-                rows,
-                created: n,
-                updated: 0,
-                archived: 0,
-            },
-            Operation::Upsert => Outcome::Accepted {
-                rows,
-                created: created.min(n),
-                updated: n - created.min(n),
-                archived: 0,
-            },
-            Operation::Update => Outcome::Accepted {
-                rows,
-                created: 0,
-                updated: n,
-                archived: 0,
-            },
-            Operation::Archive => Outcome::Accepted {
-                rows,
-                created: 0,
-                updated: 0,
-                archived: n,
-            },
+        let n = landed.len() as u64;
+        let mut changes = Vec::new();
+        for l in &landed {
+            let Some(sync) = &l.input.sync else { continue };
+            changes.push(match (op, &l.record_id) {
+                (Operation::Archive, _) => Change::Removed {
+                    key: sync.key.clone(),
+                },
+                (_, Some(id)) => Change::Accepted {
+                    key: sync.key.clone(),
+                    hash: sync.hash,
+                    record_id: id.clone(),
+                },
+                (_, None) => continue,
+            });
+            if op == Operation::Create
+                && let Some(id) = &l.record_id
+            {
+                self.created
+                    .lock()
+                    .expect("created lock poisoned")
+                    .insert(sync.key.clone(), id.clone());
+            }
+        }
+        let rows = landed.into_iter().map(|l| l.input.row).collect();
+        let (created, updated, archived) = match op {
+            Operation::Create => (n, 0, 0),
+            Operation::Upsert => (created.min(n), n - created.min(n), 0),
+            Operation::Update => (0, n, 0),
+            Operation::Archive => (0, 0, n),
         };
-        self.emit(outcome).await;
+        self.emit(Outcome::Accepted {
+            rows,
+            created,
+            updated,
+            archived,
+            changes,
+        })
+        .await;
     }
 
     async fn reject_all(

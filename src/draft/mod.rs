@@ -19,7 +19,7 @@ mod transform;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::config::{BaseUrl, ConfigError, Connection, Dispatch, Operation};
+use crate::config::{ApiVersion, BaseUrl, ConfigError, Connection, Dispatch, Operation};
 use crate::portal::halt::HaltFlag;
 use crate::portal::schema::{self, ObjectSchema, SchemaError};
 use crate::portal::target::{Target, TargetError, refused_token};
@@ -94,6 +94,8 @@ async fn fetch_schema(request: &Request) -> Result<ObjectSchema, DraftError> {
     let connection = Connection {
         base_url: request.base_url.clone(),
         token_env: request.token_env.clone(),
+        // The schema reads the same in every version; the draft leaves `api_version` at its default.
+        api_version: ApiVersion::default(),
         dispatch: Dispatch::default(),
     };
     let target = Target::connect(&connection, None).await?;

@@ -8,6 +8,7 @@ use std::sync::Mutex;
 use super::journal::{Fingerprint, Journal, JournalError, Progress, Totals};
 use super::lock::{LockError, RunLock};
 use super::row_set::RowSet;
+use super::state::{Change, State, StateError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CheckpointError {
@@ -15,6 +16,8 @@ pub enum CheckpointError {
     Journal(#[from] JournalError),
     #[error(transparent)]
     Lock(#[from] LockError),
+    #[error(transparent)]
+    State(#[from] StateError),
     #[error(
         "an earlier run of this job stopped before the end (journal {0}): pass --resume to \
          continue it, or --restart to start it over"
@@ -44,20 +47,36 @@ pub struct Checkpoint {
 impl Checkpoint {
     /// Takes the job's lock, then starts a new journal or reopens the earlier one. Returns
     /// what earlier runs finished (`None` for a new job).
+    ///
+    /// With a `[sync]` `state`, a journal about to be replaced first hands its leftovers to the
+    /// state (accepted changes not yet merged; its creates in doubt), so a new nightly export can
+    /// start a new job over the same state even when last night's run did not finish.
     pub fn open(
         journal_path: &Path,
         source: &Path,
         pipeline_file: &Path,
         start: Start,
+        state: Option<&mut State>,
     ) -> Result<(Checkpoint, Option<Progress>), CheckpointError> {
         let lock = RunLock::acquire(&lock_path(journal_path))?;
         let fingerprint = Fingerprint::of(source, pipeline_file)?;
         let resumed = match start {
             Start::Resume => Journal::resume(journal_path, &fingerprint)?,
-            Start::New if Journal::unfinished_at(journal_path)? => {
-                return Err(CheckpointError::Unfinished(journal_path.to_path_buf()));
+            Start::New | Start::Restart => {
+                let earlier = Journal::earlier_at(journal_path)?;
+                if let Some(earlier) = earlier {
+                    // The same source unfinished: re-sending it from the top would duplicate its
+                    // creates (a new export over a sync state is a new job, and may go on).
+                    let same_job = earlier.fingerprint == fingerprint;
+                    if start == Start::New && earlier.unfinished && (same_job || state.is_none()) {
+                        return Err(CheckpointError::Unfinished(journal_path.to_path_buf()));
+                    }
+                    if let Some(state) = state {
+                        state.apply(&earlier.leftovers, now_ms())?;
+                    }
+                }
+                None
             }
-            Start::New | Start::Restart => None,
         };
         let (journal, progress) = match resumed {
             Some((journal, progress)) => (journal, Some(progress)),
@@ -86,9 +105,10 @@ impl Checkpoint {
         self.in_doubt.contains(row)
     }
 
-    /// Durably records that `rows` are about to be sent (creates, archives by property).
-    /// Blocks for one fsync; called from the runtime, so it steps off the async workers.
-    pub fn mark_sending(&self, rows: &[u64]) -> Result<(), JournalError> {
+    /// Durably records that `rows` (with their `[sync]` keys) are about to be sent (creates,
+    /// archives by property). Blocks for one fsync; called from the runtime, so it steps off the
+    /// async workers.
+    pub fn mark_sending(&self, rows: &[(u64, Option<&str>)]) -> Result<(), JournalError> {
         tokio::task::block_in_place(|| self.journal().mark_sending(rows))
     }
 
@@ -101,6 +121,23 @@ impl Checkpoint {
     ) -> Result<(), JournalError> {
         self.journal()
             .record_accepted(rows, created, updated, archived)
+    }
+
+    /// `[sync]` changes of rows about to be recorded accepted (see [`Journal::record_state`]).
+    pub fn record_state(&self, changes: Vec<Change>) {
+        self.journal().record_state(changes);
+    }
+
+    /// Moves the committed `[sync]` changes into the state, then forgets them (done again after a
+    /// crash between the two: applying a change twice is harmless).
+    pub fn merge_state(&self, state: &mut State) -> Result<(), CheckpointError> {
+        let mut journal = self.journal();
+        let changes = journal.state_changes()?;
+        if !changes.is_empty() {
+            state.apply(&changes, now_ms())?;
+            journal.clear_state_changes()?;
+        }
+        Ok(())
     }
 
     /// Accepted rows recorded but not yet durable, with their totals.
@@ -129,6 +166,13 @@ impl Checkpoint {
     fn journal(&self) -> std::sync::MutexGuard<'_, Journal> {
         self.journal.lock().expect("journal lock poisoned")
     }
+}
+
+/// Now, in ms since the epoch (when a state change was accepted).
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
 }
 
 /// The lock file beside the journal.

@@ -21,6 +21,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use xxhash_rust::xxh3::Xxh3;
 
 use super::row_set::RowSet;
+use super::state::Change;
 use crate::prepare::trace::new_job_id;
 
 /// How often accepted rows are committed: a crash re-sends at most this much work, and re-sending
@@ -29,6 +30,10 @@ const COMMIT_EVERY: Duration = Duration::from_millis(500);
 
 const SENDING: i64 = 0;
 const ACCEPTED: i64 = 1;
+
+const CHANGE_ACCEPTED: i64 = 0;
+const CHANGE_REMOVED: i64 = 1;
+const CHANGE_IN_DOUBT: i64 = 2;
 
 #[derive(Debug, thiserror::Error)]
 pub enum JournalError {
@@ -86,6 +91,16 @@ impl Fingerprint {
     }
 }
 
+/// A job found in a journal about to be replaced.
+#[derive(Debug)]
+pub struct EarlierJob {
+    pub fingerprint: Fingerprint,
+    /// It sent something and did not go through its whole input.
+    pub unfinished: bool,
+    /// `[sync]` changes it leaves for the state: accepted and not merged, and creates in doubt.
+    pub leftovers: Vec<Change>,
+}
+
 /// What earlier runs of the job finished.
 #[derive(Debug, Clone, Default)]
 pub struct Progress {
@@ -118,6 +133,8 @@ pub struct Journal {
     job: String,
     pending: Vec<u64>,
     pending_totals: Totals,
+    /// `[sync]` changes of the accepted rows, committed with them.
+    pending_changes: Vec<Change>,
     last_commit: Instant,
 }
 
@@ -197,8 +214,14 @@ impl Journal {
     /// Whether a journal at `path` belongs to a job that an earlier run left unfinished after
     /// sending something (a run that failed before sending anything leaves nothing to protect).
     pub fn unfinished_at(path: &Path) -> Result<bool, JournalError> {
+        Ok(Journal::earlier_at(path)?.is_some_and(|earlier| earlier.unfinished))
+    }
+
+    /// The job whose journal is at `path`, if any: its fingerprint, whether it is unfinished, and
+    /// the `[sync]` changes it leaves (committed, not yet merged, and its creates in doubt).
+    pub fn earlier_at(path: &Path) -> Result<Option<EarlierJob>, JournalError> {
         if !path.exists() {
-            return Ok(false);
+            return Ok(None);
         }
         if !is_journal(path) {
             return Err(JournalError::NotAJournal {
@@ -208,7 +231,27 @@ impl Journal {
         let journal = Journal::open(path)?;
         let progress = journal.progress().map_err(|e| journal.error(e))?;
         let sent = !progress.accepted.is_empty() || !progress.in_doubt.is_empty();
-        Ok(!progress.completed && sent)
+        let fingerprint: Option<String> = journal
+            .conn
+            .query_row(
+                "SELECT value FROM meta WHERE key = 'fingerprint'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| journal.error(e))?;
+        let mut leftovers = journal.state_changes()?;
+        leftovers.extend(
+            journal
+                .keys_in_doubt()?
+                .into_iter()
+                .map(|key| Change::InDoubt { key }),
+        );
+        Ok(Some(EarlierJob {
+            fingerprint: Fingerprint(fingerprint.unwrap_or_default()),
+            unfinished: !progress.completed && sent,
+            leftovers,
+        }))
     }
 
     fn open(path: &Path) -> Result<Journal, JournalError> {
@@ -221,7 +264,11 @@ impl Journal {
             "PRAGMA journal_mode = WAL;
              PRAGMA synchronous = FULL;
              CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-             CREATE TABLE IF NOT EXISTS rows (row INTEGER PRIMARY KEY, state INTEGER NOT NULL);",
+             CREATE TABLE IF NOT EXISTS rows (row INTEGER PRIMARY KEY, state INTEGER NOT NULL);
+             CREATE TABLE IF NOT EXISTS sending_keys (row INTEGER PRIMARY KEY, key TEXT NOT NULL);
+             CREATE TABLE IF NOT EXISTS state_changes (
+                 seq INTEGER PRIMARY KEY AUTOINCREMENT, kind INTEGER NOT NULL, key TEXT NOT NULL,
+                 hash INTEGER, record_id TEXT);",
         )
         .map_err(error)?;
         Ok(Journal {
@@ -230,6 +277,7 @@ impl Journal {
             job: new_job_id(),
             pending: Vec::new(),
             pending_totals: Totals::default(),
+            pending_changes: Vec::new(),
             last_commit: Instant::now(),
         })
     }
@@ -267,8 +315,9 @@ impl Journal {
         Ok(progress)
     }
 
-    /// Records, durably and before the request leaves, that these rows are being sent.
-    pub fn mark_sending(&mut self, rows: &[u64]) -> Result<(), JournalError> {
+    /// Records, durably and before the request leaves, that these rows are being sent, with their
+    /// `[sync]` keys (so an abandoned job's creates in doubt are never created blindly again).
+    pub fn mark_sending(&mut self, rows: &[(u64, Option<&str>)]) -> Result<(), JournalError> {
         let tx = self.conn.transaction().map_err(|e| JournalError::Sqlite {
             path: self.path.clone(),
             source: e,
@@ -277,13 +326,73 @@ impl Journal {
             let mut insert = tx
                 .prepare_cached("INSERT OR IGNORE INTO rows (row, state) VALUES (?1, ?2)")
                 .map_err(|e| sqlite(&self.path, e))?;
-            for row in rows {
+            let mut keyed = tx
+                .prepare_cached("INSERT OR REPLACE INTO sending_keys (row, key) VALUES (?1, ?2)")
+                .map_err(|e| sqlite(&self.path, e))?;
+            for (row, key) in rows {
                 insert
                     .execute(params![*row as i64, SENDING])
                     .map_err(|e| sqlite(&self.path, e))?;
+                if let Some(key) = key {
+                    keyed
+                        .execute(params![*row as i64, key])
+                        .map_err(|e| sqlite(&self.path, e))?;
+                }
             }
         }
         tx.commit().map_err(|e| sqlite(&self.path, e))
+    }
+
+    /// Adds `[sync]` changes, committed with the accepted rows they belong to: record them before
+    /// the rows, as [`Journal::record_accepted`] may commit.
+    pub fn record_state(&mut self, changes: Vec<Change>) {
+        self.pending_changes.extend(changes);
+    }
+
+    /// The `[sync]` changes committed and not yet merged into the state, in order; with the keys
+    /// of rows still in doubt (sent, no answer recorded) as `InDoubt`.
+    pub fn state_changes(&self) -> Result<Vec<Change>, JournalError> {
+        let read = || -> rusqlite::Result<Vec<Change>> {
+            let mut changes = Vec::new();
+            let mut query = self
+                .conn
+                .prepare("SELECT kind, key, hash, record_id FROM state_changes ORDER BY seq")?;
+            let mut rows = query.query([])?;
+            while let Some(row) = rows.next()? {
+                let key: String = row.get(1)?;
+                changes.push(match row.get::<_, i64>(0)? {
+                    CHANGE_ACCEPTED => Change::Accepted {
+                        key,
+                        hash: row.get::<_, i64>(2)? as u64,
+                        record_id: row.get(3)?,
+                    },
+                    CHANGE_REMOVED => Change::Removed { key },
+                    _ => Change::InDoubt { key },
+                });
+            }
+            Ok(changes)
+        };
+        read().map_err(|e| self.error(e))
+    }
+
+    /// The `[sync]` keys of rows sent whose answer was never recorded.
+    pub fn keys_in_doubt(&self) -> Result<Vec<String>, JournalError> {
+        let read = || -> rusqlite::Result<Vec<String>> {
+            let mut query = self.conn.prepare(
+                "SELECT k.key FROM sending_keys k JOIN rows r ON r.row = k.row WHERE r.state = ?1",
+            )?;
+            let keys = query.query_map(params![SENDING], |r| r.get(0))?;
+            keys.collect()
+        };
+        read().map_err(|e| self.error(e))
+    }
+
+    /// Forgets the `[sync]` changes once the state holds them.
+    pub fn clear_state_changes(&mut self) -> Result<(), JournalError> {
+        self.conn
+            .execute("DELETE FROM state_changes", [])
+            .map(|_| ())
+            .map_err(|e| self.error(e))
     }
 
     /// Records accepted rows; committed within [`COMMIT_EVERY`] or at [`Journal::commit`].
@@ -329,6 +438,27 @@ impl Journal {
                     .execute(params![*row as i64, ACCEPTED])
                     .map_err(|e| sqlite(&path, e))?;
             }
+            let mut change = tx
+                .prepare_cached(
+                    "INSERT INTO state_changes (kind, key, hash, record_id) VALUES (?1, ?2, ?3, ?4)",
+                )
+                .map_err(|e| sqlite(&path, e))?;
+            for c in &self.pending_changes {
+                let (kind, hash, record_id) = match c {
+                    Change::Accepted {
+                        hash, record_id, ..
+                    } => (
+                        CHANGE_ACCEPTED,
+                        Some(*hash as i64),
+                        Some(record_id.as_str()),
+                    ),
+                    Change::Removed { .. } => (CHANGE_REMOVED, None, None),
+                    Change::InDoubt { .. } => (CHANGE_IN_DOUBT, None, None),
+                };
+                change
+                    .execute(params![kind, c.key(), hash, record_id])
+                    .map_err(|e| sqlite(&path, e))?;
+            }
             let totals = self.pending_totals;
             for (key, add) in [
                 ("created", totals.created),
@@ -351,6 +481,7 @@ impl Journal {
         tx.commit().map_err(|e| sqlite(&path, e))?;
         self.pending.clear();
         self.pending_totals = Totals::default();
+        self.pending_changes.clear();
         self.last_commit = Instant::now();
         Ok(())
     }
@@ -408,7 +539,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("job.journal");
         let mut journal = Journal::start(&path, &fingerprint(1)).unwrap();
-        journal.mark_sending(&[1, 2, 3, 4]).unwrap();
+        journal
+            .mark_sending(&[(1, None), (2, None), (3, None), (4, Some("k4"))])
+            .unwrap();
         journal.record_accepted(&[1, 2], 2, 0, 0).unwrap();
         journal.record_requests(5, 1, 0);
         journal.commit().unwrap();

@@ -8,6 +8,8 @@
 //! - `row_set`: a compact set of row numbers;
 //! - `outcome`: the fate of rows and the writer that records it;
 //! - `resume`: what earlier runs of a resumed job finished;
+//! - `state`: the `[sync]` state (per key: the values' hash, the record id), across jobs;
+//! - `sync`: what a sync run sends (the filter), which keys its source holds, what it deletes;
 //! - `report`: the counters, the JSON report and why the run stopped;
 //! - `progress`: the progress display.
 
@@ -20,3 +22,5 @@ pub mod progress;
 pub mod report;
 pub mod resume;
 pub mod row_set;
+pub mod state;
+pub mod sync;

@@ -15,6 +15,7 @@ use tokio::sync::mpsc;
 use super::checkpoint::Checkpoint;
 use super::dead_letter::DeadLetterWriter;
 use super::report::Counters;
+use super::state::Change;
 use crate::portal::halt::{Halt, HaltFlag};
 use crate::prepare::row::Rejection;
 
@@ -26,8 +27,13 @@ pub enum Outcome {
         created: u64,
         updated: u64,
         archived: u64,
+        /// What `[sync]` learns from these rows (their keys' new hashes and record ids).
+        changes: Vec<Change>,
     },
     Rejected(Rejection),
+    /// `[sync]` keys whose creates may have landed (their rows are dead-lettered `AMBIGUOUS`):
+    /// later runs must not create them blindly.
+    Doubt(Vec<Change>),
     /// Read but not finished because the run stopped early (daily limit, interrupt, fatal).
     Unfinished(Vec<u64>),
 }
@@ -77,12 +83,15 @@ impl Sinks {
                 created,
                 updated,
                 archived,
+                changes,
             } => {
                 if self.journal_broken {
                     Counters::add(&counters.unfinished, rows.len() as u64);
                     return;
                 }
                 let n = rows.len() as u64;
+                // Committed with the rows (record_accepted may commit).
+                self.recorder.checkpoint.record_state(changes);
                 match self
                     .recorder
                     .checkpoint
@@ -132,6 +141,11 @@ impl Sinks {
                 }
             }
             Outcome::Unfinished(rows) => Counters::add(&counters.unfinished, rows.len() as u64),
+            Outcome::Doubt(changes) => {
+                if !self.journal_broken {
+                    self.recorder.checkpoint.record_state(changes);
+                }
+            }
         }
     }
 

@@ -20,6 +20,10 @@ pub struct Counters {
     pub dead_lettered: AtomicU64,
     /// Rows read but neither accepted nor dead-lettered because the run stopped early.
     pub unfinished: AtomicU64,
+    /// `[sync]`: rows not sent because nothing changed since they were last accepted.
+    pub unchanged: AtomicU64,
+    /// `[sync]`: records archived because their key left the source (mirrored deletes).
+    pub deleted: AtomicU64,
     /// Extra requests spent isolating bad rows of whole-batch failures.
     pub bisections: AtomicU64,
     /// Rows of creates whose answer was lost, found created by a lookup through a unique property.
@@ -75,6 +79,10 @@ pub struct Report {
     pub archived: u64,
     pub dead_lettered: u64,
     pub unfinished: u64,
+    /// `[sync]`: rows not sent because nothing changed.
+    pub unchanged: u64,
+    /// `[sync]`: records archived because their key left the source.
+    pub deleted: u64,
     pub requests: u64,
     pub retries: u64,
     pub rate_limited: u64,
@@ -98,7 +106,8 @@ impl Report {
     ) -> Report {
         let get = |c: &AtomicU64| c.load(Relaxed);
         let elapsed_s = elapsed.as_secs_f64();
-        let done = get(&counters.accepted) + get(&counters.dead_lettered);
+        let done =
+            get(&counters.accepted) + get(&counters.dead_lettered) + get(&counters.unchanged);
         Report {
             rows_read,
             accepted: get(&counters.accepted),
@@ -107,6 +116,8 @@ impl Report {
             archived: get(&counters.archived),
             dead_lettered: get(&counters.dead_lettered),
             unfinished: get(&counters.unfinished),
+            unchanged: get(&counters.unchanged),
+            deleted: get(&counters.deleted),
             requests: get(&traffic.requests),
             retries: get(&traffic.retries),
             rate_limited: get(&traffic.rate_limited),
@@ -132,6 +143,7 @@ impl Report {
         self.updated += earlier.updated;
         self.archived += earlier.archived;
         self.dead_lettered += earlier.dead_lettered;
+        self.deleted += earlier.deleted;
         self.requests += earlier.requests;
         self.retries += earlier.retries;
         self.rate_limited += earlier.rate_limited;
@@ -148,8 +160,14 @@ impl Report {
             self.archived,
             self.dead_lettered
         );
+        if self.unchanged > 0 {
+            text.push_str(&format!(", {} unchanged", self.unchanged));
+        }
         if self.unfinished > 0 {
             text.push_str(&format!(", {} unfinished", self.unfinished));
+        }
+        if self.deleted > 0 {
+            text.push_str(&format!("; {} deleted (left the source)", self.deleted));
         }
         text.push_str(&format!(
             "\n{} requests ({} retries, {} rate-limited, {} for bisection)",

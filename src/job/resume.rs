@@ -49,6 +49,8 @@ impl Earlier {
             archived: t.archived,
             dead_lettered: self.dead.len(),
             unfinished: 0,
+            unchanged: 0,
+            deleted: 0,
             requests: t.requests,
             retries: t.retries,
             rate_limited: t.rate_limited,

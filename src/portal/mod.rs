@@ -10,15 +10,19 @@
 //! - `halt`: the run's stop switch;
 //! - `paths`: every path of every request, spelled in the chosen API version;
 //! - `response`: HubSpot's response bodies and rate-limit headers as the engine reads them;
+//! - `read`: one metadata GET through [`Portal`], and the errors that stop it;
 //! - `schema`: the property schema of an object type, fetched through [`Portal`];
+//! - `rules`: the properties' admin-configured validation rules, fetched the same way;
 //! - `standard`: the standard object types and what a create of each requires.
 
 pub mod client;
 pub mod gate;
 pub mod halt;
 pub mod paths;
+pub mod read;
 pub mod response;
 pub mod retry;
+pub mod rules;
 pub mod schema;
 pub mod standard;
 pub mod target;

@@ -2,19 +2,21 @@
 //! which are unique or read-only, and which are required on create.
 //!
 //! Parsing is a pure function ([`ObjectSchema::from_json`]) so validation is testable without a
-//! server; [`fetch`] gets the JSON from `GET /crm/v3/properties/{objectType}` (and, for custom `2-…`
-//! types, `GET /crm/v3/schemas/{objectType}` for the required properties) through the [`Portal`]:
-//! the rate gate, retries and the stop switch, like every other request.
+//! server; [`fetch`] gets the JSON from the properties endpoint (and, for custom `2-…` types, the
+//! schema endpoint for the required properties) through the [`Portal`]: the rate gate, retries and
+//! the stop switch, like every other request. [`fetch_for_writing`] adds the property validation
+//! rules (`rules.rs`), which a write must also satisfy.
 
 use std::collections::HashMap;
 use std::path::Path;
 
 use serde::Deserialize;
 
-use super::halt::Halt;
-use super::response::ErrorItem;
+use super::Portal;
+pub use super::read::SchemaError;
+use super::read::get;
+use super::rules::{self, ValidationRules};
 use super::standard::{is_custom, nearest_standard, standard_object};
-use super::{Call, Portal};
 use crate::config::ConfigError;
 
 /// The property schema of one object type.
@@ -25,6 +27,8 @@ pub struct ObjectSchema {
     pub properties: HashMap<String, PropertySchema>,
     /// What a create must carry.
     pub required: Required,
+    /// The admin-configured validation rules of the properties (empty unless fetched for a write).
+    pub rules: ValidationRules,
 }
 
 /// One property.
@@ -84,44 +88,6 @@ pub struct Required {
     pub all_of: Vec<String>,
     /// At least one of these (when non-empty).
     pub any_of: Vec<String>,
-}
-
-/// The schema could not be fetched or read.
-#[derive(Debug, thiserror::Error)]
-pub enum SchemaError {
-    #[error("{url}: HubSpot refused the token ({status}): {message}")]
-    Unauthorized {
-        url: String,
-        status: u16,
-        message: String,
-    },
-    #[error("{url}: object type not found ({status}): {message}")]
-    NotFound {
-        url: String,
-        status: u16,
-        message: String,
-    },
-    /// The portal knows no such object type: the pipeline's mistake, not the portal's. (No URL:
-    /// for the embedded sandbox it is an internal port that means nothing to the user.)
-    #[error(
-        "the portal has no object type {object:?}{hint}; custom objects go by their objectTypeId \
-         (\"2-…\") or fully qualified name (\"p_…\")"
-    )]
-    UnknownObject { object: String, hint: String },
-    #[error("{url}: {message} (HTTP 429, daily limit)")]
-    DailyLimit { url: String, message: String },
-    #[error("{url}: HTTP {status}: {message}")]
-    Status {
-        url: String,
-        status: u16,
-        message: String,
-    },
-    #[error("cannot reach {url}: {reason}")]
-    Connect { url: String, reason: String },
-    #[error("{url}: unexpected response: {reason}")]
-    Parse { url: String, reason: String },
-    #[error("{url}: not fetched: {reason}")]
-    Stopped { url: String, reason: String },
 }
 
 #[derive(Deserialize)]
@@ -222,6 +188,7 @@ impl ObjectSchema {
             object: object.to_string(),
             properties,
             required,
+            rules: ValidationRules::default(),
         })
     }
 
@@ -265,6 +232,13 @@ impl SchemaError {
             message: self.to_string(),
         })
     }
+}
+
+/// The schema a write is checked against: [`fetch`], plus the properties' validation rules.
+pub async fn fetch_for_writing(portal: &Portal, object: &str) -> Result<ObjectSchema, SchemaError> {
+    let mut schema = fetch(portal, object).await?;
+    schema.rules = rules::fetch(portal, object).await?;
+    Ok(schema)
 }
 
 /// Fetches the schema of `object` through `portal`. A refused token, a spent daily budget or an
@@ -311,62 +285,6 @@ fn unknown_object(err: SchemaError, object: &str) -> SchemaError {
         hint: nearest_standard(object)
             .map(|name| format!(" (did you mean {name:?}?)"))
             .unwrap_or_default(),
-    }
-}
-
-/// The body of a successful GET, or the error that says why there is none.
-async fn get(portal: &Portal, path: &str) -> Result<Vec<u8>, SchemaError> {
-    let url = portal.url(path);
-    let reply = match portal.get(path).await {
-        Call::Answer(reply) => reply,
-        Call::Ambiguous(reason) | Call::GaveUp(reason) => {
-            return Err(SchemaError::Connect { url, reason });
-        }
-        Call::Halted => {
-            return Err(match portal.halt().reason() {
-                Some(Halt::Refused { status, message }) => SchemaError::Unauthorized {
-                    url,
-                    status,
-                    message,
-                },
-                Some(Halt::DailyLimit(message)) => SchemaError::DailyLimit { url, message },
-                Some(other) => SchemaError::Stopped {
-                    url,
-                    reason: format!("{other:?}"),
-                },
-                None => SchemaError::Stopped {
-                    url,
-                    reason: "the run is stopping".into(),
-                },
-            });
-        }
-    };
-    let status = reply.status;
-    if (200..300).contains(&status) {
-        return Ok(reply.body);
-    }
-    let message = hubspot_message(&reply.body);
-    Err(match status {
-        404 => SchemaError::NotFound {
-            url,
-            status,
-            message,
-        },
-        _ => SchemaError::Status {
-            url,
-            status,
-            message,
-        },
-    })
-}
-
-/// HubSpot's `message` (and `category`) from an error envelope, else the body's first 200 chars.
-fn hubspot_message(body: &[u8]) -> String {
-    let error = ErrorItem::parse(body);
-    match error.category {
-        Some(category) if !error.message.is_empty() => format!("{} ({category})", error.message),
-        _ if !error.message.is_empty() => error.message,
-        _ => String::from_utf8_lossy(body).chars().take(200).collect(),
     }
 }
 
@@ -426,16 +344,6 @@ mod tests {
             .unwrap();
         assert_eq!(s.required.all_of, ["car_id", "model"]);
         assert!(s.required.any_of.is_empty());
-    }
-
-    #[test]
-    fn error_messages_come_from_hubspot_envelope() {
-        let m = hubspot_message(br#"{"status":"error","message":"Authentication credentials not found.","category":"INVALID_AUTHENTICATION"}"#);
-        assert_eq!(
-            m,
-            "Authentication credentials not found. (INVALID_AUTHENTICATION)"
-        );
-        assert_eq!(hubspot_message(b"oops"), "oops");
     }
 
     #[tokio::test]

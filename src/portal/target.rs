@@ -100,8 +100,8 @@ impl Target {
         }
     }
 
-    /// The portal of this target for one run: a client, a rate gate at the connection's limits
-    /// and the run's stop switch.
+    /// The portal of this target for one run: a client, a rate gate at the connection's limits,
+    /// the paths of the connection's API version and the run's stop switch.
     pub fn portal(
         &self,
         connection: &Connection,
@@ -110,7 +110,7 @@ impl Target {
         let dispatch = &connection.dispatch;
         let client = Client::new(&self.base_url, &self.token, dispatch.request_timeout)?;
         let gate = RateGate::new(dispatch.requests_per_interval, dispatch.interval);
-        let paths = Paths::default();
+        let paths = Paths::new(connection.api_version);
         Ok(Portal::new(client, paths, gate, halt, dispatch.max_retries))
     }
 

@@ -11,12 +11,22 @@
 use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
 
+use crate::config::Operation;
 use crate::prepare::row::Input;
 
-/// One batch request's worth of inputs.
+/// One batch request's worth of inputs, all of one operation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Batch {
+    pub operation: Operation,
     pub inputs: Vec<Input>,
+}
+
+/// An open batch: its operation, its inputs and their key hashes.
+#[derive(Debug)]
+struct Open {
+    operation: Operation,
+    inputs: Vec<Input>,
+    hashes: Vec<u64>,
 }
 
 /// Open batches waiting to fill.
@@ -24,8 +34,8 @@ pub struct Batch {
 pub struct Batcher {
     size: usize,
     max_open: usize,
-    /// Open batches with their inputs' key hashes; `open[i]` has sequence number `first_seq + i`.
-    open: VecDeque<(Vec<Input>, Vec<u64>)>,
+    /// Open batches; `open[i]` has sequence number `first_seq + i`.
+    open: VecDeque<Open>,
     first_seq: u64,
     /// Key hash → sequence number of the latest open batch holding it.
     last: HashMap<u64, u64>,
@@ -60,23 +70,33 @@ impl Batcher {
             Some(&seq) => (seq + 1 - self.first_seq) as usize,
             None => 0,
         };
-        let slot = (earliest..self.open.len()).find(|&i| self.open[i].0.len() < self.size);
+        // Inputs of different operations (a sync's creates and updates) go to batches of their own.
+        let operation = input.operation;
+        let slot = (earliest..self.open.len()).find(|&i| {
+            self.open[i].operation == operation && self.open[i].inputs.len() < self.size
+        });
         let index = match slot {
             Some(i) => i,
             None => {
-                self.open
-                    .push_back((Vec::with_capacity(self.size), Vec::new()));
+                self.open.push_back(Open {
+                    operation,
+                    inputs: Vec::with_capacity(self.size),
+                    hashes: Vec::new(),
+                });
                 self.open.len() - 1
             }
         };
-        let (inputs, hashes) = &mut self.open[index];
-        inputs.push(input);
+        let open = &mut self.open[index];
+        open.inputs.push(input);
         if let Some(h) = hash {
-            hashes.push(h);
+            open.hashes.push(h);
             self.last.insert(h, self.first_seq + index as u64);
         }
         // Emit from the front only, so batches leave in the order they were opened.
-        while self.open.front().is_some_and(|(b, _)| b.len() >= self.size)
+        while self
+            .open
+            .front()
+            .is_some_and(|b| b.inputs.len() >= self.size)
             || self.open.len() > self.max_open
         {
             emit(self.pop_front());
@@ -92,19 +112,22 @@ impl Batcher {
 
     /// Inputs held in open batches.
     pub fn pending(&self) -> usize {
-        self.open.iter().map(|(b, _)| b.len()).sum()
+        self.open.iter().map(|b| b.inputs.len()).sum()
     }
 
     fn pop_front(&mut self) -> Batch {
-        let (inputs, hashes) = self.open.pop_front().expect("caller checked");
+        let open = self.open.pop_front().expect("caller checked");
         let seq = self.first_seq;
         self.first_seq += 1;
-        for h in hashes {
+        for h in open.hashes {
             if self.last.get(&h) == Some(&seq) {
                 self.last.remove(&h);
             }
         }
-        Batch { inputs }
+        Batch {
+            operation: open.operation,
+            inputs: open.inputs,
+        }
     }
 }
 
@@ -121,6 +144,8 @@ mod tests {
             key: key.map(String::from),
             properties: vec![],
             associations: vec![],
+            operation: crate::config::Operation::Upsert,
+            sync: None,
         }
     }
 
@@ -134,6 +159,34 @@ mod tests {
         out.iter()
             .map(|b| b.inputs.iter().map(|i| i.row).collect())
             .collect()
+    }
+
+    #[test]
+    fn operations_get_batches_of_their_own_and_keys_keep_file_order() {
+        use crate::config::Operation::{Create, Update};
+        let mut b = Batcher::new(3, 8);
+        let mut out = Vec::new();
+        // Row 3 is a later row of row 1's key: it must land in a later batch than row 1's.
+        for (row, key, op) in [
+            (1, "a", Create),
+            (2, "b", Update),
+            (3, "a", Update),
+            (4, "c", Create),
+        ] {
+            let mut i = input(row, Some(key));
+            i.operation = op;
+            b.push(i, |batch| out.push(batch));
+        }
+        b.finish(|batch| out.push(batch));
+        let shape: Vec<(crate::config::Operation, Vec<u64>)> = out
+            .iter()
+            .map(|b| (b.operation, b.inputs.iter().map(|i| i.row).collect()))
+            .collect();
+        assert_eq!(
+            shape,
+            [(Create, vec![1, 4]), (Update, vec![2, 3])],
+            "one batch per operation, the update batch after the create holding key a"
+        );
     }
 
     #[test]

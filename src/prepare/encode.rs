@@ -198,6 +198,8 @@ mod tests {
                 (Arc::from("note"), "say \"hi\"\n".to_string()),
             ],
             associations: vec![],
+            operation: crate::config::Operation::Upsert,
+            sync: None,
         }
     }
 

@@ -7,6 +7,7 @@
 //! - `values`: every parse and check of a date, datetime, number, bool, email or length;
 //! - `check`: the per-property check compiled from the portal's schema;
 //! - `validate`: the validator (start-up checks against the schema, then per-row checks);
+//! - `rules`: the portal's property validation rules, evaluated locally where the engine can;
 //! - `violation`: one reason a row is invalid, and the rejection built from a row's reasons;
 //! - `batch`: the batcher (batch size, one input per key per batch, file order per key);
 //! - `encode`: batch request bodies;
@@ -22,6 +23,7 @@ pub mod check;
 pub mod encode;
 pub mod mapping;
 pub mod row;
+pub mod rules;
 pub mod source;
 pub mod thread;
 pub mod trace;
@@ -31,5 +33,5 @@ pub mod violation;
 
 pub use thread::{
     Opened, PrepareError, PrepareHandle, PrepareOptions, PrepareOutcome, PrepareTotals, Prepared,
-    Preparer, open, spawn,
+    Preparer, RowFilter, Sorted, open, spawn,
 };

@@ -8,6 +8,8 @@
 use std::fmt;
 use std::sync::Arc;
 
+use crate::config::Operation;
+
 /// One data row of the source file, as read: its number and its original fields, in column order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SourceRow {
@@ -40,6 +42,26 @@ pub struct Input {
     pub properties: Vec<(Arc<str>, String)>,
     /// Associations to create with the record (create only).
     pub associations: Vec<Association>,
+    /// The operation this input is sent with: the pipeline's, except for a sync's create-or-update
+    /// (a key seen before is updated by its stored record id).
+    pub operation: Operation,
+    /// `[sync]`: the row's key across runs and a hash of what it sends.
+    pub sync: Option<SyncRow>,
+}
+
+/// What `[sync]` knows of a row: the key that recognises it across runs (source columns, or its
+/// id) and a hash of the property values it sends (after mapping, so reformatting that maps to the
+/// same value is no change).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyncRow {
+    pub key: String,
+    pub hash: u64,
+    /// A create-or-update row whose key was first seen earlier in this run as new: its record id
+    /// comes from that create's answer.
+    pub after_create: bool,
+    /// A create whose key the state holds in doubt (an earlier create may have landed): looked up
+    /// before it is sent.
+    pub verify_first: bool,
 }
 
 /// One association to attach to a created record.

@@ -14,6 +14,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::batch::{Batch, Batcher, DEFAULT_MAX_OPEN};
 use super::mapping::{Mapper, MappingError};
 use super::row::{Input, Rejection, SourceRow};
+use super::rules::RulesReport;
 use super::source::{self, Extent, Source, SourceError};
 use super::validate::{ValidateError, Validator};
 use super::violation::Violation;
@@ -28,6 +29,27 @@ pub const EVENT_CAPACITY: usize = 32;
 pub enum Prepared {
     Batch(Batch),
     Rejected(Rejection),
+    /// Rows a `[sync]` filter found unchanged since they were last accepted: nothing to send.
+    Unchanged(u64),
+}
+
+/// What a [`RowFilter`] makes of a valid row.
+#[derive(Debug)]
+pub enum Sorted {
+    /// Send it (possibly changed: a sync's create of a known key becomes an update).
+    Send(Input),
+    /// Nothing changed since it was last accepted.
+    Unchanged,
+    /// It cannot be sent.
+    Reject(Rejection),
+}
+
+/// Sees every row a `[sync]` run reads: valid rows to sort, and the key of every row (valid or
+/// not) for mirrored deletes.
+pub trait RowFilter: Send {
+    fn sort(&mut self, input: Input) -> Sorted;
+    /// A row's key, `None` when it has none that can be read (a ragged row, an empty key).
+    fn seen(&mut self, key: Option<&str>);
 }
 
 /// How a run prepares.
@@ -36,6 +58,8 @@ pub struct PrepareOptions {
     pub skip: Option<Box<dyn Fn(u64) -> bool + Send>>,
     /// Set on Ctrl-C: stop reading; rows read so far are still batched and sent.
     pub stop: Arc<AtomicBool>,
+    /// `[sync]`: what to send of each valid row.
+    pub filter: Option<Box<dyn RowFilter>>,
 }
 
 impl Default for PrepareOptions {
@@ -43,6 +67,7 @@ impl Default for PrepareOptions {
         PrepareOptions {
             skip: None,
             stop: Arc::new(AtomicBool::new(false)),
+            filter: None,
         }
     }
 }
@@ -56,6 +81,8 @@ pub struct PrepareTotals {
     pub inputs: u64,
     /// Rows rejected (unreadable or invalid).
     pub rejected: u64,
+    /// Rows a `[sync]` filter found unchanged.
+    pub unchanged: u64,
     pub batches: u64,
     /// Reading stopped early on the stop flag.
     pub stopped: bool,
@@ -77,6 +104,8 @@ pub struct PrepareHandle {
     pub replay: bool,
     /// How far reading has got, for the progress display.
     pub extent: Arc<Extent>,
+    /// Which property validation rules are checked here, and which are left to the portal.
+    pub rules: RulesReport,
     /// Batches and rejections, in order.
     pub events: mpsc::Receiver<Prepared>,
     /// Resolves once the thread is done (after the last event was sent).
@@ -127,9 +156,16 @@ impl Preparer {
 
     /// One row to an input, or to its rejection.
     pub fn prepare(&mut self, row: SourceRow) -> Result<Input, Rejection> {
+        self.prepare_keyed(row).0
+    }
+
+    /// [`Preparer::prepare`], with the row's `[sync]` key also when the row is invalid.
+    fn prepare_keyed(&mut self, row: SourceRow) -> (Result<Input, Rejection>, Option<String>) {
         self.violations.clear();
         let properties = self.mapper.map(&row, &mut self.violations);
-        self.validator.check(row, properties, &mut self.violations)
+        let key = self.validator.key_of(&row, &properties);
+        let checked = self.validator.check(row, properties, &mut self.violations);
+        (checked, key)
     }
 }
 
@@ -174,13 +210,15 @@ impl Opened {
         let header = source.header().to_vec();
         let replay = source.is_replay();
         let extent = Arc::clone(source.extent());
+        let rules = preparer.validator.rules_report().clone();
+        let mut options = options;
         let (tx, events) = mpsc::channel(EVENT_CAPACITY);
         let (done_tx, done) = oneshot::channel();
         std::thread::Builder::new()
             .name("etl-prepare".into())
             .spawn(move || {
                 let outcome = catch_unwind(AssertUnwindSafe(|| {
-                    run(&mut source, &mut preparer, batch_size, &options, &tx)
+                    run(&mut source, &mut preparer, batch_size, &mut options, &tx)
                 }))
                 .unwrap_or_else(|panic| PrepareOutcome {
                     totals: PrepareTotals::default(),
@@ -194,6 +232,7 @@ impl Opened {
             header,
             replay,
             extent,
+            rules,
             events,
             done,
         })
@@ -205,12 +244,14 @@ fn run(
     source: &mut Source,
     preparer: &mut Preparer,
     batch_size: usize,
-    options: &PrepareOptions,
+    options: &mut PrepareOptions,
     tx: &mpsc::Sender<Prepared>,
 ) -> PrepareOutcome {
     let mut totals = PrepareTotals::default();
     let mut batcher = Batcher::new(batch_size, DEFAULT_MAX_OPEN);
     let mut ready: Vec<Batch> = Vec::new();
+    // Unchanged rows are told in bunches (progress shows them; nothing else waits for them).
+    let mut unchanged = 0u64;
     // Once the receiver is gone nobody listens: stop reading.
     let mut listening = true;
     let send = |event: Prepared, listening: &mut bool| {
@@ -233,9 +274,28 @@ fn run(
             totals.rows_skipped += 1;
             continue;
         }
-        let prepared = match item {
-            Ok(row) => preparer.prepare(row),
-            Err(rejection) => Err(rejection),
+        let (prepared, key) = match item {
+            Ok(row) => preparer.prepare_keyed(row),
+            Err(rejection) => (Err(rejection), None),
+        };
+        let prepared = match (&mut options.filter, prepared) {
+            (Some(filter), prepared) => {
+                filter.seen(key.as_deref());
+                match prepared.map(|input| filter.sort(input)) {
+                    Ok(Sorted::Send(input)) => Ok(input),
+                    Ok(Sorted::Unchanged) => {
+                        totals.unchanged += 1;
+                        unchanged += 1;
+                        if unchanged == 4096 {
+                            send(Prepared::Unchanged(unchanged), &mut listening);
+                            unchanged = 0;
+                        }
+                        continue;
+                    }
+                    Ok(Sorted::Reject(rejection)) | Err(rejection) => Err(rejection),
+                }
+            }
+            (None, prepared) => prepared,
         };
         match prepared {
             Ok(input) => {
@@ -256,6 +316,9 @@ fn run(
     for batch in ready.drain(..) {
         totals.batches += 1;
         send(Prepared::Batch(batch), &mut listening);
+    }
+    if unchanged > 0 {
+        send(Prepared::Unchanged(unchanged), &mut listening);
     }
     PrepareOutcome {
         totals,

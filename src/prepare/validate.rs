@@ -4,15 +4,18 @@
 //! required properties, the id property can identify records, and id/association columns exist —
 //! otherwise a fatal [`ValidateError`] naming the property and the pipeline file.
 //! Per row ([`Validator::check`]): required values, enumeration options, email syntax, numbers, dates,
-//! datetimes, booleans, ids and association ids. A failing row becomes a [`Rejection`] with HubSpot's
-//! category word and a message naming row, column, property, value and reason.
+//! datetimes, booleans, ids and association ids, then the portal's property validation rules (`rules`)
+//! on every well-typed value. A failing row becomes a [`Rejection`] with HubSpot's category word (or
+//! `PROPERTY_VALIDATION`) and a message naming row, column, property, value and reason.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use super::check::Check;
 use super::mapping::{Mapper, MappingError, column_index};
-use super::row::{Association, Input, Rejection, SourceRow};
+use super::row::{Association, Input, Rejection, SourceRow, SyncRow};
+use super::rules::{self, PropertyRules, RulesReport};
+use super::values::looks_like_epoch_seconds;
 use super::violation::{Violation, rejection};
 use crate::config::suggestion::{fold, nearest};
 use crate::config::{Operation, Pipeline};
@@ -53,17 +56,52 @@ struct Rule {
     column: String,
     check: Check,
     unique: bool,
+    /// The portal's validation rules the engine evaluates for this property, if any.
+    rules: Option<PropertyRules>,
 }
+
+/// A hash of what an input sends: its property values (in wire format, after mapping) and its
+/// associations. Equal hashes across runs mean nothing to send.
+fn content_hash(properties: &[(Arc<str>, String)], associations: &[Association]) -> u64 {
+    let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+    for (name, value) in properties {
+        hasher.update(name.as_bytes());
+        hasher.update(&[0]);
+        hasher.update(value.as_bytes());
+        hasher.update(&[0]);
+    }
+    for association in associations {
+        hasher.update(b"\x01");
+        hasher.update(association.to_id.as_bytes());
+        hasher.update(&association.type_id.to_le_bytes());
+        hasher.update(association.category.as_bytes());
+    }
+    hasher.digest()
+}
+
+/// How `[sync]` recognises a row across runs.
+#[derive(Debug)]
+enum SyncKey {
+    /// These source columns (index, name), joined.
+    Columns(Vec<(usize, String)>),
+    /// The row's id (`id_property`'s value or `id_column`).
+    Id,
+}
+
+/// Joins the parts of a composite key (a character no CSV value sensibly holds).
+pub const KEY_SEPARATOR: char = '\u{1f}';
 
 /// Where a row's id comes from.
 #[derive(Debug)]
 enum IdSource {
     None,
-    /// A column; `check` is the id property's check (or record-id digits when `None`).
+    /// A column; `check` is the id property's check (or record-id digits when `None`); `rules`
+    /// the id property's validation rules when the id becomes a value (upsert).
     Column {
         index: usize,
         label: String,
         check: Option<Check>,
+        rules: Option<PropertyRules>,
     },
     /// The value of this mapped property.
     Property(Arc<str>, String),
@@ -79,6 +117,11 @@ pub struct Validator {
     id: IdSource,
     id_name: String,
     associations: Vec<(usize, String, String, u32)>,
+    sync: Option<SyncKey>,
+    /// The API version refuses epoch seconds in dates and datetimes (2026-09 and later).
+    refuse_epoch_seconds: bool,
+    /// Which rules of the written properties are checked here, and which are left to the portal.
+    rules_report: RulesReport,
 }
 
 impl Validator {
@@ -93,6 +136,10 @@ impl Validator {
         let file = &pipeline.file;
         let object = &pipeline.target.object;
         let mut rules = Vec::new();
+        let mut rules_report = RulesReport {
+            unavailable: schema.rules.unavailable.clone(),
+            ..RulesReport::default()
+        };
         for (name, column) in mapper.properties() {
             let Some(p) = schema.property(name) else {
                 return Err(ValidateError::UnknownProperty {
@@ -114,6 +161,7 @@ impl Validator {
                 column: column.to_string(),
                 check: Check::for_property(p),
                 unique: schema.is_unique(name),
+                rules: compile_rules(schema, p, &mut rules_report),
             });
         }
         let operation = pipeline.target.operation;
@@ -172,6 +220,11 @@ impl Validator {
                 )?,
                 label: format!("{column:?}"),
                 check: p.and_then(|p| schema.property(p)).map(Check::for_property),
+                // An upsert writes its id as the id property's value when it creates the record.
+                rules: p
+                    .filter(|p| operation == Operation::Upsert && !mapped(p))
+                    .and_then(|p| schema.property(p))
+                    .and_then(|p| compile_rules(schema, p, &mut rules_report)),
             },
             (_, None, Some(p)) => {
                 let rule = rules
@@ -200,6 +253,25 @@ impl Validator {
                 ))
             })
             .collect::<Result<Vec<_>, MappingError>>()?;
+        let sync = match &pipeline.sync {
+            None => None,
+            Some(sync) if sync.key.is_empty() => Some(SyncKey::Id),
+            Some(sync) => Some(SyncKey::Columns(
+                sync.key
+                    .iter()
+                    .map(|column| {
+                        let index = column_index(
+                            header,
+                            column,
+                            "(sync.key)",
+                            file,
+                            &pipeline.source.path,
+                        )?;
+                        Ok((index, column.clone()))
+                    })
+                    .collect::<Result<_, MappingError>>()?,
+            )),
+        };
         Ok(Validator {
             operation,
             rules,
@@ -208,7 +280,15 @@ impl Validator {
             id,
             id_name: id_property.unwrap_or("record id").to_string(),
             associations,
+            sync,
+            refuse_epoch_seconds: pipeline.target.api_version.refuses_epoch_seconds(),
+            rules_report,
         })
+    }
+
+    /// Which rules of the written properties are checked here, and which are left to the portal.
+    pub fn rules_report(&self) -> &RulesReport {
+        &self.rules_report
     }
 
     /// Validates a mapped row. `violations` holds the mapping's failures (and is cleared).
@@ -226,7 +306,8 @@ impl Validator {
                 r += 1;
             }
             let Some(rule) = self.rules.get(r) else { break };
-            if let Err((category, reason)) = rule.check.check(value) {
+            if let Some((category, reason)) = self.problem(&rule.check, rule.rules.as_ref(), value)
+            {
                 violations.push(Violation {
                     category,
                     column: Some(rule.column.clone()),
@@ -252,6 +333,7 @@ impl Validator {
             ));
         }
         let id = self.id(&row, &properties, violations);
+        let sync_key = self.sync_key(&row, id.as_deref(), violations);
         let mut associations = Vec::with_capacity(self.associations.len());
         for (index, label, category, type_id) in &self.associations {
             let value = row.fields.get(*index).map_or("", |s| s.trim());
@@ -279,13 +361,22 @@ impl Validator {
             violations.clear();
             return Err(rejection);
         }
-        let key = match (&id, self.operation) {
+        // A sync's creates are batched by their key: a later row of the same key waits for the
+        // create of the first (it becomes an update of that record).
+        let key = match (&id, &sync_key) {
             (Some(id), _) => Some(id.to_lowercase()),
-            (None, _) => self.create_key(&properties),
+            (None, Some(key)) => Some(key.clone()),
+            (None, None) => self.create_key(&properties),
         };
         if self.operation == Operation::Archive {
             properties.clear();
         }
+        let sync = sync_key.map(|key| SyncRow {
+            key,
+            hash: content_hash(&properties, &associations),
+            after_create: false,
+            verify_first: false,
+        });
         Ok(Input {
             row: row.row,
             origin: row.origin,
@@ -294,7 +385,63 @@ impl Validator {
             key,
             properties,
             associations,
+            operation: self.operation,
+            sync,
         })
+    }
+
+    /// The row's `[sync]` key from its fields and mapped values, without checking them (so an
+    /// invalid row's key is known too); `None` without `[sync]` or when the key is empty.
+    pub fn key_of(&self, row: &SourceRow, properties: &[(Arc<str>, String)]) -> Option<String> {
+        let id = match &self.id {
+            IdSource::Column { index, .. } => row
+                .fields
+                .get(*index)
+                .map(|s| s.trim())
+                .filter(|s| !s.is_empty())
+                .map(str::to_string),
+            IdSource::Property(name, _) => properties
+                .iter()
+                .find(|(n, _)| Arc::ptr_eq(n, name))
+                .map(|(_, v)| v.clone()),
+            IdSource::None => None,
+        };
+        self.sync_key(row, id.as_deref(), &mut Vec::new())
+    }
+
+    /// The row's `[sync]` key, when the pipeline keeps a state.
+    fn sync_key(
+        &self,
+        row: &SourceRow,
+        id: Option<&str>,
+        violations: &mut Vec<Violation>,
+    ) -> Option<String> {
+        match self.sync.as_ref()? {
+            SyncKey::Id => id.map(str::to_lowercase),
+            SyncKey::Columns(columns) => {
+                let mut key = String::new();
+                for (i, (index, name)) in columns.iter().enumerate() {
+                    let value = row.fields.get(*index).map_or("", |s| s.trim());
+                    if value.is_empty() {
+                        violations.push(Violation {
+                            category: "MISSING_ID",
+                            column: Some(format!("{name:?}")),
+                            property: None,
+                            value: String::new(),
+                            reason:
+                                "no value: [sync] key needs it to recognise the row across runs"
+                                    .into(),
+                        });
+                        return None;
+                    }
+                    if i > 0 {
+                        key.push(KEY_SEPARATOR);
+                    }
+                    key.push_str(value);
+                }
+                Some(key)
+            }
+        }
     }
 
     fn required(&self, property: &str, reason: String) -> Violation {
@@ -343,6 +490,7 @@ impl Validator {
                 index,
                 label,
                 check,
+                rules,
             } => {
                 let value = row.fields.get(*index).map_or("", |s| s.trim());
                 if value.is_empty() {
@@ -350,7 +498,7 @@ impl Validator {
                     return None;
                 }
                 let problem = match check {
-                    Some(check) => check.check(value).err(),
+                    Some(check) => self.problem(check, rules.as_ref(), value),
                     None if value.bytes().all(|b| b.is_ascii_digit()) => None,
                     None => Some(("INVALID_ID", "is not a record id (expected digits)".into())),
                 };
@@ -369,6 +517,32 @@ impl Validator {
         }
     }
 
+    /// What is wrong with a property's `value`, if anything: its type first (as the portal checks),
+    /// then epoch seconds where the API version refuses them, then the validation rules.
+    fn problem(
+        &self,
+        check: &Check,
+        rules: Option<&PropertyRules>,
+        value: &str,
+    ) -> Option<(&'static str, String)> {
+        if let Err(problem) = check.check(value) {
+            return Some(problem);
+        }
+        if self.refuse_epoch_seconds
+            && matches!(check, Check::Date | Check::DateTime)
+            && looks_like_epoch_seconds(value)
+        {
+            return Some((
+                "INVALID_DATE",
+                "looks like seconds since the epoch, which API version 2026-09 refuses: send \
+                 milliseconds or ISO 8601 (a day before 1973-03-03 as YYYY-MM-DD)"
+                    .into(),
+            ));
+        }
+        let broken = rules?.check(value).err()?;
+        Some((rules::CATEGORY, broken.reason()))
+    }
+
     /// For create: the lowercased value of the first mapped unique property, if any.
     fn create_key(&self, properties: &[(Arc<str>, String)]) -> Option<String> {
         let rule = self.rules.iter().find(|r| r.unique)?;
@@ -377,6 +551,22 @@ impl Validator {
             .find(|(n, _)| Arc::ptr_eq(n, &rule.name))
             .map(|(_, v)| v.to_lowercase())
     }
+}
+
+/// The validation rules of `property` the engine evaluates (`None` when there are none), recorded
+/// with those it leaves to the portal in `report`.
+fn compile_rules(
+    schema: &ObjectSchema,
+    property: &PropertySchema,
+    report: &mut RulesReport,
+) -> Option<PropertyRules> {
+    let specs = schema.rules.of(&property.name);
+    if specs.is_empty() {
+        return None;
+    }
+    let rules = PropertyRules::compile(property, specs);
+    report.add(&property.name, &rules);
+    (!rules.is_empty()).then_some(rules)
 }
 
 /// ` (did you mean "firstname", label "First Name"?)` when a property's label or name is the
@@ -693,6 +883,63 @@ mod tests {
         let mut f = GOOD;
         f[0] = "x@";
         assert_eq!(run(t, "", &f).unwrap_err().category, "INVALID_EMAIL");
+    }
+
+    #[test]
+    fn epoch_seconds_are_refused_from_2026_09_only() {
+        // A number fed to a date property: "0" is midnight in milliseconds, but seconds-like.
+        let mapping =
+            "email = \"Email\"\ndate_of_birth = { column = \"Score\", type = \"number\" }";
+        let mut f = GOOD;
+        f[6] = "0";
+        let r = reject(mapping, &f);
+        assert_eq!(r.category, "INVALID_DATE");
+        assert!(
+            r.message.contains("seconds since the epoch"),
+            "{}",
+            r.message
+        );
+        let v3 = "operation = \"create\"\napi_version = \"v3\"";
+        assert!(run(v3, mapping, &f).is_ok());
+    }
+
+    #[test]
+    fn a_value_that_breaks_a_rule_names_the_rule_and_the_report_lists_the_rules() {
+        use crate::portal::rules::ValidationRules;
+        let p = pipeline(CREATE, "email = \"Email\"\nfirstname = \"First\"");
+        let mut schema = schema();
+        schema.rules = ValidationRules::from_json(
+            br#"{"results":[{"propertyName":"firstname","propertyValidationRules":[
+                {"ruleType":"MAX_LENGTH","ruleArguments":["2"]},
+                {"ruleType":"DECIMAL","ruleArguments":["1"]}]},
+              {"propertyName":"lastname","propertyValidationRules":[
+                {"ruleType":"MIN_LENGTH","ruleArguments":["9"]}]}]}"#,
+        )
+        .unwrap();
+        let header: Vec<String> = HEADER.map(String::from).to_vec();
+        let mapper = Mapper::new(&p.mapping, &header, &schema, &p.file, &p.source.path).unwrap();
+        let validator = Validator::new(&p, &schema, &mapper, &header).unwrap();
+        let report = validator.rules_report();
+        assert_eq!(report.checked, ["firstname MAX_LENGTH [\"2\"]"]);
+        assert_eq!(report.left.len(), 1, "lastname is not written: {report:?}");
+        assert!(
+            report.left[0].starts_with("firstname DECIMAL [\"1\"]: "),
+            "{report:?}"
+        );
+        let row = SourceRow {
+            row: 3,
+            origin: None,
+            fields: GOOD.map(String::from).to_vec(),
+        };
+        let mut violations = Vec::new();
+        let props = mapper.map(&row, &mut violations);
+        let r = validator.check(row, props, &mut violations).unwrap_err();
+        assert_eq!(r.category, "PROPERTY_VALIDATION");
+        assert_eq!(
+            r.message,
+            "row 3: column \"First\" → property firstname: \"Ann\" breaks the rule MAX_LENGTH \
+             [\"2\"]: it is 3 characters long, longer than 2 [PROPERTY_VALIDATION]"
+        );
     }
 
     #[test]

@@ -261,6 +261,15 @@ pub fn check_date(s: &str) -> Result<(), String> {
     Err("is not a date (YYYY-MM-DD)".into())
 }
 
+/// Whether a date or datetime value looks like epoch *seconds*, which API version 2026-09 refuses
+/// (API-NOTES §5): ASCII digits only, below 10^11 (10^11 seconds is the year 5138; 10^11
+/// milliseconds is 1973-03-03). The sandbox draws the same line (docs/sandbox-versions.md).
+pub fn looks_like_epoch_seconds(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes().all(|b| b.is_ascii_digit())
+        && s.parse::<u64>().is_ok_and(|n| n < 100_000_000_000)
+}
+
 pub fn is_datetime(s: &str) -> bool {
     is_epoch_ms(s) || DateTime::parse_from_rfc3339(s).is_ok()
 }
@@ -376,6 +385,42 @@ mod tests {
         assert!(check_date("2024-1-31").is_err());
         assert!(is_datetime("2024-01-31T09:30:00.000Z") && is_datetime("1706693400000"));
         assert!(!is_datetime("2024-01-31 09:30"));
+    }
+
+    #[test]
+    fn epoch_seconds_are_digits_below_ten_to_the_eleventh() {
+        for seconds in ["1709294400", "0", "99999999999"] {
+            assert!(looks_like_epoch_seconds(seconds), "{seconds}");
+        }
+        for other in [
+            "100000000000",
+            "1709294400000",
+            "-1709294400",
+            "1709294400.5",
+            "",
+            "2024-01-31",
+        ] {
+            assert!(!looks_like_epoch_seconds(other), "{other}");
+        }
+    }
+
+    #[test]
+    fn the_mapper_never_renders_epoch_seconds() {
+        // Whatever a cell holds, a date or datetime leaves the mapper as YYYY-MM-DD or ISO 8601.
+        for cell in [
+            "1709294400",
+            "1709294400000",
+            "2024-03-01T12:00:00+01:00",
+            "2024-03-01",
+        ] {
+            let rendered = parse_datetime(cell, None).unwrap();
+            assert!(!looks_like_epoch_seconds(&rendered), "{cell} → {rendered}");
+            assert!(
+                rendered.ends_with('Z') && rendered.contains('T'),
+                "{rendered}"
+            );
+        }
+        assert_eq!(parse_date("0", None).unwrap(), "1970-01-01");
     }
 
     #[test]

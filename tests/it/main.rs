@@ -2,6 +2,7 @@
 
 mod support;
 
+mod api_versions;
 mod bounded;
 mod errors;
 mod init;
@@ -25,4 +26,6 @@ mod sandbox_properties;
 mod sandbox_rules;
 mod sandbox_schemas;
 mod sandbox_versions;
+mod sync;
+mod validate_rules;
 mod validate_sandbox;

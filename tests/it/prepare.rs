@@ -43,6 +43,7 @@ fn drain(
                     batches.push(b.inputs.into_iter().map(|i| (i.row, i.key)).collect())
                 }
                 Prepared::Rejected(r) => rejected.push(r),
+                Prepared::Unchanged(_) => unreachable!("no [sync] filter here"),
             }
         }
         (batches, rejected, handle.done.await.unwrap())
@@ -151,7 +152,7 @@ fn skip_and_stop_keep_conservation() {
     let p = load(&mixed_csv(&d));
     let options = PrepareOptions {
         skip: Some(Box::new(|row| row <= 3)),
-        stop: Arc::new(AtomicBool::new(false)),
+        ..PrepareOptions::default()
     };
     let (batches, rejected, outcome) = drain(&p, options);
     let t = outcome.totals;
@@ -163,8 +164,8 @@ fn skip_and_stop_keep_conservation() {
     let (_, _, outcome) = drain(
         &p,
         PrepareOptions {
-            skip: None,
             stop: stop.clone(),
+            ..PrepareOptions::default()
         },
     );
     assert!(outcome.totals.stopped);
@@ -279,7 +280,7 @@ async fn validate_fatal_errors_name_the_cause_and_hide_the_token() {
         .unwrap_err()
         .to_string();
     assert!(
-        err.contains("http://127.0.0.1:9/crm/v3/properties/contacts"),
+        err.contains("http://127.0.0.1:9/crm/properties/2026-09/contacts"),
         "{err}"
     );
 }
@@ -443,6 +444,7 @@ fn drain_counting(p: &config::Pipeline) -> (u64, u64, PrepareOutcome) {
                     );
                 }
                 Prepared::Rejected(_) => rejected += 1,
+                Prepared::Unchanged(_) => unreachable!("no [sync] filter here"),
             }
         }
         (inputs, rejected, handle.done.await.unwrap())

@@ -169,6 +169,7 @@ pub struct Pipeline {
     dispatch: Vec<(String, String)>,
     dead_letter: Option<String>,
     checkpoint: Option<String>,
+    sync: Vec<(String, String)>,
 }
 
 /// The engine's `[dispatch]` defaults (README), for a pipeline that leaves them out.
@@ -201,6 +202,7 @@ impl Pipeline {
             dispatch: Vec::new(),
             dead_letter: None,
             checkpoint: None,
+            sync: Vec::new(),
         }
     }
 
@@ -266,6 +268,12 @@ impl Pipeline {
     /// Whether `base_url` was set.
     pub fn has_base_url(&self) -> bool {
         self.target.iter().any(|(k, _)| k == "base_url")
+    }
+
+    /// `[target] api_version`: `"v3"`, `"2026-03"` or `"2026-09"`.
+    pub fn api_version(mut self, version: &str) -> Pipeline {
+        set(&mut self.target, "api_version", quoted(version));
+        self
     }
 
     /// `[target] token_env`.
@@ -354,6 +362,22 @@ impl Pipeline {
         self
     }
 
+    /// A `[sync]` key, its value written as TOML (`"changes"`, `["Account Id"]`, `true`).
+    pub fn sync(mut self, key: &str, toml: &str) -> Pipeline {
+        set(&mut self.sync, key, toml.to_string());
+        self
+    }
+
+    /// `[sync] mode = "changes"` with `key` columns (none: the id).
+    pub fn sync_changes(self, key: &[&str]) -> Pipeline {
+        let pipeline = self.sync("mode", "\"changes\"");
+        if key.is_empty() {
+            return pipeline;
+        }
+        let columns: Vec<String> = key.iter().map(|c| quoted(c)).collect();
+        pipeline.sync("key", &format!("[{}]", columns.join(", ")))
+    }
+
     /// `[checkpoint] path`.
     pub fn checkpoint(mut self, path: &str) -> Pipeline {
         self.checkpoint = Some(path.to_string());
@@ -391,6 +415,9 @@ impl Pipeline {
         }
         if let Some(path) = &self.checkpoint {
             section(&mut text, "checkpoint", &[("path".into(), quoted(path))]);
+        }
+        if !self.sync.is_empty() {
+            section(&mut text, "sync", &self.sync);
         }
         text
     }

@@ -79,13 +79,17 @@ impl Run {
         };
         let (parts, dead_key): (&[&str], _) = match self.kind {
             Kind::Run => (
-                &["accepted", "dead_lettered", "unfinished"],
+                &["accepted", "unchanged", "dead_lettered", "unfinished"],
                 "dead_lettered",
             ),
-            Kind::Validate => (&["valid", "invalid"], "invalid"),
+            Kind::Validate => (&["valid", "unchanged", "invalid"], "invalid"),
             Kind::Command => return,
         };
-        let parts: u64 = parts.iter().map(|key| self.number(key)).sum();
+        // `unchanged` only appears for [sync] pipelines (validate prints it when not zero).
+        let parts: u64 = parts
+            .iter()
+            .map(|key| report[*key].as_u64().unwrap_or(0))
+            .sum();
         assert_eq!(
             self.number("rows_read"),
             parts,
@@ -255,8 +259,11 @@ impl Run {
 /// valid:     2895 (in 29 batch requests)
 /// invalid:   105
 ///   INVALID_DATE: 33
+/// rule checked by etl:     firstname MAX_LENGTH ["50"]
+/// rule left to the portal: date_of_birth AFTER_DURATION ["P7D"]: its window runs from …
 /// invalid rows written to contacts.invalid.csv
 /// ```
+/// (the rules lines become `rules_checked` and `rules_left`).
 fn summary(stdout: &str) -> Option<Value> {
     let number = |text: &str| -> Value {
         let first = text.split_whitespace().next().unwrap_or_default();
@@ -268,13 +275,22 @@ fn summary(stdout: &str) -> Option<Value> {
     };
     let mut summary = Map::new();
     let mut categories = Map::new();
+    let (mut checked, mut left) = (Vec::new(), Vec::new());
     for line in stdout.lines() {
-        if let Some(rest) = line.strip_prefix("rows read:") {
+        if let Some(rule) = line.strip_prefix("rule checked by etl:") {
+            checked.push(json!(rule.trim()));
+        } else if let Some(rule) = line.strip_prefix("rule left to the portal:") {
+            left.push(json!(rule.trim()));
+        } else if let Some(rest) = line.strip_prefix("rows read:") {
             summary.insert("rows_read".into(), number(rest));
         } else if let Some(rest) = line.strip_prefix("valid:") {
             summary.insert("valid".into(), number(rest));
         } else if let Some(rest) = line.strip_prefix("invalid:") {
             summary.insert("invalid".into(), number(rest));
+        } else if let Some(rest) = line.strip_prefix("unchanged:") {
+            summary.insert("unchanged".into(), number(rest));
+        } else if let Some(rest) = line.strip_prefix("deletes:") {
+            summary.insert("deletes".into(), number(rest));
         } else if let Some(path) = line.strip_prefix("invalid rows written to ") {
             summary.insert("dead_letter_file".into(), json!(path));
         } else if let Some((category, n)) = line.strip_prefix("  ").and_then(|l| l.split_once(':'))
@@ -283,6 +299,8 @@ fn summary(stdout: &str) -> Option<Value> {
         }
     }
     summary.insert("by_category".into(), Value::Object(categories));
+    summary.insert("rules_checked".into(), Value::Array(checked));
+    summary.insert("rules_left".into(), Value::Array(left));
     summary
         .contains_key("rows_read")
         .then_some(Value::Object(summary))

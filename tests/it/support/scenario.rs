@@ -102,6 +102,12 @@ impl SandboxSpec {
         self
     }
 
+    /// Starts it with the property validation rules of a `--rules-file`.
+    pub fn rules_file(mut self, path: &std::path::Path) -> SandboxSpec {
+        self.config.rules_file = Some(path.to_path_buf());
+        self
+    }
+
     /// Runs it as an `etl sandbox` child process instead of in this process.
     pub fn process(mut self) -> SandboxSpec {
         self.process = true;
@@ -158,7 +164,8 @@ impl Scenario {
     }
 
     /// A committed sample pipeline (`samples/{name}`) and its source, copied into the workdir and
-    /// used as they are, with the embedded sandbox they name.
+    /// used as they are, with the sandbox they name (describe a test sandbox with
+    /// [`Scenario::sandbox`] and point the run at it with `--base-url`).
     pub fn sample(name: &str) -> Scenario {
         let scenario = Scenario {
             spec: None,
@@ -170,17 +177,23 @@ impl Scenario {
         let text = std::fs::read_to_string(pipeline).expect("a readable sample");
         let table: toml::Table = toml::from_str(&text).expect("a TOML sample");
         let source = table["source"]["path"].as_str().expect("[source] path");
-        scenario.workdir().copy_sample(source);
+        let folder = std::path::Path::new(name)
+            .parent()
+            .expect("a relative name");
+        let source = folder.join(source);
+        scenario
+            .workdir()
+            .copy_sample(source.to_str().expect("a UTF-8 name"));
         scenario
     }
 
-    /// Describes the test sandbox (before it starts).
+    /// Describes the test sandbox (before it starts); a sample's scenario gets one this way.
     pub fn sandbox(mut self, describe: impl FnOnce(SandboxSpec) -> SandboxSpec) -> Scenario {
         assert!(
             self.shared.sandbox.get().is_none(),
             "describe the sandbox before using it"
         );
-        let spec = self.spec.take().expect("a scenario with a test sandbox");
+        let spec = self.spec.take().unwrap_or_else(SandboxSpec::new);
         self.spec = Some(describe(spec));
         self
     }

@@ -24,9 +24,12 @@ impl Workdir {
         self.dir.path().join(name)
     }
 
-    /// Writes `name` and returns its path.
+    /// Writes `name` (its folders created) and returns its path.
     pub fn write(&self, name: &str, contents: impl AsRef<[u8]>) -> PathBuf {
         let path = self.path(name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).expect("create a test folder");
+        }
         std::fs::write(&path, contents).expect("write a test file");
         path
     }
@@ -36,12 +39,14 @@ impl Workdir {
         std::fs::read_to_string(self.path(name)).unwrap_or_default()
     }
 
-    /// Copies `samples/{name}` (a committed sample file) into the directory and returns its path.
+    /// Copies `samples/{name}` (a committed sample file, `rules/contacts.toml` for one in a folder)
+    /// into the directory, at the same relative path, and returns its path.
     pub fn copy_sample(&self, name: &str) -> PathBuf {
-        let from = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("samples")
-            .join(name);
+        let from = sample(name);
         let to = self.path(name);
+        if let Some(parent) = to.parent() {
+            std::fs::create_dir_all(parent).expect("create a test folder");
+        }
         std::fs::copy(&from, &to).unwrap_or_else(|e| panic!("copy {}: {e}", from.display()));
         to
     }
@@ -53,6 +58,13 @@ impl Workdir {
             .map(|entry| entry.expect("a directory entry").path())
             .collect()
     }
+}
+
+/// The path of the committed sample file `samples/{name}`.
+pub fn sample(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("samples")
+        .join(name)
 }
 
 /// A CSV file read whole: its header and its records.

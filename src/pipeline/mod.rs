@@ -8,6 +8,8 @@
 //! reader and memory stays flat. Every row read ends as accepted, dead-lettered, or (when the
 //! run stops early) unfinished: the report's counts always add up to the rows read.
 
+mod sync;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
@@ -26,6 +28,7 @@ use crate::job::outcome::{self, Outcome, Recorder};
 use crate::job::progress::{Gauges, Progress};
 use crate::job::report::{Counters, Report, Stopped};
 use crate::job::resume::Earlier;
+use crate::job::state::State;
 use crate::portal::Portal;
 use crate::portal::halt::{Halt, HaltFlag};
 use crate::portal::schema::{self, ObjectSchema, SchemaError};
@@ -33,8 +36,9 @@ use crate::portal::target::{Target, TargetError, refused_token};
 use crate::prepare::source;
 use crate::prepare::trace::TraceIds;
 use crate::prepare::{
-    self, Opened, PrepareError, PrepareHandle, PrepareOptions, PrepareTotals, Prepared,
+    self, Opened, PrepareError, PrepareHandle, PrepareOptions, PrepareTotals, Prepared, RowFilter,
 };
+use sync::SyncRun;
 
 /// How this run goes (the pipeline file describes the job; these describe the run).
 #[derive(Debug, Clone, Default)]
@@ -48,6 +52,10 @@ pub struct RunOptions {
     pub resume: bool,
     /// Start the job over even if an earlier run left it unfinished.
     pub restart: bool,
+    /// `[sync]`: send every row whatever the state says (and refresh the state).
+    pub full: bool,
+    /// `[sync]`: mirror deletes even beyond `max_deletes`.
+    pub allow_deletes: bool,
 }
 
 /// A run that went to its end, or stopped early.
@@ -77,6 +85,10 @@ pub enum RunError {
     Checkpoint(#[from] CheckpointError),
     #[error("the reading thread ended without a result")]
     Thread,
+    #[error(transparent)]
+    State(#[from] crate::job::state::StateError),
+    #[error(transparent)]
+    Delete(#[from] crate::dispatch::deletes::DeleteError),
 }
 
 /// Runs `pipeline` to its end (or to a clean early stop). Errors before the run starts (the
@@ -103,7 +115,7 @@ pub async fn run(pipeline: &Pipeline, options: &RunOptions) -> Result<RunOutcome
                 pipeline,
                 portal: &Arc::new(portal),
                 counters: &Arc::new(Counters::default()),
-                quiet: options.quiet,
+                options,
                 started,
             };
             run.start(start).await
@@ -115,13 +127,19 @@ pub async fn run(pipeline: &Pipeline, options: &RunOptions) -> Result<RunOutcome
     outcome
 }
 
-/// Takes the job's lock and journal, and reads what earlier runs finished.
-fn open_job(pipeline: &Pipeline, start: Start) -> Result<(Checkpoint, Option<Earlier>), RunError> {
+/// Takes the job's lock and journal, and reads what earlier runs finished. A `[sync]` state
+/// takes over what a journal being replaced leaves.
+fn open_job(
+    pipeline: &Pipeline,
+    start: Start,
+    state: Option<&mut State>,
+) -> Result<(Checkpoint, Option<Earlier>), RunError> {
     let (checkpoint, progress) = Checkpoint::open(
         &pipeline.checkpoint.path,
         &pipeline.source.path,
         &pipeline.file,
         start,
+        state,
     )?;
     let earlier = match progress {
         Some(progress) => Some(Earlier::read(progress, pipeline)?),
@@ -135,48 +153,64 @@ struct Run<'a> {
     pipeline: &'a Pipeline,
     portal: &'a Arc<Portal>,
     counters: &'a Arc<Counters>,
-    quiet: bool,
+    options: &'a RunOptions,
     started: Instant,
 }
 
+/// The job's files, open: its journal (with what earlier runs finished) and its `[sync]` state.
+struct Job {
+    checkpoint: Checkpoint,
+    earlier: Option<Earlier>,
+    sync: Option<SyncRun>,
+}
+
 impl Run<'_> {
-    /// Checks everything that can be checked before a file is written (the schema, the pipeline
-    /// against it and the source), then opens the job and goes. A job whose journal exists is
-    /// opened first: another run holding it, a journal of another job or a finished job is told
-    /// before anything is asked of the portal (and opening it creates no file).
+    /// Checks everything that can be checked before a file is written (the schema and its
+    /// validation rules, the pipeline against them and the source), then opens the job and goes.
+    /// A job whose journal exists is opened first: another run holding it, a journal of another
+    /// job or a finished job is told before anything is asked of the portal (and opening it
+    /// creates no file).
     async fn start(&self, start: Start) -> Result<RunOutcome, RunError> {
         let (pipeline, portal) = (self.pipeline, self.portal);
         let mut job = None;
         if pipeline.checkpoint.path.exists() {
-            let (checkpoint, earlier) = open_job(pipeline, start)?;
-            if let Some(earlier) = earlier.as_ref().filter(|e| e.completed()) {
+            let opened = self.open(start)?;
+            if let Some(earlier) = opened.earlier.as_ref().filter(|e| e.completed()) {
                 return Ok(RunOutcome {
                     report: earlier.report(pipeline),
                     halt: None,
                     already_finished: true,
                 });
             }
-            job = Some((checkpoint, earlier));
+            job = Some(opened);
         }
-        let schema = match schema::fetch(portal, &pipeline.target.object).await {
+        let schema = match schema::fetch_for_writing(portal, &pipeline.target.object).await {
             Ok(schema) => schema,
             // Nothing sent and nothing lost: the halt says why (daily limit, refused token, an
             // interrupt), and every row not finished before is left for --resume.
             Err(_) if portal.halt().is_raised() => {
-                let earlier = job.and_then(|(_, earlier)| earlier);
+                let earlier = job.and_then(|job| job.earlier);
                 return self.stopped_before_sending(earlier).await;
             }
             Err(error) => return Err(schema_error(error, pipeline)),
         };
         let opened = prepare::open(pipeline, &schema)?;
-        let (checkpoint, earlier) = match job {
+        let Job {
+            checkpoint,
+            earlier,
+            mut sync,
+        } = match job {
             Some(job) => job,
-            None => open_job(pipeline, start)?,
+            None => self.open(start)?,
         };
         // The run has started: from here every ending has a report, Ctrl-C included.
         let earlier_report = earlier.as_ref().map(|e| e.report(pipeline));
         let spec = spec_of(pipeline, &schema, TraceIds::new(&checkpoint.job()));
-        let rows_read = match self.go(opened, spec, Arc::new(checkpoint), earlier).await {
+        let checkpoint = Arc::new(checkpoint);
+        let rows_read = match self
+            .go(opened, spec, checkpoint, earlier, sync.as_mut())
+            .await
+        {
             Ok(read) => Some(read),
             Err(err) => {
                 portal.halt().raise(Halt::Failed(err.to_string()));
@@ -184,6 +218,18 @@ impl Run<'_> {
             }
         };
         Ok(self.outcome(rows_read, earlier_report.as_ref()))
+    }
+
+    /// Opens the job's `[sync]` state and its journal.
+    fn open(&self, start: Start) -> Result<Job, RunError> {
+        let mut sync = SyncRun::open(self.pipeline)?;
+        let (checkpoint, earlier) =
+            open_job(self.pipeline, start, sync.as_mut().map(SyncRun::state))?;
+        Ok(Job {
+            checkpoint,
+            earlier,
+            sync,
+        })
     }
 
     /// The run stopped before sending anything (during the schema fetch): every row no run
@@ -234,8 +280,17 @@ impl Run<'_> {
         spec: Spec,
         checkpoint: Arc<Checkpoint>,
         earlier: Option<Earlier>,
+        mut sync: Option<&mut SyncRun>,
     ) -> Result<u64, RunError> {
         let (pipeline, portal) = (self.pipeline, self.portal);
+        let filter: Option<Box<dyn RowFilter>> = match &mut sync {
+            Some(sync) => {
+                // What a crashed run accepted and never merged reaches the state first.
+                checkpoint.merge_state(sync.state())?;
+                Some(sync.filter(pipeline, &spec, self.options.full)?)
+            }
+            None => None,
+        };
         let done_before = earlier.as_ref().map_or(0, Earlier::finished);
         let earlier = earlier.map(Arc::new);
         let stop_reading = Arc::new(AtomicBool::new(false));
@@ -245,7 +300,16 @@ impl Run<'_> {
         let prepared = opened.spawn(PrepareOptions {
             skip,
             stop: Arc::clone(&stop_reading),
+            filter,
         })?;
+        // `etl validate` lists them; a run only notes them (the dead letters say what broke).
+        let rules = &prepared.rules;
+        tracing::debug!(
+            checked = rules.checked.len(),
+            left_to_portal = rules.left.len(),
+            unavailable = rules.unavailable.as_deref(),
+            "property validation rules"
+        );
         // A resumed job adds to the dead letters of its earlier runs.
         let (path, delimiter) = (&pipeline.dead_letter.path, pipeline.dead_letter.delimiter);
         let (header, replay) = (&prepared.header, prepared.replay);
@@ -270,7 +334,7 @@ impl Run<'_> {
             extent: Arc::clone(&prepared.extent),
             done_before,
         };
-        let progress = Progress::start(gauges, self.quiet);
+        let progress = Progress::start(gauges, self.options.quiet);
         let stopper = {
             let (halt, stop_reading) = (Arc::clone(portal.halt()), Arc::clone(&stop_reading));
             tokio::spawn(async move {
@@ -285,7 +349,7 @@ impl Run<'_> {
             Records {
                 counters: Arc::clone(self.counters),
                 outcomes: outcome_tx.clone(),
-                checkpoint: Some(checkpoint),
+                checkpoint: Some(Arc::clone(&checkpoint)),
             },
         ));
         let totals = drive(prepared, &dispatcher, &outcome_tx, &stop_reading).await;
@@ -304,6 +368,18 @@ impl Run<'_> {
             get(&traffic.rate_limited),
         );
         sinks.close(requests, completed);
+        if let Some(sync) = sync {
+            let allow = self.options.allow_deletes;
+            sync.finish(
+                pipeline,
+                &checkpoint,
+                portal,
+                self.counters,
+                completed,
+                allow,
+            )
+            .await?;
+        }
         let totals = totals?;
         Ok(totals.rows_read - totals.rows_skipped)
     }
@@ -358,6 +434,7 @@ async fn drive(
             Prepared::Rejected(rejection) => {
                 let _ = outcomes.send(Outcome::Rejected(rejection)).await;
             }
+            Prepared::Unchanged(rows) => Counters::add(&dispatcher.counters().unchanged, rows),
             Prepared::Batch(batch) => {
                 // Waiting for a slot or for a key ends when the run stops.
                 let ready = async {
@@ -379,7 +456,7 @@ async fn drive(
                 };
                 let dispatcher = Arc::clone(dispatcher);
                 tasks.spawn(async move {
-                    dispatcher.process(batch.inputs).await;
+                    dispatcher.process(batch).await;
                     drop(reserved);
                     drop(slot);
                 });

@@ -1,0 +1,269 @@
+//! The `[sync]` state: what a pipeline last had accepted, per key, across runs and jobs — the hash of
+//! the values sent, the HubSpot record id, and when. A SQLite file of its own (stable, inspectable
+//! with `sqlite3`), outliving any one job's journal.
+//!
+//! Only accepted rows change it, and never directly: a run records its changes in the job's
+//! journal, in the same transaction as the accepted rows, and [`State::apply`] merges them here at
+//! the start and the end of every run (idempotently: a merge cut short by a crash is simply done
+//! again). So `kill -9` loses no accepted change and a record is never created twice.
+
+use std::path::{Path, PathBuf};
+
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+
+#[derive(Debug, thiserror::Error)]
+#[error("sync state {path}: {source}")]
+pub struct StateError {
+    path: PathBuf,
+    source: rusqlite::Error,
+}
+
+/// What the state knows of one key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Known {
+    /// The hash of the values last accepted (`None` when in doubt).
+    pub hash: Option<u64>,
+    pub record_id: Option<String>,
+    /// A create whose answer was lost and could not be checked: the record may exist.
+    pub in_doubt: bool,
+}
+
+/// One change to the state, recorded with the accepted rows in the journal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// The key's values were accepted; its record is `record_id`.
+    Accepted {
+        key: String,
+        hash: u64,
+        record_id: String,
+    },
+    /// The key's record was archived (mirrored delete, or an archive pipeline).
+    Removed { key: String },
+    /// A create of this key may have landed: never create it blindly again.
+    InDoubt { key: String },
+}
+
+impl Change {
+    pub fn key(&self) -> &str {
+        match self {
+            Change::Accepted { key, .. } | Change::Removed { key } | Change::InDoubt { key } => key,
+        }
+    }
+}
+
+/// A key and its record, as listed for mirrored deletes and exports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    pub key: String,
+    pub record_id: Option<String>,
+    pub accepted_at: i64,
+    pub in_doubt: bool,
+}
+
+/// The state file.
+pub struct State {
+    path: PathBuf,
+    conn: Connection,
+}
+
+impl State {
+    /// Opens (or creates) the state at `path`.
+    pub fn open(path: &Path) -> Result<State, StateError> {
+        let error = |source| StateError {
+            path: path.to_path_buf(),
+            source,
+        };
+        let conn = Connection::open(path).map_err(error)?;
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL;
+             PRAGMA synchronous = FULL;
+             CREATE TABLE IF NOT EXISTS records (
+                 key TEXT PRIMARY KEY,
+                 hash INTEGER,
+                 record_id TEXT,
+                 accepted_at INTEGER NOT NULL,
+                 in_doubt INTEGER NOT NULL DEFAULT 0
+             ) WITHOUT ROWID;",
+        )
+        .map_err(error)?;
+        Ok(State {
+            path: path.to_path_buf(),
+            conn,
+        })
+    }
+
+    /// Opens an existing state for reading only (`etl state`, `etl validate`): `None` when there is
+    /// none yet.
+    pub fn read(path: &Path) -> Result<Option<State>, StateError> {
+        if !path.exists() {
+            return Ok(None);
+        }
+        let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE).map_err(
+            |source| StateError {
+                path: path.to_path_buf(),
+                source,
+            },
+        )?;
+        Ok(Some(State {
+            path: path.to_path_buf(),
+            conn,
+        }))
+    }
+
+    /// What the state knows of `key`.
+    pub fn lookup(&self, key: &str) -> Result<Option<Known>, StateError> {
+        let mut query = self
+            .conn
+            .prepare_cached("SELECT hash, record_id, in_doubt FROM records WHERE key = ?1")
+            .map_err(|e| self.error(e))?;
+        query
+            .query_row(params![key], |row| {
+                Ok(Known {
+                    hash: row.get::<_, Option<i64>>(0)?.map(|h| h as u64),
+                    record_id: row.get(1)?,
+                    in_doubt: row.get::<_, i64>(2)? != 0,
+                })
+            })
+            .optional()
+            .map_err(|e| self.error(e))
+    }
+
+    /// Applies changes in one transaction (the last change of a key wins).
+    pub fn apply(&mut self, changes: &[Change], now_ms: i64) -> Result<(), StateError> {
+        let path = self.path.clone();
+        let error = |source| StateError {
+            path: path.clone(),
+            source,
+        };
+        let tx = self.conn.transaction().map_err(error)?;
+        {
+            let mut accept = tx
+                .prepare_cached(
+                    "INSERT INTO records (key, hash, record_id, accepted_at, in_doubt)
+                     VALUES (?1, ?2, ?3, ?4, 0)
+                     ON CONFLICT(key) DO UPDATE SET hash = ?2, record_id = ?3, accepted_at = ?4,
+                     in_doubt = 0",
+                )
+                .map_err(error)?;
+            let mut doubt = tx
+                .prepare_cached(
+                    "INSERT INTO records (key, hash, record_id, accepted_at, in_doubt)
+                     VALUES (?1, NULL, NULL, ?2, 1)
+                     ON CONFLICT(key) DO UPDATE SET hash = NULL, in_doubt = 1",
+                )
+                .map_err(error)?;
+            let mut remove = tx
+                .prepare_cached("DELETE FROM records WHERE key = ?1")
+                .map_err(error)?;
+            for change in changes {
+                match change {
+                    Change::Accepted {
+                        key,
+                        hash,
+                        record_id,
+                    } => accept.execute(params![key, *hash as i64, record_id, now_ms]),
+                    Change::InDoubt { key } => doubt.execute(params![key, now_ms]),
+                    Change::Removed { key } => remove.execute(params![key]),
+                }
+                .map_err(error)?;
+            }
+        }
+        tx.commit().map_err(error)
+    }
+
+    /// How many keys the state holds.
+    pub fn keys(&self) -> Result<u64, StateError> {
+        self.conn
+            .query_row("SELECT count(*) FROM records", [], |r| r.get::<_, i64>(0))
+            .map(|n| n as u64)
+            .map_err(|e| self.error(e))
+    }
+
+    /// Every key, in key order, for mirrored deletes and exports.
+    pub fn entries(&self, mut each: impl FnMut(Entry)) -> Result<(), StateError> {
+        let mut query = self
+            .conn
+            .prepare("SELECT key, record_id, accepted_at, in_doubt FROM records ORDER BY key")
+            .map_err(|e| self.error(e))?;
+        let mut rows = query.query([]).map_err(|e| self.error(e))?;
+        while let Some(row) = rows.next().map_err(|e| self.error(e))? {
+            let entry = (|| {
+                Ok(Entry {
+                    key: row.get(0)?,
+                    record_id: row.get(1)?,
+                    accepted_at: row.get(2)?,
+                    in_doubt: row.get::<_, i64>(3)? != 0,
+                })
+            })()
+            .map_err(|e| self.error(e))?;
+            each(entry);
+        }
+        Ok(())
+    }
+
+    /// Forgets keys (after a person checked an in-doubt create by hand).
+    pub fn forget(&mut self, keys: &[String]) -> Result<u64, StateError> {
+        let changes: Vec<Change> = keys
+            .iter()
+            .map(|key| Change::Removed { key: key.clone() })
+            .collect();
+        let before = self.keys()?;
+        self.apply(&changes, 0)?;
+        Ok(before - self.keys()?)
+    }
+
+    fn error(&self, source: rusqlite::Error) -> StateError {
+        StateError {
+            path: self.path.clone(),
+            source,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn changes_survive_reopening_and_the_last_one_wins() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.state");
+        let mut state = State::open(&path).unwrap();
+        let accepted = |key: &str, hash, id: &str| Change::Accepted {
+            key: key.into(),
+            hash,
+            record_id: id.into(),
+        };
+        state
+            .apply(
+                &[
+                    accepted("a", 1, "101"),
+                    accepted("b", 2, "102"),
+                    accepted("a", u64::MAX, "101"),
+                    Change::InDoubt { key: "c".into() },
+                ],
+                5,
+            )
+            .unwrap();
+        drop(state);
+        let mut state = State::open(&path).unwrap();
+        assert_eq!(
+            state.lookup("a").unwrap(),
+            Some(Known {
+                hash: Some(u64::MAX),
+                record_id: Some("101".into()),
+                in_doubt: false
+            })
+        );
+        assert!(state.lookup("c").unwrap().unwrap().in_doubt);
+        assert_eq!(state.lookup("zz").unwrap(), None);
+        state
+            .apply(&[Change::Removed { key: "b".into() }], 6)
+            .unwrap();
+        assert_eq!(state.keys().unwrap(), 2);
+        let mut keys = Vec::new();
+        state.entries(|e| keys.push(e.key)).unwrap();
+        assert_eq!(keys, ["a", "c"]);
+        assert_eq!(state.forget(&["c".into(), "nope".into()]).unwrap(), 1);
+    }
+}

@@ -1,0 +1,223 @@
+//! `[sync]` during a run: which rows to send (the [`SyncFilter`] the prepare thread asks about each
+//! valid row), which keys the source holds (for mirrored deletes), and which records to delete.
+//!
+//! With `mode = "changes"` a row whose values hash as they did when last accepted is not sent. A
+//! `create` pipeline becomes create-or-update by the state: a key seen before (with its record id)
+//! is updated, a new key created; a later row of a key first created in this run waits for that
+//! create and updates its record. A key whose create is in doubt is looked up first (or
+//! dead-lettered `AMBIGUOUS` when nothing can look it up): never created blindly.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+
+use xxhash_rust::xxh3::xxh3_64;
+
+use super::state::{Entry, State, StateError};
+use crate::config::Operation;
+use crate::config::sync::{SyncMode, SyncSpec};
+use crate::prepare::row::{Input, RejectStatus, Rejection, row_label};
+use crate::prepare::{RowFilter, Sorted};
+
+/// The keys a run's source holds, as hashes (8 bytes a row), kept for mirrored deletes.
+#[derive(Debug, Default)]
+pub struct Seen {
+    hashes: Vec<u64>,
+    /// Rows whose key could not be read: a delete could hit one of them, so deletes are skipped.
+    keyless: u64,
+}
+
+impl Seen {
+    fn sorted(mut self) -> Seen {
+        self.hashes.sort_unstable();
+        self.hashes.dedup();
+        self
+    }
+
+    fn contains(&self, key: &str) -> bool {
+        self.hashes.binary_search(&xxh3_64(key.as_bytes())).is_ok()
+    }
+}
+
+/// Decides, row by row, what a sync run sends.
+pub struct SyncFilter {
+    state: Option<State>,
+    mode: SyncMode,
+    /// The pipeline's operation (`create` becomes create-or-update).
+    operation: Operation,
+    /// `--full`: send every row whatever the state says.
+    full: bool,
+    /// A lost create can be checked through a mapped unique property.
+    can_verify: bool,
+    /// New keys sent as creates in this run (their later rows update the created record).
+    creating: HashSet<String>,
+    seen: Option<Arc<Mutex<Seen>>>,
+    /// The first state error; the run stops on it (after the prepare thread ends).
+    failure: Arc<Mutex<Option<StateError>>>,
+}
+
+/// What a run tells the filter.
+pub struct FilterOptions {
+    pub full: bool,
+    pub can_verify: bool,
+}
+
+impl SyncFilter {
+    /// A filter reading `state` (its own connection: it runs on the prepare thread).
+    pub fn new(
+        spec: &SyncSpec,
+        operation: Operation,
+        state: Option<State>,
+        options: FilterOptions,
+    ) -> SyncFilter {
+        SyncFilter {
+            state,
+            mode: spec.mode,
+            operation,
+            full: options.full,
+            can_verify: options.can_verify,
+            creating: HashSet::new(),
+            seen: spec
+                .mirror_deletes
+                .then(|| Arc::new(Mutex::new(Seen::default()))),
+            failure: Arc::new(Mutex::new(None)),
+        }
+    }
+
+    /// Where the keys seen go (when deletes are mirrored).
+    pub fn seen(&self) -> Option<Arc<Mutex<Seen>>> {
+        self.seen.clone()
+    }
+
+    /// Where a state error goes.
+    pub fn failure(&self) -> Arc<Mutex<Option<StateError>>> {
+        Arc::clone(&self.failure)
+    }
+
+    fn lookup(&mut self, key: &str) -> Option<super::state::Known> {
+        let state = self.state.as_ref()?;
+        match state.lookup(key) {
+            Ok(known) => known,
+            Err(err) => {
+                self.failure
+                    .lock()
+                    .expect("failure lock poisoned")
+                    .get_or_insert(err);
+                None
+            }
+        }
+    }
+}
+
+impl RowFilter for SyncFilter {
+    fn sort(&mut self, mut input: Input) -> Sorted {
+        let Some(sync) = input.sync.clone() else {
+            return Sorted::Send(input);
+        };
+        if self.operation == Operation::Archive {
+            return Sorted::Send(input);
+        }
+        let known = self.lookup(&sync.key);
+        let unchanged = known
+            .as_ref()
+            .is_some_and(|k| !k.in_doubt && k.hash == Some(sync.hash));
+        if unchanged && self.mode == SyncMode::Changes && !self.full {
+            return Sorted::Unchanged;
+        }
+        if self.operation != Operation::Create {
+            return Sorted::Send(input);
+        }
+        // Create-or-update by the state.
+        let sync = input.sync.as_mut().expect("checked above");
+        match known {
+            Some(known) if known.in_doubt => {
+                if !self.can_verify {
+                    return Sorted::Reject(in_doubt(input));
+                }
+                sync.verify_first = true;
+                self.creating.insert(sync.key.clone());
+            }
+            Some(known) => {
+                input.operation = Operation::Update;
+                input.id = known.record_id;
+            }
+            None if self.creating.contains(&sync.key) => {
+                input.operation = Operation::Update;
+                sync.after_create = true;
+            }
+            None => {
+                self.creating.insert(sync.key.clone());
+            }
+        }
+        Sorted::Send(input)
+    }
+
+    fn seen(&mut self, key: Option<&str>) {
+        if let Some(seen) = &self.seen {
+            let mut seen = seen.lock().expect("seen lock poisoned");
+            match key {
+                Some(key) => seen.hashes.push(xxh3_64(key.as_bytes())),
+                None => seen.keyless += 1,
+            }
+        }
+    }
+}
+
+/// A row whose key's create is in doubt, and nothing can check it.
+fn in_doubt(input: Input) -> Rejection {
+    Rejection {
+        row: input.row,
+        origin: input.origin,
+        fields: input.fields,
+        status: RejectStatus::Ambiguous,
+        category: "AMBIGUOUS".into(),
+        message: format!(
+            "row {}: an earlier run's create of this key may have landed, and no unique property \
+             is mapped to check it: look the record up, then `etl state forget` the key to send \
+             it again",
+            row_label(input.row, input.origin)
+        ),
+    }
+}
+
+/// What mirrored deletes would do this run.
+#[derive(Debug)]
+pub enum Deletes {
+    /// Records to archive (keys no longer in the source).
+    Send(Vec<Entry>),
+    /// More than `max_deletes` would go: refused without `--allow-deletes`.
+    TooMany {
+        count: u64,
+        limit: u64,
+        sample: Vec<String>,
+    },
+    /// Some rows had no readable key: a delete could hit one of them, so none is sent.
+    Keyless(u64),
+}
+
+/// The records whose key the state holds and this run's source does not.
+pub fn plan_deletes(
+    state: &State,
+    seen: Seen,
+    spec: &SyncSpec,
+    allow: bool,
+) -> Result<Deletes, StateError> {
+    if seen.keyless > 0 {
+        return Ok(Deletes::Keyless(seen.keyless));
+    }
+    let seen = seen.sorted();
+    let mut gone = Vec::new();
+    state.entries(|entry| {
+        if !seen.contains(&entry.key) && entry.record_id.is_some() {
+            gone.push(entry);
+        }
+    })?;
+    let limit = spec.max_deletes.of(state.keys()?);
+    if gone.len() as u64 > limit && !allow {
+        return Ok(Deletes::TooMany {
+            count: gone.len() as u64,
+            limit,
+            sample: gone.iter().take(10).map(|e| e.key.clone()).collect(),
+        });
+    }
+    Ok(Deletes::Send(gone))
+}
