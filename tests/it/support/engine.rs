@@ -8,6 +8,7 @@ pub use etl::commands::{self, validate};
 pub use etl::config::secret::Secret;
 pub use etl::config::{self, Operation, Overrides, SourceFormat, SourceSpec};
 pub use etl::pipeline::{RunOptions, run};
+pub use etl::portal::client::install_tls;
 pub use etl::portal::schema::ObjectSchema;
 pub use etl::prepare::batch::{Batch, Batcher, DEFAULT_MAX_OPEN};
 pub use etl::prepare::encode;
