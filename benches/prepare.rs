@@ -14,7 +14,9 @@ use std::sync::Arc;
 use arrow_array::{ArrayRef, RecordBatch, StringArray};
 use arrow_schema::{DataType, Field, Schema};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use engine::{Batch, Batcher, DEFAULT_MAX_OPEN, ObjectSchema, Preparer, config, encode, source};
+use engine::{
+    Batch, Batcher, DEFAULT_MAX_OPEN, ObjectSchema, Preparer, TraceIds, config, encode, source,
+};
 
 #[path = "../tests/it/support/engine.rs"]
 mod engine;
@@ -34,10 +36,11 @@ fn pass(pipeline: &config::Pipeline, schema: &ObjectSchema) -> (u64, u64, usize)
         pipeline.target.operation,
         pipeline.target.id_property.as_deref(),
     );
+    let traces = TraceIds::new("5f3a9c01");
     let mut encode = |batch: Batch| {
         inputs += batch.inputs.len() as u64;
         body.clear();
-        encode::write_body(&mut body, op, id_property, &batch.inputs);
+        encode::write_body(&mut body, op, id_property, &traces, &batch.inputs);
         bytes += body.len();
     };
     for row in source.by_ref() {

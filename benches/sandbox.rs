@@ -13,6 +13,9 @@ use etl::sandbox::{self, SandboxConfig};
 use serde_json::json;
 use tokio::task::JoinSet;
 
+#[path = "../tests/it/support/engine.rs"]
+mod engine;
+
 const IN_FLIGHT: usize = 8;
 const REQUESTS_PER_ITERATION: usize = 64;
 const BATCH: usize = 100;
@@ -61,6 +64,7 @@ fn upsert_throughput(c: &mut Criterion) {
         .expect("sandbox starts")
     });
     let url = format!("{}/crm/v3/objects/contacts/batch/upsert", handle.base_url());
+    engine::install_tls();
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(IN_FLIGHT)
         .build()

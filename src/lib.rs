@@ -12,6 +12,7 @@
 //! - `verify`: `etl verify` (what the pipeline would send against what the portal holds);
 //! - `pipeline`: `etl run`'s whole data path as one chain;
 //! - `plan`: migration plans (the properties step, then stages of pipelines, in one session);
+//! - `draft`: `etl init`'s pipeline file, drafted from a data file and the portal's schema;
 //! - `commands`: one file per command, and the exit-code policy.
 //!
 //! `sandbox` is an independent implementation of the API: it imports nothing from the engine
@@ -20,6 +21,7 @@
 pub mod commands;
 pub mod config;
 pub mod dispatch;
+pub mod draft;
 pub mod export;
 pub mod job;
 pub mod pipeline;

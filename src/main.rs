@@ -19,13 +19,18 @@ async fn main() -> ExitCode {
     etl::commands::execute(cli).await.into()
 }
 
-/// Logs go to stderr, for people or as JSON lines; `RUST_LOG` overrides the default level.
+/// Logs go to stderr, for people or as JSON lines; `RUST_LOG` overrides the default level. Colours
+/// only on a terminal, and never when `NO_COLOR` is set (no-color.org): a cron job's log file gets
+/// plain text.
 fn init_logging(format: LogFormat) {
+    use std::io::IsTerminal;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal() && !no_color);
     match format {
         LogFormat::Human => logs.init(),
         // Fields at the top level of each object (`"budget": …`), as a collector indexes them.

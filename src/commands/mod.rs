@@ -5,8 +5,11 @@
 //! resumable.
 
 mod before;
+mod completions;
 mod connection;
 mod export;
+mod init;
+mod man;
 mod run;
 mod sandbox;
 mod state;
@@ -73,6 +76,12 @@ enum Command {
     Verify(verify::VerifyArgs),
     /// Serve the local HubSpot-compatible API.
     Sandbox(crate::sandbox::SandboxArgs),
+    /// Draft a pipeline file from a data file and the portal's property schema.
+    Init(init::InitArgs),
+    /// Print a shell completion script: etl completions bash > /etc/bash_completion.d/etl
+    Completions(completions::CompletionsArgs),
+    /// Print a manual page (roff): etl man > etl.1 && man ./etl.1
+    Man(man::ManArgs),
     /// Show, export or edit a [sync] pipeline's state (the key → record id map).
     State(state::StateArgs),
 }
@@ -84,6 +93,8 @@ pub enum Exit {
     Success,
     /// The job could not run, or stopped on an error.
     Fatal,
+    /// A command-line mistake: a flag's value cannot be used (clap's own errors exit 2 too).
+    Usage,
     /// Finished, with rows dead-lettered or invalid.
     RowsFailed,
     /// Stopped early; `--resume` finishes it.
@@ -98,7 +109,7 @@ impl Exit {
             Exit::Success => 0,
             Exit::RowsFailed => 1,
             Exit::Resumable => 2,
-            Exit::Fatal => 3,
+            Exit::Fatal | Exit::Usage => 3,
         };
         if rank(other) > rank(self) {
             other
@@ -113,6 +124,7 @@ impl From<Exit> for ExitCode {
         ExitCode::from(match exit {
             Exit::Success => 0,
             Exit::Fatal => 1,
+            Exit::Usage => 2,
             Exit::RowsFailed => 3,
             Exit::Resumable => 4,
         })
@@ -127,6 +139,9 @@ pub async fn execute(cli: Cli) -> Exit {
         Command::Export(args) => export::execute(args).await,
         Command::Verify(args) => verify::execute(args).await,
         Command::Sandbox(args) => sandbox::execute(args).await,
+        Command::Init(args) => init::execute(args).await,
+        Command::Completions(args) => completions::execute(&args),
+        Command::Man(args) => man::execute(&args),
         Command::State(args) => state::execute(args).await,
     }
 }
@@ -194,20 +209,32 @@ fn fatal(err: &dyn std::fmt::Display) -> Exit {
 }
 
 /// The command-line overrides every stage of a plan takes; `--source` replays one pipeline's file
-/// and has no meaning for a plan (a fatal error, printed).
+/// and has no meaning for a plan (a usage error, printed).
 fn plan_overrides(
     source: Option<&std::path::Path>,
     base_url: Option<String>,
     api_version: Option<crate::config::api_version::ApiVersion>,
 ) -> Result<crate::config::Overrides, Exit> {
     if source.is_some() {
-        return Err(fatal(
-            &"--source replays one pipeline's file; the stages of a plan read their own",
-        ));
+        eprintln!(
+            "etl: error: --source replays one pipeline's file; the stages of a plan read their own"
+        );
+        return Err(Exit::Usage);
     }
     Ok(crate::config::Overrides {
         source: None,
         base_url,
         api_version,
     })
+}
+
+/// Prints why a pipeline could not be loaded: a flag's mistake is a usage error (exit 2), the
+/// pipeline file's a fatal one (exit 1).
+fn load_failed(err: &crate::config::ConfigError) -> Exit {
+    eprintln!("etl: error: {err}");
+    if err.is_usage() {
+        Exit::Usage
+    } else {
+        Exit::Fatal
+    }
 }

@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{Exit, fatal, stopped_early, write_report};
+use super::{Exit, fatal, load_failed, stopped_early, write_report};
 use crate::config::plan;
 use crate::config::{self, ApiVersionArg, Overrides};
 use crate::pipeline::{self, RunOptions, RunOutcome};
@@ -76,7 +76,7 @@ pub async fn execute(args: RunArgs) -> Exit {
     });
     let pipeline = match loaded {
         Ok(pipeline) => pipeline,
-        Err(err) => return fatal(&err),
+        Err(err) => return load_failed(&err),
     };
     let outcome = match pipeline::run(&pipeline, &options).await {
         Ok(outcome) => outcome,
@@ -127,7 +127,7 @@ async fn run_plan(
 ) -> Exit {
     let plan = match plan::load(path, overrides) {
         Ok(plan) => plan,
-        Err(err) => return fatal(&err),
+        Err(err) => return load_failed(&err),
     };
     let outcome = match crate::plan::run(&plan, options).await {
         Ok(outcome) => outcome,

@@ -1,6 +1,7 @@
 //! `etl validate`: the run's first half without writes — fetch the schema and the property
 //! validation rules, map and validate every row, resolve the keys its links name (lookups are
-//! reads), build every request body, and write the rows that would fail to the dead-letter file. It
+//! reads), build every request body, and write the rows that would fail to `<source stem>.invalid.csv`
+//! (in the dead-letter format, so it replays with `--source`; never over a run's dead letters). It
 //! says which rules it checked and which only the portal can, and which links it could check for
 //! shape only (their targets are loaded by an earlier stage of a plan).
 
@@ -11,24 +12,23 @@ use std::sync::Arc;
 
 pub use super::before::Before;
 use super::before::{declare, shape_only};
-use super::{Exit, fatal};
+use super::{Exit, fatal, load_failed};
 use crate::config::plan::{self, Plan};
 use crate::config::secret::Secret;
 use crate::config::{self, ApiVersionArg, ConfigError, Overrides, Pipeline};
 use crate::dispatch::resolve::{ResolveError, Resolver};
 use crate::dispatch::targets::resolve_rows;
-use crate::job::checkpoint::lock_path;
 use crate::job::dead_letter::{DeadLetterError, DeadLetterWriter};
-use crate::job::lock::{LockError, RunLock};
 use crate::job::state::{State, StateError};
 use crate::job::sync::{Deletes, FilterOptions, SyncFilter, plan_deletes};
 use crate::portal::halt::HaltFlag;
 use crate::portal::properties;
 use crate::portal::schema::{self, SchemaError};
-use crate::portal::target::{Target, TargetError};
+use crate::portal::target::{Target, TargetError, refused_token};
 use crate::portal::{Portal, Unpaced};
 use crate::prepare::row::{RejectStatus, Rejection};
 use crate::prepare::rules::RulesReport;
+use crate::prepare::trace::TraceIds;
 use crate::prepare::{
     self, PrepareError, PrepareHandle, PrepareOptions, Prepared, RowFilter, encode,
 };
@@ -57,12 +57,13 @@ pub enum ValidateError {
     Target(#[from] TargetError),
     #[error("cannot fetch the property schema: {0}")]
     Schema(#[from] SchemaError),
+    /// 401/403 on the schema fetch: the message says which variable and what to do.
+    #[error("{0}")]
+    Refused(String),
     #[error(transparent)]
     Prepare(#[from] PrepareError),
     #[error(transparent)]
     DeadLetter(#[from] DeadLetterError),
-    #[error(transparent)]
-    Lock(#[from] LockError),
     #[error(transparent)]
     State(#[from] StateError),
     #[error(transparent)]
@@ -157,11 +158,11 @@ pub async fn execute(args: ValidateArgs) -> Exit {
         base_url: args.base_url,
         api_version: args.api_version.api_version,
     };
-    let result = match config::load(&args.pipeline, &overrides) {
-        Ok(pipeline) => validate(&pipeline, None).await,
-        Err(err) => Err(err.into()),
+    let pipeline = match config::load(&args.pipeline, &overrides) {
+        Ok(pipeline) => pipeline,
+        Err(err) => return load_failed(&err),
     };
-    match result {
+    match validate(&pipeline, None).await {
         Ok(summary) => {
             println!("{summary}");
             if summary.invalid == 0 {
@@ -190,8 +191,7 @@ pub async fn validate_in(
     token: Option<Secret>,
     before: Before<'_>,
 ) -> Result<ValidateSummary, ValidateError> {
-    // The job's lock: a dry run must never truncate the dead letters of a run in progress.
-    let _lock = RunLock::acquire(&lock_path(&pipeline.checkpoint.path))?;
+    // No lock: a dry run writes no file of the job's (its invalid rows go to a file of its own).
     let target = Target::connect(&pipeline.connection(), token.as_ref()).await?;
     let result = match target.portal(&pipeline.connection(), Arc::new(HaltFlag::default())) {
         Ok(portal) => check_against(pipeline, &portal, before).await,
@@ -208,7 +208,9 @@ async fn check_against(
     portal: &Portal,
     before: Before<'_>,
 ) -> Result<ValidateSummary, ValidateError> {
-    let mut schema = schema::fetch_for_writing(portal, &pipeline.target.object).await?;
+    let mut schema = schema::fetch_for_writing(portal, &pipeline.target.object)
+        .await
+        .map_err(|err| schema_error(err, pipeline))?;
     declare(&mut schema, before.declared);
     let notes = shape_only(pipeline, before);
     let resolver = if pipeline.associations.is_empty() && !pipeline.target.operation.links_only() {
@@ -257,9 +259,22 @@ async fn check_against(
     Ok(summary)
 }
 
+/// A schema fetch that failed, in the pipeline's words where it is the pipeline's mistake.
+fn schema_error(err: SchemaError, pipeline: &Pipeline) -> ValidateError {
+    if let Some(mistake) = err.pipeline_mistake(&pipeline.file) {
+        return mistake.into();
+    }
+    match err {
+        SchemaError::Unauthorized {
+            status, message, ..
+        } => ValidateError::Refused(refused_token(&pipeline.target.token_env, status, &message)),
+        other => other.into(),
+    }
+}
+
 /// Drains the prepare thread: counts, resolves the keys of every batch's links (reads only),
 /// encodes every batch as `etl run` would (proving every input encodes), and writes the invalid
-/// rows to the dead-letter file (created on the first).
+/// rows to `<source stem>.invalid.csv` (created on the first).
 async fn check_every_row(
     pipeline: &Pipeline,
     handle: PrepareHandle,
@@ -267,10 +282,14 @@ async fn check_every_row(
 ) -> Result<ValidateSummary, ValidateError> {
     let PrepareHandle {
         header,
+        replay,
         rules,
         mut events,
         done,
+        ..
     } = handle;
+    // No trace id is sent: any job's will do to encode the bodies.
+    let traces = TraceIds::new("validate");
     let mut summary = ValidateSummary {
         rules,
         ..ValidateSummary::default()
@@ -296,6 +315,7 @@ async fn check_every_row(
                         rejected.extend(resolved.failed.into_iter().map(|(input, reason)| {
                             Rejection {
                                 row: input.row,
+                                origin: input.origin,
                                 fields: input.fields,
                                 status: RejectStatus::GaveUp,
                                 category: "LOOKUP_FAILED".into(),
@@ -310,7 +330,7 @@ async fn check_every_row(
                     summary.valid += inputs.len() as u64;
                     if !op.links_only() {
                         body.clear();
-                        encode::write_body(&mut body, op, id_property, &inputs);
+                        encode::write_body(&mut body, op, id_property, &traces, &inputs);
                     }
                     rejected
                 }
@@ -329,9 +349,10 @@ async fn check_every_row(
             let writer = match &mut dead_letter {
                 Some(w) => w,
                 None => dead_letter.insert(DeadLetterWriter::create(
-                    &pipeline.dead_letter.path,
+                    &pipeline.invalid_rows_path(),
                     &header,
                     pipeline.dead_letter.delimiter,
+                    replay,
                 )?),
             };
             writer.write(&rejection)?;
@@ -361,7 +382,7 @@ async fn check_every_row(
 async fn validate_plan(path: &Path, overrides: &Overrides) -> Exit {
     let plan = match plan::load(path, overrides) {
         Ok(plan) => plan,
-        Err(err) => return fatal(&err),
+        Err(err) => return load_failed(&err),
     };
     let mut exit = check_properties(&plan).await;
     let stages: Vec<&Pipeline> = plan.stages.iter().map(|s| &s.pipeline).collect();

@@ -13,6 +13,7 @@ use super::source_name::{
     compression_of, default_delimiter, format_from_extension, is_remote, is_stdin,
     unreadable_combination,
 };
+use super::suggestion::{did_you_mean, nearest};
 use super::{
     BaseUrl, CheckpointSpec, ConfigError, DEFAULT_MAX_ROW_BYTES, DeadLetterSpec, Dispatch,
     Operation, Pipeline, SourceFormat, SourceSpec, Target,
@@ -184,7 +185,8 @@ impl RawTarget {
                     "target.operation",
                     format!(
                         "unknown operation {other:?}: expected create, update, upsert, archive, \
-                         associate or dissociate"
+                         associate or dissociate{}",
+                        did_you_mean(other, OPERATIONS)
                     ),
                 ));
             }
@@ -231,17 +233,43 @@ impl RawTarget {
     }
 }
 
+/// The operations, as the pipeline file spells them.
+const OPERATIONS: [&str; 6] = [
+    "create",
+    "update",
+    "upsert",
+    "archive",
+    "associate",
+    "dissociate",
+];
+
 /// `"sandbox"` or an http(s) URL. Plain `http://` to a host beyond loopback would carry the token in
 /// clear across the network: refused unless `allow_plain_http` says the user accepts it.
 pub(super) fn parse_base_url(raw: &str, allow_plain_http: bool) -> Result<BaseUrl, String> {
     if raw == "sandbox" {
         return Ok(BaseUrl::Sandbox);
     }
-    let url = reqwest::Url::parse(raw).map_err(|e| format!("{raw:?} is not a URL: {e}"))?;
+    const EXPECTED: &str = "\"sandbox\" or an http(s) URL such as \"https://api.hubapi.com\"";
+    if !raw.contains("://") {
+        if nearest(raw, ["sandbox"]).is_some() {
+            return Err(format!(
+                "{raw:?} must be {EXPECTED} (did you mean \"sandbox\"?)"
+            ));
+        }
+        // A host without its scheme (`127.0.0.1:8080`, `api.hubapi.com`): say which one to add.
+        if let Ok(url) = reqwest::Url::parse(&format!("http://{raw}"))
+            && url.host_str().is_some_and(|h| !h.is_empty())
+        {
+            let scheme = if is_loopback(&url) { "http" } else { "https" };
+            return Err(format!(
+                "{raw:?} has no scheme: write \"{scheme}://{raw}\" (or \"sandbox\" for the embedded sandbox)"
+            ));
+        }
+    }
+    let url = reqwest::Url::parse(raw)
+        .map_err(|e| format!("{raw:?} is not a URL ({e}): expected {EXPECTED}"))?;
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
-        return Err(format!(
-            "{raw:?} must be \"sandbox\" or an http(s) URL such as \"https://api.hubapi.com\""
-        ));
+        return Err(format!("{raw:?} must be {EXPECTED}"));
     }
     if url.query().is_some() || url.fragment().is_some() {
         return Err(format!("{raw:?} must not have a query or fragment"));
@@ -298,7 +326,10 @@ impl RawMapping {
             Some(other) => {
                 return Err(ctx.err(
                     &format!("{key}.type"),
-                    format!("unknown type {other:?}: expected date, datetime, number or bool"),
+                    format!(
+                        "unknown type {other:?}: expected date, datetime, number or bool{}",
+                        did_you_mean(other, ["date", "datetime", "number", "bool"])
+                    ),
                 ));
             }
         };
@@ -432,15 +463,21 @@ fn check_operation(
 
 impl RawDispatch {
     fn validate(self, ctx: &Ctx) -> Result<Dispatch, ConfigError> {
-        let requests_per_interval = NonZeroU32::new(self.requests_per_interval.unwrap_or(100))
-            .ok_or_else(|| ctx.err("dispatch.requests_per_interval", "must be at least 1"))?;
-        let interval_ms = self.interval_ms.unwrap_or(10_000);
+        let defaults = Dispatch::default();
+        let requests_per_interval = NonZeroU32::new(
+            self.requests_per_interval
+                .unwrap_or(defaults.requests_per_interval.get()),
+        )
+        .ok_or_else(|| ctx.err("dispatch.requests_per_interval", "must be at least 1"))?;
+        let interval_ms = self
+            .interval_ms
+            .unwrap_or(defaults.interval.as_millis() as u64);
         if interval_ms == 0 {
             return Err(ctx.err("dispatch.interval_ms", "must be at least 1"));
         }
-        let concurrency = NonZeroUsize::new(self.concurrency.unwrap_or(4))
+        let concurrency = NonZeroUsize::new(self.concurrency.unwrap_or(defaults.concurrency.get()))
             .ok_or_else(|| ctx.err("dispatch.concurrency", "must be at least 1"))?;
-        let batch_size = self.batch_size.unwrap_or(100);
+        let batch_size = self.batch_size.unwrap_or(defaults.batch_size);
         if !(1..=100).contains(&batch_size) {
             return Err(ctx.err(
                 "dispatch.batch_size",
@@ -448,7 +485,8 @@ impl RawDispatch {
             ));
         }
         let association_requests_per_interval = NonZeroU32::new(
-            self.association_requests_per_interval.unwrap_or(100),
+            self.association_requests_per_interval
+                .unwrap_or(defaults.association_requests_per_interval.get()),
         )
         .ok_or_else(|| {
             ctx.err(
@@ -456,7 +494,9 @@ impl RawDispatch {
                 "must be at least 1",
             )
         })?;
-        let association_batch_size = self.association_batch_size.unwrap_or(1000);
+        let association_batch_size = self
+            .association_batch_size
+            .unwrap_or(defaults.association_batch_size);
         if !(1..=2000).contains(&association_batch_size) {
             return Err(ctx.err(
                 "dispatch.association_batch_size",
@@ -466,7 +506,9 @@ impl RawDispatch {
                 ),
             ));
         }
-        let timeout_ms = self.timeout_ms.unwrap_or(30_000);
+        let timeout_ms = self
+            .timeout_ms
+            .unwrap_or(defaults.request_timeout.as_millis() as u64);
         if timeout_ms == 0 {
             return Err(ctx.err("dispatch.timeout_ms", "must be at least 1"));
         }
@@ -491,7 +533,7 @@ impl RawDispatch {
             batch_size,
             association_requests_per_interval,
             association_batch_size,
-            max_retries: self.max_retries.unwrap_or(8),
+            max_retries: self.max_retries.unwrap_or(defaults.max_retries),
             request_timeout: Duration::from_millis(timeout_ms),
             shared_budget,
             shared_budget_outage: outage,

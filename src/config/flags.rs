@@ -26,9 +26,10 @@ pub struct ConnectionFlags {
     pub concurrency: usize,
 }
 
-fn flag_error(flag: &str, message: impl Into<String>) -> ConfigError {
+fn flag_error(flag: &'static str, message: impl Into<String>) -> ConfigError {
     ConfigError::Flag {
-        flag: flag.to_string(),
+        flag,
+        value: None,
         message: message.into(),
     }
 }
@@ -82,7 +83,7 @@ impl ConnectionFlags {
 impl SourceSpec {
     /// A file named on the command line (`--ids ids.csv`): its format from the extension, the
     /// delimiter a comma (a tab for `.tsv`); `flag` names it in the error.
-    pub fn from_flag(flag: &str, path: &Path) -> Result<SourceSpec, ConfigError> {
+    pub fn from_flag(flag: &'static str, path: &Path) -> Result<SourceSpec, ConfigError> {
         let format = format_from_extension(path).ok_or_else(|| {
             flag_error(
                 flag,

@@ -8,7 +8,8 @@
 //! compared by identity), `sync` (the `[sync]` table), `plan` (migration plans: stages and the
 //! properties they need), `secret` (the token's type), `api_version` (the HubSpot API version a job
 //! speaks, and its `--api-version` flag), `budget` (the shared rate budget's URL), `source_name`
-//! (what a source's name says: format, compression, standard input, objects).
+//! (what a source's name says: format, compression, standard input, objects),
+//! `suggestion` ("did you mean …?" by edit distance).
 //! The key names are the user's contract (DESIGN.md §6); every key is documented in docs/.
 
 pub mod api_version;
@@ -24,6 +25,7 @@ pub mod plan;
 mod raw;
 pub mod secret;
 pub mod source_name;
+pub mod suggestion;
 pub mod sync;
 #[cfg(test)]
 mod tests;
@@ -161,6 +163,14 @@ pub enum BaseUrl {
     Url(String),
 }
 
+impl BaseUrl {
+    /// `"sandbox"` or an http(s) URL (plain `http://` only to loopback unless `allow_plain_http`);
+    /// the error says what is wrong and what to write instead.
+    pub fn parse(raw: &str, allow_plain_http: bool) -> Result<BaseUrl, String> {
+        check::parse_base_url(raw, allow_plain_http)
+    }
+}
+
 /// Limits for the dispatcher.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Dispatch {
@@ -184,6 +194,31 @@ pub struct Dispatch {
     pub shared_budget: Option<SharedBudgetSpec>,
     /// `shared_budget_outage_ms`, also applied to a budget named by `ETL_SHARED_BUDGET`.
     pub shared_budget_outage: Duration,
+}
+
+impl Default for Dispatch {
+    /// `[dispatch]` when the file says nothing: HubSpot's smallest burst (100 requests per 10 s),
+    /// 4 in flight, full batches, 8 retries, 30 s per request; associations at 100 per 10 s in
+    /// batches of 1000; no shared budget.
+    fn default() -> Dispatch {
+        Dispatch {
+            requests_per_interval: NonZeroU32::new(100).expect("not zero"),
+            interval: Duration::from_secs(10),
+            concurrency: NonZeroUsize::new(4).expect("not zero"),
+            batch_size: 100,
+            association_requests_per_interval: NonZeroU32::new(100).expect("not zero"),
+            association_batch_size: 1000,
+            max_retries: 8,
+            request_timeout: Duration::from_secs(30),
+            shared_budget: None,
+            shared_budget_outage: budget::DEFAULT_OUTAGE,
+        }
+    }
+}
+
+/// The source format a file's extension names (`.csv`, `.tsv`, `.txt`, `.parquet`, `.pq`).
+pub fn source_format(path: &Path) -> Option<SourceFormat> {
+    source_name::format_from_extension(path)
 }
 
 /// Where rejected rows go.
@@ -217,12 +252,24 @@ pub enum ConfigError {
         key: String,
         message: String,
     },
-    #[error("{flag}: {message}")]
-    Flag { flag: String, message: String },
     #[error("environment variable {var} (target.token_env) is not valid Unicode")]
     TokenNotUnicode { var: String },
     #[error("environment variable {var}: {message}")]
     Env { var: String, message: String },
+    /// A command-line flag's value cannot be used: a usage error (exit 2), named by its flag.
+    #[error("{flag}{}: {message}", .value.as_ref().map(|v| format!(" {v:?}")).unwrap_or_default())]
+    Flag {
+        flag: &'static str,
+        value: Option<String>,
+        message: String,
+    },
+}
+
+impl ConfigError {
+    /// Whether the mistake is on the command line (exit 2) rather than in the pipeline file.
+    pub fn is_usage(&self) -> bool {
+        matches!(self, ConfigError::Flag { .. })
+    }
 }
 
 /// Reads and validates a pipeline file, then applies the command line's `overrides`.
@@ -233,6 +280,7 @@ pub fn load(path: &Path, overrides: &Overrides) -> Result<Pipeline, ConfigError>
     })?;
     let pipeline = overrides.apply(parse(path, &text)?)?;
     pipeline.check_files(None)?;
+    pipeline.check_source(overrides.source.is_some())?;
     Ok(pipeline)
 }
 
@@ -323,19 +371,62 @@ impl Pipeline {
         }
         for (i, (key, path)) in files.iter().enumerate() {
             for (other, other_path) in &files[..i] {
-                if files::same_file(path, other_path) {
-                    return Err(ConfigError::Invalid {
+                if !files::same_file(path, other_path) {
+                    continue;
+                }
+                let message = format!(
+                    "{} is the same file as {other}: a run would overwrite it",
+                    path.display()
+                );
+                return Err(match *key {
+                    "--report" => ConfigError::Flag {
+                        flag: "--report",
+                        value: Some(path.display().to_string()),
+                        message,
+                    },
+                    key => ConfigError::Invalid {
                         file: self.file.clone(),
                         key: key.to_string(),
-                        message: format!(
-                            "{} is the same file as {other}: a run would overwrite it",
-                            path.display()
-                        ),
-                    });
-                }
+                        message,
+                    },
+                });
             }
         }
         Ok(())
+    }
+
+    /// The source is a file that exists: checked when the pipeline loads, so every command says
+    /// the same about a wrong path before anything starts. `from_flag`: the path came from
+    /// `--source` (a usage error then).
+    pub fn check_source(&self, from_flag: bool) -> Result<(), ConfigError> {
+        // Standard input and objects are read where they are: their errors come when they open.
+        let path = &self.source.path;
+        if source_name::is_stdin(path) || source_name::is_remote(path) {
+            return Ok(());
+        }
+        let Some(message) = files::unreadable_source(path) else {
+            return Ok(());
+        };
+        Err(if from_flag {
+            ConfigError::Flag {
+                flag: "--source",
+                value: Some(self.source.path.display().to_string()),
+                message,
+            }
+        } else {
+            ConfigError::Invalid {
+                file: self.file.clone(),
+                key: "source.path".into(),
+                message,
+            }
+        })
+    }
+
+    /// Where `etl validate` writes the rows that would fail: `<source stem>.invalid.csv` beside
+    /// the source, a file of its own. A dry run never writes over a run's dead letters (which may
+    /// hold rows only the portal rejected), nor over another source's invalid rows.
+    pub fn invalid_rows_path(&self) -> PathBuf {
+        files::sibling(&self.source.path, "invalid.csv")
     }
 
     /// How this pipeline reaches its portal.

@@ -30,7 +30,7 @@ pub fn is_stdin(path: &Path) -> bool {
 }
 
 /// The compression a name's last extension says.
-pub(super) fn compression_of(path: &Path) -> Compression {
+pub fn compression_of(path: &Path) -> Compression {
     match last_extension(path).as_str() {
         "gz" | "gzip" => Compression::Gzip,
         "zst" | "zstd" => Compression::Zstd,

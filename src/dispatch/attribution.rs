@@ -6,9 +6,10 @@
 //! depends on the API version — v3 and 2026-03 answer a partial batch with a 207, 2026-09 with a
 //! plain 200/201 whose body holds the same `numErrors`/`errors[]` (API-NOTES §3). Every 2xx body is
 //! read for errors.
-//! Every create/update/upsert input carries `objectWriteTraceId` = its row number; `errors[]` items
-//! name their rows through `context.objectWriteTraceId`, or through `context.ids` (record ids or
-//! `idProperty` values). The other rows are accepted when the results account for them:
+//! Every create/update/upsert input carries `objectWriteTraceId` = `<job>-<row>` (`prepare::trace`);
+//! `errors[]` items name their rows through `context.objectWriteTraceId`, or through `context.ids`
+//! (record ids or `idProperty` values). A trace id of another job names no row of this batch. The
+//! other rows are accepted when the results account for them:
 //! - update: by record id (`results[].id` is the id that was sent);
 //! - create and upsert: by count (HubSpot does not echo trace ids in results), so every other row
 //!   is accepted only when there are at least as many results as other rows;
@@ -22,6 +23,7 @@ use std::collections::{HashMap, HashSet};
 use crate::config::Operation;
 use crate::portal::response::{BatchResponse, ErrorItem};
 use crate::prepare::row::{Input, RejectStatus, Rejection};
+use crate::prepare::trace::TraceIds;
 
 /// A row the portal accepted, with its record's id when the answer tells it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,8 +59,13 @@ pub struct Attributed {
     pub created: u64,
 }
 
-/// Attributes a 2xx answer's `body` to `inputs` of an `operation` batch.
-pub fn attribute(operation: Operation, inputs: Vec<Input>, body: &[u8]) -> Attributed {
+/// Attributes a 2xx answer's `body` to `inputs` of an `operation` batch sent with `traces`.
+pub fn attribute(
+    operation: Operation,
+    traces: &TraceIds,
+    inputs: Vec<Input>,
+    body: &[u8],
+) -> Attributed {
     if operation == Operation::Archive {
         return Attributed {
             accepted: inputs
@@ -86,7 +93,7 @@ pub fn attribute(operation: Operation, inputs: Vec<Input>, body: &[u8]) -> Attri
             };
         }
     };
-    let failure = failures(&inputs, &response);
+    let failure = failures(traces, &inputs, &response);
     let failed = failure.iter().filter(|f| f.is_some()).count();
     let others = inputs.len() - failed;
     let result_ids: HashSet<&str> = response.results.iter().map(|r| r.id.as_str()).collect();
@@ -151,7 +158,11 @@ fn unpadded(id: &str) -> &str {
 }
 
 /// For each input, the error item that names it (by trace id, else by id), if any.
-fn failures<'a>(inputs: &[Input], response: &'a BatchResponse) -> Vec<Option<&'a ErrorItem>> {
+fn failures<'a>(
+    traces: &TraceIds,
+    inputs: &[Input],
+    response: &'a BatchResponse,
+) -> Vec<Option<&'a ErrorItem>> {
     let mut by_row: HashMap<u64, usize> = HashMap::with_capacity(inputs.len());
     let mut by_id: HashMap<String, usize> = HashMap::new();
     for (index, input) in inputs.iter().enumerate() {
@@ -163,13 +174,13 @@ fn failures<'a>(inputs: &[Input], response: &'a BatchResponse) -> Vec<Option<&'a
     let mut failure: Vec<Option<&ErrorItem>> = vec![None; inputs.len()];
     for error in &response.errors {
         let mut named = false;
-        let traces = error
+        let trace_ids = error
             .context
             .get("objectWriteTraceId")
             .into_iter()
             .flatten();
-        for trace in traces {
-            if let Some(&index) = trace.parse().ok().and_then(|row: u64| by_row.get(&row)) {
+        for trace in trace_ids {
+            if let Some(&index) = traces.row_of(trace).and_then(|row| by_row.get(&row)) {
                 failure[index] = Some(error);
                 named = true;
             }
@@ -190,6 +201,7 @@ pub fn rejection(input: Input, error: &ErrorItem) -> Rejection {
     let category = error.category_or("ERROR");
     Rejection {
         row: input.row,
+        origin: input.origin,
         fields: input.fields,
         status: RejectStatus::Api(status_of(&category)),
         category,
@@ -216,6 +228,7 @@ mod tests {
     fn input(row: u64, id: Option<&str>) -> Input {
         Input {
             row,
+            origin: None,
             fields: vec![format!("field{row}")],
             id: id.map(str::to_string),
             key: id.map(str::to_string),
@@ -225,6 +238,11 @@ mod tests {
             operation: Operation::Upsert,
             sync: None,
         }
+    }
+
+    /// The batches' job: the trace id of row 8 is `j0b-8`.
+    fn attribute(operation: Operation, inputs: Vec<Input>, body: &[u8]) -> Attributed {
+        super::attribute(operation, &TraceIds::new("j0b"), inputs, body)
     }
 
     fn rows(out: &[Input]) -> Vec<u64> {
@@ -241,7 +259,7 @@ mod tests {
         let answer =
             br#"{"results":[{"id":"1"},{"id":"2"}],"numErrors":1,"errors":[{"status":"error",
             "category":"CONFLICT","message":"Contact already exists. Existing ID: 5",
-            "context":{"objectWriteTraceId":["8"]}}]}"#;
+            "context":{"objectWriteTraceId":["j0b-8"]}}]}"#;
         let out = attribute(Operation::Create, inputs, answer);
         assert_eq!(landed(&out.accepted), vec![7, 9]);
         // Two results for the two other rows: their record ids, in order.
@@ -290,9 +308,18 @@ mod tests {
         let out = attribute(Operation::Create, three(), br#"{"results":[{"id":"1"}]}"#);
         assert_eq!(out.in_doubt.len(), 3);
         // An error naming a trace id that was not sent, and too few results.
-        let body = br#"{"results":[{"id":"1"},{"id":"2"}],"errors":[{"message":"x","context":{"objectWriteTraceId":["99"]}}]}"#;
+        let body = br#"{"results":[{"id":"1"},{"id":"2"}],"errors":[{"message":"x","context":{"objectWriteTraceId":["j0b-99"]}}]}"#;
         let out = attribute(Operation::Create, three(), body);
         assert_eq!(out.in_doubt.len(), 3);
+        // Another job's trace id of the same row, or a bare row number, names no row of this batch.
+        for trace in ["j1b-2", "2"] {
+            let body = format!(
+                r#"{{"results":[{{"id":"1"}},{{"id":"2"}}],"errors":[{{"message":"x","context":{{"objectWriteTraceId":["{trace}"]}}}}]}}"#
+            );
+            let out = attribute(Operation::Create, three(), body.as_bytes());
+            assert!(out.rejected.is_empty(), "{trace}");
+            assert_eq!(out.in_doubt.len(), 3, "{trace}");
+        }
         // A trace id of the wrong JSON type: the body does not parse.
         let body =
             br#"{"results":[],"errors":[{"message":"x","context":{"objectWriteTraceId":[2]}}]}"#;
@@ -326,7 +353,8 @@ mod tests {
     /// JSON shaped like HubSpot's batch answers, with the mistakes a broken proxy or portal makes.
     fn answer_body() -> impl Strategy<Value = Vec<u8>> {
         let trace = prop_oneof![
-            (1u64..12).prop_map(|r| format!("\"{r}\"")),
+            (1u64..12).prop_map(|r| format!("\"j0b-{r}\"")),
+            (1u64..12).prop_map(|r| format!("\"x1-{r}\"")),
             (1u64..12).prop_map(|r| r.to_string()),
             Just("\"x\"".to_string()),
         ];

@@ -65,6 +65,7 @@ mod tests {
     fn keyed(key: &str) -> Input {
         Input {
             row: 1,
+            origin: None,
             fields: Vec::new(),
             id: Some(key.into()),
             key: Some(key.into()),

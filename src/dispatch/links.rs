@@ -405,6 +405,7 @@ impl Dispatcher {
 fn rejection(input: Input, failure: &LinkFailure, message: String) -> Rejection {
     Rejection {
         row: input.row,
+        origin: input.origin,
         fields: input.fields,
         status: failure.status,
         category: failure.category.clone(),

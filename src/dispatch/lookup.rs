@@ -141,6 +141,7 @@ impl Dispatcher {
                     );
                     let rejection = Rejection {
                         row: input.row,
+                        origin: input.origin,
                         fields: input.fields,
                         status: RejectStatus::Api(404),
                         category: "OBJECT_NOT_FOUND".to_string(),

@@ -48,6 +48,7 @@ use crate::portal::{Call, Portal, Sending};
 use crate::prepare::batch::Batch;
 use crate::prepare::encode;
 use crate::prepare::row::{Input, RejectStatus, Rejection};
+use crate::prepare::trace::TraceIds;
 
 use attribution::Landed;
 use concurrency::Concurrency;
@@ -66,6 +67,8 @@ pub struct Spec {
     pub max_retries: u32,
     /// Links per v4 association batch request.
     pub association_batch_size: usize,
+    /// The job's `objectWriteTraceId`s.
+    pub traces: TraceIds,
 }
 
 impl Spec {
@@ -260,7 +263,7 @@ impl Dispatcher {
             } else {
                 None
             };
-            let body = encode::request_body(op, id_property, &inputs);
+            let body = encode::request_body(op, id_property, &self.spec.traces, &inputs);
             let path = self
                 .portal
                 .paths()
@@ -298,7 +301,7 @@ impl Dispatcher {
         match reply.status {
             // 200, 201 and 207 alike: from 2026-09 a batch's errors ride in its 200/201 body.
             200..=299 => {
-                let out = attribution::attribute(op, inputs, &reply.body);
+                let out = attribution::attribute(op, &self.spec.traces, inputs, &reply.body);
                 for rejection in out.rejected {
                     self.emit(Outcome::Rejected(rejection)).await;
                 }
@@ -425,6 +428,7 @@ impl Dispatcher {
         for input in inputs {
             let rejection = Rejection {
                 row: input.row,
+                origin: input.origin,
                 fields: input.fields,
                 status,
                 category: category.to_string(),

@@ -155,7 +155,7 @@ fn association(index: usize, table: &Table, id: &str) -> Association {
 }
 
 fn not_found(input: Input, violations: &[Violation]) -> Rejection {
-    let mut rejection = rejection(input.row, input.fields, violations);
+    let mut rejection = rejection(input.row, input.origin, input.fields, violations);
     rejection.status = RejectStatus::NotFound;
     rejection
 }

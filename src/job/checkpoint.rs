@@ -104,6 +104,11 @@ impl Checkpoint {
         ))
     }
 
+    /// The job's id (its trace ids' prefix), the same in every run of the job.
+    pub fn job(&self) -> String {
+        self.journal().job().to_string()
+    }
+
     pub fn is_in_doubt(&self, row: u64) -> bool {
         self.in_doubt.contains(row)
     }

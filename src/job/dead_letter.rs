@@ -2,6 +2,10 @@
 //! (byte for byte; CSV quoting handles commas, quotes and newlines), then `etl_row`, `etl_status`,
 //! `etl_category`, `etl_message`. The readers drop those four columns, so a fixed dead-letter file
 //! replays through the same pipeline.
+//!
+//! A replay's dead letters keep each row's original number in `etl_row` (empty for a row added to
+//! the replayed file), and add `etl_replay_row`, the row's number in the replayed file, which is
+//! what `--resume` of the replay goes by.
 
 use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, ErrorKind};
@@ -9,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use super::row_set::RowSet;
 use crate::prepare::row::Rejection;
-use crate::prepare::source::DEAD_LETTER_COLUMNS;
+use crate::prepare::source::{DEAD_LETTER_COLUMNS, REPLAY_ROW_COLUMN};
 
 /// The dead-letter file could not be written.
 #[derive(Debug, thiserror::Error)]
@@ -28,25 +32,38 @@ pub struct DeadLetterWriter {
     path: PathBuf,
     writer: csv::Writer<BufWriter<File>>,
     width: usize,
+    /// The source is a dead-letter file: write original row numbers, and `etl_replay_row`.
+    replay: bool,
     /// Rows written since the last successful flush: not yet durable.
     unflushed: u64,
 }
 
 impl DeadLetterWriter {
-    /// Creates (or truncates) the file and writes the header.
-    pub fn create(path: &Path, header: &[String], delimiter: u8) -> Result<Self, DeadLetterError> {
+    /// Creates (or truncates) the file and writes the header. `replay`: the source is itself a
+    /// dead-letter file.
+    pub fn create(
+        path: &Path,
+        header: &[String],
+        delimiter: u8,
+        replay: bool,
+    ) -> Result<Self, DeadLetterError> {
         let file = File::create(path).map_err(|e| io(path, e))?;
-        let mut writer = Self::wrap(path, file, header, delimiter);
+        let mut writer = Self::wrap(path, file, header, delimiter, replay);
         writer.write_header(header)?;
         Ok(writer)
     }
 
     /// Opens the file for appending (resumed runs); writes the header only when the file is new or
     /// empty, and refuses a file whose header differs.
-    pub fn append(path: &Path, header: &[String], delimiter: u8) -> Result<Self, DeadLetterError> {
+    pub fn append(
+        path: &Path,
+        header: &[String],
+        delimiter: u8,
+        replay: bool,
+    ) -> Result<Self, DeadLetterError> {
         let existing = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
         if existing > 0 {
-            let expected = full_header(header);
+            let expected = full_header(header, replay);
             let mut reader = csv::ReaderBuilder::new()
                 .delimiter(delimiter)
                 .has_headers(false)
@@ -67,14 +84,14 @@ impl DeadLetterWriter {
             .append(true)
             .open(path)
             .map_err(|e| io(path, e))?;
-        let mut writer = Self::wrap(path, file, header, delimiter);
+        let mut writer = Self::wrap(path, file, header, delimiter, replay);
         if existing == 0 {
             writer.write_header(header)?;
         }
         Ok(writer)
     }
 
-    fn wrap(path: &Path, file: File, header: &[String], delimiter: u8) -> Self {
+    fn wrap(path: &Path, file: File, header: &[String], delimiter: u8, replay: bool) -> Self {
         DeadLetterWriter {
             path: path.to_path_buf(),
             writer: csv::WriterBuilder::new()
@@ -82,13 +99,14 @@ impl DeadLetterWriter {
                 .flexible(true)
                 .from_writer(BufWriter::with_capacity(64 * 1024, file)),
             width: header.len(),
+            replay,
             unflushed: 0,
         }
     }
 
     fn write_header(&mut self, header: &[String]) -> Result<(), DeadLetterError> {
         self.writer
-            .write_record(full_header(header))
+            .write_record(full_header(header, self.replay))
             .map_err(|e| io(&self.path, e.into()))
     }
 
@@ -103,7 +121,14 @@ impl DeadLetterWriter {
                 &fields[self.width..]
             ));
         }
-        let row = rejection.row.to_string();
+        // A replay keeps the original row number (none for a row added to the replayed file).
+        let (row, replay_row) = match self.replay {
+            false => (rejection.row.to_string(), None),
+            true => (
+                rejection.origin.map(|o| o.to_string()).unwrap_or_default(),
+                Some(rejection.row.to_string()),
+            ),
+        };
         let status = rejection.status.to_string();
         let record = fields
             .iter()
@@ -115,7 +140,8 @@ impl DeadLetterWriter {
                 status.as_str(),
                 rejection.category.as_str(),
                 message.as_str(),
-            ]);
+            ])
+            .chain(replay_row.as_deref());
         self.unflushed += 1;
         self.writer
             .write_record(record)
@@ -149,8 +175,9 @@ impl DeadLetterWriter {
 }
 
 /// The rows an earlier run of a resumed job dead-lettered, from the `etl_row` column of the file
-/// (missing file: none). A last record cut short by a killed process is removed from the file, so
-/// the row is processed again and lands in the file exactly once.
+/// (`etl_replay_row` in a replay's; missing file: none). A last record cut short by a killed
+/// process is removed from the file, so the row is processed again and lands in the file exactly
+/// once.
 pub fn rows_written(path: &Path, delimiter: u8) -> Result<RowSet, DeadLetterError> {
     let mut rows = RowSet::default();
     let mut reader = match csv::ReaderBuilder::new()
@@ -166,7 +193,9 @@ pub fn rows_written(path: &Path, delimiter: u8) -> Result<RowSet, DeadLetterErro
         Err(e) => return Err(io(path, e.into())),
     };
     let header = reader.headers().map_err(|e| io(path, e.into()))?.clone();
-    let Some(row_column) = header.iter().position(|h| h == DEAD_LETTER_COLUMNS[0]) else {
+    let column = |name: &str| header.iter().position(|h| h == name);
+    let Some(row_column) = column(REPLAY_ROW_COLUMN).or_else(|| column(DEAD_LETTER_COLUMNS[0]))
+    else {
         return Ok(rows);
     };
     let mut record = csv::StringRecord::new();
@@ -223,11 +252,12 @@ fn last_byte(path: &Path) -> std::io::Result<Option<u8>> {
     Ok(Some(byte[0]))
 }
 
-fn full_header(header: &[String]) -> Vec<String> {
+fn full_header(header: &[String], replay: bool) -> Vec<String> {
     header
         .iter()
         .cloned()
         .chain(DEAD_LETTER_COLUMNS.iter().map(|c| c.to_string()))
+        .chain(replay.then(|| REPLAY_ROW_COLUMN.to_string()))
         .collect()
 }
 
@@ -246,6 +276,7 @@ mod tests {
     fn rejection(row: u64, fields: &[&str]) -> Rejection {
         Rejection {
             row,
+            origin: None,
             fields: fields.iter().map(|s| s.to_string()).collect(),
             status: RejectStatus::Invalid,
             category: "INVALID_EMAIL".into(),
@@ -258,12 +289,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("x.failed.csv");
         let header = vec!["Email".to_string(), "Note".to_string()];
-        let mut w = DeadLetterWriter::create(&path, &header, b',').unwrap();
+        let mut w = DeadLetterWriter::create(&path, &header, b',', false).unwrap();
         w.write(&rejection(3, &["a@", "line1\nline2, \"q\""]))
             .unwrap();
         w.flush().unwrap();
         drop(w);
-        let mut w = DeadLetterWriter::append(&path, &header, b',').unwrap();
+        let mut w = DeadLetterWriter::append(&path, &header, b',', false).unwrap();
         w.write(&rejection(9, &["short"])).unwrap();
         w.write(&rejection(10, &["a", "b", "extra"])).unwrap();
         w.flush().unwrap();
@@ -280,14 +311,53 @@ mod tests {
     }
 
     #[test]
+    fn a_replay_keeps_original_rows_and_adds_its_own() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("fixed.failed.csv");
+        let header = vec!["Email".to_string()];
+        let mut w = DeadLetterWriter::create(&path, &header, b',', true).unwrap();
+        let mut replayed = rejection(3, &["still-bad"]);
+        replayed.origin = Some(151);
+        w.write(&replayed).unwrap();
+        w.write(&rejection(4, &["added-by-hand"])).unwrap();
+        w.flush().unwrap();
+        drop(w);
+        let mut r = csv::Reader::from_path(&path).unwrap();
+        assert_eq!(
+            r.headers().unwrap().iter().collect::<Vec<_>>(),
+            [
+                "Email",
+                "etl_row",
+                "etl_status",
+                "etl_category",
+                "etl_message",
+                "etl_replay_row"
+            ]
+        );
+        let rows: Vec<csv::StringRecord> = r.records().map(Result::unwrap).collect();
+        assert_eq!((&rows[0][1], &rows[0][5]), ("151", "3"));
+        assert_eq!(
+            (&rows[1][1], &rows[1][5]),
+            ("", "4"),
+            "a new row has no original number"
+        );
+        // --resume of the replay goes by the rows of the replayed file.
+        let rows = rows_written(&path, b',').unwrap();
+        assert!(rows.contains(3) && rows.contains(4) && !rows.contains(151));
+        // Appending (a resumed replay) checks the same header.
+        DeadLetterWriter::append(&path, &header, b',', true).unwrap();
+        assert!(DeadLetterWriter::append(&path, &header, b',', false).is_err());
+    }
+
+    #[test]
     fn append_refuses_another_header() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("x.failed.csv");
-        DeadLetterWriter::create(&path, &["A".to_string()], b',')
+        DeadLetterWriter::create(&path, &["A".to_string()], b',', false)
             .unwrap()
             .flush()
             .unwrap();
-        let err = DeadLetterWriter::append(&path, &["B".to_string()], b',')
+        let err = DeadLetterWriter::append(&path, &["B".to_string()], b',', false)
             .err()
             .unwrap();
         assert!(err.to_string().contains("different header"));
@@ -299,7 +369,7 @@ mod tests {
         let path = dir.path().join("failed.csv");
         assert!(rows_written(&path, b',').unwrap().is_empty());
         let header = vec!["Email".to_string(), "Note".to_string()];
-        let mut writer = DeadLetterWriter::create(&path, &header, b',').unwrap();
+        let mut writer = DeadLetterWriter::create(&path, &header, b',', false).unwrap();
         writer
             .write(&rejection(3, &["a@x", "multi\nline"]))
             .unwrap();
@@ -316,7 +386,7 @@ mod tests {
         assert!(rows.contains(3) && !rows.contains(9));
         let cut = std::fs::read(&path).unwrap();
         assert!(cut.ends_with(b"\n"));
-        let mut writer = DeadLetterWriter::append(&path, &header, b',').unwrap();
+        let mut writer = DeadLetterWriter::append(&path, &header, b',', false).unwrap();
         writer.write(&rejection(9, &["b@x", "plain"])).unwrap();
         writer.flush().unwrap();
         assert_eq!(std::fs::read(&path).unwrap(), whole);

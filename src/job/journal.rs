@@ -3,8 +3,9 @@
 //!
 //! A SQLite file (WAL, `synchronous = FULL`): a stable format anyone can inspect with `sqlite3`,
 //! and transactions that make "these rows are done" atomic. It holds
-//! - `meta`: the job's fingerprint (source bytes + pipeline file), running totals, and whether the
-//!   job completed;
+//! - `meta`: the job's fingerprint (source bytes + pipeline file), its id (the prefix of its
+//!   `objectWriteTraceId`s, the same in every run of the job), running totals, and whether the job
+//!   completed;
 //! - `rows`: one line per row the portal accepted (`state` 1), or per row of a create/archive
 //!   batch that is being sent (`state` 0, written and synced *before* the request leaves).
 //!
@@ -21,6 +22,7 @@ use xxhash_rust::xxh3::Xxh3;
 
 use super::row_set::RowSet;
 use super::state::Change;
+use crate::prepare::trace::new_job_id;
 
 /// How often accepted rows are committed: a crash re-sends at most this much work, and re-sending
 /// is safe (idempotent operations, or in-doubt creates that are checked first).
@@ -40,7 +42,7 @@ pub enum JournalError {
         path: PathBuf,
         source: rusqlite::Error,
     },
-    #[error("cannot read {path} to fingerprint the job: {source}")]
+    #[error("cannot read {path} (its bytes tell --resume which job this is): {source}")]
     Fingerprint {
         path: PathBuf,
         source: std::io::Error,
@@ -149,6 +151,8 @@ pub struct Totals {
 pub struct Journal {
     path: PathBuf,
     conn: Connection,
+    /// The job's id: every run of the job sends the same trace ids.
+    job: String,
     pending: Vec<u64>,
     pending_totals: Totals,
     /// `[sync]` changes of the accepted rows, committed with them.
@@ -168,14 +172,15 @@ impl Journal {
         for suffix in ["", "-wal", "-shm"] {
             let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
         }
-        let journal = Journal::open(path)?;
+        let mut journal = Journal::open(path)?;
         journal
             .conn
             .execute(
-                "INSERT INTO meta (key, value) VALUES ('fingerprint', ?1)",
-                params![fingerprint.0],
+                "INSERT INTO meta (key, value) VALUES ('fingerprint', ?1), ('job', ?2)",
+                params![fingerprint.0, journal.job],
             )
             .map_err(|e| journal.error(e))?;
+        journal.job = journal.stored_job().map_err(|e| journal.error(e))?;
         Ok(journal)
     }
 
@@ -208,7 +213,24 @@ impl Journal {
             });
         }
         let progress = journal.progress().map_err(|e| journal.error(e))?;
+        let mut journal = journal;
+        journal.job = journal.stored_job().map_err(|e| journal.error(e))?;
         Ok(Some((journal, progress)))
+    }
+
+    /// The job's id, as the journal keeps it (a journal written before ids existed gets one now).
+    fn stored_job(&self) -> rusqlite::Result<String> {
+        self.conn.execute(
+            "INSERT OR IGNORE INTO meta (key, value) VALUES ('job', ?1)",
+            params![self.job],
+        )?;
+        self.conn
+            .query_row("SELECT value FROM meta WHERE key = 'job'", [], |r| r.get(0))
+    }
+
+    /// The job's id: the prefix of its `objectWriteTraceId`s, the same in every run of the job.
+    pub fn job(&self) -> &str {
+        &self.job
     }
 
     /// Whether a journal at `path` belongs to a job that an earlier run left unfinished after
@@ -274,6 +296,7 @@ impl Journal {
         Ok(Journal {
             path: path.to_path_buf(),
             conn,
+            job: new_job_id(),
             pending: Vec::new(),
             pending_totals: Totals::default(),
             pending_changes: Vec::new(),
@@ -572,9 +595,15 @@ mod tests {
         journal.record_accepted(&[1, 2], 2, 0, 0).unwrap();
         journal.record_requests(5, 1, 0);
         journal.commit().unwrap();
+        let job = journal.job().to_string();
         drop(journal);
 
         let (mut journal, progress) = Journal::resume(&path, &fingerprint(1)).unwrap().unwrap();
+        assert_eq!(
+            journal.job(),
+            job,
+            "a resumed run sends the job's trace ids"
+        );
         assert!(progress.accepted.contains(1) && progress.accepted.contains(2));
         assert!(progress.in_doubt.contains(3) && progress.in_doubt.contains(4));
         assert!(!progress.in_doubt.contains(1));
@@ -622,7 +651,8 @@ mod tests {
             Err(JournalError::Mismatch { .. })
         ));
         Journal::start(&path, &fingerprint(2)).unwrap();
-        assert!(Journal::resume(&path, &fingerprint(2)).unwrap().is_some());
+        let (journal, _) = Journal::resume(&path, &fingerprint(2)).unwrap().unwrap();
+        assert_eq!(journal.job().len(), 8);
         assert!(
             Journal::resume(&dir.path().join("none"), &fingerprint(2))
                 .unwrap()

@@ -1,6 +1,9 @@
-//! The progress display: a spinner line on a terminal, a log line every few seconds otherwise,
-//! nothing when quiet. `etl run` shows its rows' fates; other commands (export, verify) give
-//! their own line.
+//! The progress display: how far the job is (rows done of the file's total, percentage, elapsed,
+//! ETA) and how it goes (rows/s, accepted, dead-lettered, 429s, retries, requests in flight).
+//!
+//! On a terminal, one line redrawn in place; off a terminal (a pipe, a cron job's log), a plain
+//! log line every few seconds and one at the end, with the same figures and no escape codes.
+//! Nothing when quiet.
 
 use std::io::IsTerminal;
 use std::sync::Arc;
@@ -8,29 +11,54 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::{Duration, Instant};
 
 use super::report::Counters;
-use crate::portal::{Portal, Traffic};
+use crate::portal::Portal;
+use crate::prepare::source::{Extent, Total};
 
-/// Shows progress until dropped: a bar on a terminal, a log line every few seconds otherwise,
-/// nothing when quiet.
+/// How often a line is written off a terminal.
+const LOG_EVERY: Duration = Duration::from_secs(5);
+/// How often the terminal line is redrawn.
+const REDRAW_EVERY: Duration = Duration::from_millis(250);
+
+/// What a run's progress is measured by.
+pub struct Gauges {
+    pub counters: Arc<Counters>,
+    pub portal: Arc<Portal>,
+    pub extent: Arc<Extent>,
+    /// Rows finished by earlier runs of a resumed job: done, though this run skips them.
+    pub done_before: u64,
+}
+
+/// Shows progress until [`Progress::finish`].
 pub struct Progress {
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Progress {
-    /// `etl run`'s progress: rows/s, accepted, dead-lettered, in flight, retries.
-    pub fn start(counters: Arc<Counters>, portal: Arc<Portal>, quiet: bool) -> Progress {
-        Progress::show(quiet, move |elapsed| {
-            let line = progress_line(&counters, portal.traffic(), elapsed);
-            match portal.waiting_for() {
+    /// `etl run`'s progress (nothing when `quiet`): how far, how fast, the rows' fates, and what
+    /// the portal makes the run wait for.
+    pub fn start(gauges: Gauges, quiet: bool) -> Progress {
+        Progress::lines(quiet, move |elapsed, terminal| {
+            let figures = Figures::read(&gauges, elapsed);
+            let line = match terminal {
+                true => figures.bar_line(),
+                false => figures.line(),
+            };
+            match gauges.portal.waiting_for() {
                 Some(waiting) => format!("{line} · {waiting}"),
                 None => line,
             }
         })
     }
 
-    /// Shows the line `line` makes from the time elapsed since the start.
+    /// A command's own line (export, verify), made from the time elapsed since the start.
     pub fn show(quiet: bool, line: impl Fn(Duration) -> String + Send + 'static) -> Progress {
+        Progress::lines(quiet, move |elapsed, _| line(elapsed))
+    }
+
+    /// Shows the line `line` makes from the time elapsed and whether stderr is a terminal: redrawn
+    /// in place on a terminal, logged every few seconds (and once at the end) off one.
+    fn lines(quiet: bool, line: impl Fn(Duration, bool) -> String + Send + 'static) -> Progress {
         if quiet {
             return Progress {
                 stop: None,
@@ -43,25 +71,26 @@ impl Progress {
             let started = Instant::now();
             let bar = terminal.then(|| {
                 let bar = indicatif::ProgressBar::new_spinner();
-                bar.enable_steady_tick(Duration::from_millis(120));
+                bar.set_style(
+                    indicatif::ProgressStyle::with_template("{msg}")
+                        .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+                );
                 bar
             });
-            let period = if terminal {
-                Duration::from_millis(250)
-            } else {
-                Duration::from_secs(5)
-            };
-            let mut tick = tokio::time::interval(period);
+            let mut tick = tokio::time::interval(if terminal { REDRAW_EVERY } else { LOG_EVERY });
             tick.tick().await;
             loop {
-                tokio::select! {
-                    _ = &mut stopped => break,
-                    _ = tick.tick() => {}
-                }
-                let line = line(started.elapsed());
+                let done = tokio::select! {
+                    _ = &mut stopped => true,
+                    _ = tick.tick() => false,
+                };
                 match &bar {
-                    Some(bar) => bar.set_message(line),
-                    None => tracing::info!("{line}"),
+                    Some(bar) if !done => bar.set_message(line(started.elapsed(), true)),
+                    Some(_) => {}
+                    None => tracing::info!("{}", line(started.elapsed(), false)),
+                }
+                if done {
+                    break;
                 }
             }
             if let Some(bar) = bar {
@@ -74,6 +103,7 @@ impl Progress {
         }
     }
 
+    /// Stops the display (off a terminal, after one last line).
     pub async fn finish(mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
@@ -84,16 +114,182 @@ impl Progress {
     }
 }
 
-fn progress_line(counters: &Counters, traffic: &Traffic, elapsed: Duration) -> String {
-    let get = |c: &AtomicU64| c.load(Relaxed);
-    let done = get(&counters.accepted) + get(&counters.dead_lettered);
-    let rate = done as f64 / elapsed.as_secs_f64().max(0.001);
-    format!(
-        "{:.0} rows/s · {} accepted · {} dead-lettered · {} in flight · {} retries",
-        rate,
-        get(&counters.accepted),
-        get(&counters.dead_lettered),
-        get(&counters.in_flight),
-        get(&traffic.retries)
-    )
+/// The figures of one progress line.
+#[derive(Debug, Clone, PartialEq)]
+struct Figures {
+    /// Rows done: accepted or dead-lettered (by this run or an earlier one).
+    done: u64,
+    total: Total,
+    elapsed: Duration,
+    /// Rows this run finished per second.
+    rate: f64,
+    accepted: u64,
+    dead_lettered: u64,
+    rate_limited: u64,
+    retries: u64,
+    in_flight: u64,
+}
+
+impl Figures {
+    fn read(gauges: &Gauges, elapsed: Duration) -> Figures {
+        let get = |c: &AtomicU64| c.load(Relaxed);
+        let counters = &gauges.counters;
+        let traffic = gauges.portal.traffic();
+        let accepted = get(&counters.accepted);
+        let dead_lettered = get(&counters.dead_lettered);
+        let this_run = accepted + dead_lettered;
+        Figures {
+            done: gauges.done_before + this_run,
+            total: gauges.extent.total(),
+            elapsed,
+            rate: this_run as f64 / elapsed.as_secs_f64().max(0.001),
+            accepted,
+            dead_lettered,
+            rate_limited: get(&traffic.rate_limited),
+            retries: get(&traffic.retries),
+            in_flight: get(&counters.in_flight),
+        }
+    }
+
+    /// The total when known or estimated, never below what is done.
+    fn total(&self) -> Option<(u64, &'static str)> {
+        match self.total {
+            Total::Exact(n) => Some((n.max(self.done), "")),
+            Total::About(n) => Some((n.max(self.done), "≈")),
+            Total::Unknown => None,
+        }
+    }
+
+    fn fraction(&self) -> Option<f64> {
+        let (total, _) = self.total()?;
+        Some(if total == 0 {
+            1.0
+        } else {
+            self.done as f64 / total as f64
+        })
+    }
+
+    /// `9,500/21,000 rows (45%) · 0:20 elapsed · ETA 0:24 · 475 rows/s · 9,400 accepted · …`
+    fn line(&self) -> String {
+        let amount = match self.total() {
+            Some((total, about)) => format!(
+                "{}/{about}{} rows ({:.0}%)",
+                thousands(self.done),
+                thousands(total),
+                self.fraction().unwrap_or(0.0) * 100.0
+            ),
+            None => format!("{} rows", thousands(self.done)),
+        };
+        let eta = match self.total() {
+            Some((total, _)) if self.rate >= 0.5 => {
+                let left = (total - self.done) as f64 / self.rate;
+                clock(Duration::from_secs_f64(left.min(1e7)))
+            }
+            _ => "--:--".to_string(),
+        };
+        format!(
+            "{amount} · {} elapsed · ETA {eta} · {} rows/s · {} accepted · {} dead-lettered · \
+             {} 429s · {} retries · {} in flight",
+            clock(self.elapsed),
+            thousands(self.rate.round() as u64),
+            thousands(self.accepted),
+            thousands(self.dead_lettered),
+            self.rate_limited,
+            self.retries,
+            self.in_flight
+        )
+    }
+
+    /// The terminal's line: a bar, then [`Figures::line`].
+    fn bar_line(&self) -> String {
+        const WIDTH: usize = 20;
+        let bar = match self.fraction() {
+            Some(fraction) => {
+                let full = ((fraction.clamp(0.0, 1.0)) * WIDTH as f64).round() as usize;
+                format!("[{}{}]", "#".repeat(full), "-".repeat(WIDTH - full))
+            }
+            None => format!("[{}]", "?".repeat(WIDTH)),
+        };
+        format!("{bar} {}", self.line())
+    }
+}
+
+/// `21000` → `21,000`.
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// `0:20`, `12:05`, `1:02:03`.
+fn clock(d: Duration) -> String {
+    let s = d.as_secs();
+    let (h, m, s) = (s / 3600, s / 60 % 60, s % 60);
+    if h > 0 {
+        format!("{h}:{m:02}:{s:02}")
+    } else {
+        format!("{m}:{s:02}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn figures(done: u64, total: Total, secs: u64) -> Figures {
+        Figures {
+            done,
+            total,
+            elapsed: Duration::from_secs(secs),
+            rate: done as f64 / secs as f64,
+            accepted: done - 100,
+            dead_lettered: 100,
+            rate_limited: 1,
+            retries: 2,
+            in_flight: 3,
+        }
+    }
+
+    #[test]
+    fn a_line_tells_how_far_and_how_fast() {
+        let line = figures(10_000, Total::Exact(21_000), 20).line();
+        assert_eq!(
+            line,
+            "10,000/21,000 rows (48%) · 0:20 elapsed · ETA 0:22 · 500 rows/s · 9,900 accepted · \
+             100 dead-lettered · 1 429s · 2 retries · 3 in flight"
+        );
+        let line = figures(10_000, Total::About(21_000), 20).line();
+        assert!(line.starts_with("10,000/≈21,000 rows (48%)"), "{line}");
+        let line = figures(200, Total::Unknown, 20).line();
+        assert!(
+            line.starts_with("200 rows · 0:20 elapsed · ETA --:--"),
+            "{line}"
+        );
+    }
+
+    #[test]
+    fn the_terminal_line_has_a_bar_and_no_line_has_escapes() {
+        let f = figures(10_500, Total::Exact(21_000), 3725);
+        assert!(
+            f.bar_line()
+                .starts_with("[##########----------] 10,500/21,000 rows (50%) · 1:02:05 elapsed")
+        );
+        assert!(!f.bar_line().contains('\u{1b}') && !f.line().contains('\u{1b}'));
+    }
+
+    #[test]
+    fn numbers_and_clocks() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1000), "1,000");
+        assert_eq!(thousands(1_234_567), "1,234,567");
+        assert_eq!(clock(Duration::from_secs(5)), "0:05");
+        assert_eq!(clock(Duration::from_secs(725)), "12:05");
+    }
 }

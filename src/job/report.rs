@@ -192,14 +192,16 @@ impl Report {
             text.push_str(&format!("; {} links removed", self.unlinked));
         }
         text.push_str(&format!(
-            "\n{} requests ({} retries, {} rate-limited, {} for bisection) in {:.1}s, {} rows/s",
-            self.requests,
-            self.retries,
-            self.rate_limited,
-            self.bisections,
-            self.elapsed_s,
-            self.rows_per_s
+            "\n{} requests ({} retries, {} rate-limited, {} for bisection)",
+            self.requests, self.retries, self.rate_limited, self.bisections,
         ));
+        // A run that did nothing (`--resume` of a finished job) has no time or speed to tell.
+        if self.elapsed_s > 0.0 {
+            text.push_str(&format!(
+                " in {:.1}s, {} rows/s",
+                self.elapsed_s, self.rows_per_s
+            ));
+        }
         if self.dead_lettered > 0 {
             text.push_str(&format!("\ndead letters: {}", self.dead_letter_file));
         }

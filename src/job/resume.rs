@@ -22,6 +22,11 @@ impl Earlier {
         Ok(Earlier { progress, dead })
     }
 
+    /// How many rows earlier runs finished (accepted or dead-lettered).
+    pub fn finished(&self) -> u64 {
+        self.progress.accepted.len() + self.dead.len()
+    }
+
     pub fn is_finished(&self, row: u64) -> bool {
         self.progress.accepted.contains(row) || self.dead.contains(row)
     }

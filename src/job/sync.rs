@@ -15,7 +15,7 @@ use xxhash_rust::xxh3::xxh3_64;
 use super::state::{Entry, State, StateError};
 use crate::config::Operation;
 use crate::config::sync::{SyncMode, SyncSpec};
-use crate::prepare::row::{Input, RejectStatus, Rejection};
+use crate::prepare::row::{Input, RejectStatus, Rejection, row_label};
 use crate::prepare::{RowFilter, Sorted};
 
 /// The keys a run's source holds, as hashes (8 bytes a row), kept for mirrored deletes.
@@ -166,6 +166,7 @@ impl RowFilter for SyncFilter {
 fn in_doubt(input: Input) -> Rejection {
     Rejection {
         row: input.row,
+        origin: input.origin,
         fields: input.fields,
         status: RejectStatus::Ambiguous,
         category: "AMBIGUOUS".into(),
@@ -173,7 +174,7 @@ fn in_doubt(input: Input) -> Rejection {
             "row {}: an earlier run's create of this key may have landed, and no unique property \
              is mapped to check it: look the record up, then `etl state forget` the key to send \
              it again",
-            input.row
+            row_label(input.row, input.origin)
         ),
     }
 }

@@ -18,23 +18,24 @@ use std::time::Instant;
 use tokio::sync::mpsc;
 
 use crate::config::secret::Secret;
-use crate::config::{Connection, Operation, Pipeline};
+use crate::config::{ConfigError, Connection, Operation, Pipeline};
 use crate::dispatch::concurrency::Concurrency;
 use crate::dispatch::resolve::Resolver;
 use crate::dispatch::{Dispatcher, Records, Spec};
 use crate::job::checkpoint::{Checkpoint, CheckpointError, Start};
 use crate::job::dead_letter::{DeadLetterError, DeadLetterWriter};
 use crate::job::outcome::{self, Recorder};
-use crate::job::progress::Progress;
+use crate::job::progress::{Gauges, Progress};
 use crate::job::report::{Counters, Report, Stopped};
 use crate::job::resume::Earlier;
 use crate::job::state::State;
+use crate::portal::Portal;
 use crate::portal::gate::Budget;
 use crate::portal::halt::{Halt, HaltFlag};
 use crate::portal::schema::{self, ObjectSchema, SchemaError};
-use crate::portal::target::{Target, TargetError};
-use crate::portal::{Portal, Traffic};
-use crate::prepare::{self, PrepareError, PrepareOptions};
+use crate::portal::target::{Target, TargetError, refused_token};
+use crate::prepare::trace::TraceIds;
+use crate::prepare::{self, Opened, PrepareError, PrepareOptions, RowFilter};
 use drive::{drive, rows_left};
 use sync::SyncRun;
 
@@ -70,6 +71,8 @@ pub struct RunOutcome {
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
     #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
     Target(#[from] TargetError),
     #[error(transparent)]
     Schema(#[from] SchemaError),
@@ -90,7 +93,8 @@ pub enum RunError {
 }
 
 /// Runs `pipeline` to its end (or to a clean early stop). Errors before the run starts (the
-/// target, the job's lock and journal) are `Err`; once it has started, every ending — a fatal one
+/// target, the schema, the pipeline checked against the source, the job's lock and journal) are
+/// `Err`, and leave no file of the job behind; once it has started, every ending — a fatal one
 /// included — is a [`RunOutcome`] with its report.
 pub async fn run(pipeline: &Pipeline, options: &RunOptions) -> Result<RunOutcome, RunError> {
     let connection = pipeline.connection();
@@ -153,67 +157,19 @@ pub async fn run_in(
         (true, false) => Start::Resume,
         (false, false) => Start::New,
     };
-    let mut sync = SyncRun::open(pipeline)?;
-    let (checkpoint, earlier) = open_job(pipeline, start, sync.as_mut().map(SyncRun::state))?;
-    if let Some(earlier) = earlier.as_ref().filter(|e| e.completed()) {
-        return Ok(RunOutcome {
-            report: earlier.report(pipeline),
-            halt: None,
-            already_finished: true,
-        });
-    }
-    // The run has started: from here every ending has a report.
-    let halt = &session.halt;
-    let counters = Arc::new(Counters::default());
-    let earlier_report = earlier.as_ref().map(|e| e.report(pipeline));
     let portal = session.target.portal_in(
         &pipeline.connection(),
-        Arc::clone(halt),
+        Arc::clone(&session.halt),
         session.budget.clone(),
-    );
-    let portal = match portal {
-        Ok(portal) => Some(Arc::new(portal)),
-        Err(err) => {
-            halt.raise(Halt::Failed(err.to_string()));
-            None
-        }
+    )?;
+    let run = Run {
+        pipeline,
+        portal: &Arc::new(portal),
+        counters: &Arc::new(Counters::default()),
+        options,
+        started,
     };
-    let mut rows_read = None;
-    if let Some(portal) = &portal {
-        let run = Run {
-            pipeline,
-            portal,
-            counters: &counters,
-            options,
-        };
-        match run.go(Arc::new(checkpoint), earlier, sync.as_mut()).await {
-            Ok(read) => rows_read = Some(read),
-            Err(err) => halt.raise(Halt::Failed(err.to_string())),
-        }
-    }
-    let idle = Traffic::default();
-    let traffic = portal.as_ref().map_or(&idle, |portal| portal.traffic());
-    // A failure may leave the prepare thread's count unknown: then the rows whose fate is known.
-    let rows_read = rows_read.unwrap_or_else(|| counters.settled());
-    let mut report = Report::new(&counters, traffic, rows_read, started.elapsed());
-    if let Some(earlier) = &earlier_report {
-        report.add_earlier(earlier);
-    }
-    let halt = halt.reason();
-    report.stopped = Stopped::from(halt.as_ref());
-    report.error = match &halt {
-        Some(Halt::Failed(reason)) => Some(reason.clone()),
-        Some(Halt::Refused { status, message }) => {
-            Some(format!("HubSpot refused the token ({status}): {message}"))
-        }
-        _ => None,
-    };
-    report.dead_letter_file = pipeline.dead_letter.path.display().to_string();
-    Ok(RunOutcome {
-        report,
-        halt,
-        already_finished: false,
-    })
+    run.start(start).await
 }
 
 /// Takes the job's lock and journal, and reads what earlier runs finished. A `[sync]` state
@@ -243,30 +199,47 @@ struct Run<'a> {
     portal: &'a Arc<Portal>,
     counters: &'a Arc<Counters>,
     options: &'a RunOptions,
+    started: Instant,
+}
+
+/// The job's files, open: its journal (with what earlier runs finished) and its `[sync]` state.
+struct Job {
+    checkpoint: Checkpoint,
+    earlier: Option<Earlier>,
+    sync: Option<SyncRun>,
 }
 
 impl Run<'_> {
-    /// Fetches the schema and the properties' validation rules, then prepares and dispatches every
-    /// row. Returns the rows read by this run (rows finished by earlier runs are skipped, and
-    /// counted from the journal).
-    async fn go(
-        &self,
-        checkpoint: Arc<Checkpoint>,
-        earlier: Option<Earlier>,
-        mut sync: Option<&mut SyncRun>,
-    ) -> Result<u64, RunError> {
+    /// Checks everything that can be checked before a file is written (the schema and its
+    /// validation rules, the pipeline against them and the source, the keys its links name), then
+    /// opens the job and goes. A job whose journal exists is opened first: another run holding it,
+    /// a journal of another job or a finished job is told before anything is asked of the portal
+    /// (and opening it creates no file).
+    async fn start(&self, start: Start) -> Result<RunOutcome, RunError> {
         let (pipeline, portal) = (self.pipeline, self.portal);
+        let mut job = None;
+        if pipeline.checkpoint.path.exists() {
+            let opened = self.open(start)?;
+            if let Some(earlier) = opened.earlier.as_ref().filter(|e| e.completed()) {
+                return Ok(RunOutcome {
+                    report: earlier.report(pipeline),
+                    halt: None,
+                    already_finished: true,
+                });
+            }
+            job = Some(opened);
+        }
+        // Nothing sent and nothing lost when the portal stops the run here: the halt says why
+        // (daily limit, refused token, an interrupt), and every row not finished before is left
+        // for --resume.
         let schema = match schema::fetch_for_writing(portal, &pipeline.target.object).await {
             Ok(schema) => schema,
-            // Nothing sent yet and nothing lost: the halt says why (daily limit, refused token,
-            // an interrupt), and every row not finished before is left for --resume.
             Err(_) if portal.halt().is_raised() => {
-                let left = rows_left(pipeline, earlier).await?;
-                Counters::add(&self.counters.unfinished, left);
-                return Ok(left);
+                return self.stopped_before_sending(job).await;
             }
-            Err(error) => return Err(error.into()),
+            Err(error) => return Err(schema_error(error, pipeline)),
         };
+        let opened = prepare::open(pipeline, &schema)?;
         let resolver =
             if pipeline.associations.is_empty() && !pipeline.target.operation.links_only() {
                 None
@@ -274,15 +247,99 @@ impl Run<'_> {
                 match Resolver::new(portal, pipeline, &|_| false).await {
                     Ok(resolver) => Some(Arc::new(resolver)),
                     Err(_) if portal.halt().is_raised() => {
-                        let left = rows_left(pipeline, earlier).await?;
-                        Counters::add(&self.counters.unfinished, left);
-                        return Ok(left);
+                        return self.stopped_before_sending(job).await;
                     }
                     Err(error) => return Err(error.into()),
                 }
             };
-        let spec = spec_of(pipeline, &schema);
-        let filter = match &mut sync {
+        let Job {
+            checkpoint,
+            earlier,
+            mut sync,
+        } = match job {
+            Some(job) => job,
+            None => self.open(start)?,
+        };
+        // The run has started: from here every ending has a report, Ctrl-C included.
+        let earlier_report = earlier.as_ref().map(|e| e.report(pipeline));
+        let spec = spec_of(pipeline, &schema, TraceIds::new(&checkpoint.job()));
+        let checkpoint = Arc::new(checkpoint);
+        let rows_read = match self
+            .go(opened, spec, resolver, checkpoint, earlier, sync.as_mut())
+            .await
+        {
+            Ok(read) => Some(read),
+            Err(err) => {
+                portal.halt().raise(Halt::Failed(err.to_string()));
+                None
+            }
+        };
+        Ok(self.outcome(rows_read, earlier_report.as_ref()))
+    }
+
+    /// Opens the job's `[sync]` state and its journal.
+    fn open(&self, start: Start) -> Result<Job, RunError> {
+        let mut sync = SyncRun::open(self.pipeline)?;
+        let (checkpoint, earlier) =
+            open_job(self.pipeline, start, sync.as_mut().map(SyncRun::state))?;
+        Ok(Job {
+            checkpoint,
+            earlier,
+            sync,
+        })
+    }
+
+    /// The run stopped before sending anything: every row no run finished (`job`'s earlier runs,
+    /// for a resumed job) is unfinished.
+    async fn stopped_before_sending(&self, job: Option<Job>) -> Result<RunOutcome, RunError> {
+        let pipeline = self.pipeline;
+        let earlier = job.and_then(|job| job.earlier);
+        let earlier_report = earlier.as_ref().map(|e| e.report(pipeline));
+        let left = rows_left(pipeline, earlier).await?;
+        Counters::add(&self.counters.unfinished, left);
+        Ok(self.outcome(Some(left), earlier_report.as_ref()))
+    }
+
+    /// The run's outcome and report. `rows_read`: the rows this run read (`None` when a failure
+    /// left the count unknown: then the rows whose fate is known).
+    fn outcome(&self, rows_read: Option<u64>, earlier: Option<&Report>) -> RunOutcome {
+        let (pipeline, portal) = (self.pipeline, self.portal);
+        let rows_read = rows_read.unwrap_or_else(|| self.counters.settled());
+        let elapsed = self.started.elapsed();
+        let mut report = Report::new(self.counters, portal.traffic(), rows_read, elapsed);
+        if let Some(earlier) = earlier {
+            report.add_earlier(earlier);
+        }
+        let halt = portal.halt().reason();
+        report.stopped = Stopped::from(halt.as_ref());
+        report.error = match &halt {
+            Some(Halt::Failed(reason)) => Some(reason.clone()),
+            Some(Halt::Refused { status, message }) => {
+                Some(refused_token(&pipeline.target.token_env, *status, message))
+            }
+            _ => None,
+        };
+        report.dead_letter_file = pipeline.dead_letter.path.display().to_string();
+        RunOutcome {
+            report,
+            halt,
+            already_finished: false,
+        }
+    }
+
+    /// Prepares and dispatches every row. Returns the rows read by this run (rows finished by
+    /// earlier runs are skipped, and counted from the journal).
+    async fn go(
+        &self,
+        opened: Opened,
+        spec: Spec,
+        resolver: Option<Arc<Resolver>>,
+        checkpoint: Arc<Checkpoint>,
+        earlier: Option<Earlier>,
+        mut sync: Option<&mut SyncRun>,
+    ) -> Result<u64, RunError> {
+        let (pipeline, portal) = (self.pipeline, self.portal);
+        let filter: Option<Box<dyn RowFilter>> = match &mut sync {
             Some(sync) => {
                 // What a crashed run accepted and never merged reaches the state first.
                 checkpoint.merge_state(sync.state())?;
@@ -290,20 +347,17 @@ impl Run<'_> {
             }
             None => None,
         };
+        let done_before = earlier.as_ref().map_or(0, Earlier::finished);
         let earlier = earlier.map(Arc::new);
         let stop_reading = Arc::new(AtomicBool::new(false));
         let skip = earlier.clone().map(|earlier| {
             Box::new(move |row| earlier.is_finished(row)) as Box<dyn Fn(u64) -> bool + Send>
         });
-        let prepared = prepare::spawn(
-            pipeline,
-            schema,
-            PrepareOptions {
-                skip,
-                stop: Arc::clone(&stop_reading),
-                filter,
-            },
-        )?;
+        let prepared = opened.spawn(PrepareOptions {
+            skip,
+            stop: Arc::clone(&stop_reading),
+            filter,
+        })?;
         // `etl validate` lists them; a run only notes them (the dead letters say what broke).
         let rules = &prepared.rules;
         tracing::debug!(
@@ -314,9 +368,10 @@ impl Run<'_> {
         );
         // A resumed job adds to the dead letters of its earlier runs.
         let (path, delimiter) = (&pipeline.dead_letter.path, pipeline.dead_letter.delimiter);
+        let (header, replay) = (&prepared.header, prepared.replay);
         let dead_letters = match earlier {
-            Some(_) => DeadLetterWriter::append(path, &prepared.header, delimiter),
-            None => DeadLetterWriter::create(path, &prepared.header, delimiter),
+            Some(_) => DeadLetterWriter::append(path, header, delimiter, replay),
+            None => DeadLetterWriter::create(path, header, delimiter, replay),
         }?;
 
         let (outcome_tx, outcome_rx) = mpsc::channel(1024);
@@ -329,11 +384,13 @@ impl Run<'_> {
                 halt: Arc::clone(portal.halt()),
             },
         ));
-        let progress = Progress::start(
-            Arc::clone(self.counters),
-            Arc::clone(portal),
-            self.options.quiet,
-        );
+        let gauges = Gauges {
+            counters: Arc::clone(self.counters),
+            portal: Arc::clone(portal),
+            extent: Arc::clone(&prepared.extent),
+            done_before,
+        };
+        let progress = Progress::start(gauges, self.options.quiet);
         let stopper = portal.halt().mirror_into(&stop_reading);
         let mut dispatcher = Dispatcher::new(
             Arc::clone(portal),
@@ -383,8 +440,16 @@ impl Run<'_> {
     }
 }
 
+/// A schema fetch that failed, in the pipeline's words where it is the pipeline's mistake.
+fn schema_error(error: SchemaError, pipeline: &Pipeline) -> RunError {
+    match error.pipeline_mistake(&pipeline.file) {
+        Some(mistake) => mistake.into(),
+        None => error.into(),
+    }
+}
+
 /// What the dispatcher needs from the pipeline and the portal's schema.
-fn spec_of(pipeline: &Pipeline, schema: &ObjectSchema) -> Spec {
+fn spec_of(pipeline: &Pipeline, schema: &ObjectSchema, traces: TraceIds) -> Spec {
     // A lost create can be checked through a mapped property whose values are unique by HubSpot's
     // rules (contacts' email is, whatever the schema's `hasUniqueValue` says).
     let verify_property = (pipeline.target.operation == Operation::Create)
@@ -404,5 +469,6 @@ fn spec_of(pipeline: &Pipeline, schema: &ObjectSchema) -> Spec {
         verify_property,
         max_retries: pipeline.dispatch.max_retries,
         association_batch_size: pipeline.dispatch.association_batch_size,
+        traces,
     }
 }

@@ -47,8 +47,16 @@ pub enum ClientError {
     BadToken,
 }
 
+/// Makes ring the process's TLS crypto provider (reqwest is built without one, see Cargo.toml).
+/// Every `reqwest::Client` is built after this; calling it again does nothing.
+pub fn install_tls() {
+    // Err only when a provider is installed already: that one serves.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 impl Client {
     pub fn new(base_url: &str, token: &Secret, timeout: Duration) -> Result<Client, ClientError> {
+        install_tls();
         let http = reqwest::Client::builder()
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(10)))

@@ -20,6 +20,13 @@ pub enum SchemaError {
         status: u16,
         message: String,
     },
+    /// The portal knows no such object type: the pipeline's mistake, not the portal's. (No URL:
+    /// for the embedded sandbox it is an internal port that means nothing to the user.)
+    #[error(
+        "the portal has no object type {object:?}{hint}; custom objects go by their objectTypeId \
+         (\"2-…\") or fully qualified name (\"p_…\")"
+    )]
+    UnknownObject { object: String, hint: String },
     #[error("{url}: {message} (HTTP 429, daily limit)")]
     DailyLimit { url: String, message: String },
     #[error("{url}: HTTP {status}: {message}")]

@@ -8,6 +8,7 @@
 //! rules (`rules.rs`), which a write must also satisfy.
 
 use std::collections::HashMap;
+use std::path::Path;
 
 use serde::Deserialize;
 
@@ -15,7 +16,8 @@ use super::Portal;
 pub use super::read::SchemaError;
 use super::read::get;
 use super::rules::{self, ValidationRules};
-use super::standard::{is_custom, standard_object};
+use super::standard::{is_custom, nearest_standard, standard_object};
+use crate::config::ConfigError;
 
 /// The property schema of one object type.
 #[derive(Debug, Clone)]
@@ -220,6 +222,18 @@ impl ObjectSchema {
     }
 }
 
+impl SchemaError {
+    /// The pipeline file's mistake behind this error, if it is one (an unknown object type): then
+    /// the error names the file and `target.object`.
+    pub fn pipeline_mistake(&self, file: &Path) -> Option<ConfigError> {
+        matches!(self, SchemaError::UnknownObject { .. }).then(|| ConfigError::Invalid {
+            file: file.to_path_buf(),
+            key: "target.object".into(),
+            message: self.to_string(),
+        })
+    }
+}
+
 /// The schema a write is checked against: [`fetch`], plus the properties' validation rules.
 pub async fn fetch_for_writing(portal: &Portal, object: &str) -> Result<ObjectSchema, SchemaError> {
     let mut schema = fetch(portal, object).await?;
@@ -231,7 +245,9 @@ pub async fn fetch_for_writing(portal: &Portal, object: &str) -> Result<ObjectSc
 /// interrupt stop the fetch with the reason; the token never appears in errors.
 pub async fn fetch(portal: &Portal, object: &str) -> Result<ObjectSchema, SchemaError> {
     let path = portal.paths().properties(object);
-    let body = get(portal, &path).await?;
+    let body = get(portal, &path)
+        .await
+        .map_err(|err| unknown_object(err, object))?;
     let schema = ObjectSchema::from_json(object, &body).map_err(|e| SchemaError::Parse {
         url: portal.url(&path),
         reason: e.to_string(),
@@ -247,6 +263,29 @@ pub async fn fetch(portal: &Portal, object: &str) -> Result<ObjectSchema, Schema
             url: portal.url(&path),
             reason: e.to_string(),
         })
+}
+
+/// HubSpot answers a properties request for an object type it does not know with a 400 "Unable
+/// to infer object type from: …" (or a 404): that is an unknown object type.
+fn unknown_object(err: SchemaError, object: &str) -> SchemaError {
+    let unknown = match &err {
+        SchemaError::NotFound { .. } => true,
+        SchemaError::Status {
+            status: 400,
+            message,
+            ..
+        } => message.contains("infer object type"),
+        _ => false,
+    };
+    if !unknown {
+        return err;
+    }
+    SchemaError::UnknownObject {
+        object: object.to_string(),
+        hint: nearest_standard(object)
+            .map(|name| format!(" (did you mean {name:?}?)"))
+            .unwrap_or_default(),
+    }
 }
 
 #[cfg(test)]

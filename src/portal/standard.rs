@@ -110,6 +110,11 @@ pub fn standard_object(object: &str) -> Option<&'static StandardObject> {
         .find(|s| s.name.eq_ignore_ascii_case(object) || s.id == object)
 }
 
+/// The standard object type `object` most likely misspells, by name.
+pub fn nearest_standard(object: &str) -> Option<&'static str> {
+    crate::config::suggestion::nearest(object, STANDARD.iter().map(|s| s.name))
+}
+
 /// Whether `object` is a custom object type (`2-…`).
 pub fn is_custom(object: &str) -> bool {
     object.starts_with("2-")

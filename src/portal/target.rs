@@ -20,8 +20,9 @@ pub enum TargetError {
     #[error(transparent)]
     Config(#[from] ConfigError),
     #[error(
-        "no API token: set the environment variable {var} to your private app's access token \
-         (the pipeline names the variable in target.token_env)"
+        "no API token: the environment variable {var} is not set. Set it to your private app's \
+         access token (export {var}=pat-…){}; base_url = \"sandbox\" needs no token",
+        token_env_note(var)
     )]
     MissingToken { var: String },
     #[error("cannot start the embedded sandbox: {0}")]
@@ -30,6 +31,30 @@ pub enum TargetError {
     Client(#[from] ClientError),
     #[error(transparent)]
     Budget(#[from] BudgetError),
+}
+
+/// Where the token's variable comes from, for messages.
+fn token_env_note(var: &str) -> &'static str {
+    if var == DEFAULT_TOKEN_ENV {
+        ", or name another variable with target.token_env in the pipeline file"
+    } else {
+        " (the pipeline names it in target.token_env)"
+    }
+}
+
+/// The variable the token is read from when the pipeline names none.
+const DEFAULT_TOKEN_ENV: &str = "HUBSPOT_TOKEN";
+
+/// What to say when the portal refuses the token read from `var` (401 or 403), with what to do.
+pub fn refused_token(var: &str, status: u16, message: &str) -> String {
+    let fix = if status == 403 {
+        "the private app lacks a scope this job needs: add the CRM scopes of the object type \
+         (read and write) in the app's settings"
+    } else {
+        "it is not a valid access token for this portal: copy the private app's access token \
+         again"
+    };
+    format!("HubSpot refused the token in {var} ({status}: {message}); {fix}")
 }
 
 /// A connected target: its base URL, the token, and the embedded sandbox when there is one.

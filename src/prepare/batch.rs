@@ -138,6 +138,7 @@ mod tests {
     fn input(row: u64, key: Option<&str>) -> Input {
         Input {
             row,
+            origin: None,
             fields: vec![],
             id: key.map(String::from),
             key: key.map(String::from),

@@ -1,35 +1,50 @@
 //! The JSON request encoder: HubSpot's batch bodies, serialized straight from the inputs with serde
 //! (no intermediate `serde_json::Value`).
 //!
-//! - create: `{"inputs":[{"properties":{…},"associations":[…],"objectWriteTraceId":"<row>"}]}`
-//! - update: `{"inputs":[{"id":"…","idProperty"?:"…","properties":{…},"objectWriteTraceId":"<row>"}]}`
-//! - upsert: `{"inputs":[{"id":"<value>","idProperty":"email","properties":{…},"objectWriteTraceId":"<row>"}]}`
+//! - create: `{"inputs":[{"properties":{…},"associations":[…],"objectWriteTraceId":"<job>-<row>"}]}`
+//! - update: `{"inputs":[{"id":"…","idProperty"?:"…","properties":{…},"objectWriteTraceId":"<job>-<row>"}]}`
+//! - upsert: `{"inputs":[{"id":"<value>","idProperty":"email","properties":{…},"objectWriteTraceId":"<job>-<row>"}]}`
 //! - archive: `{"inputs":[{"id":"…"}]}`
 //! - v4 association batch create (and labels/archive): `{"inputs":[{"from":{"id"},"to":{"id"},
 //!   "types":[{"associationCategory","associationTypeId"}]}]}`; batch archive:
 //!   `{"inputs":[{"from":{"id"},"to":[{"id"}]}]}` ([`links_body`]).
+
+use std::fmt;
 
 use serde::Serialize as DeriveSerialize;
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 
 use crate::config::Operation;
 use crate::prepare::row::{Association, Input};
+use crate::prepare::trace::TraceIds;
 
 /// The body of `POST /crm/v3/objects/{type}/batch/{op}` for `inputs`.
 ///
 /// For archive, `id_property` is not sent (HubSpot's batch archive takes record ids only): a dispatcher
 /// archiving by a unique property must resolve the values to record ids first.
-pub fn request_body(op: Operation, id_property: Option<&str>, inputs: &[Input]) -> Vec<u8> {
+pub fn request_body(
+    op: Operation,
+    id_property: Option<&str>,
+    traces: &TraceIds,
+    inputs: &[Input],
+) -> Vec<u8> {
     let mut out = Vec::with_capacity(64 + inputs.len() * 256);
-    write_body(&mut out, op, id_property, inputs);
+    write_body(&mut out, op, id_property, traces, inputs);
     out
 }
 
 /// Like [`request_body`], appending to `out` (reuse a buffer across batches).
-pub fn write_body(out: &mut Vec<u8>, op: Operation, id_property: Option<&str>, inputs: &[Input]) {
+pub fn write_body(
+    out: &mut Vec<u8>,
+    op: Operation,
+    id_property: Option<&str>,
+    traces: &TraceIds,
+    inputs: &[Input],
+) {
     let body = Body {
         op,
         id_property,
+        traces,
         inputs,
     };
     serde_json::to_writer(out, &body).expect("serializing strings into a Vec cannot fail");
@@ -38,6 +53,7 @@ pub fn write_body(out: &mut Vec<u8>, op: Operation, id_property: Option<&str>, i
 struct Body<'a> {
     op: Operation,
     id_property: Option<&'a str>,
+    traces: &'a TraceIds,
     inputs: &'a [Input],
 }
 
@@ -59,6 +75,7 @@ impl Serialize for Inputs<'_, '_> {
             seq.serialize_element(&One {
                 op: body.op,
                 id_property: body.id_property,
+                traces: body.traces,
                 input,
             })?;
         }
@@ -69,6 +86,7 @@ impl Serialize for Inputs<'_, '_> {
 struct One<'a> {
     op: Operation,
     id_property: Option<&'a str>,
+    traces: &'a TraceIds,
     input: &'a Input,
 }
 
@@ -95,7 +113,7 @@ impl Serialize for One<'_> {
         if self.op == Operation::Create && !input.associations.is_empty() {
             map.serialize_entry("associations", &Associations(&input.associations))?;
         }
-        map.serialize_entry("objectWriteTraceId", &TraceId(input.row))?;
+        map.serialize_entry("objectWriteTraceId", &Trace(self.traces, input.row))?;
         map.end()
     }
 }
@@ -187,23 +205,18 @@ impl Serialize for Properties<'_> {
     }
 }
 
-/// The row number as a JSON string, without allocating.
-struct TraceId(u64);
+/// A row's trace id as a JSON string, written straight into the output (no allocation per input).
+struct Trace<'a>(&'a TraceIds, u64);
 
-impl Serialize for TraceId {
+impl fmt::Display for Trace<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt_row(self.1, f)
+    }
+}
+
+impl Serialize for Trace<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut buf = [0u8; 20];
-        let mut n = self.0;
-        let mut i = buf.len();
-        loop {
-            i -= 1;
-            buf[i] = b'0' + (n % 10) as u8;
-            n /= 10;
-            if n == 0 {
-                break;
-            }
-        }
-        s.serialize_str(std::str::from_utf8(&buf[i..]).expect("ASCII digits"))
+        s.collect_str(self)
     }
 }
 
@@ -256,6 +269,7 @@ mod tests {
     fn input(row: u64, id: Option<&str>) -> Input {
         Input {
             row,
+            origin: None,
             fields: vec![],
             id: id.map(String::from),
             key: None,
@@ -271,7 +285,8 @@ mod tests {
     }
 
     fn body(op: Operation, id_property: Option<&str>, inputs: &[Input]) -> Value {
-        serde_json::from_slice(&request_body(op, id_property, inputs)).unwrap()
+        let traces = TraceIds::new("j0b");
+        serde_json::from_slice(&request_body(op, id_property, &traces, inputs)).unwrap()
     }
 
     #[test]
@@ -289,8 +304,8 @@ mod tests {
             json!({"inputs":[
                 {"properties":{"email":"a@b.co","note":"say \"hi\"\n"},
                  "associations":[{"to":{"id":"99"},"types":[{"associationCategory":"HUBSPOT_DEFINED","associationTypeId":279}]}],
-                 "objectWriteTraceId":"1"},
-                {"properties":{"email":"a@b.co","note":"say \"hi\"\n"},"objectWriteTraceId":"12345678901"}
+                 "objectWriteTraceId":"j0b-1"},
+                {"properties":{"email":"a@b.co","note":"say \"hi\"\n"},"objectWriteTraceId":"j0b-12345678901"}
             ]})
         );
     }
@@ -300,7 +315,7 @@ mod tests {
         let v = body(Operation::Update, None, &[input(3, Some("42"))]);
         assert_eq!(v["inputs"][0]["id"], "42");
         assert!(v["inputs"][0].get("idProperty").is_none());
-        assert_eq!(v["inputs"][0]["objectWriteTraceId"], "3");
+        assert_eq!(v["inputs"][0]["objectWriteTraceId"], "j0b-3");
         let v = body(
             Operation::Upsert,
             Some("email"),
@@ -350,10 +365,11 @@ mod tests {
 
     #[test]
     fn trace_ids_render_every_width() {
+        let traces = TraceIds::new("5f3a9c01");
         for n in [0u64, 9, 10, 99, 100, u64::MAX] {
             let mut out = Vec::new();
-            serde_json::to_writer(&mut out, &TraceId(n)).unwrap();
-            assert_eq!(String::from_utf8(out).unwrap(), format!("\"{n}\""));
+            serde_json::to_writer(&mut out, &Trace(&traces, n)).unwrap();
+            assert_eq!(String::from_utf8(out).unwrap(), format!("\"5f3a9c01-{n}\""));
         }
     }
 }

@@ -134,6 +134,7 @@ mod tests {
     fn row(company: &str) -> SourceRow {
         SourceRow {
             row: 1,
+            origin: None,
             fields: vec!["a@b.co".into(), company.into(), String::new()],
         }
     }

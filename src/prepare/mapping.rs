@@ -320,6 +320,7 @@ mod tests {
         .unwrap();
         let row = SourceRow {
             row: 1,
+            origin: None,
             fields: fields.iter().map(|s| s.to_string()).collect(),
         };
         let mut violations = Vec::new();

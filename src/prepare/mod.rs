@@ -12,6 +12,7 @@
 //! - `violation`: one reason a row is invalid, and the rejection built from a row's reasons;
 //! - `batch`: the batcher (batch size, one input per key per batch, file order per key);
 //! - `encode`: batch request bodies;
+//! - `trace`: a row's name on the wire (`objectWriteTraceId`, unique per job);
 //! - `thread`: the loop that runs all of the above on a thread of its own, feeding a bounded
 //!   channel;
 //! - `row`: the values that travel along the data path (source row, input, rejection).
@@ -27,11 +28,12 @@ pub mod row;
 pub mod rules;
 pub mod source;
 pub mod thread;
+pub mod trace;
 pub mod validate;
 pub mod values;
 pub mod violation;
 
 pub use thread::{
-    PrepareError, PrepareHandle, PrepareOptions, PrepareOutcome, PrepareTotals, Prepared, Preparer,
-    RowFilter, Sorted, spawn,
+    Opened, PrepareError, PrepareHandle, PrepareOptions, PrepareOutcome, PrepareTotals, Prepared,
+    Preparer, RowFilter, Sorted, open, spawn,
 };

@@ -1,7 +1,9 @@
 //! The values that travel along the data path: a source row, a ready API input, and a rejected row.
 //!
 //! A row's identity is its source row number (1-based data row, header excluded). It travels with the
-//! row to the end: the dead-letter file, the report and the checkpoint all speak of it.
+//! row to the end: the dead-letter file, the report and the checkpoint all speak of it. A row of a
+//! dead-letter file being replayed also carries its number in the original source (`origin`, the
+//! file's `etl_row`), which its messages and its new dead letter keep.
 
 use std::fmt;
 use std::sync::Arc;
@@ -13,6 +15,8 @@ use crate::config::Operation;
 pub struct SourceRow {
     /// 1-based data row number (the header is not counted).
     pub row: u64,
+    /// The row's number in the original source, when this file is a dead-letter file (`etl_row`).
+    pub origin: Option<u64>,
     /// The original fields, rendered as text (Parquet values rendered the way HubSpot expects).
     pub fields: Vec<String>,
 }
@@ -20,8 +24,10 @@ pub struct SourceRow {
 /// A row mapped and validated, ready to become one input of a batch request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Input {
-    /// 1-based source row number; sent as `objectWriteTraceId`.
+    /// 1-based source row number; sent in `objectWriteTraceId`.
     pub row: u64,
+    /// The row's number in the original source, when replaying a dead-letter file.
+    pub origin: Option<u64>,
     /// The original fields, kept so a failure can be dead-lettered with the row as the user wrote it.
     pub fields: Vec<String>,
     /// The record's identity for update/upsert/archive: a record id, or the `id_property` value.
@@ -125,6 +131,9 @@ impl fmt::Display for RejectStatus {
 pub struct Rejection {
     /// 1-based source row number.
     pub row: u64,
+    /// The row's number in the original source, when replaying a dead-letter file: the dead
+    /// letter's `etl_row`.
+    pub origin: Option<u64>,
     /// The original fields, in column order.
     pub fields: Vec<String>,
     pub status: RejectStatus,
@@ -132,4 +141,9 @@ pub struct Rejection {
     pub category: String,
     /// A message a person can act on: names the column, property, value and reason.
     pub message: String,
+}
+
+/// The number a person knows a row by: its number in the original source when it has one.
+pub fn row_label(row: u64, origin: Option<u64>) -> u64 {
+    origin.unwrap_or(row)
 }

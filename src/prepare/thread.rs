@@ -15,7 +15,7 @@ use super::batch::{Batch, Batcher, DEFAULT_MAX_OPEN};
 use super::mapping::{Mapper, MappingError};
 use super::row::{Input, Rejection, SourceRow};
 use super::rules::RulesReport;
-use super::source::{self, Source, SourceError};
+use super::source::{self, Extent, Source, SourceError};
 use super::validate::{ValidateError, Validator};
 use super::violation::Violation;
 use crate::config::Pipeline;
@@ -100,6 +100,10 @@ pub struct PrepareOutcome {
 pub struct PrepareHandle {
     /// Source column names (dead-letter files use them).
     pub header: Vec<String>,
+    /// The source is a dead-letter file being replayed (its rows keep their original numbers).
+    pub replay: bool,
+    /// How far reading has got, for the progress display.
+    pub extent: Arc<Extent>,
     /// Which property validation rules are checked here, and which are left to the portal.
     pub rules: RulesReport,
     /// Batches and rejections, in order.
@@ -165,46 +169,79 @@ impl Preparer {
     }
 }
 
-/// Opens the source, checks the pipeline against it and the schema (fatal errors here, before any row
-/// is read), then prepares rows on a dedicated thread.
+/// A source opened and a pipeline checked against it and the schema, not yet read: every fatal
+/// mistake of the pipeline (a missing column, an unknown property) is found before anything is
+/// written or sent.
+pub struct Opened {
+    source: Source,
+    preparer: Preparer,
+    batch_size: usize,
+}
+
+/// Opens the source and checks the pipeline against it and the schema (fatal errors here, before
+/// any row is read).
+pub fn open(pipeline: &Pipeline, schema: &ObjectSchema) -> Result<Opened, PrepareError> {
+    let source = source::open(&pipeline.source)?;
+    let preparer = Preparer::new(pipeline, schema, source.header())?;
+    // Link operations batch links, up to the associations API's own size.
+    let batch_size = match pipeline.target.operation.links_only() {
+        true => pipeline.dispatch.association_batch_size,
+        false => pipeline.dispatch.batch_size,
+    };
+    Ok(Opened {
+        source,
+        preparer,
+        batch_size,
+    })
+}
+
+/// Opens and checks (see [`open`]), then prepares rows on a dedicated thread.
 pub fn spawn(
     pipeline: &Pipeline,
     schema: ObjectSchema,
     options: PrepareOptions,
 ) -> Result<PrepareHandle, PrepareError> {
-    let mut source = source::open(&pipeline.source)?;
-    let header = source.header().to_vec();
-    let mut preparer = Preparer::new(pipeline, &schema, &header)?;
-    let rules = preparer.validator.rules_report().clone();
-    // Link operations batch links, up to the associations API's own size.
-    let batch_size = if pipeline.target.operation.links_only() {
-        pipeline.dispatch.association_batch_size
-    } else {
-        pipeline.dispatch.batch_size
-    };
-    let mut options = options;
-    let (tx, events) = mpsc::channel(EVENT_CAPACITY);
-    let (done_tx, done) = oneshot::channel();
-    std::thread::Builder::new()
-        .name("etl-prepare".into())
-        .spawn(move || {
-            let outcome = catch_unwind(AssertUnwindSafe(|| {
-                run(&mut source, &mut preparer, batch_size, &mut options, &tx)
-            }))
-            .unwrap_or_else(|panic| PrepareOutcome {
-                totals: PrepareTotals::default(),
-                error: Some(PrepareError::Thread(format!("panicked: {panic:?}"))),
-            });
-            drop(tx);
-            let _ = done_tx.send(outcome);
+    open(pipeline, &schema)?.spawn(options)
+}
+
+impl Opened {
+    /// Prepares the rows on a dedicated thread.
+    pub fn spawn(self, options: PrepareOptions) -> Result<PrepareHandle, PrepareError> {
+        let Opened {
+            mut source,
+            mut preparer,
+            batch_size,
+        } = self;
+        let header = source.header().to_vec();
+        let replay = source.is_replay();
+        let extent = Arc::clone(source.extent());
+        let rules = preparer.validator.rules_report().clone();
+        let mut options = options;
+        let (tx, events) = mpsc::channel(EVENT_CAPACITY);
+        let (done_tx, done) = oneshot::channel();
+        std::thread::Builder::new()
+            .name("etl-prepare".into())
+            .spawn(move || {
+                let outcome = catch_unwind(AssertUnwindSafe(|| {
+                    run(&mut source, &mut preparer, batch_size, &mut options, &tx)
+                }))
+                .unwrap_or_else(|panic| PrepareOutcome {
+                    totals: PrepareTotals::default(),
+                    error: Some(PrepareError::Thread(format!("panicked: {panic:?}"))),
+                });
+                drop(tx);
+                let _ = done_tx.send(outcome);
+            })
+            .map_err(|e| PrepareError::Thread(e.to_string()))?;
+        Ok(PrepareHandle {
+            header,
+            replay,
+            extent,
+            rules,
+            events,
+            done,
         })
-        .map_err(|e| PrepareError::Thread(e.to_string()))?;
-    Ok(PrepareHandle {
-        header,
-        rules,
-        events,
-        done,
-    })
+    }
 }
 
 /// The loop of the prepare thread.

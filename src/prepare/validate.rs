@@ -18,6 +18,7 @@ use super::row::{Input, Link, Rejection, SourceRow, SyncRow};
 use super::rules::{self, PropertyRules, RulesReport};
 use super::values::looks_like_epoch_seconds;
 use super::violation::{Violation, rejection};
+use crate::config::suggestion::{fold, nearest};
 use crate::config::{Operation, Pipeline};
 use crate::portal::schema::{ObjectSchema, PropertySchema};
 
@@ -324,7 +325,7 @@ impl Validator {
         let sync_key = self.sync_key(&row, id.as_deref(), violations);
         let links = self.links.read(&row, violations);
         if !violations.is_empty() {
-            let rejection = rejection(row.row, row.fields, violations);
+            let rejection = rejection(row.row, row.origin, row.fields, violations);
             violations.clear();
             return Err(rejection);
         }
@@ -348,6 +349,7 @@ impl Validator {
         });
         Ok(Input {
             row: row.row,
+            origin: row.origin,
             fields: row.fields,
             id,
             key,
@@ -538,19 +540,21 @@ fn compile_rules(
     (!rules.is_empty()).then_some(rules)
 }
 
-/// ` (did you mean "firstname", label "First Name"?)` when a property's label or a near name matches.
+/// ` (did you mean "firstname", label "First Name"?)` when a property's label or name is the
+/// wanted name folded (case, spaces, `_`, `-`), else the nearest name by edit distance.
 fn suggest(schema: &ObjectSchema, wanted: &str) -> String {
-    let folded = wanted.to_lowercase().replace([' ', '_', '-'], "");
+    let folded = fold(wanted);
     let mut hits: Vec<&PropertySchema> = schema
         .properties
         .values()
-        .filter(|p| {
-            p.label.to_lowercase().replace([' ', '_', '-'], "") == folded
-                || p.name.to_lowercase().replace([' ', '_', '-'], "") == folded
-        })
+        .filter(|p| fold(&p.label) == folded || fold(&p.name) == folded)
         .collect();
     hits.sort_by(|a, b| a.name.cmp(&b.name));
-    match hits.first() {
+    let hit = hits.first().copied().or_else(|| {
+        nearest(wanted, schema.properties.keys().map(String::as_str))
+            .and_then(|name| schema.property(name))
+    });
+    match hit {
         Some(p) => format!(" (did you mean {:?}, label {:?}?)", p.name, p.label),
         None => String::new(),
     }
@@ -618,6 +622,7 @@ mod tests {
         let (mapper, validator) = setup(target, mapping).unwrap();
         let row = SourceRow {
             row: 7,
+            origin: None,
             fields: fields.iter().map(|s| s.to_string()).collect(),
         };
         let mut violations = Vec::new();
@@ -894,6 +899,7 @@ mod tests {
         );
         let row = SourceRow {
             row: 3,
+            origin: None,
             fields: GOOD.map(String::from).to_vec(),
         };
         let mut violations = Vec::new();
@@ -920,7 +926,11 @@ mod tests {
         let go = |id: &str| {
             let mut fields: Vec<String> = GOOD.map(String::from).to_vec();
             fields[8] = id.into();
-            let row = SourceRow { row: 1, fields };
+            let row = SourceRow {
+                row: 1,
+                origin: None,
+                fields,
+            };
             let mut vs = Vec::new();
             let props = mapper.map(&row, &mut vs);
             v.check(row, props, &mut vs)

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use super::row::{RejectStatus, Rejection};
+use super::row::{RejectStatus, Rejection, row_label};
 
 /// One reason a row is invalid.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,8 +63,13 @@ pub fn quote(value: &str) -> String {
 }
 
 /// Builds the dead-letter rejection for a row with these violations (at least one).
-pub fn rejection(row: u64, fields: Vec<String>, violations: &[Violation]) -> Rejection {
-    let mut message = format!("row {row}: ");
+pub fn rejection(
+    row: u64,
+    origin: Option<u64>,
+    fields: Vec<String>,
+    violations: &[Violation],
+) -> Rejection {
+    let mut message = format!("row {}: ", row_label(row, origin));
     for (i, v) in violations.iter().enumerate() {
         if i > 0 {
             message.push_str("; ");
@@ -73,6 +78,7 @@ pub fn rejection(row: u64, fields: Vec<String>, violations: &[Violation]) -> Rej
     }
     Rejection {
         row,
+        origin,
         fields,
         status: RejectStatus::Invalid,
         category: violations

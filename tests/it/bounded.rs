@@ -77,8 +77,7 @@ fn huge_cell_probe() {
     let pipeline = Pipeline::new()
         .upsert_by("email")
         .map_contact_columns()
-        .base_url("sandbox")
-        .dead_letter("failed.csv");
+        .base_url("sandbox");
     let path = work.write("p.toml", pipeline.text());
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let summary = runtime.block_on(validate(&load(&path), None)).unwrap();
@@ -87,7 +86,7 @@ fn huge_cell_probe() {
         (3, 2, 1)
     );
     assert_eq!(summary.by_category["ROW_TOO_LARGE"], 1);
-    let dead = CsvFile::read(&work.path("failed.csv"));
+    let dead = CsvFile::read(&work.path("input.invalid.csv"));
     assert_eq!(dead.get(0, "etl_row"), "2");
     assert_eq!(dead.get(0, "etl_status"), "unreadable");
     let cut = dead.get(0, "First Name");

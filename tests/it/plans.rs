@@ -336,13 +336,14 @@ fn a_plan_refuses_source_which_replays_one_pipelines_file() {
         .written_pipeline("migration.toml", &plan_text(""))
         .args(["--source", "contacts.csv"]);
     let run = scenario.run();
-    run.exit(1)
+    // A command-line mistake: usage (exit 2).
+    run.exit(2)
         .says("--source replays one pipeline's file; the stages of a plan read their own");
     assert_eq!(run.portal().records("companies"), 0, "no stage ran");
     run.then()
         .args(["--source", "contacts.csv"])
         .validate()
-        .exit(1)
+        .exit(2)
         .says("--source replays one pipeline's file");
 }
 

@@ -11,7 +11,7 @@ use proptest::prelude::*;
 
 use crate::support::engine::{
     ObjectSchema, Operation, PrepareOptions, PrepareOutcome, Prepared, RejectStatus, Rejection,
-    Secret, config, encode, load, prepare, validate,
+    Secret, TraceIds, config, encode, load, prepare, validate,
 };
 use crate::support::fixtures::{self, CONTACTS, Pipeline};
 use crate::support::sandbox::Sandbox;
@@ -229,7 +229,7 @@ async fn validate_summarises_and_writes_dead_letters() {
     assert_eq!(summary.by_category["INVALID_EMAIL"], 1);
     assert_eq!(summary.by_category["UNREADABLE_ROW"], 1);
     let dead = summary.dead_letter.clone().unwrap();
-    assert_eq!(dead, d.path("c.failed.csv"));
+    assert_eq!(dead, d.path("c.invalid.csv"));
     let text = std::fs::read_to_string(&dead).unwrap();
     assert!(
         text.starts_with("Email,First,Stage,Born,etl_row,etl_status,etl_category,etl_message\n"),
@@ -434,7 +434,14 @@ fn drain_counting(p: &config::Pipeline) -> (u64, u64, PrepareOutcome) {
                 Prepared::Batch(b) => {
                     inputs += b.inputs.len() as u64;
                     body.clear();
-                    encode::write_body(&mut body, Operation::Upsert, Some("email"), &b.inputs);
+                    let traces = TraceIds::new("job1");
+                    encode::write_body(
+                        &mut body,
+                        Operation::Upsert,
+                        Some("email"),
+                        &traces,
+                        &b.inputs,
+                    );
                 }
                 Prepared::Rejected(_) => rejected += 1,
                 Prepared::Unchanged(_) => unreachable!("no [sync] filter here"),

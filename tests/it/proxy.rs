@@ -52,7 +52,7 @@ impl Proxy {
         let upstream = upstream.to_string();
         let rewrite: Arc<Rewrite> = Arc::new(rewrite);
         let delay: Arc<Delay> = Arc::new(delay);
-        let client = reqwest::Client::new();
+        let client = crate::support::sandbox::http();
         let listener = runtime
             .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
             .expect("a port for the proxy");

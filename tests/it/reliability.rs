@@ -319,7 +319,7 @@ fn a_second_interrupt_exits_at_once_and_keeps_the_dead_letters() {
 }
 
 #[test]
-fn validate_with_the_dead_letter_file_as_source_never_rewrites_it() {
+fn replaying_the_dead_letter_file_never_rewrites_it() {
     // The pipeline spells the dead-letter file `failed.csv`; the replay names it absolutely.
     let run = Scenario::new()
         .csv(contacts_with_bad_emails(30, 10))
@@ -328,8 +328,8 @@ fn validate_with_the_dead_letter_file_as_source_never_rewrites_it() {
                 .map_contact_columns()
                 .dead_letter("failed.csv")
         })
-        .validate();
-    run.exit(3).invalid(3);
+        .run();
+    run.exit(3).dead_lettered(3);
     let failed = run.workdir().path("failed.csv");
     let before = std::fs::read(&failed).unwrap();
     let absolute = failed.canonicalize().unwrap();
@@ -343,13 +343,19 @@ fn validate_with_the_dead_letter_file_as_source_never_rewrites_it() {
         before,
         "the input was rewritten"
     );
-    assert!(replay.workdir().path("failed.failed.csv").exists());
-    // `etl run` agrees: the same spelling writes to <stem>.failed.failed.csv instead of refusing.
+    assert!(replay.workdir().path("failed.invalid.csv").exists());
+    // `etl run` agrees: the replay's dead letters go to <stem>.failed.csv beside it.
     let run = replay
         .then()
         .args(["--source", absolute.to_str().unwrap()])
         .run();
     run.exit(3).dead_lettered(3);
+    assert!(
+        run.report()["dead_letter_file"]
+            .as_str()
+            .unwrap()
+            .ends_with("failed.failed.csv")
+    );
     assert_eq!(std::fs::read(&failed).unwrap(), before);
 }
 
@@ -382,7 +388,11 @@ fn job_files_that_name_the_source_or_the_pipeline_are_refused_at_load() {
         .current_dir(work.dir())
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "a flag's mistake is a usage error"
+    );
     let said = String::from_utf8_lossy(&out.stderr);
     assert!(
         said.contains("--report") && said.contains("same file"),
@@ -445,13 +455,14 @@ fn a_dry_run_never_truncates_the_dead_letters_of_a_live_run() {
         std::thread::sleep(Duration::from_millis(20));
     }
     let live = std::fs::read(&failed).unwrap();
+    // A dry run writes its invalid rows to a file of its own, so it need not wait for the run.
     let dry = running.alongside().validate();
-    dry.exit(1)
-        .says("another `etl run` of this pipeline is running");
-    // The live run may have added dead letters since; none it wrote is gone.
+    dry.exit(3).invalid(4);
+    assert_eq!(dry.report()["dead_letter_file"], "input.invalid.csv");
+    // The live run may have written more since; what it had written is all still there.
     assert!(
         std::fs::read(&failed).unwrap().starts_with(&live),
-        "truncated"
+        "the live run's dead letters were rewritten"
     );
     running.terminate().exit(4);
 }

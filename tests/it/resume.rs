@@ -134,9 +134,14 @@ fn resuming_a_finished_job_does_nothing_and_says_so() {
         .run();
     run.exit(0);
     let requests = run.portal().stats()["requests_total"].clone();
-    let run = run.then().args(["--resume"]).run();
+    let run = run.then().args(["--resume"]).verbose().run();
     run.exit(0).says("already finished").accepted(500);
     assert_eq!(run.portal().stats()["requests_total"], requests);
+    assert!(
+        !run.text().contains("0.0s"),
+        "no time for a run that did nothing: {}",
+        run.text()
+    );
 }
 
 #[test]

@@ -424,5 +424,22 @@ fn base_url_on_the_command_line_overrides_the_pipeline() {
     run.exit(0);
     assert_eq!(run.portal().records("contacts"), 15);
     let run = run.then().args(["--base-url", "ftp://example.com"]).run();
-    run.exit(1).says("--base-url");
+    run.exit(2).says("--base-url \"ftp://example.com\"");
+}
+
+#[test]
+fn two_jobs_on_one_portal_never_share_a_trace_id() {
+    // Both jobs' rows are numbered from 1: trace ids of row numbers alone would repeat.
+    let first = Scenario::new()
+        .csv(contacts(50))
+        .pipeline(|p| p.create().map_contact_columns())
+        .run();
+    first.exit(0).created(50);
+    let other = Csv::new(["Email", "First Name", "Last Name"])
+        .rows((1..=50).map(|i| [format!("other{i}@example.com"), "O".into(), "X".into()]));
+    let second = first.then().csv(other).run();
+    second.exit(0).created(50);
+    let stats = second.portal().stats();
+    assert_eq!(stats["creates_per_trace_id_max"], 1, "{stats}");
+    assert_eq!(second.portal().records("contacts"), 100);
 }

@@ -557,7 +557,7 @@ async fn the_cli_serves_until_killed() {
         .strip_prefix("etl sandbox listening on ")
         .expect("prints its URL")
         .to_owned();
-    let reply = reqwest::Client::new()
+    let reply = crate::support::sandbox::http()
         .get(format!("{url}/crm/v3/objects/contacts"))
         .bearer_auth("cli-secret-token")
         .send()

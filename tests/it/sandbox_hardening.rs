@@ -175,7 +175,7 @@ async fn off_loopback_the_token_is_required_and_guards_sandbox_paths() {
     .await
     .expect("starts with a token");
     let base = format!("http://127.0.0.1:{}", handle.addr().port());
-    let client = reqwest::Client::new();
+    let client = crate::support::sandbox::http();
     let stats = format!("{base}/_sandbox/stats");
     for token in [None, Some("wrong")] {
         let mut request = client.get(&stats);

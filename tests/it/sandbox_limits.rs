@@ -271,7 +271,7 @@ async fn lost_responses_land_the_write() {
         ..config()
     })
     .await;
-    let client = reqwest::Client::new();
+    let client = crate::support::sandbox::http();
     for i in 0..12 {
         let sent = client
             .post(format!("{}/crm/v3/objects/contacts", sb.base))
@@ -381,7 +381,7 @@ async fn shutdown_stops_the_server() {
     let base = sb.base.clone();
     assert_eq!(sb.handle().addr().ip().to_string(), "127.0.0.1");
     sb.shutdown().await;
-    let refused = reqwest::Client::new()
+    let refused = crate::support::sandbox::http()
         .get(format!("{base}/crm/v3/objects/contacts"))
         .bearer_auth(TOKEN)
         .send()

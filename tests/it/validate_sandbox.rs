@@ -60,17 +60,17 @@ fn a_parquet_dead_letter_file_replays_with_source() {
         .exit(0)
         .rows_read(8)
         .invalid(0);
-    // Replaying the dead-letter file itself never truncates it.
+    // Replaying the file of invalid rows itself never truncates it.
     let replay = run
         .then()
-        .args(["--source", "companies.failed.csv"])
+        .args(["--source", "companies.invalid.csv"])
         .validate();
     replay.exit(3).invalid(8);
-    let original = CsvFile::read(&run.workdir().path("companies.failed.csv"));
+    let original = CsvFile::read(&run.workdir().path("companies.invalid.csv"));
     assert_eq!(original.len(), 8);
     assert_eq!(
         replay.report()["dead_letter_file"],
-        "companies.failed.failed.csv"
+        "companies.invalid.invalid.csv"
     );
 }
 
@@ -91,7 +91,7 @@ fn all_valid_exits_zero_and_fatal_errors_exit_one() {
         .pipeline(|p| pipeline(p).map("firstname", "First"))
         .validate();
     run.exit(0).invalid(0);
-    assert!(!run.workdir().path("c.failed.csv").exists());
+    assert!(!run.workdir().path("c.invalid.csv").exists());
     run.then()
         .pipeline_file("bad.toml")
         .pipeline(|p| pipeline(p).map("first_name", "First"))

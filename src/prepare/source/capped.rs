@@ -62,6 +62,8 @@ pub struct CappedReader<R> {
     buffer: Box<[u8]>,
     pos: usize,
     filled: usize,
+    /// Bytes of the input before the buffer's contents.
+    before: u64,
     eof: bool,
     scratch: Box<[u8]>,
     scratch_ends: Box<[usize]>,
@@ -82,6 +84,7 @@ impl<R: Read> CappedReader<R> {
             buffer: vec![0; INPUT].into_boxed_slice(),
             pos: 0,
             filled: 0,
+            before: 0,
             eof: false,
             scratch: vec![0; SCRATCH].into_boxed_slice(),
             scratch_ends: vec![0; 1024].into_boxed_slice(),
@@ -95,6 +98,12 @@ impl<R: Read> CappedReader<R> {
         self.max_fields = max_fields;
     }
 
+    /// Bytes of the input parsed so far (to the end of the last record read): how far into the
+    /// file reading has got.
+    pub fn consumed(&self) -> u64 {
+        self.before + self.pos as u64
+    }
+
     /// Reads the next record into `record`; `false` at the end of the input.
     pub fn read(&mut self, record: &mut Record) -> std::io::Result<bool> {
         record.data.clear();
@@ -105,6 +114,7 @@ impl<R: Read> CappedReader<R> {
         record.line = self.core.line();
         loop {
             if self.pos == self.filled && !self.eof {
+                self.before += self.filled as u64;
                 self.filled = self.input.read(&mut self.buffer)?;
                 self.pos = 0;
                 self.eof = self.filled == 0;
@@ -201,6 +211,21 @@ mod tests {
         assert_eq!(fields[2], (String::new(), true));
         assert_eq!(rows[1].0, plain(&["next", "row", "here"]));
         assert!(!rows[1].2);
+    }
+
+    #[test]
+    fn consumed_counts_the_bytes_of_the_records_read() {
+        let text = b"h\n\"a\nb\"\nc\n";
+        // An input buffer smaller than the text, so the count spans refills.
+        let mut reader = CappedReader::new(&text[..], b',', 64, 4);
+        reader.buffer = vec![0; 3].into_boxed_slice();
+        let mut record = Record::default();
+        let mut consumed = vec![reader.consumed()];
+        while reader.read(&mut record).unwrap() {
+            consumed.push(reader.consumed());
+        }
+        assert_eq!(consumed, vec![0, 2, 8, 10]);
+        assert_eq!(reader.consumed(), text.len() as u64);
     }
 
     #[test]

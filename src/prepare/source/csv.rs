@@ -2,14 +2,19 @@
 //! `|`, quoting, quoted newlines, CRLF and a UTF-8 BOM. A ragged row or invalid UTF-8 becomes an
 //! `Unreadable` rejection; a row longer than `max_row_bytes` a `ROW_TOO_LARGE` one, with its fields
 //! cut at the limit.
+//!
+//! A dead-letter file read as a source (a replay: the header has `etl_row`) gives each row its
+//! number in the original source, and a row the original source could not read — kept in the
+//! dead-letter file padded with empty cells — stays unreadable until someone clears its
+//! `etl_status` cell (having fixed it): padding is not a fix.
 
 use std::path::{Path, PathBuf};
 
 use super::capped::{CappedReader, Record};
 use super::input::{self, Input};
-use super::{CUT_MARK, SourceError, check_header, too_large};
+use super::{CUT_MARK, DEAD_LETTER_COLUMNS, SourceError, check_header, too_large};
 use crate::config::Compression;
-use crate::prepare::row::{RejectStatus, Rejection, SourceRow};
+use crate::prepare::row::{RejectStatus, Rejection, SourceRow, row_label};
 
 /// Field ends kept beyond the header's width: enough to report a ragged row's extra fields.
 const EXTRA_FIELDS: usize = 64;
@@ -27,7 +32,20 @@ pub(super) struct CsvReader {
     width: usize,
     max_row_bytes: usize,
     row: u64,
+    /// A dead-letter file being replayed: where its `etl_*` columns are.
+    replay: Option<Replay>,
 }
+
+/// The columns of a dead-letter file that a replay reads.
+#[derive(Debug, Clone, Copy)]
+struct Replay {
+    row: usize,
+    status: Option<usize>,
+    message: Option<usize>,
+}
+
+/// The `etl_status` of a row the original source could not read.
+const UNREADABLE: &str = "unreadable";
 
 impl CsvReader {
     pub(super) fn open(
@@ -80,6 +98,12 @@ impl CsvReader {
             )));
         }
         reader.set_max_fields(names.len() + EXTRA_FIELDS);
+        let column = |name: &str| names.iter().position(|n| n == name);
+        let replay = column(DEAD_LETTER_COLUMNS[0]).map(|row| Replay {
+            row,
+            status: column(DEAD_LETTER_COLUMNS[1]),
+            message: column(DEAD_LETTER_COLUMNS[3]),
+        });
         let reader = CsvReader {
             file: path.to_path_buf(),
             reader,
@@ -89,8 +113,30 @@ impl CsvReader {
             names: kept.clone(),
             max_row_bytes,
             row: 0,
+            replay,
         };
         Ok((kept, reader))
+    }
+
+    /// Whether the file is a dead-letter file (it has `etl_row`).
+    pub(super) fn is_replay(&self) -> bool {
+        self.replay.is_some()
+    }
+
+    /// Bytes of the file parsed so far.
+    pub(super) fn consumed(&self) -> u64 {
+        self.reader.consumed()
+    }
+
+    /// The text of field `i` of the current record, if it has one.
+    fn cell(&self, i: usize) -> Option<String> {
+        (i < self.record.len()).then(|| lossy(self.record.field(i).0))
+    }
+
+    /// The row's number in the original source (its `etl_row`), when replaying.
+    fn origin(&self) -> Option<u64> {
+        let replay = self.replay?;
+        self.cell(replay.row)?.trim().parse().ok()
     }
 
     /// The next row; `Ok(None)` at the end; `Err` when the file itself fails (I/O).
@@ -139,6 +185,34 @@ impl CsvReader {
                 fields,
             ))));
         }
+        if let Some(Replay {
+            status: Some(status),
+            message,
+            ..
+        }) = self.replay
+            && self.cell(status).as_deref() == Some(UNREADABLE)
+        {
+            let fields = self
+                .keep
+                .iter()
+                .map(|&i| lossy(record.field(i).0))
+                .collect();
+            let was = message
+                .and_then(|m| self.cell(m))
+                .map(|m| format!(" ({m})"))
+                .unwrap_or_default();
+            let reason = format!(
+                "the original source could not read this row{was}, so the dead-letter file holds \
+                 it padded with empty cells; fix its fields, then empty its etl_status cell to \
+                 load it"
+            );
+            return Ok(Some(Err(self.unreadable(
+                line,
+                "UNREADABLE_ROW",
+                reason,
+                fields,
+            ))));
+        }
         let mut fields = Vec::with_capacity(self.keep.len());
         for (k, &i) in self.keep.iter().enumerate() {
             match std::str::from_utf8(record.field(i).0) {
@@ -161,6 +235,7 @@ impl CsvReader {
         }
         Ok(Some(Ok(SourceRow {
             row: self.row,
+            origin: self.origin(),
             fields,
         })))
     }
@@ -172,12 +247,15 @@ impl CsvReader {
         reason: String,
         fields: Vec<String>,
     ) -> Rejection {
+        let origin = self.origin();
+        let label = row_label(self.row, origin);
         Rejection {
             row: self.row,
+            origin,
             fields,
             status: RejectStatus::Unreadable,
             category: category.into(),
-            message: format!("row {} (line {line}): {reason}", self.row),
+            message: format!("row {label} (line {line}): {reason}"),
         }
     }
 }
@@ -222,6 +300,39 @@ mod tests {
         let row = rows[0].as_ref().unwrap();
         assert_eq!(row.row, 1);
         assert_eq!(row.fields, ["a@b.co", "x,\r\ny"]);
+    }
+
+    #[test]
+    fn a_dead_letter_file_keeps_original_rows_and_refuses_unfixed_unreadable_ones() {
+        let (header, rows) = read(
+            b"Email,etl_row,etl_status,etl_category,etl_message\n\
+              a@b.co,151,invalid,INVALID_EMAIL,m\n\
+              c@d.co,777,unreadable,UNREADABLE_ROW,\"row 777 (line 779): expected 2 fields, found 1\"\n\
+              e@f.co,,,,\n",
+            b',',
+        );
+        assert_eq!(header, ["Email"]);
+        let first = rows[0].as_ref().unwrap();
+        assert_eq!((first.row, first.origin), (1, Some(151)));
+        let refused = rows[1].as_ref().unwrap_err();
+        assert_eq!((refused.row, refused.origin), (2, Some(777)));
+        assert_eq!(refused.status, RejectStatus::Unreadable);
+        assert!(
+            refused.message.starts_with(
+                "row 777 (line 3): the original source could not read this row (row 777 (line 779)"
+            ),
+            "{}",
+            refused.message
+        );
+        assert!(
+            refused
+                .message
+                .ends_with("empty its etl_status cell to load it"),
+            "{}",
+            refused.message
+        );
+        let added = rows[2].as_ref().unwrap();
+        assert_eq!((added.row, added.origin), (3, None), "a row added by hand");
     }
 
     #[test]

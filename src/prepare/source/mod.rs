@@ -2,22 +2,28 @@
 //!
 //! Parts: `csv` (records parsed with memory bounded in bytes, `capped`), `input` (a file, a
 //! compressed file, standard input or an object in a store, as bytes), `remote` (objects in a
-//! store: streamed, or read by ranges; `aws_profile` adds AWS's profile files to its credentials) and `parquet` (arrow record batches rendered to
-//! HubSpot's text formats). Both are iterators of `Result<SourceRow, Rejection>`: a row that cannot be
-//! read becomes an `Unreadable` rejection and the run goes on; an error that ends the file early is kept
-//! for [`Source::take_error`]. Rows are numbered from 1 after the header.
+//! store: streamed, or read by ranges; `aws_profile` adds AWS's profile files to its credentials),
+//! `parquet` (arrow record batches rendered to HubSpot's text formats) and `extent` (how big the
+//! file is and how far reading has got, for the progress display). Both readers are iterators of
+//! `Result<SourceRow, Rejection>`: a row that cannot be read becomes an `Unreadable` rejection and
+//! the run goes on; an error that ends the file early is kept for [`Source::take_error`]. Rows are
+//! numbered from 1 after the header.
 
 mod aws_profile;
 mod capped;
 mod csv;
+mod extent;
 mod input;
 mod parquet;
 mod remote;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+pub use extent::{Extent, Total};
 
 use crate::config::source_name::is_remote;
-use crate::config::{SourceFormat, SourceSpec};
+use crate::config::{Compression, SourceFormat, SourceSpec};
 use crate::prepare::row::{Rejection, SourceRow};
 
 /// Appended to a field cut at `max_row_bytes` in the dead-letter file.
@@ -33,6 +39,11 @@ fn too_large(size: usize, max: usize) -> String {
 
 /// Columns a dead-letter file adds; dropped on read so a dead-letter file replays as input.
 pub const DEAD_LETTER_COLUMNS: [&str; 4] = ["etl_row", "etl_status", "etl_category", "etl_message"];
+
+/// The column a replay's dead-letter file adds after those: the row's number in the replayed file
+/// (its `etl_row` keeps the original source's), which `--resume` of the replay goes by. Dropped on
+/// read too.
+pub const REPLAY_ROW_COLUMN: &str = "etl_replay_row";
 
 /// A source that cannot be read (fatal).
 #[derive(Debug, thiserror::Error)]
@@ -69,6 +80,7 @@ pub struct Source {
     header: Vec<String>,
     reader: Reader,
     error: Option<SourceError>,
+    extent: Arc<Extent>,
 }
 
 enum Reader {
@@ -79,7 +91,8 @@ enum Reader {
 
 /// Opens the source file; header problems and unreadable files are fatal here.
 pub fn open(spec: &SourceSpec) -> Result<Source, SourceError> {
-    let (header, reader) = match spec.format {
+    let bytes = std::fs::metadata(&spec.path).map_or(0, |m| m.len());
+    let (header, reader, extent) = match spec.format {
         SourceFormat::Csv => {
             let (header, reader) = csv::CsvReader::open(
                 &spec.path,
@@ -87,7 +100,13 @@ pub fn open(spec: &SourceSpec) -> Result<Source, SourceError> {
                 spec.delimiter,
                 spec.max_row_bytes,
             )?;
-            (header, Reader::Csv(Box::new(reader)))
+            // Progress by bytes read of the file's size: not for compressed files (their size is
+            // not the rows'), standard input or objects (no size here).
+            let size = match spec.compression {
+                Compression::None => bytes,
+                _ => 0,
+            };
+            (header, Reader::Csv(Box::new(reader)), Extent::sized(size))
         }
         SourceFormat::Parquet => {
             let (header, reader) = if is_remote(&spec.path) {
@@ -107,13 +126,15 @@ pub fn open(spec: &SourceSpec) -> Result<Source, SourceError> {
             } else {
                 parquet::ParquetReader::open(&spec.path, spec.max_row_bytes)?
             };
-            (header, Reader::Parquet(Box::new(reader)))
+            let extent = Extent::counted(reader.rows(), bytes);
+            (header, Reader::Parquet(Box::new(reader)), extent)
         }
     };
     Ok(Source {
         header,
         reader,
         error: None,
+        extent: Arc::new(extent),
     })
 }
 
@@ -127,6 +148,20 @@ impl Source {
     pub fn take_error(&mut self) -> Option<SourceError> {
         self.error.take()
     }
+
+    /// How big the file is and how far reading has got (shared with the progress display).
+    pub fn extent(&self) -> &Arc<Extent> {
+        &self.extent
+    }
+
+    /// Whether the file is a dead-letter file being replayed (its header has `etl_row`): its
+    /// rows carry their number in the original source.
+    pub fn is_replay(&self) -> bool {
+        match &self.reader {
+            Reader::Csv(r) => r.is_replay(),
+            Reader::Parquet(_) => false,
+        }
+    }
 }
 
 impl Iterator for Source {
@@ -136,12 +171,23 @@ impl Iterator for Source {
         if self.error.is_some() {
             return None;
         }
-        let next = match &mut self.reader {
-            Reader::Csv(r) => r.next_row(),
-            Reader::Parquet(r) => r.next_row(),
+        let (next, bytes) = match &mut self.reader {
+            Reader::Csv(r) => (r.next_row(), Some(r.consumed())),
+            Reader::Parquet(r) => (r.next_row(), None),
         };
         match next {
-            Ok(row) => row,
+            Ok(Some(row)) => {
+                let number = match &row {
+                    Ok(row) => row.row,
+                    Err(rejection) => rejection.row,
+                };
+                self.extent.advance(number, bytes);
+                Some(row)
+            }
+            Ok(None) => {
+                self.extent.end();
+                None
+            }
             Err(err) => {
                 self.error = Some(err);
                 None
@@ -178,7 +224,7 @@ fn check_header(file: &Path, names: &[String]) -> Result<Vec<usize>, SourceError
                 name: name.clone(),
             });
         }
-        if !DEAD_LETTER_COLUMNS.contains(&name.as_str()) {
+        if !DEAD_LETTER_COLUMNS.contains(&name.as_str()) && name != REPLAY_ROW_COLUMN {
             keep.push(i);
         }
     }

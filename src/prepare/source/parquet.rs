@@ -32,6 +32,8 @@ pub(super) struct ParquetReader {
     /// Kept column names, for messages.
     names: Vec<String>,
     max_row_bytes: usize,
+    /// Rows in the file, from its footer.
+    rows: u64,
     len: usize,
     pos: usize,
     row: u64,
@@ -109,10 +111,11 @@ impl ParquetReader {
             file: path.to_path_buf(),
             reason,
         };
-        let built = catch_unwind(AssertUnwindSafe(move || {
+        let (built, rows) = catch_unwind(AssertUnwindSafe(move || {
             ParquetRecordBatchReaderBuilder::try_new(file).and_then(|b| {
                 plan(b.metadata());
-                b.with_batch_size(BATCH_ROWS).build()
+                let rows = b.metadata().file_metadata().num_rows();
+                Ok((b.with_batch_size(BATCH_ROWS).build()?, rows))
             })
         }))
         .map_err(|p| unreadable(panic_reason(p)))?
@@ -140,11 +143,17 @@ impl ParquetReader {
                 columns: Vec::new(),
                 names: header,
                 max_row_bytes,
+                rows: u64::try_from(rows).unwrap_or(0),
                 len: 0,
                 pos: 0,
                 row: 0,
             },
         ))
+    }
+
+    /// Rows in the file, as its footer says.
+    pub(super) fn rows(&self) -> u64 {
+        self.rows
     }
 
     /// The next row; `Ok(None)` at the end; `Err` when the file fails mid-way.
@@ -210,6 +219,7 @@ impl ParquetReader {
         }
         Ok(Some(Ok(SourceRow {
             row: self.row,
+            origin: None,
             fields,
         })))
     }
@@ -239,6 +249,7 @@ impl ParquetReader {
     ) -> Rejection {
         Rejection {
             row: self.row,
+            origin: None,
             fields,
             status,
             category: category.into(),

@@ -19,6 +19,8 @@ pub enum Kind {
     Validate,
     Export,
     Verify,
+    /// Another command (`init`, `man`, …): no report.
+    Command,
 }
 
 /// A finished process's exit code and output.
@@ -56,6 +58,7 @@ impl Run {
                 (!text.is_empty()).then(|| serde_json::from_str(&text).expect("a JSON report"))
             }
             Kind::Validate => summary(&output.stdout),
+            Kind::Command => None,
         };
         let run = Run {
             scenario,
@@ -89,6 +92,7 @@ impl Run {
             Kind::Validate => (&["valid", "unchanged", "invalid"], "invalid"),
             Kind::Export => return self.check_export(),
             Kind::Verify => return self.check_verify(),
+            Kind::Command => return,
         };
         // `unchanged` only appears for [sync] pipelines (validate prints it when not zero).
         let parts: u64 = parts
@@ -297,6 +301,16 @@ impl Run {
             .unwrap_or_else(|| panic!("no number {key} in {report}"))
     }
 
+    /// What the command printed on stdout.
+    pub fn stdout(&self) -> &str {
+        &self.output.stdout
+    }
+
+    /// What the command printed on stderr.
+    pub fn stderr(&self) -> &str {
+        &self.output.stderr
+    }
+
     /// Stdout then stderr.
     pub fn text(&self) -> String {
         format!("{}{}", self.output.stdout, self.output.stderr)
@@ -358,7 +372,7 @@ fn check_plan(report: &Value, stages: &Value) {
 ///   INVALID_DATE: 33
 /// rule checked by etl:     firstname MAX_LENGTH ["50"]
 /// rule left to the portal: date_of_birth AFTER_DURATION ["P7D"]: its window runs from …
-/// invalid rows written to contacts.failed.csv
+/// invalid rows written to contacts.invalid.csv
 /// ```
 /// (the rules lines become `rules_checked` and `rules_left`).
 fn summary(stdout: &str) -> Option<Value> {

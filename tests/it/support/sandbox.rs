@@ -106,7 +106,7 @@ impl Sandbox {
         Sandbox {
             server: Server::InProcess(Some(handle)),
             runtime: Some(runtime),
-            client: reqwest::Client::new(),
+            client: http(),
             token: Some(config.token.clone().unwrap_or_else(|| TOKEN.to_owned())),
             interval: config.interval,
             base,
@@ -140,7 +140,7 @@ impl Sandbox {
         Sandbox {
             server: Server::Process(child),
             runtime: Some(runtime(1)),
-            client: reqwest::Client::new(),
+            client: http(),
             token: Some(config.token.clone().unwrap_or_else(|| TOKEN.to_owned())),
             interval: config.interval,
             base,
@@ -474,4 +474,10 @@ pub fn assert_uuid(value: &Value) {
     let text = value.as_str().expect("correlationId is a string");
     let parts: Vec<usize> = text.split('-').map(str::len).collect();
     assert_eq!(parts, [8, 4, 4, 4, 12], "{text}");
+}
+
+/// An HTTP client for tests, with the engine's TLS provider installed (reqwest has no default one).
+pub fn http() -> reqwest::Client {
+    super::engine::install_tls();
+    reqwest::Client::new()
 }
