@@ -19,6 +19,7 @@ use crate::config::{self, ApiVersionArg, ConfigError, Overrides, Pipeline};
 use crate::dispatch::resolve::{ResolveError, Resolver};
 use crate::dispatch::targets::resolve_rows;
 use crate::job::dead_letter::{DeadLetterError, DeadLetterWriter};
+use crate::job::estimate::{Requests, SendingPlan};
 use crate::job::state::{State, StateError};
 use crate::job::sync::{Deletes, FilterOptions, SyncFilter, plan_deletes};
 use crate::portal::halt::HaltFlag;
@@ -92,6 +93,11 @@ pub struct ValidateSummary {
     pub rules: RulesReport,
     /// Links checked for shape only, and why.
     pub notes: Vec<String>,
+    /// The requests the job would send, how long they take at its windows, and the share of the
+    /// daily budget they use.
+    pub sending: Option<SendingPlan>,
+    /// The requests counted while checking every row (writes and link batches).
+    pub requests: Requests,
 }
 
 impl fmt::Display for ValidateSummary {
@@ -118,6 +124,9 @@ impl fmt::Display for ValidateSummary {
                 f,
                 "\ndeletes:   {deletes} (records whose key left the source)"
             )?;
+        }
+        if let Some(sending) = &self.sending {
+            write!(f, "\nrequests:  {sending}")?;
         }
         let rules = &self.rules;
         if let Some(why) = &rules.unavailable {
@@ -256,6 +265,16 @@ async fn check_against(
             None => 0,
         });
     }
+    // Mirrored deletes are archive batches, full ones.
+    let archives = summary
+        .deletes
+        .unwrap_or(0)
+        .div_ceil(pipeline.dispatch.batch_size as u64);
+    let requests = Requests {
+        writes: summary.requests.writes + archives,
+        ..summary.requests
+    };
+    summary.sending = Some(SendingPlan::new(requests, &pipeline.dispatch));
     Ok(summary)
 }
 
@@ -296,6 +315,7 @@ async fn check_every_row(
     };
     let mut dead_letter: Option<DeadLetterWriter> = None;
     let mut body = Vec::new();
+    let link_batch = pipeline.dispatch.association_batch_size as u64;
     let (op, id_property) = (
         pipeline.target.operation,
         pipeline.target.id_property.as_deref(),
@@ -328,6 +348,7 @@ async fn check_every_row(
                     }
                     summary.batches += 1;
                     summary.valid += inputs.len() as u64;
+                    summary.requests = summary.requests.add_batch(op, &inputs, link_batch);
                     if !op.links_only() {
                         body.clear();
                         encode::write_body(&mut body, op, id_property, &traces, &inputs);

@@ -506,6 +506,11 @@ impl RawDispatch {
                 ),
             ));
         }
+        let daily_limit = match self.daily_limit {
+            Some(0) => return Err(ctx.err("dispatch.daily_limit", "must be at least 1")),
+            Some(limit) => limit,
+            None => super::daily_limit_of_tier(requests_per_interval, interval_ms),
+        };
         let timeout_ms = self
             .timeout_ms
             .unwrap_or(defaults.request_timeout.as_millis() as u64);
@@ -537,6 +542,7 @@ impl RawDispatch {
             request_timeout: Duration::from_millis(timeout_ms),
             shared_budget,
             shared_budget_outage: outage,
+            daily_limit,
         })
     }
 }

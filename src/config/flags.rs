@@ -6,10 +6,12 @@ use std::num::{NonZeroU32, NonZeroUsize};
 use std::path::Path;
 use std::time::Duration;
 
-use super::budget::DEFAULT_OUTAGE;
 use super::check::parse_base_url;
 use super::source_name::{compression_of, default_delimiter, format_from_extension};
-use super::{ApiVersion, ConfigError, Connection, DEFAULT_MAX_ROW_BYTES, Dispatch, SourceSpec};
+use super::{
+    ApiVersion, ConfigError, Connection, DEFAULT_MAX_ROW_BYTES, Dispatch, SourceSpec,
+    daily_limit_of_tier,
+};
 
 /// What the flags say, before it is checked.
 #[derive(Debug, Clone)]
@@ -62,19 +64,14 @@ impl ConnectionFlags {
             base_url,
             token_env: self.token_env.clone(),
             api_version: self.api_version,
+            // The rest (links, retries, the daily budget, no shared budget: `ETL_SHARED_BUDGET`
+            // still names one) as a pipeline file without those keys has them.
             dispatch: Dispatch {
                 requests_per_interval,
                 interval: Duration::from_millis(self.interval_ms),
                 concurrency,
-                batch_size: 100,
-                max_retries: 8,
-                request_timeout: Duration::from_secs(30),
-                // Commands without a pipeline file send no links: the defaults of `[dispatch]`.
-                association_requests_per_interval: const { NonZeroU32::new(100).unwrap() },
-                association_batch_size: 1000,
-                // No flag names a shared budget: `ETL_SHARED_BUDGET` still does.
-                shared_budget: None,
-                shared_budget_outage: DEFAULT_OUTAGE,
+                daily_limit: daily_limit_of_tier(requests_per_interval, self.interval_ms),
+                ..Dispatch::default()
             },
         })
     }

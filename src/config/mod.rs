@@ -194,12 +194,28 @@ pub struct Dispatch {
     pub shared_budget: Option<SharedBudgetSpec>,
     /// `shared_budget_outage_ms`, also applied to a budget named by `ETL_SHARED_BUDGET`.
     pub shared_budget_outage: Duration,
+    /// Requests the portal allows per day (every app of the account together): what `etl validate`
+    /// and the progress line measure a job against.
+    pub daily_limit: u64,
+}
+
+/// The daily limit of the least tier with this burst (API-NOTES §2, per 10 s): up to 110 (Free,
+/// Starter; public apps) 250,000; up to 190 (Professional; Enterprise has 1,000,000) 625,000;
+/// above (an API limit increase) 1,250,000. The least, so a plan never promises more than the
+/// portal gives; `daily_limit` says what a portal really has.
+pub fn daily_limit_of_tier(requests_per_interval: NonZeroU32, interval_ms: u64) -> u64 {
+    let per_10_s = u64::from(requests_per_interval.get()) * 10_000 / interval_ms.max(1);
+    match per_10_s {
+        0..=110 => 250_000,
+        111..=190 => 625_000,
+        _ => 1_250_000,
+    }
 }
 
 impl Default for Dispatch {
     /// `[dispatch]` when the file says nothing: HubSpot's smallest burst (100 requests per 10 s),
     /// 4 in flight, full batches, 8 retries, 30 s per request; associations at 100 per 10 s in
-    /// batches of 1000; no shared budget.
+    /// batches of 1000; no shared budget; the daily limit of Free and Starter portals.
     fn default() -> Dispatch {
         Dispatch {
             requests_per_interval: NonZeroU32::new(100).expect("not zero"),
@@ -212,6 +228,7 @@ impl Default for Dispatch {
             request_timeout: Duration::from_secs(30),
             shared_budget: None,
             shared_budget_outage: budget::DEFAULT_OUTAGE,
+            daily_limit: 250_000,
         }
     }
 }

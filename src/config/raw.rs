@@ -110,6 +110,7 @@ pub(super) struct RawDispatch {
     pub(super) association_batch_size: Option<usize>,
     pub(super) max_retries: Option<u32>,
     pub(super) timeout_ms: Option<u64>,
+    pub(super) daily_limit: Option<u64>,
     pub(super) shared_budget: Option<String>,
     pub(super) shared_budget_outage_ms: Option<u64>,
 }

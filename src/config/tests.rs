@@ -315,3 +315,28 @@ fn api_version_from_the_file_and_the_command_line() {
     let p = overrides.apply(p).unwrap();
     assert_eq!(p.connection().api_version, ApiVersion::V2026_03);
 }
+
+#[test]
+fn the_daily_limit_follows_the_tier_of_the_burst_unless_given() {
+    let daily = |dispatch: &str| {
+        parse_str(&format!("{MINIMAL}[dispatch]\n{dispatch}\n"))
+            .unwrap()
+            .dispatch
+            .daily_limit
+    };
+    assert_eq!(parse_str(MINIMAL).unwrap().dispatch.daily_limit, 250_000);
+    assert_eq!(daily("requests_per_interval = 110"), 250_000);
+    assert_eq!(daily("requests_per_interval = 190"), 625_000);
+    assert_eq!(daily("requests_per_interval = 250"), 1_250_000);
+    // The same burst in another window: 19 per second is Professional's 190 per 10 s.
+    assert_eq!(
+        daily("requests_per_interval = 19\ninterval_ms = 1000"),
+        625_000
+    );
+    assert_eq!(
+        daily("requests_per_interval = 190\ndaily_limit = 1000000"),
+        1_000_000
+    );
+    let e = err(&format!("{MINIMAL}[dispatch]\ndaily_limit = 0\n"));
+    assert!(e.contains("dispatch.daily_limit"), "{e}");
+}

@@ -11,10 +11,12 @@
 //! - `state`: the `[sync]` state (per key: the values' hash, the record id), across jobs;
 //! - `sync`: what a sync run sends (the filter), which keys its source holds, what it deletes;
 //! - `report`: the counters, the JSON report and why the run stopped;
+//! - `estimate`: the requests a job takes, how long at its windows, its share of the daily budget;
 //! - `progress`: the progress display.
 
 pub mod checkpoint;
 pub mod dead_letter;
+pub mod estimate;
 pub mod journal;
 pub mod lock;
 pub mod outcome;

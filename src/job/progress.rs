@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::{Duration, Instant};
 
+use super::estimate::{at_pace, beyond_daily, clock, thousands};
 use super::report::Counters;
 use crate::portal::Portal;
 use crate::prepare::source::{Extent, Total};
@@ -26,6 +27,18 @@ pub struct Gauges {
     pub extent: Arc<Extent>,
     /// Rows finished by earlier runs of a resumed job: done, though this run skips them.
     pub done_before: u64,
+    /// How the rows left turn into requests, and the pace and daily budget those take.
+    pub sending: Sending,
+}
+
+/// The arithmetic of the rows left ([`super::estimate`]): rows per request, the window's pace,
+/// and the daily budget.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Sending {
+    pub batch_size: u64,
+    pub per_interval: u32,
+    pub interval: Duration,
+    pub daily_limit: u64,
 }
 
 /// Shows progress until [`Progress::finish`].
@@ -128,6 +141,10 @@ struct Figures {
     rate_limited: u64,
     retries: u64,
     in_flight: u64,
+    /// What is left of the daily budget: as the portal last said, else the pipeline's
+    /// `daily_limit` less this run's requests.
+    daily_left: u64,
+    sending: Sending,
 }
 
 impl Figures {
@@ -138,6 +155,7 @@ impl Figures {
         let accepted = get(&counters.accepted);
         let dead_lettered = get(&counters.dead_lettered);
         let this_run = accepted + dead_lettered;
+        let sent = get(&traffic.requests);
         Figures {
             done: gauges.done_before + this_run,
             total: gauges.extent.total(),
@@ -148,6 +166,10 @@ impl Figures {
             rate_limited: get(&traffic.rate_limited),
             retries: get(&traffic.retries),
             in_flight: get(&counters.in_flight),
+            daily_left: traffic
+                .daily_remaining()
+                .unwrap_or_else(|| gauges.sending.daily_limit.saturating_sub(sent)),
+            sending: gauges.sending,
         }
     }
 
@@ -169,6 +191,26 @@ impl Figures {
         })
     }
 
+    /// The requests the rows left still need, when the total is known.
+    fn requests_left(&self) -> Option<u64> {
+        let (total, _) = self.total()?;
+        Some((total - self.done).div_ceil(self.sending.batch_size.max(1)))
+    }
+
+    /// When the job ends: the rows left at the live rate, but never sooner than the window's pace
+    /// allows their requests (a fast start, before the window fills, promises too much).
+    fn eta(&self) -> Option<Duration> {
+        let (total, _) = self.total()?;
+        let left = (total - self.done) as f64;
+        let paced = at_pace(
+            self.requests_left()?,
+            self.sending.per_interval,
+            self.sending.interval,
+        );
+        let live = (self.rate >= 0.5).then(|| Duration::from_secs_f64((left / self.rate).min(1e7)));
+        Some(live.map_or(paced, |live| live.max(paced)))
+    }
+
     /// `9,500/21,000 rows (45%) · 0:20 elapsed · ETA 0:24 · 475 rows/s · 9,400 accepted · …`
     fn line(&self) -> String {
         let amount = match self.total() {
@@ -180,14 +222,11 @@ impl Figures {
             ),
             None => format!("{} rows", thousands(self.done)),
         };
-        let eta = match self.total() {
-            Some((total, _)) if self.rate >= 0.5 => {
-                let left = (total - self.done) as f64 / self.rate;
-                clock(Duration::from_secs_f64(left.min(1e7)))
-            }
+        let eta = match self.eta() {
+            Some(eta) if self.elapsed > Duration::ZERO => clock(eta),
             _ => "--:--".to_string(),
         };
-        format!(
+        let mut line = format!(
             "{amount} · {} elapsed · ETA {eta} · {} rows/s · {} accepted · {} dead-lettered · \
              {} 429s · {} retries · {} in flight",
             clock(self.elapsed),
@@ -197,7 +236,18 @@ impl Figures {
             self.rate_limited,
             self.retries,
             self.in_flight
-        )
+        );
+        if let Some(short) = self
+            .requests_left()
+            .and_then(|left| beyond_daily(left, self.daily_left))
+        {
+            line.push_str(&format!(
+                " · the daily budget runs out ≈{} requests before the end (exit 4; --resume after \
+                 the portal's midnight)",
+                thousands(short)
+            ));
+        }
+        line
     }
 
     /// The terminal's line: a bar, then [`Figures::line`].
@@ -211,30 +261,6 @@ impl Figures {
             None => format!("[{}]", "?".repeat(WIDTH)),
         };
         format!("{bar} {}", self.line())
-    }
-}
-
-/// `21000` → `21,000`.
-fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
-/// `0:20`, `12:05`, `1:02:03`.
-fn clock(d: Duration) -> String {
-    let s = d.as_secs();
-    let (h, m, s) = (s / 3600, s / 60 % 60, s % 60);
-    if h > 0 {
-        format!("{h}:{m:02}:{s:02}")
-    } else {
-        format!("{m}:{s:02}")
     }
 }
 
@@ -253,6 +279,13 @@ mod tests {
             rate_limited: 1,
             retries: 2,
             in_flight: 3,
+            daily_left: 250_000,
+            sending: Sending {
+                batch_size: 100,
+                per_interval: 100,
+                interval: Duration::from_secs(10),
+                daily_limit: 250_000,
+            },
         }
     }
 
@@ -284,12 +317,27 @@ mod tests {
     }
 
     #[test]
-    fn numbers_and_clocks() {
-        assert_eq!(thousands(0), "0");
-        assert_eq!(thousands(999), "999");
-        assert_eq!(thousands(1000), "1,000");
-        assert_eq!(thousands(1_234_567), "1,234,567");
-        assert_eq!(clock(Duration::from_secs(5)), "0:05");
-        assert_eq!(clock(Duration::from_secs(725)), "12:05");
+    fn the_eta_is_never_sooner_than_the_window_allows() {
+        // 11,000 rows left at 500 rows/s is 22 s; their 110 requests at 10 per 10 s take 110 s.
+        let mut f = figures(10_000, Total::Exact(21_000), 20);
+        f.sending.per_interval = 10;
+        assert_eq!(f.eta(), Some(Duration::from_secs(110)));
+        assert!(f.line().contains("ETA 1:50"), "{}", f.line());
+    }
+
+    #[test]
+    fn the_line_says_when_the_daily_budget_runs_out_first() {
+        let mut f = figures(10_000, Total::Exact(21_000), 20);
+        assert!(!f.line().contains("daily budget"), "{}", f.line());
+        // 110 requests left, 40 left of the day's budget.
+        f.daily_left = 40;
+        assert!(
+            f.line().ends_with(
+                " · the daily budget runs out ≈70 requests before the end (exit 4; \
+                     --resume after the portal's midnight)"
+            ),
+            "{}",
+            f.line()
+        );
     }
 }

@@ -25,7 +25,7 @@ use crate::dispatch::{Dispatcher, Records, Spec};
 use crate::job::checkpoint::{Checkpoint, CheckpointError, Start};
 use crate::job::dead_letter::{DeadLetterError, DeadLetterWriter};
 use crate::job::outcome::{self, Recorder};
-use crate::job::progress::{Gauges, Progress};
+use crate::job::progress::{Gauges, Progress, Sending};
 use crate::job::report::{Counters, Report, Stopped};
 use crate::job::resume::Earlier;
 use crate::job::state::State;
@@ -389,6 +389,7 @@ impl Run<'_> {
             portal: Arc::clone(portal),
             extent: Arc::clone(&prepared.extent),
             done_before,
+            sending: sending_of(pipeline),
         };
         let progress = Progress::start(gauges, self.options.quiet);
         let stopper = portal.halt().mirror_into(&stop_reading);
@@ -437,6 +438,25 @@ impl Run<'_> {
         }
         let totals = totals?;
         Ok(totals.rows_read - totals.rows_skipped)
+    }
+}
+
+/// The pace the progress line's ETA assumes: link operations send the associations API's
+/// batches through its own window.
+fn sending_of(pipeline: &Pipeline) -> Sending {
+    let dispatch = &pipeline.dispatch;
+    let (batch_size, per_interval) = match pipeline.target.operation.links_only() {
+        true => (
+            dispatch.association_batch_size,
+            dispatch.association_requests_per_interval,
+        ),
+        false => (dispatch.batch_size, dispatch.requests_per_interval),
+    };
+    Sending {
+        batch_size: batch_size as u64,
+        per_interval: per_interval.get(),
+        interval: dispatch.interval,
+        daily_limit: dispatch.daily_limit,
     }
 }
 

@@ -54,6 +54,19 @@ pub struct Traffic {
     pub retries: AtomicU64,
     /// 429 answers (rolling window and daily).
     pub rate_limited: AtomicU64,
+    /// The last `X-HubSpot-RateLimit-Daily-Remaining` seen, plus one (0: none seen yet).
+    daily_remaining: AtomicU64,
+}
+
+impl Traffic {
+    /// What the portal last said is left of its daily budget (every app of the account counts).
+    pub fn daily_remaining(&self) -> Option<u64> {
+        self.daily_remaining.load(Relaxed).checked_sub(1)
+    }
+
+    fn note_daily_remaining(&self, left: u64) {
+        self.daily_remaining.store(left.saturating_add(1), Relaxed);
+    }
 }
 
 /// Told how each attempt went, so a sender can adapt how many requests it keeps in flight.
@@ -277,6 +290,9 @@ impl Portal {
             };
             if let Ok(reply) = &result {
                 gate.observe(&reply.rate);
+                if let Some(left) = reply.rate.daily_remaining {
+                    self.traffic.note_daily_remaining(left);
+                }
             }
             // The window has room unless the portal says it is full: our own pacing keeps
             // `Remaining` low at the ceiling, and the rate gate (not concurrency) spaces requests.

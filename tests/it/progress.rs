@@ -47,3 +47,54 @@ fn a_parquet_files_total_comes_from_its_footer() {
     assert!(last.contains("2,000/2,000 rows (100%)"), "{last}");
     assert!(last.contains("1,992 accepted · 8 dead-lettered"), "{last}");
 }
+
+#[test]
+fn validate_plans_the_requests_their_time_and_the_daily_share() {
+    let scenario = Scenario::new().csv(contacts(250)).pipeline(|p| {
+        p.upsert_by("email")
+            .map_contact_columns()
+            .batch_size(50)
+            .window(10, 10_000)
+    });
+    let dry = scenario.validate();
+    dry.exit(0);
+    // 250 rows in batches of 50: 5 requests, one a second at 10 per 10 s.
+    dry.says("requests:  5 ≈ 0:05 at 10 per 10 s · <0.01% of the daily budget (250,000)")
+        .reported("requests", 5);
+    assert!(!dry.stdout().contains("more than a day's budget"));
+    let small = dry
+        .then()
+        .pipeline(|p| {
+            p.upsert_by("email")
+                .map_contact_columns()
+                .batch_size(50)
+                .window(10, 10_000)
+                .dispatch("daily_limit", 4)
+        })
+        .validate();
+    small.exit(0);
+    small.says("requests:  5 ≈ 0:05 at 10 per 10 s · 125% of the daily budget (4)");
+    small.says("more than a day's budget: the run stops at the daily limit (exit 4)");
+}
+
+#[test]
+fn the_progress_line_says_when_the_daily_budget_runs_out_before_the_end() {
+    // The portal allows 4 requests today and says so in X-HubSpot-RateLimit-Daily-Remaining: the
+    // schema reads take some, a batch or two go, and the rest of the 9 batches cannot.
+    let scenario = Scenario::new()
+        .csv(contacts(450))
+        .pipeline(|p| p.upsert_by("email").map_contact_columns().batch_size(50));
+    scenario
+        .portal()
+        .configure(serde_json::json!({"daily_limit": 4, "reset_daily": true}));
+    let run = scenario.verbose().run();
+    run.exit(4).reported("stopped", "daily_limit");
+    let lines = progress_lines(run.stderr());
+    let last = lines
+        .last()
+        .unwrap_or_else(|| panic!("no progress line in:\n{}", run.stderr()));
+    assert!(
+        last.contains(" · the daily budget runs out ≈"),
+        "no daily warning in {last}"
+    );
+}

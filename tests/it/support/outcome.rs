@@ -400,6 +400,8 @@ fn summary(stdout: &str) -> Option<Value> {
             summary.insert("invalid".into(), number(rest));
         } else if let Some(rest) = line.strip_prefix("unchanged:") {
             summary.insert("unchanged".into(), number(rest));
+        } else if let Some(rest) = line.strip_prefix("requests:") {
+            summary.insert("requests".into(), number(rest));
         } else if let Some(rest) = line.strip_prefix("deletes:") {
             summary.insert("deletes".into(), number(rest));
         } else if let Some(path) = line.strip_prefix("invalid rows written to ") {
