@@ -110,6 +110,20 @@ fn resident_bytes() -> u64 {
         * 1024
 }
 
+/// Sends one batch upsert and reads its answer whole.
+async fn upsert(client: &reqwest::Client, url: &str, body: Vec<u8>) {
+    let response = client
+        .post(url)
+        .bearer_auth("bench")
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(response.status(), 200);
+    response.bytes().await.expect("read");
+}
+
 /// Upserts contacts `range` (100 a request, 8 in flight) into the sandbox at `base`.
 async fn load(client: &reqwest::Client, base: &str, range: std::ops::Range<usize>, count: usize) {
     let url = format!("{base}/crm/v3/objects/contacts/batch/upsert");
@@ -122,16 +136,7 @@ async fn load(client: &reqwest::Client, base: &str, range: std::ops::Range<usize
             for &first in batches.iter().skip(worker).step_by(IN_FLIGHT) {
                 let inputs: Vec<_> = (first..first + BATCH).map(|n| contact(n, count)).collect();
                 let body = serde_json::to_vec(&json!({ "inputs": inputs })).expect("encodes");
-                let response = client
-                    .post(&url)
-                    .bearer_auth("bench")
-                    .header("content-type", "application/json")
-                    .body(body)
-                    .send()
-                    .await
-                    .expect("sent");
-                assert_eq!(response.status(), 200);
-                response.bytes().await.expect("read");
+                upsert(&client, &url, body).await;
             }
         });
     }
@@ -197,16 +202,7 @@ fn upsert_throughput(c: &mut Criterion) {
                     tasks.spawn(async move {
                         for k in (worker..REQUESTS_PER_ITERATION).step_by(IN_FLIGHT) {
                             let body = bodies[(start + k) % bodies.len()].clone();
-                            let response = client
-                                .post(&url)
-                                .bearer_auth("bench")
-                                .header("content-type", "application/json")
-                                .body(body)
-                                .send()
-                                .await
-                                .expect("sent");
-                            assert_eq!(response.status(), 200);
-                            response.bytes().await.expect("read");
+                            upsert(&client, &url, body).await;
                         }
                     });
                 }

@@ -93,6 +93,13 @@ impl History {
 
     /// The properties that have a current value, in property order, with that value.
     pub fn currents(&self) -> impl Iterator<Item = (usize, &str)> + '_ {
+        self.latest()
+            .map(|e| (e.prop as usize, self.text_of(e)))
+            .filter(|(_, v)| !v.is_empty())
+    }
+
+    /// The latest entry of every property written, in property order.
+    fn latest(&self) -> impl Iterator<Item = &Entry> + '_ {
         self.entries
             .iter()
             .enumerate()
@@ -101,8 +108,7 @@ impl History {
                     .get(i + 1)
                     .is_none_or(|next| next.prop != e.prop)
             })
-            .map(|(_, e)| (e.prop as usize, self.text_of(e)))
-            .filter(|(_, v)| !v.is_empty())
+            .map(|(_, e)| e)
     }
 
     /// Records a new value of `prop` (the caller checked that it differs from the current one).
@@ -143,14 +149,8 @@ impl History {
     /// ever written reach 4 GiB, the limit of the 32-bit offsets that keep an entry at 24 bytes.
     fn forget_superseded(&mut self) {
         let mut kept = History::default();
-        for (i, e) in self.entries.iter().enumerate() {
-            if self
-                .entries
-                .get(i + 1)
-                .is_none_or(|next| next.prop != e.prop)
-            {
-                kept.push(e.prop as usize, self.text_of(e), e.timestamp, e.source);
-            }
+        for e in self.latest() {
+            kept.push(e.prop as usize, self.text_of(e), e.timestamp, e.source);
         }
         *self = kept;
     }
