@@ -14,7 +14,9 @@
 //!   `labels` (created labels, and every association type resolved), `links` (the links between records).
 //! - `values` (validation per property type), `policy` (what a version checks beyond types: epoch
 //!   seconds, validation `rules`), `changes` (an input's property map checked, and row errors),
-//!   `store` (tables, unique indexes, history), `view` (records and batch bodies on the wire).
+//!   `store` (tables), `record` (one record), `rows` (a table's records in id order), `unique`
+//!   (unique-value indexes), `history` (a record's values and their history, compactly), `view`
+//!   (records and batch bodies on the wire).
 //! - `limits` (rolling windows and daily counters), `faults` (seeded dice), `garble` (damaged bodies),
 //!   `stats` (`/_sandbox/stats`), `error` (HubSpot-shaped errors), `response` (JSON answers), `time`
 //!   (timestamps), `hasher` (a fast hasher for the maps), `secret` (the token, redacted and compared
@@ -30,6 +32,7 @@ mod garble;
 mod gate;
 mod handlers;
 mod hasher;
+mod history;
 mod labels;
 mod limits;
 mod links;
@@ -37,9 +40,11 @@ mod objects;
 mod pipelines;
 mod policy;
 mod properties;
+mod record;
 mod registry;
 mod response;
 mod routes;
+mod rows;
 mod rules;
 mod secret;
 mod server;
@@ -47,6 +52,7 @@ mod state;
 mod stats;
 mod store;
 mod time;
+mod unique;
 mod values;
 mod version;
 mod view;

@@ -7,58 +7,30 @@
 //! validate and serialize outside the locks. Lock order is "one table, then links"; no code path ever
 //! holds two table locks, so two writers on different types cannot deadlock.
 
-use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-use super::hasher::FastMap;
+use super::history::{History, Source};
 use super::links::Links;
 use super::objects::ObjectType;
+use super::record::Record;
 use super::registry::Registry;
+use super::rows::Rows;
+use super::unique::UniqueIndex;
 use super::values;
 
 /// The first record id of a portal; ids increase across all types, like HubSpot's.
 const FIRST_ID: u64 = 10_001;
 
-/// One value of a property, with when and how it was written (for `propertiesWithHistory`).
-#[derive(Debug, Clone)]
-pub struct Version {
-    pub value: Arc<str>,
-    pub timestamp: i64,
-    /// `API` for client writes, `CALCULATED` for values the server derives.
-    pub source: &'static str,
-}
-
-/// One record. `values[p]` is the history of property `p`, oldest first; the last entry is current. A
-/// record written before a property was created is shorter: it grows when that property is first set.
-#[derive(Debug, Clone)]
-pub struct Record {
-    pub id: u64,
-    pub created: i64,
-    pub updated: i64,
-    pub archived: Option<i64>,
-    pub values: Vec<Vec<Version>>,
-}
-
-impl Record {
-    /// The current value of a property (`None` when unset or cleared).
-    pub fn current(&self, prop: usize) -> Option<&Arc<str>> {
-        self.values
-            .get(prop)
-            .and_then(|h| h.last())
-            .map(|v| &v.value)
-            .filter(|v| !v.is_empty())
-    }
-}
-
-/// One map per unique index of a type: normalised value → record id (live records only). A unique
-/// property created at run time adds a map; lookups by a slot the table does not have yet find nothing.
-type Indexes = Vec<FastMap<String, u64>>;
+/// One index per unique slot of a type (a value's keys → the live record holding it). A unique
+/// property created at run time adds an index; lookups by a slot the table does not have yet find
+/// nothing.
+type Indexes = Vec<UniqueIndex>;
 
 /// The records of one object type.
 #[derive(Debug)]
 pub struct Table {
-    records: BTreeMap<u64, Record>,
+    records: Rows,
     unique: Indexes,
     live: usize,
 }
@@ -66,8 +38,8 @@ pub struct Table {
 impl Table {
     fn new(ty: &ObjectType) -> Table {
         Table {
-            records: BTreeMap::new(),
-            unique: vec![FastMap::default(); ty.unique_count],
+            records: Rows::default(),
+            unique: vec![UniqueIndex::default(); ty.unique_count],
             live: 0,
         }
     }
@@ -76,7 +48,8 @@ impl Table {
     /// index starts empty, which is right: no record can hold a value of a property that did not exist.
     pub fn grow(&mut self, ty: &ObjectType) {
         if self.unique.len() < ty.unique_count {
-            self.unique.resize_with(ty.unique_count, FastMap::default);
+            self.unique
+                .resize_with(ty.unique_count, UniqueIndex::default);
         }
     }
 
@@ -88,15 +61,14 @@ impl Table {
     /// A record by id: a live one, or with `archived` an archived one (HubSpot's `archived=true`).
     pub fn get(&self, id: u64, archived: bool) -> Option<&Record> {
         self.records
-            .get(&id)
+            .get(id)
             .filter(|r| r.archived.is_some() == archived)
     }
 
     /// Records with id ≥ `from`, live or archived, in id order (list paging).
     pub fn scan(&self, from: u64, archived: bool) -> impl Iterator<Item = &Record> {
         self.records
-            .range(from..)
-            .map(|(_, r)| r)
+            .range(from)
             .filter(move |r| r.archived.is_some() == archived)
     }
 
@@ -104,7 +76,29 @@ impl Table {
     pub fn find_unique(&self, ty: &ObjectType, prop: usize, value: &str) -> Option<u64> {
         let slot = ty.unique_slot[prop]?;
         let key = values::unique_keys(&ty.properties[prop], value).next()?;
-        self.unique.get(slot)?.get(key.as_ref()).copied()
+        self.holder(ty, slot, &key, None)
+    }
+
+    /// The live record other than `own` holding `key` in unique slot `slot`: the index names the
+    /// records whose values hash alike, and each is checked against its own values.
+    fn holder(&self, ty: &ObjectType, slot: usize, key: &str, own: Option<u64>) -> Option<u64> {
+        self.unique
+            .get(slot)?
+            .candidates(key)
+            .find(|&id| Some(id) != own && self.holds(ty, slot, id, key))
+    }
+
+    /// Whether live record `id` holds `key` in one of the properties of unique slot `slot`.
+    fn holds(&self, ty: &ObjectType, slot: usize, id: u64, key: &str) -> bool {
+        let Some(record) = self.get(id, false) else {
+            return false;
+        };
+        ty.unique_slot
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| **s == Some(slot))
+            .filter_map(|(prop, _)| Some((prop, record.current(prop)?)))
+            .any(|(prop, value)| values::unique_keys(&ty.properties[prop], value).any(|k| k == key))
     }
 
     /// The live record (other than `own`) that already holds one of the unique values in `sets`.
@@ -114,19 +108,11 @@ impl Table {
         sets: &[(usize, String)],
         own: Option<u64>,
     ) -> Option<u64> {
-        for (prop, value) in sets {
-            let Some(index) = ty.unique_slot[*prop].and_then(|slot| self.unique.get(slot)) else {
-                continue;
-            };
-            for key in values::unique_keys(&ty.properties[*prop], value) {
-                if let Some(&holder) = index.get(key.as_ref())
-                    && Some(holder) != own
-                {
-                    return Some(holder);
-                }
-            }
-        }
-        None
+        sets.iter().find_map(|(prop, value)| {
+            let slot = ty.unique_slot[*prop]?;
+            values::unique_keys(&ty.properties[*prop], value)
+                .find_map(|key| self.holder(ty, slot, &key, own))
+        })
     }
 
     /// Creates a record from validated values (the caller checked required properties and conflicts).
@@ -142,14 +128,23 @@ impl Table {
             created: now,
             updated: now,
             archived: None,
-            values: vec![Vec::new(); ty.properties.len()],
+            values: History::default(),
         };
-        for (prop, value) in sets {
-            set(&mut self.unique, ty, &mut record, prop, value, now, "API");
+        for (prop, value) in &sets {
+            set(
+                &mut self.unique,
+                ty,
+                &mut record,
+                *prop,
+                value,
+                now,
+                Source::Api,
+            );
         }
         derive(&mut self.unique, ty, &mut record, None, now);
+        record.values.seal();
         self.live += 1;
-        self.records.entry(id).or_insert(record)
+        self.records.insert(record)
     }
 
     /// Applies validated values to a live record.
@@ -160,21 +155,22 @@ impl Table {
         sets: Vec<(usize, String)>,
         now: i64,
     ) -> Option<&Record> {
-        let record = self.records.get_mut(&id)?;
+        let record = self.records.get_mut(id)?;
         let mut changed = Vec::with_capacity(sets.len());
-        for (prop, value) in sets {
-            if set(&mut self.unique, ty, record, prop, value, now, "API") {
-                changed.push(prop);
+        for (prop, value) in &sets {
+            if set(&mut self.unique, ty, record, *prop, value, now, Source::Api) {
+                changed.push(*prop);
             }
         }
         record.updated = now;
         derive(&mut self.unique, ty, record, Some(&changed), now);
+        record.values.seal();
         Some(record)
     }
 
     /// Archives a live record; `false` when there is none (archive is idempotent for callers).
     pub fn archive(&mut self, ty: &ObjectType, id: u64, now: i64) -> bool {
-        let Some(record) = self.records.get_mut(&id).filter(|r| r.archived.is_none()) else {
+        let Some(record) = self.records.get_mut(id).filter(|r| r.archived.is_none()) else {
             return false;
         };
         record.archived = Some(now);
@@ -184,7 +180,7 @@ impl Table {
             let index = slot.and_then(|slot| self.unique.get_mut(slot));
             if let (Some(index), Some(value)) = (index, record.current(prop)) {
                 for key in values::unique_keys(&ty.properties[prop], value) {
-                    index.remove(key.as_ref());
+                    index.remove(&key, record.id);
                 }
             }
         }
@@ -200,19 +196,14 @@ fn set(
     ty: &ObjectType,
     record: &mut Record,
     prop: usize,
-    value: String,
+    value: &str,
     now: i64,
-    source: &'static str,
+    source: Source,
 ) -> bool {
     let def = &ty.properties[prop];
-    if record.values.len() <= prop {
-        record.values.resize(ty.properties.len(), Vec::new());
-    }
-    let current = record.values[prop]
-        .last()
-        .map(|v| &v.value)
-        .filter(|v| !v.is_empty());
+    let current = record.values.current(prop);
     // A multi-checkbox value with a leading `;` appends to the options already set (DOC-PROP).
+    let merged;
     let value = match (current, value.strip_prefix(';')) {
         (Some(old), Some(added)) if def.is_multi() => {
             let mut all: Vec<&str> = old.split(';').filter(|p| !p.is_empty()).collect();
@@ -221,35 +212,35 @@ fn set(
                     all.push(piece);
                 }
             }
-            all.join(";")
+            merged = all.join(";");
+            merged.as_str()
         }
-        (None, Some(added)) if def.is_multi() => added.to_owned(),
+        (None, Some(added)) if def.is_multi() => added,
         _ => value,
     };
-    if current.map_or(value.is_empty(), |c| **c == *value) {
+    if current.map_or(value.is_empty(), |c| c == value) {
         return false;
     }
     if let Some(slot) = ty.unique_slot[prop] {
         if unique.len() <= slot {
-            unique.resize_with(slot + 1, FastMap::default);
+            unique.resize_with(slot + 1, UniqueIndex::default);
         }
         if let Some(old) = current {
             for key in values::unique_keys(def, old) {
-                if unique[slot].get(key.as_ref()) == Some(&record.id) {
-                    unique[slot].remove(key.as_ref());
-                }
+                unique[slot].remove(&key, record.id);
             }
         }
-        for key in values::unique_keys(def, &value) {
-            unique[slot].insert(key.into_owned(), record.id);
+        for key in values::unique_keys(def, value) {
+            unique[slot].insert(&key, record.id);
         }
     }
-    record.values[prop].push(Version {
-        value: value.into(),
-        timestamp: now,
-        source,
-    });
+    record.values.push(prop, value, now, source);
     true
+}
+
+/// The current value of property `name` of `record`, when the type has it.
+fn value_of<'r>(ty: &ObjectType, record: &'r Record, name: &str) -> Option<&'r str> {
+    ty.prop(name).and_then(|p| record.current(p))
 }
 
 /// The values HubSpot computes itself: `hs_email_domain`, the default `lifecyclestage` of a new contact,
@@ -269,22 +260,21 @@ fn derive(
     };
     let put = |unique: &mut Indexes, record: &mut Record, name: &str, value: String| {
         if let Some(prop) = ty.prop(name) {
-            set(unique, ty, record, prop, value, now, "CALCULATED");
+            set(unique, ty, record, prop, &value, now, Source::Calculated);
         }
     };
-    let get = |record: &Record, name: &str| ty.prop(name).and_then(|p| record.current(p).cloned());
     if changed.is_none() {
         put(unique, record, "hs_object_source", "API".to_owned());
     }
     match ty.name.as_str() {
         "contacts" => {
             if touched("email") {
-                let domain = get(record, "email")
+                let domain = value_of(ty, record, "email")
                     .and_then(|e| e.rsplit_once('@').map(|(_, d)| d.to_lowercase()))
                     .unwrap_or_default();
                 put(unique, record, "hs_email_domain", domain);
             }
-            if changed.is_none() && get(record, "lifecyclestage").is_none() {
+            if changed.is_none() && value_of(ty, record, "lifecyclestage").is_none() {
                 put(unique, record, "lifecyclestage", "lead".to_owned());
             }
         }
@@ -293,13 +283,13 @@ fn derive(
         }
         "deals" if touched("dealstage") => {
             let closed = matches!(
-                get(record, "dealstage").as_deref(),
+                value_of(ty, record, "dealstage"),
                 Some("closedwon" | "closedlost")
             );
             put(unique, record, "hs_is_closed", closed.to_string());
         }
         "line_items" if touched("quantity") || touched("price") || touched("discount") => {
-            let number = |name| get(record, name).and_then(|v| v.parse::<f64>().ok());
+            let number = |name| value_of(ty, record, name).and_then(|v| v.parse::<f64>().ok());
             if let (Some(quantity), Some(price)) = (number("quantity"), number("price")) {
                 let amount = quantity * (price - number("discount").unwrap_or(0.0));
                 put(unique, record, "amount", format!("{amount}"));
@@ -401,17 +391,13 @@ mod tests {
         table.update(ty, 1, vec![(email, "b@x.com".into())], 5);
         assert_eq!(table.find_unique(ty, email, "a@x.com"), None);
         let rec = table.get(1, false).unwrap();
-        assert_eq!(rec.values[email].len(), 2);
+        assert_eq!(rec.values.versions(email).count(), 2);
         assert_eq!(
-            rec.current(ty.prop("hs_email_domain").unwrap())
-                .unwrap()
-                .as_ref(),
+            rec.current(ty.prop("hs_email_domain").unwrap()).unwrap(),
             "x.com"
         );
         assert_eq!(
-            rec.current(ty.prop("lifecyclestage").unwrap())
-                .unwrap()
-                .as_ref(),
+            rec.current(ty.prop("lifecyclestage").unwrap()).unwrap(),
             "lead"
         );
         assert!(table.archive(ty, 1, 9));
@@ -422,6 +408,28 @@ mod tests {
     }
 
     #[test]
+    fn an_index_hit_is_checked_against_the_record() {
+        let (reg, email, _) = contacts();
+        let ty = &*reg.resolve("contacts").unwrap();
+        let mut table = Table::new(ty);
+        table.insert(ty, 1, vec![(email, "a@x.com".into())], 0);
+        // What a hash collision looks like: the index names record 1 for a value it does not hold.
+        table.unique[0].insert("ghost@x.com", 1);
+        assert_eq!(table.find_unique(ty, email, "ghost@x.com"), None);
+        assert_eq!(
+            table.conflict(ty, &[(email, "ghost@x.com".into())], None),
+            None
+        );
+        table.insert(ty, 2, vec![(email, "ghost@x.com".into())], 1);
+        assert_eq!(table.find_unique(ty, email, "GHOST@x.com"), Some(2));
+        assert_eq!(table.find_unique(ty, email, "a@x.com"), Some(1));
+        assert_eq!(
+            table.conflict(ty, &[(email, "Ghost@X.com".into())], Some(1)),
+            Some(2)
+        );
+    }
+
+    #[test]
     fn leading_semicolon_appends_checkbox_options() {
         let (reg, _, role) = contacts();
         let ty = &*reg.resolve("contacts").unwrap();
@@ -429,7 +437,7 @@ mod tests {
         table.insert(ty, 1, vec![(role, "CHAMPION".into())], 0);
         table.update(ty, 1, vec![(role, ";END_USER;CHAMPION".into())], 1);
         let rec = table.get(1, false).unwrap();
-        assert_eq!(rec.current(role).unwrap().as_ref(), "CHAMPION;END_USER");
+        assert_eq!(rec.current(role), Some("CHAMPION;END_USER"));
     }
 
     #[test]

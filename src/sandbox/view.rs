@@ -3,7 +3,7 @@
 //! writers), and batch envelopes. JSON responses themselves are written by `response.rs` (re-exported
 //! here, where the handlers look for them).
 
-use std::sync::Arc;
+use std::ops::Range;
 
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -12,9 +12,10 @@ use serde::ser::{SerializeMap, SerializeStruct, Serializer};
 
 use super::error::ErrorItem;
 
+use super::history::Source;
 use super::objects::ObjectType;
 use super::properties::ServerSet;
-use super::store::{Record, Version};
+use super::record::Record;
 use super::time;
 use super::version::ApiVersion;
 
@@ -52,33 +53,60 @@ pub struct Snapshot {
     pub created: i64,
     pub updated: i64,
     pub archived: Option<i64>,
-    pub props: Vec<(usize, Option<Arc<str>>)>,
-    pub history: Vec<(usize, Vec<Version>)>,
+    /// The selected properties, each with its current value as a span of `text` (`None` when unset).
+    props: Vec<(usize, Option<Range<usize>>)>,
+    /// The selected current values, end to end: one copy per record, not one allocation per value.
+    text: String,
+    history: Vec<(usize, Vec<Past>)>,
     pub associations: Option<Assocs>,
     /// `new` of upsert results.
     pub new: Option<bool>,
 }
 
+/// One version of a property, copied for `propertiesWithHistory`.
+#[derive(Debug, Clone)]
+struct Past {
+    value: String,
+    timestamp: i64,
+    source: Source,
+}
+
 impl Snapshot {
-    /// Copies what `select` and `history` ask for (values are `Arc`s: cheap to clone).
+    /// Copies what `select` and `history` ask for.
     pub fn of(ty: &ObjectType, record: &Record, select: &Select, history: &[usize]) -> Snapshot {
-        let mut props: Vec<(usize, Option<Arc<str>>)> = Vec::new();
-        let push = |prop: usize, props: &mut Vec<(usize, Option<Arc<str>>)>| {
+        let mut props: Vec<(usize, Option<Range<usize>>)> = Vec::new();
+        let mut text = String::new();
+        let mut push = |prop: usize, value: Option<&str>| {
             if !props.iter().any(|(p, _)| *p == prop) {
-                props.push((prop, record.current(prop).cloned()));
+                let span = value.map(|v| {
+                    text.push_str(v);
+                    text.len() - v.len()..text.len()
+                });
+                props.push((prop, span));
             }
         };
         match select {
-            Select::Defaults => ty.defaults.iter().for_each(|p| push(*p, &mut props)),
-            Select::Named(list) => list.iter().for_each(|p| push(*p, &mut props)),
-            Select::All => (0..ty.properties.len())
-                .filter(|p| record.current(*p).is_some())
-                .for_each(|p| push(p, &mut props)),
+            Select::Defaults => ty.defaults.iter().for_each(|&p| push(p, record.current(p))),
+            Select::Named(list) => list.iter().for_each(|&p| push(p, record.current(p))),
+            // A record written through a newer version of the type may hold properties this
+            // version does not know: only this version's are rendered.
+            Select::All => record
+                .values
+                .currents()
+                .filter(|(p, _)| *p < ty.properties.len())
+                .for_each(|(p, v)| push(p, Some(v))),
         }
-        ty.server.iter().for_each(|p| push(*p, &mut props));
+        ty.server.iter().for_each(|&p| push(p, record.current(p)));
         let history = history
             .iter()
-            .map(|&p| (p, record.values.get(p).cloned().unwrap_or_default()))
+            .map(|&p| {
+                let versions = record.values.versions(p).map(|v| Past {
+                    value: v.value.to_owned(),
+                    timestamp: v.timestamp,
+                    source: v.source,
+                });
+                (p, versions.collect())
+            })
             .collect();
         Snapshot {
             id: record.id,
@@ -86,10 +114,16 @@ impl Snapshot {
             updated: record.updated,
             archived: record.archived,
             props,
+            text,
             history,
             associations: None,
             new: None,
         }
+    }
+
+    /// The value of a selected property (`None` when unset).
+    fn value(&self, span: &Option<Range<usize>>) -> Option<&str> {
+        span.as_ref().and_then(|r| self.text.get(r.clone()))
     }
 }
 
@@ -117,7 +151,7 @@ impl Serialize for Values<'_> {
                 ServerSet::ObjectId => map.serialize_entry(&def.name, &id)?,
                 ServerSet::CreateDate => map.serialize_entry(&def.name, self.created)?,
                 ServerSet::ModifiedDate => map.serialize_entry(&def.name, self.updated)?,
-                ServerSet::No => map.serialize_entry(&def.name, &value.as_deref())?,
+                ServerSet::No => map.serialize_entry(&def.name, &snap.value(value))?,
             }
         }
         map.end()
@@ -152,7 +186,7 @@ impl Serialize for Histories<'_> {
                     .map(|v| HistoryEntry {
                         value: &v.value,
                         timestamp: time::iso(v.timestamp),
-                        source_type: v.source,
+                        source_type: v.source.as_str(),
                     })
                     .collect(),
                 ServerSet::ObjectId => vec![HistoryEntry {

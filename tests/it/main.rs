@@ -26,6 +26,7 @@ mod sandbox_assoc_v4;
 mod sandbox_associations;
 mod sandbox_batch;
 mod sandbox_hardening;
+mod sandbox_history;
 mod sandbox_limits;
 mod sandbox_properties;
 mod sandbox_rules;
