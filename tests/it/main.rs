@@ -7,6 +7,7 @@ mod associations;
 mod bounded;
 mod export;
 mod inputs;
+mod jitter;
 mod object_storage;
 mod plans;
 mod prepare;
