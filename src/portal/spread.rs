@@ -7,8 +7,9 @@
 //! the request's arrival); we know how many we sent in the window before that request left. The
 //! difference, the *excess*, is the jitter in units of requests (plus anyone else's traffic on
 //! the same app), measured where it matters. The gate keeps the largest excess of the last
-//! [`MEMORY`] windows free, so the portal's busiest window holds no more than its limit when the
-//! jitter stays what it was; a larger spike is answered 429, counted, and kept free from then on.
+//! [`MEMORY`] windows free, and [`HEADROOM`] more, so the portal's busiest window holds no more
+//! than its limit while the jitter stays within one request of what it was; a larger spike is
+//! answered 429, counted, and kept free from then on.
 //!
 //! When the portal's count cannot be compared with ours (no headers, another window length, or a
 //! budget shared with other processes, whose sends we do not see), the spread of response
@@ -23,6 +24,10 @@ use super::response::RateHeaders;
 
 /// How many windows an excess is remembered for.
 pub const MEMORY: u64 = 8;
+/// Kept free beyond the largest excess seen: a spike one request larger than any before is
+/// absorbed instead of answered 429 (measured at the real window: with none, the first request of
+/// jitter a run meets is a 429; one request costs half a percent of the window).
+pub const HEADROOM: f64 = 1.0;
 /// The slack kept before anything was measured: two requests, the tolerance the fixed margin
 /// had before it was measured.
 const PRIOR: f64 = 2.0;
@@ -150,7 +155,7 @@ impl Spread {
     pub fn slack(&self) -> f64 {
         let state = self.lock();
         if let Some(max) = state.maxima.iter().map(|(_, m)| *m).reduce(f64::max) {
-            return max;
+            return max + HEADROOM;
         }
         if state.latencies.len() < MIN_SAMPLES {
             return PRIOR;
@@ -160,8 +165,9 @@ impl Spread {
         // The 95th percentile against the fastest: one stray answer does not slow the run.
         let high = sorted[(sorted.len() * 95 / 100).min(sorted.len() - 1)];
         let spread = high.saturating_sub(sorted[0]);
-        spread.as_secs_f64() / self.interval.as_secs_f64().max(f64::MIN_POSITIVE)
-            * f64::from(self.requests_per_interval)
+        HEADROOM
+            + spread.as_secs_f64() / self.interval.as_secs_f64().max(f64::MIN_POSITIVE)
+                * f64::from(self.requests_per_interval)
     }
 }
 
@@ -197,7 +203,7 @@ mod tests {
         let ticket = Ticket { ours: 180 };
         // The portal's window held 183 when ours held 180: three arrived bunched.
         assert!(spread.answered(ticket, SECOND / 100, &headers(190, 7, 1000), false, t0));
-        assert_eq!(spread.slack(), 3.0);
+        assert_eq!(spread.slack(), 3.0 + HEADROOM);
         // A calmer window does not lower it at once…
         spread.answered(
             ticket,
@@ -206,14 +212,14 @@ mod tests {
             false,
             t0 + SECOND,
         );
-        assert_eq!(spread.slack(), 3.0);
+        assert_eq!(spread.slack(), 3.0 + HEADROOM);
         // …but after MEMORY windows the old excess is forgotten.
         let later = t0 + SECOND * (MEMORY as u32 + 1);
         spread.answered(ticket, SECOND / 100, &headers(190, 9, 1000), false, later);
-        assert_eq!(spread.slack(), 1.0);
+        assert_eq!(spread.slack(), 1.0 + HEADROOM);
         // A 429 says the window held one more than the limit.
         spread.answered(ticket, SECOND / 100, &headers(190, 0, 1000), true, later);
-        assert_eq!(spread.slack(), 11.0);
+        assert_eq!(spread.slack(), 11.0 + HEADROOM);
     }
 
     #[test]
@@ -228,7 +234,7 @@ mod tests {
             false,
             t0,
         );
-        assert_eq!(spread.slack(), 0.0);
+        assert_eq!(spread.slack(), HEADROOM);
         // A portal whose limit is below ours shows as excess: we slow down to it.
         spread.answered(
             Ticket { ours: 95 },
@@ -237,7 +243,7 @@ mod tests {
             false,
             t0,
         );
-        assert_eq!(spread.slack(), 5.0);
+        assert_eq!(spread.slack(), 5.0 + HEADROOM);
     }
 
     #[test]
@@ -255,7 +261,11 @@ mod tests {
             ));
         }
         // 50 ms − 10 ms of a 1 s window of 100: four requests.
-        assert!((shared.slack() - 4.0).abs() < 1e-9, "{}", shared.slack());
+        assert!(
+            (shared.slack() - 4.0 - HEADROOM).abs() < 1e-9,
+            "{}",
+            shared.slack()
+        );
         // Another window length: the counts are not compared.
         let other = Spread::new(100, SECOND, true);
         assert!(!other.answered(
