@@ -1,24 +1,29 @@
 //! The request gate: no rolling window of `interval` ever carries more than `requests_per_interval`
-//! requests from this run, retries included (DESIGN.md §3.4). The pace (spacing and burst, and
-//! why they bound every window) is [`super::pace`]'s; this gate applies it on its own, or draws
-//! from a budget shared with other processes ([`super::budget`]) when the run names one.
+//! requests from this run, retries included (DESIGN.md §3.4). The pace (a request's cost in the
+//! limiter's cells, and why it bounds every window) is [`super::pace`]'s; this gate applies it on
+//! its own (governor's GCRA), or draws from a budget shared with other processes
+//! ([`super::budget`]) when the run names one.
 //!
-//! The gate also reads the portal's own count (`X-HubSpot-RateLimit-Remaining`): other apps of
-//! the same account share the window, so when the portal says it is nearly full, or answers 429,
-//! every sender pauses for a while.
+//! The gate also reads the portal's own count (`X-HubSpot-RateLimit-Max`/`-Remaining`) after every
+//! answer: [`super::spread`] turns it into the requests of the window to keep free for arrival
+//! jitter (and others' traffic), and the cost follows. Where that count cannot be read against
+//! ours and the portal says its window is full, or when it answers 429, every sender pauses for a
+//! while.
 //!
 //! A portal has two windows (API-NOTES §1): the general one, and the associations API's own
 //! (v4 links, labels). [`Budget`] holds a gate for each.
 
 use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 
 use super::budget::{BudgetError, SharedBudget};
-use super::pace::Pace;
+use super::pace::{BURST_CELLS, Pace};
 use super::response::RateHeaders;
+use super::spread::{Spread, Ticket};
 use crate::config::Dispatch;
 use crate::config::budget::SharedBudgetSpec;
 use crate::config::secret::Secret;
@@ -76,8 +81,13 @@ pub struct RateGate {
     gcra: DefaultDirectRateLimiter,
     /// The budget shared with other processes; it replaces `gcra` (same pace, one state for all).
     shared: Option<SharedBudget>,
-    /// One token's worth of time: `interval / (N − m − 0.1)`.
-    spacing: Duration,
+    pace: Pace,
+    /// How far the portal's arrivals stray from our sends: the slack of the pace.
+    spread: Spread,
+    /// The cells a request costs now ([`Pace::cost`] of the spread's slack).
+    cost: AtomicU32,
+    /// The slack last logged, in whole requests.
+    logged_slack: AtomicU32,
     interval: Duration,
     /// Set when the portal says its window is (nearly) full; no request leaves before it.
     paused_until: Mutex<Option<Instant>>,
@@ -86,17 +96,7 @@ pub struct RateGate {
 impl RateGate {
     /// A gate pacing this process alone.
     pub fn new(requests_per_interval: NonZeroU32, interval: Duration) -> RateGate {
-        let pace = Pace::for_window(requests_per_interval, interval);
-        let quota = Quota::with_period(pace.spacing)
-            .expect("spacing is never zero")
-            .allow_burst(NonZeroU32::new(pace.burst).expect("burst is 1 or 2"));
-        RateGate {
-            gcra: RateLimiter::direct(quota),
-            shared: None,
-            spacing: pace.spacing,
-            interval,
-            paused_until: Mutex::new(None),
-        }
+        RateGate::build(requests_per_interval, interval, None)
     }
 
     /// A gate drawing from `budget`, shared with every process that names the same one.
@@ -105,9 +105,28 @@ impl RateGate {
         interval: Duration,
         budget: SharedBudget,
     ) -> RateGate {
+        RateGate::build(requests_per_interval, interval, Some(budget))
+    }
+
+    fn build(
+        requests_per_interval: NonZeroU32,
+        interval: Duration,
+        shared: Option<SharedBudget>,
+    ) -> RateGate {
+        let pace = Pace::for_window(requests_per_interval, interval);
+        let quota = Quota::with_period(pace.cell)
+            .expect("a cell is never zero")
+            .allow_burst(NonZeroU32::new(BURST_CELLS).expect("the bucket is not empty"));
+        let spread = Spread::new(requests_per_interval.get(), interval, shared.is_none());
         RateGate {
-            shared: Some(budget),
-            ..RateGate::new(requests_per_interval, interval)
+            gcra: RateLimiter::direct(quota),
+            cost: AtomicU32::new(pace.cost(spread.slack())),
+            logged_slack: AtomicU32::new(u32::MAX),
+            shared,
+            pace,
+            spread,
+            interval,
+            paused_until: Mutex::new(None),
         }
     }
 
@@ -116,9 +135,16 @@ impl RateGate {
         self.shared.as_ref()
     }
 
+    /// The requests of the window kept free now for arrival jitter, and the share of the window
+    /// that leaves (for the log and the benches).
+    pub fn slack(&self) -> (f64, f64) {
+        let cost = self.cost.load(Relaxed);
+        (self.spread.slack(), self.pace.share(cost))
+    }
+
     /// Waits until one more request may leave, and takes its token. Fails only when the shared
     /// budget cannot give one (unreachable for too long, refused, or the daily limit spent).
-    pub async fn acquire(&self) -> Result<(), BudgetError> {
+    pub async fn acquire(&self) -> Result<Ticket, BudgetError> {
         loop {
             let pause = *self.paused_until.lock().expect("limiter lock poisoned");
             match pause {
@@ -128,19 +154,42 @@ impl RateGate {
                 _ => break,
             }
         }
+        let cost = self.cost.load(Relaxed);
         match &self.shared {
-            Some(budget) => budget.acquire().await,
+            Some(budget) => budget.acquire(cost).await?,
             None => {
-                self.gcra.until_ready().await;
-                Ok(())
+                let cells = NonZeroU32::new(cost).expect("a request costs at least one cell");
+                // The cost never exceeds the bucket (`Pace::cost`), so this never fails; if it
+                // did, a whole bucket is the slowest pace there is.
+                if self.gcra.until_n_ready(cells).await.is_err() {
+                    self.gcra.until_ready().await;
+                }
             }
         }
+        Ok(self.spread.sent(Instant::now()))
     }
 
-    /// Reads the portal's rate headers from a response: when the window has (almost) no room
-    /// left for anyone, stop every sender for a share of the window.
-    pub fn observe(&self, rate: &RateHeaders) {
-        if let Some(remaining) = rate.remaining
+    /// Reads the portal's answer to the request of `ticket`: its count of the window against ours
+    /// sets the slack; when it cannot (no comparable count) and the window has no room left for
+    /// anyone, every sender stops for a share of the window.
+    pub fn observe(&self, ticket: Ticket, latency: Duration, rate: &RateHeaders, refused: bool) {
+        let measured = self
+            .spread
+            .answered(ticket, latency, rate, refused, Instant::now());
+        let slack = self.spread.slack();
+        let cost = self.pace.cost(slack);
+        self.cost.store(cost, Relaxed);
+        // Logged in whole requests: the latency estimate moves a little with every answer.
+        let whole = slack.round() as u32;
+        if self.logged_slack.swap(whole, Relaxed) != whole {
+            tracing::debug!(
+                slack,
+                share = self.pace.share(cost),
+                "requests of the window kept free for arrival jitter"
+            );
+        }
+        if !measured
+            && let Some(remaining) = rate.remaining
             && remaining == 0
         {
             // The headers are untrusted input: whatever window they claim, the pause never
@@ -151,13 +200,18 @@ impl RateGate {
                 .unwrap_or(self.interval)
                 .min(self.interval)
                 .min(MAX_PAUSE);
-            self.pause_for((interval / 10).max(self.spacing).min(MAX_PAUSE));
+            self.pause_for((interval / 10).max(self.spacing()).min(MAX_PAUSE));
         }
     }
 
     /// The portal answered 429 for the rolling window: let the window drain a little.
     pub fn throttled(&self) {
-        self.pause_for((self.interval / 10).max(self.spacing));
+        self.pause_for((self.interval / 10).max(self.spacing()));
+    }
+
+    /// One request's worth of time at the current cost.
+    fn spacing(&self) -> Duration {
+        self.pace.cell * self.cost.load(Relaxed)
     }
 
     fn pause_for(&self, pause: Duration) {
@@ -172,6 +226,7 @@ impl RateGate {
 
 #[cfg(test)]
 mod tests {
+    use super::super::spread::HEADROOM;
     use super::*;
 
     #[tokio::test]
@@ -198,13 +253,44 @@ mod tests {
     #[tokio::test]
     async fn a_full_window_pauses_every_sender() {
         let gate = RateGate::new(NonZeroU32::new(1000).unwrap(), Duration::from_millis(500));
-        gate.observe(&RateHeaders {
+        let ticket = gate.acquire().await.unwrap();
+        // No `Max`: the portal's count cannot be read against ours, so a full window pauses.
+        let rate = RateHeaders {
             remaining: Some(0),
             interval_ms: Some(500),
             ..RateHeaders::default()
-        });
+        };
+        gate.observe(ticket, Duration::from_millis(1), &rate, false);
         let start = Instant::now();
         gate.acquire().await.unwrap();
         assert!(start.elapsed() >= Duration::from_millis(45));
+    }
+
+    #[tokio::test]
+    async fn the_portal_counting_more_than_we_sent_slows_the_pace() {
+        let gate = RateGate::new(NonZeroU32::new(190).unwrap(), Duration::from_secs(10));
+        let (_, prior) = gate.slack();
+        let ticket = gate.acquire().await.unwrap();
+        let rate = |remaining| RateHeaders {
+            max: Some(190),
+            remaining: Some(remaining),
+            interval_ms: Some(10_000),
+            ..RateHeaders::default()
+        };
+        // The portal's window holds just this request, as ours does: nothing to keep free.
+        gate.observe(ticket, Duration::from_millis(5), &rate(189), false);
+        let (slack, calm) = gate.slack();
+        assert_eq!(slack, HEADROOM);
+        assert!(calm > prior && calm > 0.989, "{calm}");
+        // It holds four more than ours (arrivals bunched, or others' traffic): keep them free.
+        gate.observe(ticket, Duration::from_millis(5), &rate(185), false);
+        let (slack, bunched) = gate.slack();
+        assert_eq!(slack, 4.0 + HEADROOM);
+        assert!(bunched < calm, "{bunched} {calm}");
+        // The count is read, so a full window is no reason to pause everyone.
+        gate.observe(ticket, Duration::from_millis(5), &rate(0), false);
+        let start = Instant::now();
+        gate.acquire().await.unwrap();
+        assert!(start.elapsed() < Duration::from_secs(1));
     }
 }

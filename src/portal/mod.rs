@@ -7,7 +7,10 @@
 //! - `client`: the HTTP client, the only code that puts the token on the wire;
 //! - `gate`: the rate gate that keeps every rolling window under the portal's limit, and the
 //!   budget of a portal (the general window, and the associations API's own);
-//! - `pace`: the spacing and burst that bound every window, for the gate and the shared budget;
+//! - `pace`: the cost of a request in the limiter's cells, which bounds every window, for the gate
+//!   and the shared budget;
+//! - `spread`: how far the portal's arrivals stray from our sends, measured from its own count:
+//!   the requests of the window the pace keeps free;
 //! - `budget`: the rate budget shared with other processes through Redis;
 //! - `retry`: the one classifier of attempts, and the backoff policy;
 //! - `halt`: the run's stop switch;
@@ -31,6 +34,7 @@ pub mod response;
 pub mod retry;
 pub mod rules;
 pub mod schema;
+pub mod spread;
 pub mod standard;
 pub mod target;
 
@@ -268,14 +272,17 @@ impl Portal {
                 () = self.halt.raised() => return Ok(Call::Halted),
                 token = gate.acquire() => token,
             };
-            if let Err(err) = token {
-                self.halt.raise(match err {
-                    BudgetError::DailySpent(message) => Halt::DailyLimit(message),
-                    BudgetError::Unreachable { .. } => Halt::BudgetUnavailable(err.to_string()),
-                    BudgetError::Refused { .. } => Halt::Failed(err.to_string()),
-                });
-                return Ok(Call::Halted);
-            }
+            let ticket = match token {
+                Ok(ticket) => ticket,
+                Err(err) => {
+                    self.halt.raise(match err {
+                        BudgetError::DailySpent(message) => Halt::DailyLimit(message),
+                        BudgetError::Unreachable { .. } => Halt::BudgetUnavailable(err.to_string()),
+                        BudgetError::Refused { .. } => Halt::Failed(err.to_string()),
+                    });
+                    return Ok(Call::Halted);
+                }
+            };
             if let Some(left) = left {
                 left.store(true, Relaxed);
             }
@@ -289,7 +296,8 @@ impl Portal {
                 result = send() => result,
             };
             if let Ok(reply) = &result {
-                gate.observe(&reply.rate);
+                let refused = reply.status == 429;
+                gate.observe(ticket, started.elapsed(), &reply.rate, refused);
                 if let Some(left) = reply.rate.daily_remaining {
                     self.traffic.note_daily_remaining(left);
                 }

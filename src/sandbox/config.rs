@@ -29,6 +29,8 @@ pub struct SandboxConfig {
     pub association_daily_limit: u64,
     /// Added to every HubSpot-path response.
     pub latency: Duration,
+    /// Every HubSpot-path request reaches the limiter after a random delay up to this long.
+    pub jitter: Duration,
     /// Share of write requests answered 500/502/503 with nothing written.
     pub fault_rate: f64,
     /// Share of write requests that are applied, then lose their response (dropped connection or 504).
@@ -66,6 +68,7 @@ impl Default for SandboxConfig {
             association_requests_per_interval: 100,
             association_daily_limit: 500_000,
             latency: Duration::ZERO,
+            jitter: Duration::ZERO,
             fault_rate: 0.0,
             lost_response_rate: 0.0,
             throttle_rate: 0.0,
@@ -96,6 +99,7 @@ impl fmt::Debug for SandboxConfig {
             )
             .field("association_daily_limit", &self.association_daily_limit)
             .field("latency", &self.latency)
+            .field("jitter", &self.jitter)
             .field("fault_rate", &self.fault_rate)
             .field("lost_response_rate", &self.lost_response_rate)
             .field("throttle_rate", &self.throttle_rate)
@@ -188,6 +192,10 @@ pub struct SandboxArgs {
     /// Latency added to every response, in milliseconds.
     #[arg(long, default_value_t = 0)]
     pub latency_ms: u64,
+    /// Every request reaches the limiter after a random delay of 0 to this many milliseconds
+    /// (uniform, seeded): the varying network delay that bunches arrivals.
+    #[arg(long, default_value_t = 0)]
+    pub jitter_ms: u64,
     /// Share of writes answered 500/502/503 with nothing written.
     #[arg(long, default_value_t = 0.0)]
     pub fault_rate: f64,
@@ -241,6 +249,7 @@ impl SandboxArgs {
             association_requests_per_interval: self.association_requests_per_interval,
             association_daily_limit: self.association_daily_limit,
             latency: Duration::from_millis(self.latency_ms),
+            jitter: Duration::from_millis(self.jitter_ms),
             fault_rate: self.fault_rate,
             lost_response_rate: self.lost_response_rate,
             throttle_rate: self.throttle_rate,

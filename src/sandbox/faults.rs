@@ -1,7 +1,9 @@
 //! Injected faults, decided by seeded dice (`StdRng::seed_from_u64`) so a failing run can be replayed:
 //! spurious 429s, 5xx with nothing written, 423 on batch upserts, "lost responses" (the write lands,
 //! then the client gets a dropped connection or a 504), and garbled answers (the write lands, then its
-//! 2xx body is damaged: `garble.rs`). Also draws the UUID-shaped correlation ids.
+//! 2xx body is damaged: `garble.rs`). Also draws the UUID-shaped correlation ids, and the random
+//! delay a request takes to reach the limiter (`jitter`: the network between a client and HubSpot,
+//! whose varying delay moves arrivals closer together than they were sent).
 
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
@@ -36,6 +38,8 @@ pub struct Rates {
     pub locked: f64,
     pub garble: f64,
     pub latency: Duration,
+    /// Every HubSpot-path request reaches the limiter after a uniformly random delay in `0..=jitter`.
+    pub jitter: Duration,
 }
 
 /// How a lost response reaches the client.
@@ -63,16 +67,19 @@ pub enum Fault {
 pub struct Faults {
     dice: Mutex<StdRng>,
     ids: Mutex<StdRng>,
+    delays: Mutex<StdRng>,
     rates: Mutex<Rates>,
 }
 
 impl Faults {
     /// Dice seeded with `seed`. Correlation ids come from a second generator, so the fault sequence
-    /// depends only on the order of write requests, not on how many reads came in between.
+    /// depends only on the order of write requests, not on how many reads came in between; arrival
+    /// delays from a third, so turning jitter on leaves the fault sequence of a seed unchanged.
     pub fn new(seed: u64, rates: Rates) -> Faults {
         Faults {
             dice: Mutex::new(StdRng::seed_from_u64(seed)),
             ids: Mutex::new(StdRng::seed_from_u64(seed ^ 0x05ee_dc0d_e1d5)),
+            delays: Mutex::new(StdRng::seed_from_u64(seed ^ 0x0de1_a7ed)),
             rates: Mutex::new(rates),
         }
     }
@@ -130,6 +137,18 @@ impl Faults {
         None
     }
 
+    /// How long the next request takes to reach the limiter: uniform in `0..=jitter`.
+    pub fn arrival_delay(&self) -> Duration {
+        let jitter = self.rates().jitter;
+        if jitter.is_zero() {
+            return Duration::ZERO;
+        }
+        let mut rng = self.delays.lock().unwrap_or_else(PoisonError::into_inner);
+        Duration::from_nanos(
+            rng.random_range(0..=jitter.as_nanos().min(u128::from(u64::MAX)) as u64),
+        )
+    }
+
     /// Picks how to damage a body among the kinds that apply to it (same dice, so a seed replays).
     pub fn pick(&self, choices: &[Garble]) -> Option<Garble> {
         if choices.is_empty() {
@@ -172,6 +191,7 @@ mod tests {
             locked: 0.2,
             garble: 0.0,
             latency: Duration::ZERO,
+            jitter: Duration::ZERO,
         };
         let a = Faults::new(7, rates);
         let b = Faults::new(7, rates);
@@ -194,6 +214,25 @@ mod tests {
         let picks: Vec<_> = (0..50).map(|_| faults.pick(&choices).unwrap()).collect();
         assert!(picks.contains(&Garble::Truncated) && picks.contains(&Garble::NotJson));
         assert_eq!(faults.pick(&[]), None);
+    }
+
+    #[test]
+    fn arrival_delays_stay_within_the_jitter_and_vary() {
+        let none = Faults::new(1, Rates::default());
+        assert_eq!(none.arrival_delay(), Duration::ZERO);
+        let jitter = Duration::from_millis(30);
+        let faults = Faults::new(
+            1,
+            Rates {
+                jitter,
+                ..Rates::default()
+            },
+        );
+        let delays: Vec<_> = (0..200).map(|_| faults.arrival_delay()).collect();
+        assert!(delays.iter().all(|d| *d <= jitter));
+        assert!(
+            delays.iter().any(|d| *d < jitter / 4) && delays.iter().any(|d| *d > jitter * 3 / 4)
+        );
     }
 
     #[test]

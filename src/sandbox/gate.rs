@@ -1,6 +1,6 @@
 //! The gate every HubSpot path passes: correlation id, bearer-token check (401), the rolling window and
 //! the daily limit (429) of the path's pool (v4 associations have their own), injected faults on writes,
-//! latency, the `X-HubSpot-RateLimit-*` headers, and the stats. `/_sandbox/*` paths bypass it; they pass
+//! arrival jitter, latency, the `X-HubSpot-RateLimit-*` headers, and the stats. `/_sandbox/*` paths bypass it; they pass
 //! `guard` instead, which asks for the token only when the sandbox listens beyond loopback.
 
 use std::sync::atomic::Ordering;
@@ -45,6 +45,12 @@ pub async fn gate(State(app): State<AppState>, request: Request, next: Next) -> 
 }
 
 async fn admit(app: AppState, request: Request, next: Next, template: String) -> Response {
+    // The network's varying delay (the `jitter` fault): the request reaches the limiter later than
+    // it was sent, by a different amount each time, so arrivals bunch where sends did not.
+    let delay = app.faults.arrival_delay();
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
     let now = Instant::now();
     let pool = pool_of(&template);
     app.stats.arrival(now, app.limits.interval(), pool);

@@ -89,6 +89,7 @@ impl AppState {
                     locked: config.locked_rate,
                     garble: config.garble_rate,
                     latency: config.latency,
+                    jitter: config.jitter,
                 },
             ),
             stats: Stats::default(),

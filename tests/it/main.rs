@@ -9,6 +9,7 @@ mod errors;
 mod export;
 mod init;
 mod inputs;
+mod jitter;
 mod manual;
 mod object_storage;
 mod plans;

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use redis::aio::MultiplexedConnection;
 use redis::{AsyncConnectionConfig, ErrorKind, RedisError, ServerErrorKind};
 
-use super::pace::Pace;
+use super::pace::{BURST_CELLS, Pace};
 use crate::config::budget::SharedBudgetSpec;
 use crate::config::secret::Secret;
 
@@ -59,8 +59,8 @@ pub struct SharedBudget {
     shown: String,
     tat_key: String,
     spent_key: String,
-    spacing_us: u64,
-    tolerance_us: u64,
+    /// One cell of the pace, in nanoseconds: a request's spacing and tolerance are counted in cells.
+    cell_ns: u64,
     interval: Duration,
     outage_limit: Duration,
     script: redis::Script,
@@ -93,14 +93,12 @@ impl SharedBudget {
                 message: format!("not a usable Redis URL ({:?})", err.kind()),
             })?;
         let key = portal_key(base_url, token);
-        let spacing_us = pace.spacing.as_micros().max(1) as u64;
         Ok(SharedBudget {
             client,
             shown,
             tat_key: format!("{key}:{window}:tat"),
             spent_key: format!("{key}:daily_spent"),
-            spacing_us,
-            tolerance_us: spacing_us * u64::from(pace.burst.saturating_sub(1)),
+            cell_ns: u64::try_from(pace.cell.as_nanos()).unwrap_or(u64::MAX),
             interval,
             outage_limit: spec.outage,
             script: redis::Script::new(include_str!("gcra.lua")),
@@ -123,9 +121,19 @@ impl SharedBudget {
             .map(|t| t.elapsed())
     }
 
-    /// Waits until the shared window has room for one more request, and takes its token.
-    pub async fn acquire(&self) -> Result<(), BudgetError> {
+    /// Waits until the shared window has room for one more request costing `cost` cells of the
+    /// pace ([`Pace::cost`]), and takes its token: the same bucket as the local gate's, in Redis.
+    pub async fn acquire(&self, cost: u32) -> Result<(), BudgetError> {
         let _turn = self.turn.lock().await;
+        let cost = cost.min(BURST_CELLS);
+        // The script counts microseconds: a request's spacing is `cost` cells, and it may go as
+        // far ahead of the bucket's schedule as the cells the bucket holds beyond it.
+        // Rounding: the spacing up, the tolerance down, so the bound never loosens.
+        let nanos = |cells: u32| u128::from(cells) * u128::from(self.cell_ns);
+        let spacing_us = u64::try_from(nanos(cost).div_ceil(1000))
+            .unwrap_or(u64::MAX)
+            .max(1);
+        let tolerance_us = u64::try_from(nanos(BURST_CELLS - cost) / 1000).unwrap_or(u64::MAX);
         let mut backoff = FIRST_BACKOFF;
         loop {
             let answer = match self.connection().await {
@@ -133,8 +141,8 @@ impl SharedBudget {
                     self.script
                         .key(&self.tat_key)
                         .key(&self.spent_key)
-                        .arg(self.spacing_us)
-                        .arg(self.tolerance_us)
+                        .arg(spacing_us)
+                        .arg(tolerance_us)
                         .invoke_async::<(i64, String)>(&mut conn)
                         .await
                 }
@@ -144,7 +152,7 @@ impl SharedBudget {
                 Ok((0, _)) => return Ok(()),
                 Ok((1, wait)) => {
                     // The script says when the next token is due; never sleep past a window.
-                    let wait = wait.parse::<u64>().unwrap_or(self.spacing_us);
+                    let wait = wait.parse::<u64>().unwrap_or(spacing_us);
                     tokio::time::sleep(Duration::from_micros(wait).min(self.interval)).await;
                 }
                 Ok((_, message)) => return Err(BudgetError::DailySpent(message)),

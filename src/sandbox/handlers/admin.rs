@@ -48,6 +48,7 @@ pub struct ConfigChange {
     pub locked_rate: Option<f64>,
     pub garble_rate: Option<f64>,
     pub latency_ms: Option<u64>,
+    pub jitter_ms: Option<u64>,
     pub retry_after: Option<bool>,
     pub partial_update_errors: Option<bool>,
     pub faults_on_reads: Option<bool>,
@@ -74,6 +75,9 @@ pub async fn configure(State(app): State<AppState>, body: Bytes) -> Result<Respo
     rates.garble = change.garble_rate.unwrap_or(rates.garble);
     if let Some(ms) = change.latency_ms {
         rates.latency = Duration::from_millis(ms);
+    }
+    if let Some(ms) = change.jitter_ms {
+        rates.jitter = Duration::from_millis(ms);
     }
     check_rates(&[
         ("fault_rate", rates.fault),
@@ -127,6 +131,7 @@ pub async fn configure(State(app): State<AppState>, body: Bytes) -> Result<Respo
             "locked_rate": rates.locked,
             "garble_rate": rates.garble,
             "latency_ms": rates.latency.as_millis() as u64,
+            "jitter_ms": rates.jitter.as_millis() as u64,
             "retry_after": app.retry_after.load(Ordering::Relaxed),
             "partial_update_errors": app.partial(),
             "faults_on_reads": app.faults_on_reads.load(Ordering::Relaxed),

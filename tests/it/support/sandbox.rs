@@ -307,6 +307,7 @@ fn flags(config: &SandboxConfig) -> Vec<String> {
         ("--interval-ms", config.interval.as_millis().to_string()),
         ("--daily-limit", config.daily_limit.to_string()),
         ("--latency-ms", config.latency.as_millis().to_string()),
+        ("--jitter-ms", config.jitter.as_millis().to_string()),
         ("--fault-rate", config.fault_rate.to_string()),
         (
             "--lost-response-rate",

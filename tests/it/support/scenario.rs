@@ -73,6 +73,12 @@ impl SandboxSpec {
         self
     }
 
+    /// Every request reaches the limiter after a random delay of up to `ms` (the network's jitter).
+    pub fn jitter_ms(mut self, ms: u64) -> SandboxSpec {
+        self.config.jitter = Duration::from_millis(ms);
+        self
+    }
+
     /// Share of writes answered 500/502/503.
     pub fn fault_rate(mut self, rate: f64) -> SandboxSpec {
         self.config.fault_rate = rate;
