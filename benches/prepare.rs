@@ -1,13 +1,16 @@
-//! The CPU path of the prepare stage, on one core: read → map → validate → batch → encode the JSON
-//! request bodies, for a generated 10-column contacts file as CSV and as Parquet.
+//! The CPU path of the prepare stage: read → map → validate → batch → encode the JSON request
+//! bodies, for a generated 10-column contacts file as CSV and as Parquet; on one core (a plain loop
+//! on the bench's thread), and on all cores (the prepare thread with one worker per core, the
+//! bodies encoded as the events arrive, as the dispatcher does).
 //!
-//! Run: `cargo bench --bench prepare`. Figures are recorded in README.md.
+//! Run: `cargo bench --bench prepare`. Figures are recorded in docs/benchmarks.md.
 
 /// The allocator the `etl` binary uses, so the figures are the ones users get.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use std::hint::black_box;
+use std::num::NonZeroUsize;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -15,7 +18,8 @@ use arrow_array::{ArrayRef, RecordBatch, StringArray};
 use arrow_schema::{DataType, Field, Schema};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use engine::{
-    Batch, Batcher, DEFAULT_MAX_OPEN, ObjectSchema, Preparer, TraceIds, config, encode, source,
+    Batch, Batcher, DEFAULT_MAX_OPEN, ObjectSchema, PrepareOptions, Prepared, Preparer, TraceIds,
+    config, encode, prepare, source,
 };
 
 #[path = "../tests/it/support/engine.rs"]
@@ -28,7 +32,7 @@ const ROWS: usize = 100_000;
 /// One full pass; returns (inputs, rejections, body bytes) so nothing is optimised away.
 fn pass(pipeline: &config::Pipeline, schema: &ObjectSchema) -> (u64, u64, usize) {
     let mut source = source::open(&pipeline.source).unwrap();
-    let mut preparer = Preparer::new(pipeline, schema, source.header()).unwrap();
+    let preparer = Preparer::new(pipeline, schema, source.header()).unwrap();
     let mut batcher = Batcher::new(pipeline.dispatch.batch_size, DEFAULT_MAX_OPEN);
     let (mut inputs, mut rejected, mut bytes) = (0u64, 0u64, 0usize);
     let mut body = Vec::with_capacity(64 * 1024);
@@ -51,6 +55,35 @@ fn pass(pipeline: &config::Pipeline, schema: &ObjectSchema) -> (u64, u64, usize)
     }
     batcher.finish(&mut encode);
     assert!(source.take_error().is_none());
+    (inputs, rejected, bytes)
+}
+
+/// One full pass through the prepare thread with `threads` workers, encoding each batch as it
+/// arrives; returns (inputs, rejections, body bytes).
+fn pass_threaded(pipeline: &config::Pipeline, schema: &ObjectSchema) -> (u64, u64, usize) {
+    let handle = prepare::spawn(pipeline, schema.clone(), PrepareOptions::default()).unwrap();
+    let mut events = handle.events;
+    let (mut inputs, mut rejected, mut bytes) = (0u64, 0u64, 0usize);
+    let mut body = Vec::with_capacity(64 * 1024);
+    let (op, id_property) = (
+        pipeline.target.operation,
+        pipeline.target.id_property.as_deref(),
+    );
+    let traces = TraceIds::new("5f3a9c01");
+    while let Some(event) = events.blocking_recv() {
+        match event {
+            Prepared::Batch(batch) => {
+                inputs += batch.inputs.len() as u64;
+                body.clear();
+                encode::write_body(&mut body, op, id_property, &traces, &batch.inputs);
+                bytes += body.len();
+            }
+            Prepared::Rejected(_) => rejected += 1,
+            Prepared::Unchanged(_) => unreachable!("no [sync] filter here"),
+        }
+    }
+    let outcome = handle.done.blocking_recv().unwrap();
+    assert!(outcome.error.is_none());
     (inputs, rejected, bytes)
 }
 
@@ -96,16 +129,22 @@ fn bench(c: &mut Criterion) {
             .upsert_by("email")
             .map_all(&fixtures::CONTACTS_MAPPING)
             .text();
-        let pipeline = config::parse(&dir.path().join("p.toml"), &text).unwrap();
-        let (inputs, rejected, _) = pass(&pipeline, &schema);
+        let mut pipeline = config::parse(&dir.path().join("p.toml"), &text).unwrap();
+        let (inputs, rejected, bytes) = pass(&pipeline, &schema);
         assert_eq!(inputs + rejected, ROWS as u64);
         assert_eq!(rejected, (ROWS / 50) as u64);
+        let cores = std::thread::available_parallelism().map_or(1, NonZeroUsize::get);
+        pipeline.source.prepare_threads = NonZeroUsize::new(cores);
+        assert_eq!(pass_threaded(&pipeline, &schema), (inputs, rejected, bytes));
         let name = if file.ends_with("csv") {
             "csv_100k_rows"
         } else {
             "parquet_100k_rows"
         };
         group.bench_function(name, |b| b.iter(|| black_box(pass(&pipeline, &schema))));
+        group.bench_function(format!("{name}_all_cores"), |b| {
+            b.iter(|| black_box(pass_threaded(&pipeline, &schema)))
+        });
         // Calibration: the reader alone (parse + one String per field), to show what the rest costs.
         let name = if file.ends_with("csv") {
             "csv_read_only"

@@ -13,14 +13,17 @@
 //! - `batch`: the batcher (batch size, one input per key per batch, file order per key);
 //! - `encode`: batch request bodies;
 //! - `trace`: a row's name on the wire (`objectWriteTraceId`, unique per job);
-//! - `thread`: the loop that runs all of the above on a thread of its own, feeding a bounded
+//! - `thread`: the loop that runs all of the above off the async runtime, feeding a bounded
 //!   channel;
+//! - `workers`: the pool that maps and validates rows a chunk at a time, in file order;
+//! - `delivery`: the loop's sequential tail (the `[sync]` filter, the batcher, the channel);
 //! - `row`: the values that travel along the data path (source row, input, rejection).
 //!
 //! Depends on `config` and on the portal's schema types only; sends nothing.
 
 pub mod batch;
 pub mod check;
+mod delivery;
 pub mod encode;
 pub mod links;
 pub mod mapping;
@@ -32,6 +35,7 @@ pub mod trace;
 pub mod validate;
 pub mod values;
 pub mod violation;
+pub mod workers;
 
 pub use thread::{
     Opened, PrepareError, PrepareHandle, PrepareOptions, PrepareOutcome, PrepareTotals, Prepared,

@@ -13,6 +13,7 @@ mod manual;
 mod object_storage;
 mod plans;
 mod prepare;
+mod prepare_workers;
 mod progress;
 mod proxy;
 mod readers;

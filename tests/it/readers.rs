@@ -19,6 +19,7 @@ fn csv_spec(path: &Path, delimiter: u8) -> SourceSpec {
         compression: Compression::None,
         delimiter,
         max_row_bytes: etl::config::DEFAULT_MAX_ROW_BYTES,
+        prepare_threads: None,
     }
 }
 
@@ -358,6 +359,7 @@ fn parquet_spec(path: &Path) -> SourceSpec {
         compression: Compression::None,
         delimiter: b',',
         max_row_bytes: etl::config::DEFAULT_MAX_ROW_BYTES,
+        prepare_threads: None,
     }
 }
 
