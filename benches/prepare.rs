@@ -48,9 +48,13 @@ fn pass(pipeline: &config::Pipeline, schema: &ObjectSchema) -> (u64, u64, usize)
         bytes += body.len();
     };
     for row in source.by_ref() {
-        match row.map(|r| preparer.prepare(r)) {
-            Ok(Ok(input)) => batcher.push(input, &mut encode),
-            Ok(Err(_)) | Err(_) => rejected += 1,
+        let Ok(row) = row else {
+            rejected += 1;
+            continue;
+        };
+        match preparer.prepare(row) {
+            Ok(input) => batcher.push(input, &mut encode),
+            Err(_) => rejected += 1,
         }
     }
     batcher.finish(&mut encode);

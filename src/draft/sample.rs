@@ -57,7 +57,7 @@ impl Sample {
                 break;
             }
             if let Ok(row) = item {
-                rows.push(row.fields);
+                rows.push(row.fields.to_vec());
             }
         }
         if let Some(error) = source.take_error() {

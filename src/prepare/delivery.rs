@@ -1,12 +1,56 @@
 //! The sequential tail of the prepare thread: prepared rows, in file order, through the `[sync]`
 //! filter and the batcher into the bounded channel. It stays on one thread, row after row, because
 //! what it decides depends on the rows before (the batcher's per-key order, the filter's keys).
+//! Also the words it speaks: the events sent ([`Prepared`]), the filter's verdicts, the counts.
 
 use tokio::sync::mpsc;
 
 use super::batch::{Batch, Batcher, DEFAULT_MAX_OPEN};
 use super::row::{Input, Rejection};
-use super::thread::{PrepareTotals, Prepared, RowFilter, Sorted};
+
+/// What the preparing thread sends.
+#[derive(Debug)]
+pub enum Prepared {
+    Batch(Batch),
+    Rejected(Rejection),
+    /// Rows a `[sync]` filter found unchanged since they were last accepted: nothing to send.
+    Unchanged(u64),
+}
+
+/// What a [`RowFilter`] makes of a valid row.
+#[derive(Debug)]
+pub enum Sorted {
+    /// Send it (possibly changed: a sync's create of a known key becomes an update).
+    Send(Input),
+    /// Nothing changed since it was last accepted.
+    Unchanged,
+    /// It cannot be sent.
+    Reject(Rejection),
+}
+
+/// Sees every row a `[sync]` run reads: valid rows to sort, and the key of every row (valid or
+/// not) for mirrored deletes.
+pub trait RowFilter: Send {
+    fn sort(&mut self, input: Input) -> Sorted;
+    /// A row's key, `None` when it has none that can be read (a ragged row, an empty key).
+    fn seen(&mut self, key: Option<&str>);
+}
+
+/// Counts at the end of preparing.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PrepareTotals {
+    pub rows_read: u64,
+    pub rows_skipped: u64,
+    /// Rows that became batch inputs.
+    pub inputs: u64,
+    /// Rows rejected (unreadable or invalid).
+    pub rejected: u64,
+    /// Rows a `[sync]` filter found unchanged.
+    pub unchanged: u64,
+    pub batches: u64,
+    /// Reading stopped early on the stop flag.
+    pub stopped: bool,
+}
 
 /// A row after mapping and validation: its input or rejection, and its `[sync]` key (only looked
 /// for when a filter wants it).

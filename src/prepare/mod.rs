@@ -17,14 +17,20 @@
 //!   channel;
 //! - `workers`: the pool that maps and validates rows a chunk at a time, in file order;
 //! - `delivery`: the loop's sequential tail (the `[sync]` filter, the batcher, the channel);
-//! - `row`: the values that travel along the data path (source row, input, rejection).
+//! - `row`: the values that travel along the data path (source row, input, rejection);
+//! - `fields`: a row's original fields in one buffer.
 //!
 //! Depends on `config` and on the portal's schema types only; sends nothing.
+
+// A row's fate travels as `Result<Input, Rejection>`: the rejection (with the row's fields) passes
+// clippy's size line, but the input beside it is larger still, so boxing the error would save no move.
+#![allow(clippy::result_large_err)]
 
 pub mod batch;
 pub mod check;
 mod delivery;
 pub mod encode;
+pub mod fields;
 pub mod links;
 pub mod mapping;
 pub mod row;
@@ -37,7 +43,7 @@ pub mod values;
 pub mod violation;
 pub mod workers;
 
+pub use delivery::{PrepareTotals, Prepared, RowFilter, Sorted};
 pub use thread::{
-    Opened, PrepareError, PrepareHandle, PrepareOptions, PrepareOutcome, PrepareTotals, Prepared,
-    Preparer, RowFilter, Sorted, open, spawn,
+    Opened, PrepareError, PrepareHandle, PrepareOptions, PrepareOutcome, Preparer, open, spawn,
 };

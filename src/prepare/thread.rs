@@ -16,8 +16,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use tokio::sync::{mpsc, oneshot};
 
-use super::batch::Batch;
-use super::delivery::{Delivery, Mapped};
+use super::delivery::{Delivery, Mapped, PrepareTotals, Prepared, RowFilter};
 use super::mapping::{Mapper, MappingError};
 use super::row::{Input, Rejection, SourceRow};
 use super::rules::RulesReport;
@@ -29,34 +28,6 @@ use crate::portal::schema::ObjectSchema;
 
 /// Events per channel: enough to keep the consumer busy, small enough to keep memory flat.
 pub const EVENT_CAPACITY: usize = 32;
-
-/// What the preparing thread sends.
-#[derive(Debug)]
-pub enum Prepared {
-    Batch(Batch),
-    Rejected(Rejection),
-    /// Rows a `[sync]` filter found unchanged since they were last accepted: nothing to send.
-    Unchanged(u64),
-}
-
-/// What a [`RowFilter`] makes of a valid row.
-#[derive(Debug)]
-pub enum Sorted {
-    /// Send it (possibly changed: a sync's create of a known key becomes an update).
-    Send(Input),
-    /// Nothing changed since it was last accepted.
-    Unchanged,
-    /// It cannot be sent.
-    Reject(Rejection),
-}
-
-/// Sees every row a `[sync]` run reads: valid rows to sort, and the key of every row (valid or
-/// not) for mirrored deletes.
-pub trait RowFilter: Send {
-    fn sort(&mut self, input: Input) -> Sorted;
-    /// A row's key, `None` when it has none that can be read (a ragged row, an empty key).
-    fn seen(&mut self, key: Option<&str>);
-}
 
 /// How a run prepares.
 pub struct PrepareOptions {
@@ -76,22 +47,6 @@ impl Default for PrepareOptions {
             filter: None,
         }
     }
-}
-
-/// Counts at the end of preparing.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct PrepareTotals {
-    pub rows_read: u64,
-    pub rows_skipped: u64,
-    /// Rows that became batch inputs.
-    pub inputs: u64,
-    /// Rows rejected (unreadable or invalid).
-    pub rejected: u64,
-    /// Rows a `[sync]` filter found unchanged.
-    pub unchanged: u64,
-    pub batches: u64,
-    /// Reading stopped early on the stop flag.
-    pub stopped: bool,
 }
 
 /// How preparing ended: the totals, and the error that ended the file early if any (rows read before
