@@ -29,66 +29,81 @@ mod fixtures;
 
 const ROWS: usize = 100_000;
 
-/// One full pass; returns (inputs, rejections, body bytes) so nothing is optimised away.
+/// Encodes batches as `etl run` would, counting (inputs, body bytes) so nothing is optimised away.
+struct Bodies<'a> {
+    pipeline: &'a config::Pipeline,
+    traces: TraceIds,
+    body: Vec<u8>,
+    inputs: u64,
+    bytes: usize,
+}
+
+impl<'a> Bodies<'a> {
+    fn new(pipeline: &'a config::Pipeline) -> Bodies<'a> {
+        Bodies {
+            pipeline,
+            traces: TraceIds::new("5f3a9c01"),
+            body: Vec::with_capacity(64 * 1024),
+            inputs: 0,
+            bytes: 0,
+        }
+    }
+
+    fn encode(&mut self, batch: Batch) {
+        let target = &self.pipeline.target;
+        self.inputs += batch.inputs.len() as u64;
+        self.body.clear();
+        let id_property = target.id_property.as_deref();
+        encode::write_body(
+            &mut self.body,
+            target.operation,
+            id_property,
+            &self.traces,
+            &batch.inputs,
+        );
+        self.bytes += self.body.len();
+    }
+}
+
+/// One full pass on the bench's thread; returns (inputs, rejections, body bytes).
 fn pass(pipeline: &config::Pipeline, schema: &ObjectSchema) -> (u64, u64, usize) {
     let mut source = source::open(&pipeline.source).unwrap();
     let preparer = Preparer::new(pipeline, schema, source.header()).unwrap();
     let mut batcher = Batcher::new(pipeline.dispatch.batch_size, DEFAULT_MAX_OPEN);
-    let (mut inputs, mut rejected, mut bytes) = (0u64, 0u64, 0usize);
-    let mut body = Vec::with_capacity(64 * 1024);
-    let (op, id_property) = (
-        pipeline.target.operation,
-        pipeline.target.id_property.as_deref(),
-    );
-    let traces = TraceIds::new("5f3a9c01");
-    let mut encode = |batch: Batch| {
-        inputs += batch.inputs.len() as u64;
-        body.clear();
-        encode::write_body(&mut body, op, id_property, &traces, &batch.inputs);
-        bytes += body.len();
-    };
+    let mut bodies = Bodies::new(pipeline);
+    let mut rejected = 0u64;
     for row in source.by_ref() {
         let Ok(row) = row else {
             rejected += 1;
             continue;
         };
         match preparer.prepare(row) {
-            Ok(input) => batcher.push(input, &mut encode),
+            Ok(input) => batcher.push(input, |b| bodies.encode(b)),
             Err(_) => rejected += 1,
         }
     }
-    batcher.finish(&mut encode);
+    batcher.finish(|b| bodies.encode(b));
     assert!(source.take_error().is_none());
-    (inputs, rejected, bytes)
+    (bodies.inputs, rejected, bodies.bytes)
 }
 
-/// One full pass through the prepare thread with `threads` workers, encoding each batch as it
-/// arrives; returns (inputs, rejections, body bytes).
+/// One full pass through the prepare thread and its workers, encoding each batch as it arrives;
+/// returns (inputs, rejections, body bytes).
 fn pass_threaded(pipeline: &config::Pipeline, schema: &ObjectSchema) -> (u64, u64, usize) {
     let handle = prepare::spawn(pipeline, schema.clone(), PrepareOptions::default()).unwrap();
     let mut events = handle.events;
-    let (mut inputs, mut rejected, mut bytes) = (0u64, 0u64, 0usize);
-    let mut body = Vec::with_capacity(64 * 1024);
-    let (op, id_property) = (
-        pipeline.target.operation,
-        pipeline.target.id_property.as_deref(),
-    );
-    let traces = TraceIds::new("5f3a9c01");
+    let mut bodies = Bodies::new(pipeline);
+    let mut rejected = 0u64;
     while let Some(event) = events.blocking_recv() {
         match event {
-            Prepared::Batch(batch) => {
-                inputs += batch.inputs.len() as u64;
-                body.clear();
-                encode::write_body(&mut body, op, id_property, &traces, &batch.inputs);
-                bytes += body.len();
-            }
+            Prepared::Batch(batch) => bodies.encode(batch),
             Prepared::Rejected(_) => rejected += 1,
             Prepared::Unchanged(_) => unreachable!("no [sync] filter here"),
         }
     }
     let outcome = handle.done.blocking_recv().unwrap();
     assert!(outcome.error.is_none());
-    (inputs, rejected, bytes)
+    (bodies.inputs, rejected, bodies.bytes)
 }
 
 /// The same rows as Parquet (Utf8 columns, snappy-free default encoding).
