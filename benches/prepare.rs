@@ -1,13 +1,16 @@
-//! The CPU path of the prepare stage, on one core: read → map → validate → batch → encode the JSON
-//! request bodies, for a generated 10-column contacts file as CSV and as Parquet.
+//! The CPU path of the prepare stage: read → map → validate → batch → encode the JSON request
+//! bodies, for a generated 10-column contacts file as CSV and as Parquet; on one core (a plain loop
+//! on the bench's thread), and on all cores (the prepare thread with one worker per core, the
+//! bodies encoded as the events arrive, as the dispatcher does).
 //!
-//! Run: `cargo bench --bench prepare`. Figures are recorded in README.md.
+//! Run: `cargo bench --bench prepare`. Figures are recorded in docs/benchmarks.md.
 
 /// The allocator the `etl` binary uses, so the figures are the ones users get.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use std::hint::black_box;
+use std::num::NonZeroUsize;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -15,7 +18,8 @@ use arrow_array::{ArrayRef, RecordBatch, StringArray};
 use arrow_schema::{DataType, Field, Schema};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use engine::{
-    Batch, Batcher, DEFAULT_MAX_OPEN, ObjectSchema, Preparer, TraceIds, config, encode, source,
+    Batch, Batcher, DEFAULT_MAX_OPEN, ObjectSchema, PrepareOptions, Prepared, Preparer, TraceIds,
+    config, encode, prepare, source,
 };
 
 #[path = "../tests/it/support/engine.rs"]
@@ -25,33 +29,81 @@ mod fixtures;
 
 const ROWS: usize = 100_000;
 
-/// One full pass; returns (inputs, rejections, body bytes) so nothing is optimised away.
-fn pass(pipeline: &config::Pipeline, schema: &ObjectSchema) -> (u64, u64, usize) {
-    let mut source = source::open(&pipeline.source).unwrap();
-    let mut preparer = Preparer::new(pipeline, schema, source.header()).unwrap();
-    let mut batcher = Batcher::new(pipeline.dispatch.batch_size, DEFAULT_MAX_OPEN);
-    let (mut inputs, mut rejected, mut bytes) = (0u64, 0u64, 0usize);
-    let mut body = Vec::with_capacity(64 * 1024);
-    let (op, id_property) = (
-        pipeline.target.operation,
-        pipeline.target.id_property.as_deref(),
-    );
-    let traces = TraceIds::new("5f3a9c01");
-    let mut encode = |batch: Batch| {
-        inputs += batch.inputs.len() as u64;
-        body.clear();
-        encode::write_body(&mut body, op, id_property, &traces, &batch.inputs);
-        bytes += body.len();
-    };
-    for row in source.by_ref() {
-        match row.map(|r| preparer.prepare(r)) {
-            Ok(Ok(input)) => batcher.push(input, &mut encode),
-            Ok(Err(_)) | Err(_) => rejected += 1,
+/// Encodes batches as `etl run` would, counting (inputs, body bytes) so nothing is optimised away.
+struct Bodies<'a> {
+    pipeline: &'a config::Pipeline,
+    traces: TraceIds,
+    body: Vec<u8>,
+    inputs: u64,
+    bytes: usize,
+}
+
+impl<'a> Bodies<'a> {
+    fn new(pipeline: &'a config::Pipeline) -> Bodies<'a> {
+        Bodies {
+            pipeline,
+            traces: TraceIds::new("5f3a9c01"),
+            body: Vec::with_capacity(64 * 1024),
+            inputs: 0,
+            bytes: 0,
         }
     }
-    batcher.finish(&mut encode);
+
+    fn encode(&mut self, batch: Batch) {
+        let target = &self.pipeline.target;
+        self.inputs += batch.inputs.len() as u64;
+        self.body.clear();
+        let id_property = target.id_property.as_deref();
+        encode::write_body(
+            &mut self.body,
+            target.operation,
+            id_property,
+            &self.traces,
+            &batch.inputs,
+        );
+        self.bytes += self.body.len();
+    }
+}
+
+/// One full pass on the bench's thread; returns (inputs, rejections, body bytes).
+fn pass(pipeline: &config::Pipeline, schema: &ObjectSchema) -> (u64, u64, usize) {
+    let mut source = source::open(&pipeline.source).unwrap();
+    let preparer = Preparer::new(pipeline, schema, source.header()).unwrap();
+    let mut batcher = Batcher::new(pipeline.dispatch.batch_size, DEFAULT_MAX_OPEN);
+    let mut bodies = Bodies::new(pipeline);
+    let mut rejected = 0u64;
+    for row in source.by_ref() {
+        let Ok(row) = row else {
+            rejected += 1;
+            continue;
+        };
+        match preparer.prepare(row) {
+            Ok(input) => batcher.push(input, |b| bodies.encode(b)),
+            Err(_) => rejected += 1,
+        }
+    }
+    batcher.finish(|b| bodies.encode(b));
     assert!(source.take_error().is_none());
-    (inputs, rejected, bytes)
+    (bodies.inputs, rejected, bodies.bytes)
+}
+
+/// One full pass through the prepare thread and its workers, encoding each batch as it arrives;
+/// returns (inputs, rejections, body bytes).
+fn pass_threaded(pipeline: &config::Pipeline, schema: &ObjectSchema) -> (u64, u64, usize) {
+    let handle = prepare::spawn(pipeline, schema.clone(), PrepareOptions::default()).unwrap();
+    let mut events = handle.events;
+    let mut bodies = Bodies::new(pipeline);
+    let mut rejected = 0u64;
+    while let Some(event) = events.blocking_recv() {
+        match event {
+            Prepared::Batch(batch) => bodies.encode(batch),
+            Prepared::Rejected(_) => rejected += 1,
+            Prepared::Unchanged(_) => unreachable!("no [sync] filter here"),
+        }
+    }
+    let outcome = handle.done.blocking_recv().unwrap();
+    assert!(outcome.error.is_none());
+    (bodies.inputs, rejected, bodies.bytes)
 }
 
 /// The same rows as Parquet (Utf8 columns, snappy-free default encoding).
@@ -96,16 +148,22 @@ fn bench(c: &mut Criterion) {
             .upsert_by("email")
             .map_all(&fixtures::CONTACTS_MAPPING)
             .text();
-        let pipeline = config::parse(&dir.path().join("p.toml"), &text).unwrap();
-        let (inputs, rejected, _) = pass(&pipeline, &schema);
+        let mut pipeline = config::parse(&dir.path().join("p.toml"), &text).unwrap();
+        let (inputs, rejected, bytes) = pass(&pipeline, &schema);
         assert_eq!(inputs + rejected, ROWS as u64);
         assert_eq!(rejected, (ROWS / 50) as u64);
+        let cores = std::thread::available_parallelism().map_or(1, NonZeroUsize::get);
+        pipeline.source.prepare_threads = NonZeroUsize::new(cores);
+        assert_eq!(pass_threaded(&pipeline, &schema), (inputs, rejected, bytes));
         let name = if file.ends_with("csv") {
             "csv_100k_rows"
         } else {
             "parquet_100k_rows"
         };
         group.bench_function(name, |b| b.iter(|| black_box(pass(&pipeline, &schema))));
+        group.bench_function(format!("{name}_all_cores"), |b| {
+            b.iter(|| black_box(pass_threaded(&pipeline, &schema)))
+        });
         // Calibration: the reader alone (parse + one String per field), to show what the rest costs.
         let name = if file.ends_with("csv") {
             "csv_read_only"

@@ -154,12 +154,23 @@ impl RawSource {
                 format!("{max_row_bytes} is too small: at least 1024 bytes"),
             ));
         }
+        let prepare_threads = match self.prepare_threads {
+            None => None,
+            Some(0) => {
+                return Err(ctx.err(
+                    "source.prepare_threads",
+                    "0 threads cannot prepare rows: at least 1 (leave it out for one per core)",
+                ));
+            }
+            Some(n) => NonZeroUsize::new(n),
+        };
         Ok(SourceSpec {
             path,
             format,
             compression,
             delimiter,
             max_row_bytes,
+            prepare_threads,
         })
     }
 }

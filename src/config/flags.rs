@@ -96,6 +96,7 @@ impl SourceSpec {
             delimiter: default_delimiter(path),
             compression: compression_of(path),
             max_row_bytes: DEFAULT_MAX_ROW_BYTES,
+            prepare_threads: None,
         })
     }
 }

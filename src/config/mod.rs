@@ -74,6 +74,8 @@ pub struct SourceSpec {
     pub delimiter: u8,
     /// A longer row is dead-lettered as `ROW_TOO_LARGE` without being held whole.
     pub max_row_bytes: usize,
+    /// Threads that map and validate rows (`[source] prepare_threads`); `None`: one per core.
+    pub prepare_threads: Option<NonZeroUsize>,
 }
 
 /// `[source] max_row_bytes` when the file says nothing: 1 MiB.

@@ -92,6 +92,7 @@ impl Pipeline {
             compression,
             delimiter,
             max_row_bytes: self.source.max_row_bytes,
+            prepare_threads: self.source.prepare_threads,
         };
         // Standard input and objects have no folder to write beside: they keep the pipeline's.
         let local = !is_stdin(path) && !is_remote(path);

@@ -32,6 +32,7 @@ pub(super) struct RawSource {
     pub(super) format: Option<String>,
     pub(super) delimiter: Option<String>,
     pub(super) max_row_bytes: Option<usize>,
+    pub(super) prepare_threads: Option<usize>,
 }
 
 #[derive(Deserialize)]

@@ -289,6 +289,22 @@ fn max_row_bytes_has_a_default_and_a_floor() {
 }
 
 #[test]
+fn prepare_threads_default_to_one_per_core_and_refuse_zero() {
+    let p = parse_str(MINIMAL).unwrap();
+    assert_eq!(p.source.prepare_threads, None);
+    let with = |n: &str| {
+        MINIMAL.replace(
+            "path = \"contacts.csv\"",
+            &format!("path = \"contacts.csv\"\nprepare_threads = {n}"),
+        )
+    };
+    let p = parse_str(&with("3")).unwrap();
+    assert_eq!(p.source.prepare_threads.map(|n| n.get()), Some(3));
+    let e = err(&with("0"));
+    assert!(e.contains("source.prepare_threads"), "{e}");
+}
+
+#[test]
 fn api_version_from_the_file_and_the_command_line() {
     let with = |version: &str| {
         MINIMAL.replace(

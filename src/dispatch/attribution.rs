@@ -229,7 +229,7 @@ mod tests {
         Input {
             row,
             origin: None,
-            fields: vec![format!("field{row}")],
+            fields: vec![format!("field{row}")].into(),
             id: id.map(str::to_string),
             key: id.map(str::to_string),
             properties: Vec::new(),

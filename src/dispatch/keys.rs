@@ -66,7 +66,7 @@ mod tests {
         Input {
             row: 1,
             origin: None,
-            fields: Vec::new(),
+            fields: Default::default(),
             id: Some(key.into()),
             key: Some(key.into()),
             properties: Vec::new(),

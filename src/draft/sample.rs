@@ -45,6 +45,7 @@ impl Sample {
             compression: compression_of(path),
             delimiter: byte,
             max_row_bytes: DEFAULT_MAX_ROW_BYTES,
+            prepare_threads: None,
         };
         let mut source = source::open(&spec)?;
         let header = source.header().to_vec();
@@ -56,7 +57,7 @@ impl Sample {
                 break;
             }
             if let Ok(row) = item {
-                rows.push(row.fields);
+                rows.push(row.fields.to_vec());
             }
         }
         if let Some(error) = source.take_error() {

@@ -352,7 +352,7 @@ fn next_ids(file: &mut IdFile, skip: u64, size: usize) -> IdBatch {
         };
         let (row, fields) = match item {
             Ok(row) => (row.row, row.fields),
-            Err(rejection) => (rejection.row, Vec::new()),
+            Err(rejection) => (rejection.row, Default::default()),
         };
         if row <= skip {
             continue;

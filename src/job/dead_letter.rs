@@ -118,7 +118,7 @@ impl DeadLetterWriter {
         if fields.len() > self.width {
             message.push_str(&format!(
                 " (extra fields beyond the header: {:?})",
-                &fields[self.width..]
+                fields.iter().skip(self.width).collect::<Vec<_>>()
             ));
         }
         // A replay keeps the original row number (none for a row added to the replayed file).
@@ -132,7 +132,6 @@ impl DeadLetterWriter {
         let status = rejection.status.to_string();
         let record = fields
             .iter()
-            .map(String::as_str)
             .chain(std::iter::repeat(""))
             .take(self.width)
             .chain([

@@ -139,7 +139,7 @@ mod tests {
         Input {
             row,
             origin: None,
-            fields: vec![],
+            fields: Default::default(),
             id: key.map(String::from),
             key: key.map(String::from),
             properties: vec![],

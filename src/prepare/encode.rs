@@ -270,7 +270,7 @@ mod tests {
         Input {
             row,
             origin: None,
-            fields: vec![],
+            fields: Default::default(),
             id: id.map(String::from),
             key: None,
             properties: vec![

@@ -70,7 +70,7 @@ impl LinkColumns {
     pub fn read(&self, row: &SourceRow, violations: &mut Vec<Violation>) -> Vec<Link> {
         let mut links = Vec::new();
         for (table, column) in self.columns.iter().enumerate() {
-            let cell = row.fields.get(column.index).map_or("", String::as_str);
+            let cell = row.fields.get(column.index).unwrap_or("");
             let parts: Box<dyn Iterator<Item = &str>> = match &column.split {
                 Some(separator) => Box::new(cell.split(separator.as_str())),
                 None => Box::new(std::iter::once(cell)),
@@ -135,7 +135,7 @@ mod tests {
         SourceRow {
             row: 1,
             origin: None,
-            fields: vec!["a@b.co".into(), company.into(), String::new()],
+            fields: ["a@b.co", company, ""].into_iter().collect(),
         }
     }
 

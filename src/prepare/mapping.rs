@@ -176,7 +176,7 @@ impl Mapper {
             if c.plain
                 && let Source::Column(i) = c.source
             {
-                let cell = row.fields.get(i).map(String::as_str).unwrap_or("");
+                let cell = row.fields.get(i).unwrap_or("");
                 let cell = if c.trim { cell.trim() } else { cell };
                 if !cell.trim().is_empty() {
                     out.push((c.name.clone(), cell.to_string()));
@@ -207,7 +207,7 @@ type Failure = (String, &'static str, String);
 impl Compiled {
     /// The value for one row. Works on borrowed text and allocates once at the end where it can.
     fn value<'a>(&'a self, row: &'a SourceRow) -> Result<Option<String>, Failure> {
-        let cell = |i: usize| row.fields.get(i).map(String::as_str).unwrap_or("");
+        let cell = |i: usize| row.fields.get(i).unwrap_or("");
         let mut multi = self.split.is_some();
         let mut value: Cow<'a, str> = match &self.source {
             Source::Column(i) => Cow::Borrowed(cell(*i)),

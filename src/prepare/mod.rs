@@ -13,15 +13,24 @@
 //! - `batch`: the batcher (batch size, one input per key per batch, file order per key);
 //! - `encode`: batch request bodies;
 //! - `trace`: a row's name on the wire (`objectWriteTraceId`, unique per job);
-//! - `thread`: the loop that runs all of the above on a thread of its own, feeding a bounded
+//! - `thread`: the loop that runs all of the above off the async runtime, feeding a bounded
 //!   channel;
-//! - `row`: the values that travel along the data path (source row, input, rejection).
+//! - `workers`: the pool that maps and validates rows a chunk at a time, in file order;
+//! - `delivery`: the loop's sequential tail (the `[sync]` filter, the batcher, the channel);
+//! - `row`: the values that travel along the data path (source row, input, rejection);
+//! - `fields`: a row's original fields in one buffer.
 //!
 //! Depends on `config` and on the portal's schema types only; sends nothing.
 
+// A row's fate travels as `Result<Input, Rejection>`: the rejection (with the row's fields) passes
+// clippy's size line, but the input beside it is larger still, so boxing the error would save no move.
+#![allow(clippy::result_large_err)]
+
 pub mod batch;
 pub mod check;
+mod delivery;
 pub mod encode;
+pub mod fields;
 pub mod links;
 pub mod mapping;
 pub mod row;
@@ -32,8 +41,9 @@ pub mod trace;
 pub mod validate;
 pub mod values;
 pub mod violation;
+pub mod workers;
 
+pub use delivery::{PrepareTotals, Prepared, RowFilter, Sorted};
 pub use thread::{
-    Opened, PrepareError, PrepareHandle, PrepareOptions, PrepareOutcome, PrepareTotals, Prepared,
-    Preparer, RowFilter, Sorted, open, spawn,
+    Opened, PrepareError, PrepareHandle, PrepareOptions, PrepareOutcome, Preparer, open, spawn,
 };

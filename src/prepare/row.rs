@@ -8,6 +8,7 @@
 use std::fmt;
 use std::sync::Arc;
 
+pub use super::fields::Fields;
 use crate::config::Operation;
 
 /// One data row of the source file, as read: its number and its original fields, in column order.
@@ -18,7 +19,7 @@ pub struct SourceRow {
     /// The row's number in the original source, when this file is a dead-letter file (`etl_row`).
     pub origin: Option<u64>,
     /// The original fields, rendered as text (Parquet values rendered the way HubSpot expects).
-    pub fields: Vec<String>,
+    pub fields: Fields,
 }
 
 /// A row mapped and validated, ready to become one input of a batch request.
@@ -29,7 +30,7 @@ pub struct Input {
     /// The row's number in the original source, when replaying a dead-letter file.
     pub origin: Option<u64>,
     /// The original fields, kept so a failure can be dead-lettered with the row as the user wrote it.
-    pub fields: Vec<String>,
+    pub fields: Fields,
     /// The record's identity for update/upsert/archive: a record id, or the `id_property` value.
     /// `None` for create.
     pub id: Option<String>,
@@ -135,7 +136,7 @@ pub struct Rejection {
     /// letter's `etl_row`.
     pub origin: Option<u64>,
     /// The original fields, in column order.
-    pub fields: Vec<String>,
+    pub fields: Fields,
     pub status: RejectStatus,
     /// A HubSpot category word where one fits (`INVALID_EMAIL`, `INVALID_OPTION`, `CONFLICT`, …).
     pub category: String,

@@ -1,56 +1,33 @@
-//! The prepare thread: source → mapping → validation → batcher on a thread of its own (CPU work
-//! never runs on the async runtime), sending [`Prepared`] events into a bounded channel so
-//! back-pressure from the consumer reaches the reader.
+//! The prepare thread: source → mapping → validation → batcher off the async runtime, sending
+//! [`Prepared`] events into a bounded channel so back-pressure from the consumer reaches the reader.
+//!
+//! Rows go a chunk at a time through three stages that overlap on the job's worker pool
+//! (`workers`): one chunk is read while the one before is mapped and validated by every worker and
+//! the one before that is delivered, in file order, through the `[sync]` filter and the batcher
+//! (`delivery`). Output is the same whatever the number of workers.
 //!
 //! Conservation: every row read ends exactly once as a batch input, a rejection, or a skipped row
 //! (`rows_read == inputs + rejected + rows_skipped`), also when reading stops early.
 
+use std::num::NonZeroUsize;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use tokio::sync::{mpsc, oneshot};
 
-use super::batch::{Batch, Batcher, DEFAULT_MAX_OPEN};
+use super::delivery::{Delivery, Mapped, PrepareTotals, Prepared, RowFilter};
 use super::mapping::{Mapper, MappingError};
 use super::row::{Input, Rejection, SourceRow};
 use super::rules::RulesReport;
 use super::source::{self, Extent, Source, SourceError};
 use super::validate::{ValidateError, Validator};
-use super::violation::Violation;
+use super::workers::{CHUNK_ROWS, Workers, map_in_order};
 use crate::config::Pipeline;
 use crate::portal::schema::ObjectSchema;
 
 /// Events per channel: enough to keep the consumer busy, small enough to keep memory flat.
 pub const EVENT_CAPACITY: usize = 32;
-
-/// What the preparing thread sends.
-#[derive(Debug)]
-pub enum Prepared {
-    Batch(Batch),
-    Rejected(Rejection),
-    /// Rows a `[sync]` filter found unchanged since they were last accepted: nothing to send.
-    Unchanged(u64),
-}
-
-/// What a [`RowFilter`] makes of a valid row.
-#[derive(Debug)]
-pub enum Sorted {
-    /// Send it (possibly changed: a sync's create of a known key becomes an update).
-    Send(Input),
-    /// Nothing changed since it was last accepted.
-    Unchanged,
-    /// It cannot be sent.
-    Reject(Rejection),
-}
-
-/// Sees every row a `[sync]` run reads: valid rows to sort, and the key of every row (valid or
-/// not) for mirrored deletes.
-pub trait RowFilter: Send {
-    fn sort(&mut self, input: Input) -> Sorted;
-    /// A row's key, `None` when it has none that can be read (a ragged row, an empty key).
-    fn seen(&mut self, key: Option<&str>);
-}
 
 /// How a run prepares.
 pub struct PrepareOptions {
@@ -70,22 +47,6 @@ impl Default for PrepareOptions {
             filter: None,
         }
     }
-}
-
-/// Counts at the end of preparing.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct PrepareTotals {
-    pub rows_read: u64,
-    pub rows_skipped: u64,
-    /// Rows that became batch inputs.
-    pub inputs: u64,
-    /// Rows rejected (unreadable or invalid).
-    pub rejected: u64,
-    /// Rows a `[sync]` filter found unchanged.
-    pub unchanged: u64,
-    pub batches: u64,
-    /// Reading stopped early on the stop flag.
-    pub stopped: bool,
 }
 
 /// How preparing ended: the totals, and the error that ended the file early if any (rows read before
@@ -125,11 +86,11 @@ pub enum PrepareError {
     Thread(String),
 }
 
-/// The per-row CPU path: map then validate. Used by the thread and by benchmarks.
+/// The per-row CPU path: map then validate. Used by the thread's workers (shared: it holds no
+/// per-row state) and by benchmarks.
 pub struct Preparer {
     mapper: Mapper,
     validator: Validator,
-    violations: Vec<Violation>,
 }
 
 impl Preparer {
@@ -147,24 +108,32 @@ impl Preparer {
             &pipeline.source.path,
         )?;
         let validator = Validator::new(pipeline, schema, &mapper, header).map_err(Box::new)?;
-        Ok(Preparer {
-            mapper,
-            validator,
-            violations: Vec::new(),
-        })
+        Ok(Preparer { mapper, validator })
     }
 
     /// One row to an input, or to its rejection.
-    pub fn prepare(&mut self, row: SourceRow) -> Result<Input, Rejection> {
-        self.prepare_keyed(row).0
+    pub fn prepare(&self, row: SourceRow) -> Result<Input, Rejection> {
+        self.prepare_keyed(row, false).0
     }
 
-    /// [`Preparer::prepare`], with the row's `[sync]` key also when the row is invalid.
-    fn prepare_keyed(&mut self, row: SourceRow) -> (Result<Input, Rejection>, Option<String>) {
-        self.violations.clear();
-        let properties = self.mapper.map(&row, &mut self.violations);
-        let key = self.validator.key_of(&row, &properties);
-        let checked = self.validator.check(row, properties, &mut self.violations);
+    /// [`Preparer::prepare`] of a row as read (an unreadable one stays rejected), with the row's
+    /// `[sync]` key also when the row is invalid, when `keyed` (a filter wants it).
+    fn prepare_read(&self, item: Result<SourceRow, Rejection>, keyed: bool) -> Mapped {
+        match item {
+            Ok(row) => self.prepare_keyed(row, keyed),
+            Err(rejection) => (Err(rejection), None),
+        }
+    }
+
+    fn prepare_keyed(&self, row: SourceRow, keyed: bool) -> Mapped {
+        // Empty until a row breaks a rule: no allocation for a valid row.
+        let mut violations = Vec::new();
+        let properties = self.mapper.map(&row, &mut violations);
+        let key = match keyed {
+            true => self.validator.key_of(&row, &properties),
+            false => None,
+        };
+        let checked = self.validator.check(row, properties, &mut violations);
         (checked, key)
     }
 }
@@ -176,6 +145,7 @@ pub struct Opened {
     source: Source,
     preparer: Preparer,
     batch_size: usize,
+    threads: Option<NonZeroUsize>,
 }
 
 /// Opens the source and checks the pipeline against it and the schema (fatal errors here, before
@@ -192,6 +162,7 @@ pub fn open(pipeline: &Pipeline, schema: &ObjectSchema) -> Result<Opened, Prepar
         source,
         preparer,
         batch_size,
+        threads: pipeline.source.prepare_threads,
     })
 }
 
@@ -209,9 +180,11 @@ impl Opened {
     pub fn spawn(self, options: PrepareOptions) -> Result<PrepareHandle, PrepareError> {
         let Opened {
             mut source,
-            mut preparer,
+            preparer,
             batch_size,
+            threads,
         } = self;
+        let workers = Workers::new(threads).map_err(|e| PrepareError::Thread(e.to_string()))?;
         let header = source.header().to_vec();
         let replay = source.is_replay();
         let extent = Arc::clone(source.extent());
@@ -223,7 +196,7 @@ impl Opened {
             .name("etl-prepare".into())
             .spawn(move || {
                 let outcome = catch_unwind(AssertUnwindSafe(|| {
-                    run(&mut source, &mut preparer, batch_size, &mut options, &tx)
+                    workers.install(|| run(&mut source, &preparer, batch_size, &mut options, &tx))
                 }))
                 .unwrap_or_else(|panic| PrepareOutcome {
                     totals: PrepareTotals::default(),
@@ -244,89 +217,93 @@ impl Opened {
     }
 }
 
-/// The loop of the prepare thread.
+/// The loop of the prepare thread, on the worker pool: chunk k+1 is read while chunk k is mapped
+/// and chunk k−1 delivered.
 fn run(
     source: &mut Source,
-    preparer: &mut Preparer,
+    preparer: &Preparer,
     batch_size: usize,
     options: &mut PrepareOptions,
     tx: &mpsc::Sender<Prepared>,
 ) -> PrepareOutcome {
-    let mut totals = PrepareTotals::default();
-    let mut batcher = Batcher::new(batch_size, DEFAULT_MAX_OPEN);
-    let mut ready: Vec<Batch> = Vec::new();
-    // Unchanged rows are told in bunches (progress shows them; nothing else waits for them).
-    let mut unchanged = 0u64;
-    // Once the receiver is gone nobody listens: stop reading.
-    let mut listening = true;
-    let send = |event: Prepared, listening: &mut bool| {
-        if *listening && tx.blocking_send(event).is_err() {
-            *listening = false;
-        }
+    let PrepareOptions { skip, stop, filter } = options;
+    let keyed = filter.is_some();
+    let mut reading = Reading {
+        source,
+        skip,
+        stop,
+        totals: PrepareTotals::default(),
+        ended: false,
     };
-    while listening {
-        if options.stop.load(Ordering::Relaxed) {
-            totals.stopped = true;
-            break;
+    let mut delivery = Delivery::new(batch_size, filter.as_mut(), tx);
+    let mut read = reading.chunk();
+    let mut mapped: Vec<Mapped> = Vec::new();
+    while !(read.is_empty() && mapped.is_empty()) {
+        if !delivery.listening() {
+            reading.ended = true;
         }
-        let Some(item) = source.next() else { break };
-        totals.rows_read += 1;
-        let row = match &item {
-            Ok(r) => r.row,
-            Err(r) => r.row,
-        };
-        if options.skip.as_ref().is_some_and(|skip| skip(row)) {
-            totals.rows_skipped += 1;
-            continue;
-        }
-        let (prepared, key) = match item {
-            Ok(row) => preparer.prepare_keyed(row),
-            Err(rejection) => (Err(rejection), None),
-        };
-        let prepared = match (&mut options.filter, prepared) {
-            (Some(filter), prepared) => {
-                filter.seen(key.as_deref());
-                match prepared.map(|input| filter.sort(input)) {
-                    Ok(Sorted::Send(input)) => Ok(input),
-                    Ok(Sorted::Unchanged) => {
-                        totals.unchanged += 1;
-                        unchanged += 1;
-                        if unchanged == 4096 {
-                            send(Prepared::Unchanged(unchanged), &mut listening);
-                            unchanged = 0;
-                        }
-                        continue;
-                    }
-                    Ok(Sorted::Reject(rejection)) | Err(rejection) => Err(rejection),
-                }
-            }
-            (None, prepared) => prepared,
-        };
-        match prepared {
-            Ok(input) => {
-                totals.inputs += 1;
-                batcher.push(input, |b| ready.push(b));
-            }
-            Err(rejection) => {
-                totals.rejected += 1;
-                send(Prepared::Rejected(rejection), &mut listening);
-            }
-        }
-        for batch in ready.drain(..) {
-            totals.batches += 1;
-            send(Prepared::Batch(batch), &mut listening);
-        }
+        let to_map = std::mem::take(&mut read);
+        let to_deliver = std::mem::take(&mut mapped);
+        let ((next, now), ()) = rayon::join(
+            || {
+                rayon::join(
+                    || reading.chunk(),
+                    || map_in_order(to_map, |item| preparer.prepare_read(item, keyed)),
+                )
+            },
+            || delivery.deliver(to_deliver),
+        );
+        (read, mapped) = (next, now);
     }
-    batcher.finish(|b| ready.push(b));
-    for batch in ready.drain(..) {
-        totals.batches += 1;
-        send(Prepared::Batch(batch), &mut listening);
-    }
-    if unchanged > 0 {
-        send(Prepared::Unchanged(unchanged), &mut listening);
-    }
+    let delivered = delivery.finish();
+    let read = reading.totals;
     PrepareOutcome {
-        totals,
-        error: source.take_error().map(PrepareError::from),
+        totals: PrepareTotals {
+            rows_read: read.rows_read,
+            rows_skipped: read.rows_skipped,
+            stopped: read.stopped,
+            ..delivered
+        },
+        error: reading.source.take_error().map(PrepareError::from),
+    }
+}
+
+/// The reading stage: rows as read, skipped ones counted and left out.
+struct Reading<'a> {
+    source: &'a mut Source,
+    skip: &'a mut Option<Box<dyn Fn(u64) -> bool + Send>>,
+    stop: &'a AtomicBool,
+    /// `rows_read`, `rows_skipped`, `stopped`.
+    totals: PrepareTotals,
+    /// The file ended, the stop flag was seen, or nobody listens any more.
+    ended: bool,
+}
+
+impl Reading<'_> {
+    /// Up to [`CHUNK_ROWS`] rows to prepare; empty once reading has ended.
+    fn chunk(&mut self) -> Vec<Result<SourceRow, Rejection>> {
+        let mut rows = Vec::with_capacity(if self.ended { 0 } else { CHUNK_ROWS });
+        while !self.ended && rows.len() < CHUNK_ROWS {
+            if self.stop.load(Ordering::Relaxed) {
+                self.totals.stopped = true;
+                self.ended = true;
+                break;
+            }
+            let Some(item) = self.source.next() else {
+                self.ended = true;
+                break;
+            };
+            self.totals.rows_read += 1;
+            let row = match &item {
+                Ok(r) => r.row,
+                Err(r) => r.row,
+            };
+            if self.skip.as_ref().is_some_and(|skip| skip(row)) {
+                self.totals.rows_skipped += 1;
+                continue;
+            }
+            rows.push(item);
+        }
+        rows
     }
 }

@@ -680,7 +680,7 @@ mod tests {
             "{}",
             r.message
         );
-        assert_eq!(r.fields[0], "bob@@example");
+        assert_eq!(&r.fields[0], "bob@@example");
     }
 
     #[test]
@@ -900,7 +900,7 @@ mod tests {
         let row = SourceRow {
             row: 3,
             origin: None,
-            fields: GOOD.map(String::from).to_vec(),
+            fields: GOOD.into_iter().collect(),
         };
         let mut violations = Vec::new();
         let props = mapper.map(&row, &mut violations);
@@ -929,7 +929,7 @@ mod tests {
             let row = SourceRow {
                 row: 1,
                 origin: None,
-                fields,
+                fields: fields.into(),
             };
             let mut vs = Vec::new();
             let props = mapper.map(&row, &mut vs);

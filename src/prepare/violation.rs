@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use super::row::{RejectStatus, Rejection, row_label};
+use super::row::{Fields, RejectStatus, Rejection, row_label};
 
 /// One reason a row is invalid.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,7 +66,7 @@ pub fn quote(value: &str) -> String {
 pub fn rejection(
     row: u64,
     origin: Option<u64>,
-    fields: Vec<String>,
+    fields: Fields,
     violations: &[Violation],
 ) -> Rejection {
     let mut message = format!("row {}: ", row_label(row, origin));

@@ -14,6 +14,7 @@ mod manual;
 mod object_storage;
 mod plans;
 mod prepare;
+mod prepare_workers;
 mod progress;
 mod proxy;
 mod readers;

@@ -19,6 +19,7 @@ fn csv_spec(path: &Path, delimiter: u8) -> SourceSpec {
         compression: Compression::None,
         delimiter,
         max_row_bytes: etl::config::DEFAULT_MAX_ROW_BYTES,
+        prepare_threads: None,
     }
 }
 
@@ -37,7 +38,7 @@ fn read_all(
 
 fn ok_fields(rows: &[Result<SourceRow, Rejection>]) -> Vec<Vec<String>> {
     rows.iter()
-        .map(|r| r.as_ref().unwrap().fields.clone())
+        .map(|r| r.as_ref().unwrap().fields.to_vec())
         .collect()
 }
 
@@ -88,8 +89,8 @@ fn csv_quoted_newlines_keep_row_numbers() {
     let (_, rows, _) = read_all(&csv_spec(&p, b','));
     let rows: Vec<SourceRow> = rows.into_iter().map(Result::unwrap).collect();
     assert_eq!(rows.len(), 3);
-    assert_eq!(rows[0].fields[1], "line one\nline two");
-    assert_eq!(rows[1].fields[1], "say \"hi\"");
+    assert_eq!(&rows[0].fields[1], "line one\nline two");
+    assert_eq!(&rows[1].fields[1], "say \"hi\"");
     assert_eq!(rows.iter().map(|r| r.row).collect::<Vec<_>>(), [1, 2, 3]);
 }
 
@@ -358,6 +359,7 @@ fn parquet_spec(path: &Path) -> SourceSpec {
         compression: Compression::None,
         delimiter: b',',
         max_row_bytes: etl::config::DEFAULT_MAX_ROW_BYTES,
+        prepare_threads: None,
     }
 }
 
@@ -371,7 +373,7 @@ fn parquet_renders_every_type() {
     assert_eq!(header.len(), 23);
     let rows: Vec<SourceRow> = rows.into_iter().map(Result::unwrap).collect();
     let get = |row: usize, col: &str| {
-        rows[row].fields[header.iter().position(|h| h == col).unwrap()].clone()
+        rows[row].fields[header.iter().position(|h| h == col).unwrap()].to_string()
     };
     let expect = [
         ("utf8", "héllo", ""),
@@ -435,7 +437,7 @@ fn parquet_streams_many_batches_with_row_numbers() {
     let mut count = 0u64;
     for row in source.by_ref() {
         let row = row.unwrap();
-        assert_eq!(row.fields[0], (row.row - 1).to_string());
+        assert_eq!(&row.fields[0], (row.row - 1).to_string());
         count += 1;
     }
     assert_eq!(count, n as u64);
@@ -548,7 +550,7 @@ fn parquet_timestamps_out_of_range_are_dead_lettered_not_emptied() {
         "{}",
         seen.message
     );
-    assert_eq!(seen.fields[0], "b@x.io");
+    assert_eq!(&seen.fields[0], "b@x.io");
     let born = rows[2].as_ref().unwrap_err();
     assert!(born.message.contains("column \"Born\""), "{}", born.message);
 }
@@ -571,8 +573,8 @@ fn a_row_longer_than_max_row_bytes_is_rejected_with_its_fields_cut() {
         (2, RejectStatus::Unreadable, "ROW_TOO_LARGE")
     );
     assert!(cut.message.contains("5006 bytes"), "{}", cut.message);
-    assert_eq!(cut.fields[0], "ok");
+    assert_eq!(&cut.fields[0], "ok");
     assert_eq!(cut.fields[1].len(), 1024 - 2 + "…[cut]".len());
-    assert_eq!(cut.fields[2], "…[cut]");
+    assert_eq!(&cut.fields[2], "…[cut]");
     assert_eq!(ok_fields(&rows[2..]), [["4", "5", "6"]]);
 }

@@ -14,7 +14,7 @@ use super::capped::{CappedReader, Record};
 use super::input::{self, Input};
 use super::{CUT_MARK, DEAD_LETTER_COLUMNS, SourceError, check_header, too_large};
 use crate::config::Compression;
-use crate::prepare::row::{RejectStatus, Rejection, SourceRow, row_label};
+use crate::prepare::row::{Fields, RejectStatus, Rejection, SourceRow, row_label};
 
 /// Field ends kept beyond the header's width: enough to report a ragged row's extra fields.
 const EXTRA_FIELDS: usize = 64;
@@ -213,10 +213,10 @@ impl CsvReader {
                 fields,
             ))));
         }
-        let mut fields = Vec::with_capacity(self.keep.len());
+        let mut fields = Fields::with_capacity(self.keep.len(), record.size());
         for (k, &i) in self.keep.iter().enumerate() {
             match std::str::from_utf8(record.field(i).0) {
-                Ok(s) => fields.push(s.to_string()),
+                Ok(s) => fields.push(s),
                 Err(_) => {
                     let reason = format!("column {:?} is not valid UTF-8", self.names[k]);
                     let fields = self
@@ -240,13 +240,7 @@ impl CsvReader {
         })))
     }
 
-    fn unreadable(
-        &self,
-        line: u64,
-        category: &str,
-        reason: String,
-        fields: Vec<String>,
-    ) -> Rejection {
+    fn unreadable(&self, line: u64, category: &str, reason: String, fields: Fields) -> Rejection {
         let origin = self.origin();
         let label = row_label(self.row, origin);
         Rejection {

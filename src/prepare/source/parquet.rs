@@ -18,7 +18,7 @@ use arrow_schema::{DataType, TimeUnit};
 use chrono::{DateTime, NaiveDate, Utc};
 
 use super::{CUT_MARK, SourceError, check_header, too_large};
-use crate::prepare::row::{RejectStatus, Rejection, SourceRow};
+use crate::prepare::row::{Fields, RejectStatus, Rejection, SourceRow};
 use crate::prepare::values::render_datetime;
 
 /// Rows per record batch: large enough to amortise decoding, small enough to keep memory flat.
@@ -37,6 +37,9 @@ pub(super) struct ParquetReader {
     len: usize,
     pos: usize,
     row: u64,
+    /// Each kept column's text of the current row, rendered here and copied into the row's
+    /// [`Fields`]: their room is reused, so a row costs no allocation per field.
+    texts: Vec<String>,
 }
 
 /// One column of the current batch; dictionary keys resolved once per batch.
@@ -147,6 +150,7 @@ impl ParquetReader {
                 len: 0,
                 pos: 0,
                 row: 0,
+                texts: Vec::new(),
             },
         ))
     }
@@ -168,23 +172,23 @@ impl ParquetReader {
             };
             self.load(batch);
         }
-        let mut fields = Vec::with_capacity(self.columns.len());
+        let mut fields = std::mem::take(&mut self.texts);
+        fields.resize_with(self.columns.len(), String::new);
         let mut problems = Vec::new();
         let mut size = 0;
-        for (column, name) in self.columns.iter().zip(&self.names) {
-            let mut text = String::new();
+        for ((column, name), text) in self.columns.iter().zip(&self.names).zip(&mut fields) {
+            text.clear();
             let rendered = match &column.dictionary {
                 Some((keys, values)) if column.array.is_valid(self.pos) => {
-                    render(values.as_ref(), keys[self.pos], &mut text)
+                    render(values.as_ref(), keys[self.pos], text)
                 }
                 Some(_) => Ok(()),
-                None => render(column.array.as_ref(), self.pos, &mut text),
+                None => render(column.array.as_ref(), self.pos, text),
             };
             if let Err(reason) = rendered {
                 problems.push(format!("column {name:?}: {reason}"));
             }
             size += text.len();
-            fields.push(text);
         }
         self.pos += 1;
         self.row += 1;
@@ -202,13 +206,21 @@ impl ParquetReader {
                 }
                 budget = budget.saturating_sub(field.len());
             }
+            let cut = Fields::from_iter(&fields);
+            self.texts = fields;
             return Ok(Some(Err(self.rejection(
                 RejectStatus::Unreadable,
                 "ROW_TOO_LARGE",
                 too_large(size, self.max_row_bytes),
-                fields,
+                cut,
             ))));
         }
+        let mut row = Fields::with_capacity(fields.len(), size);
+        for text in &fields {
+            row.push(text);
+        }
+        self.texts = fields;
+        let fields = row;
         if !problems.is_empty() {
             return Ok(Some(Err(self.rejection(
                 RejectStatus::Invalid,
@@ -245,7 +257,7 @@ impl ParquetReader {
         status: RejectStatus,
         category: &str,
         reason: String,
-        fields: Vec<String>,
+        fields: Fields,
     ) -> Rejection {
         Rejection {
             row: self.row,

@@ -19,10 +19,12 @@ pub use etl::portal::client::install_tls;
 pub use etl::portal::schema::ObjectSchema;
 pub use etl::prepare::batch::{Batch, Batcher, DEFAULT_MAX_OPEN};
 pub use etl::prepare::encode;
-pub use etl::prepare::row::{RejectStatus, Rejection, SourceRow};
+pub use etl::prepare::row::{Input, RejectStatus, Rejection, SourceRow};
 pub use etl::prepare::source::{self, SourceError};
 pub use etl::prepare::trace::TraceIds;
-pub use etl::prepare::{self, PrepareOptions, PrepareOutcome, Prepared, Preparer};
+pub use etl::prepare::{
+    self, PrepareOptions, PrepareOutcome, PrepareTotals, Prepared, Preparer, RowFilter, Sorted,
+};
 pub use etl::read::{Page, Wanted};
 pub use etl::verify::{VerifyOptions, verify};
 

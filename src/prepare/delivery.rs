@@ -1,0 +1,164 @@
+//! The sequential tail of the prepare thread: prepared rows, in file order, through the `[sync]`
+//! filter and the batcher into the bounded channel. It stays on one thread, row after row, because
+//! what it decides depends on the rows before (the batcher's per-key order, the filter's keys).
+//! Also the words it speaks: the events sent ([`Prepared`]), the filter's verdicts, the counts.
+
+use tokio::sync::mpsc;
+
+use super::batch::{Batch, Batcher, DEFAULT_MAX_OPEN};
+use super::row::{Input, Rejection};
+
+/// What the preparing thread sends.
+#[derive(Debug)]
+pub enum Prepared {
+    Batch(Batch),
+    Rejected(Rejection),
+    /// Rows a `[sync]` filter found unchanged since they were last accepted: nothing to send.
+    Unchanged(u64),
+}
+
+/// What a [`RowFilter`] makes of a valid row.
+#[derive(Debug)]
+pub enum Sorted {
+    /// Send it (possibly changed: a sync's create of a known key becomes an update).
+    Send(Input),
+    /// Nothing changed since it was last accepted.
+    Unchanged,
+    /// It cannot be sent.
+    Reject(Rejection),
+}
+
+/// Sees every row a `[sync]` run reads: valid rows to sort, and the key of every row (valid or
+/// not) for mirrored deletes.
+pub trait RowFilter: Send {
+    fn sort(&mut self, input: Input) -> Sorted;
+    /// A row's key, `None` when it has none that can be read (a ragged row, an empty key).
+    fn seen(&mut self, key: Option<&str>);
+}
+
+/// Counts at the end of preparing.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PrepareTotals {
+    pub rows_read: u64,
+    pub rows_skipped: u64,
+    /// Rows that became batch inputs.
+    pub inputs: u64,
+    /// Rows rejected (unreadable or invalid).
+    pub rejected: u64,
+    /// Rows a `[sync]` filter found unchanged.
+    pub unchanged: u64,
+    pub batches: u64,
+    /// Reading stopped early on the stop flag.
+    pub stopped: bool,
+}
+
+/// A row after mapping and validation: its input or rejection, and its `[sync]` key (only looked
+/// for when a filter wants it).
+pub(super) type Mapped = (Result<Input, Rejection>, Option<String>);
+
+/// Unchanged rows are told in bunches of this many (progress shows them; nothing else waits).
+const UNCHANGED_BUNCH: u64 = 4096;
+
+/// Where prepared rows go, in file order.
+pub(super) struct Delivery<'a> {
+    batcher: Batcher,
+    ready: Vec<Batch>,
+    filter: Option<&'a mut Box<dyn RowFilter>>,
+    tx: &'a mpsc::Sender<Prepared>,
+    /// Once the receiver is gone nobody listens: the reader stops, rows still count.
+    listening: bool,
+    unchanged: u64,
+    /// What was delivered (`inputs`, `rejected`, `unchanged`, `batches`; reading counts the rest).
+    pub(super) totals: PrepareTotals,
+}
+
+impl<'a> Delivery<'a> {
+    pub(super) fn new(
+        batch_size: usize,
+        filter: Option<&'a mut Box<dyn RowFilter>>,
+        tx: &'a mpsc::Sender<Prepared>,
+    ) -> Delivery<'a> {
+        Delivery {
+            batcher: Batcher::new(batch_size, DEFAULT_MAX_OPEN),
+            ready: Vec::new(),
+            filter,
+            tx,
+            listening: true,
+            unchanged: 0,
+            totals: PrepareTotals::default(),
+        }
+    }
+
+    /// Whether anyone still receives the events.
+    pub(super) fn listening(&self) -> bool {
+        self.listening
+    }
+
+    fn send(&mut self, event: Prepared) {
+        if self.listening && self.tx.blocking_send(event).is_err() {
+            self.listening = false;
+        }
+    }
+
+    /// Delivers a chunk of prepared rows, in order.
+    pub(super) fn deliver(&mut self, chunk: Vec<Mapped>) {
+        for mapped in chunk {
+            self.one(mapped);
+        }
+    }
+
+    fn one(&mut self, (prepared, key): Mapped) {
+        let prepared = match &mut self.filter {
+            Some(filter) => {
+                filter.seen(key.as_deref());
+                match prepared.map(|input| filter.sort(input)) {
+                    Ok(Sorted::Send(input)) => Ok(input),
+                    Ok(Sorted::Unchanged) => {
+                        self.totals.unchanged += 1;
+                        self.unchanged += 1;
+                        if self.unchanged == UNCHANGED_BUNCH {
+                            self.send(Prepared::Unchanged(self.unchanged));
+                            self.unchanged = 0;
+                        }
+                        return;
+                    }
+                    Ok(Sorted::Reject(rejection)) | Err(rejection) => Err(rejection),
+                }
+            }
+            None => prepared,
+        };
+        match prepared {
+            Ok(input) => {
+                self.totals.inputs += 1;
+                let ready = &mut self.ready;
+                self.batcher.push(input, |b| ready.push(b));
+            }
+            Err(rejection) => {
+                self.totals.rejected += 1;
+                self.send(Prepared::Rejected(rejection));
+            }
+        }
+        self.send_ready();
+    }
+
+    fn send_ready(&mut self) {
+        // Taken out and put back so its room is reused and `send` may borrow `self`.
+        let mut ready = std::mem::take(&mut self.ready);
+        for batch in ready.drain(..) {
+            self.totals.batches += 1;
+            self.send(Prepared::Batch(batch));
+        }
+        self.ready = ready;
+    }
+
+    /// Flushes the open batches and the unchanged count; returns what was delivered.
+    pub(super) fn finish(mut self) -> PrepareTotals {
+        let ready = &mut self.ready;
+        self.batcher.finish(|b| ready.push(b));
+        self.send_ready();
+        if self.unchanged > 0 {
+            self.send(Prepared::Unchanged(self.unchanged));
+        }
+        self.totals
+    }
+}
