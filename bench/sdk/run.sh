@@ -97,25 +97,27 @@ time_loader() {
   /usr/bin/time -f "%U %S" -o "$WORK/$name.cpu" "$@" > "$WORK/$name.out" 2> "$WORK/$name.err" || {
     echo "$name failed:" >&2; cat "$WORK/$name.err" >&2; exit 1; }
   ended=$(date +%s.%N)
-  local held
+  local held sandbox_cpu
   held=$(curl -sf "$BASE/_sandbox/stats" | python3 -c 'import json, sys; print(json.load(sys.stdin)["records"]["contacts"])')
+  # The sandbox's own CPU seconds (user + sys) while it served this loader: it shares the cores.
+  sandbox_cpu=$(awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$SANDBOX_PID/stat")
   stop_sandbox
   if [[ "$held" != "$ROWS" ]]; then
     echo "$name left $held contacts in the sandbox, not $ROWS" >&2; exit 1
   fi
-  awk -v a="$started" -v b="$ended" '{ printf "%.3f %.2f\n", b - a, $1 + $2 }' "$WORK/$name.cpu"
+  awk -v a="$started" -v b="$ended" -v s="$sandbox_cpu" '{ printf "%.3f %.2f %s\n", b - a, $1 + $2, s }' "$WORK/$name.cpu"
 }
 
 echo "rows=$ROWS rounds=$ROUNDS nproc=$(nproc) load=$(cut -d' ' -f1-3 /proc/loadavg) $(date -u +%FT%TZ)"
-printf '%-6s %-7s %9s %8s %11s %9s %9s\n' round loader wall_s cpu_s rows_per_s vs_node vs_python
+printf '%-6s %-7s %9s %8s %10s %11s %9s %9s\n' round loader wall_s cpu_s sandbox_s rows_per_s vs_node vs_python
 for round in $(seq "$ROUNDS"); do
   rm -f "$WORK"/pipeline.journal* "$WORK"/contacts.failed.csv
-  read -r etl_wall etl_cpu < <(time_loader etl "$ETL" run "$WORK/pipeline.toml" --quiet)
-  read -r node_wall node_cpu < <(time_loader node node "$WORK/node/loader.js" "$CSV" "$BASE")
-  read -r py_wall py_cpu < <(time_loader python "$WORK/venv/bin/python" "$HERE/loader.py" "$CSV" "$BASE")
-  for row in "etl $etl_wall $etl_cpu" "node $node_wall $node_cpu" "python $py_wall $py_cpu"; do
+  read -r etl_wall etl_cpu etl_sb < <(time_loader etl "$ETL" run "$WORK/pipeline.toml" --quiet)
+  read -r node_wall node_cpu node_sb < <(time_loader node node "$WORK/node/loader.js" "$CSV" "$BASE")
+  read -r py_wall py_cpu py_sb < <(time_loader python "$WORK/venv/bin/python" "$HERE/loader.py" "$CSV" "$BASE")
+  for row in "etl $etl_wall $etl_cpu $etl_sb" "node $node_wall $node_cpu $node_sb" "python $py_wall $py_cpu $py_sb"; do
     set -- $row
-    printf '%-6s %-7s %9s %8s %11.0f %9.2f %9.2f\n' "$round" "$1" "$2" "$3" "$(echo "$ROWS / $2" | bc -l)" \
+    printf '%-6s %-7s %9s %8s %10s %11.0f %9.2f %9.2f\n' "$round" "$1" "$2" "$3" "$4" "$(echo "$ROWS / $2" | bc -l)" \
       "$(echo "$node_wall / $2" | bc -l)" "$(echo "$py_wall / $2" | bc -l)"
   done
 done
