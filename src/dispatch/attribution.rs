@@ -21,7 +21,7 @@
 use std::collections::{HashMap, HashSet};
 
 use crate::config::Operation;
-use crate::portal::response::{ErrorItem, WriteResponse};
+use crate::portal::response::{BatchResponse, ErrorItem, WriteResponse};
 use crate::prepare::row::{Input, RejectStatus, Rejection};
 use crate::prepare::trace::TraceIds;
 
@@ -93,7 +93,7 @@ pub fn attribute(
             };
         }
     };
-    let WriteResponse { results, errors } = response;
+    let BatchResponse { results, errors } = response;
     let failure = failures(traces, &inputs, &errors);
     let failed = failure.iter().filter(|f| f.is_some()).count();
     let others = inputs.len() - failed;

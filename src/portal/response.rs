@@ -9,12 +9,14 @@ use std::collections::HashMap;
 use reqwest::header::HeaderMap;
 use serde::Deserialize;
 
-/// The body of a batch create/update/upsert/read response (200, 201 or 207).
+/// The body of a batch answer (200, 201 or 207): its results, each read as `R`, and its errors.
+/// Reads keep each record's properties ([`ResultObject`], the default); writes read
+/// [`WriteResponse`].
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct BatchResponse {
-    #[serde(default)]
-    pub results: Vec<ResultObject>,
+pub struct BatchResponse<R = ResultObject> {
+    #[serde(default = "Vec::new")]
+    pub results: Vec<R>,
     #[serde(default)]
     pub errors: Vec<ErrorItem>,
 }
@@ -32,18 +34,12 @@ pub struct ResultObject {
     pub properties: HashMap<String, Option<String>>,
 }
 
-/// The body of a batch create/update/upsert answer (200, 201 or 207) as attribution reads it:
-/// each result's id and `new` flag, and the errors. HubSpot echoes every property of every written
-/// record in `results[].properties` (eight or more strings a contact); nothing downstream reads
-/// them, so serde skips them unparsed instead of building a map per record: per request, the
-/// largest cost of reading a write's answer.
-#[derive(Debug, Default, Deserialize)]
-pub struct WriteResponse {
-    #[serde(default)]
-    pub results: Vec<Written>,
-    #[serde(default)]
-    pub errors: Vec<ErrorItem>,
-}
+/// A batch create/update/upsert answer as attribution reads it: each result's id and `new`
+/// flag, and the errors. HubSpot echoes every property of every written record in
+/// `results[].properties` (eight or more strings a contact); nothing downstream reads them, so
+/// serde skips them unparsed instead of building a map per record: per request, the largest cost
+/// of reading a write's answer.
+pub type WriteResponse = BatchResponse<Written>;
 
 /// One record in a write answer's `results[]`.
 #[derive(Debug, Default, Deserialize)]
