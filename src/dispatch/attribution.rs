@@ -21,7 +21,7 @@
 use std::collections::{HashMap, HashSet};
 
 use crate::config::Operation;
-use crate::portal::response::{BatchResponse, ErrorItem};
+use crate::portal::response::{BatchResponse, ErrorItem, WriteResponse};
 use crate::prepare::row::{Input, RejectStatus, Rejection};
 use crate::prepare::trace::TraceIds;
 
@@ -78,7 +78,7 @@ pub fn attribute(
             ..Attributed::default()
         };
     }
-    let response: BatchResponse = match serde_json::from_slice(body) {
+    let response: WriteResponse = match serde_json::from_slice(body) {
         Ok(response) => response,
         Err(err) => {
             let doubt = if body.is_empty() {
@@ -93,16 +93,23 @@ pub fn attribute(
             };
         }
     };
-    let failure = failures(traces, &inputs, &response);
+    let BatchResponse { results, errors } = response;
+    let failure = failures(traces, &inputs, &errors);
     let failed = failure.iter().filter(|f| f.is_some()).count();
     let others = inputs.len() - failed;
-    let result_ids: HashSet<&str> = response.results.iter().map(|r| r.id.as_str()).collect();
-    let counted = response.results.len() >= others;
+    // Only an update's rows are matched by id; the others are counted.
+    let result_ids: HashSet<&str> = if operation == Operation::Update {
+        results.iter().map(|r| r.id.as_str()).collect()
+    } else {
+        HashSet::new()
+    };
+    let counted = results.len() >= others;
+    let new_records = results.iter().filter(|r| r.new == Some(true)).count() as u64;
     // Results follow the inputs' order, failed inputs left out: with exactly one result per
     // other row, the n-th result is the n-th other row's record.
-    let mut ids = (response.results.len() == others)
-        .then(|| response.results.iter().map(|r| (r.id.clone(), r.new)));
+    let mut ids = (results.len() == others).then(|| results.iter().map(|r| (r.id.clone(), r.new)));
     let mut out = Attributed::default();
+    out.accepted.reserve(others);
     for (input, failure) in inputs.into_iter().zip(failure) {
         if let Some(error) = failure {
             out.rejected.push(rejection(input, error));
@@ -137,12 +144,7 @@ pub fn attribute(
         ));
     }
     if operation == Operation::Upsert {
-        let new = response
-            .results
-            .iter()
-            .filter(|r| r.new == Some(true))
-            .count() as u64;
-        out.created = new.min(out.accepted.len() as u64);
+        out.created = new_records.min(out.accepted.len() as u64);
     }
     out
 }
@@ -161,8 +163,13 @@ fn unpadded(id: &str) -> &str {
 fn failures<'a>(
     traces: &TraceIds,
     inputs: &[Input],
-    response: &'a BatchResponse,
+    errors: &'a [ErrorItem],
 ) -> Vec<Option<&'a ErrorItem>> {
+    let mut failure: Vec<Option<&ErrorItem>> = vec![None; inputs.len()];
+    // The common answer names no error: no index of the batch's rows is built for it.
+    if errors.is_empty() {
+        return failure;
+    }
     let mut by_row: HashMap<u64, usize> = HashMap::with_capacity(inputs.len());
     let mut by_id: HashMap<String, usize> = HashMap::new();
     for (index, input) in inputs.iter().enumerate() {
@@ -171,8 +178,7 @@ fn failures<'a>(
             by_id.insert(id.to_lowercase(), index);
         }
     }
-    let mut failure: Vec<Option<&ErrorItem>> = vec![None; inputs.len()];
-    for error in &response.errors {
+    for error in errors {
         let mut named = false;
         let trace_ids = error
             .context
@@ -413,7 +419,7 @@ mod tests {
             seen.sort_unstable();
             prop_assert_eq!(seen, (1..=n as u64).collect::<Vec<_>>());
             if !out.accepted.is_empty() {
-                let parsed: BatchResponse = serde_json::from_slice(&body).expect("accepted rows need a readable body");
+                let parsed: WriteResponse = serde_json::from_slice(&body).expect("accepted rows need a readable body");
                 prop_assert!(parsed.results.len() >= out.accepted.len());
             }
             prop_assert_eq!(out.doubt.is_some(), !out.in_doubt.is_empty());

@@ -6,19 +6,24 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::Notify;
+use xxhash_rust::xxh3::xxh3_64;
 
 use crate::prepare::row::Input;
 
+/// Keys are held by their 64-bit xxh3 hash, not their text: a batch of 100 keys then costs no
+/// string copies and no string hashing under the lock. Two different keys with one hash only
+/// make a batch wait for another it did not need to wait for; two batches sharing a key still
+/// never fly together.
 #[derive(Default)]
 pub struct KeyGate {
-    in_flight: Mutex<HashSet<String>>,
+    in_flight: Mutex<HashSet<u64>>,
     released: Notify,
 }
 
 /// The keys of one batch in flight; released when dropped.
 pub struct Reservation {
     gate: Arc<KeyGate>,
-    keys: Vec<String>,
+    keys: Vec<u64>,
 }
 
 impl Drop for Reservation {
@@ -39,14 +44,18 @@ impl KeyGate {
 
     /// Waits until no batch in flight holds any key of `inputs`, then holds them.
     pub async fn reserve(self: &Arc<Self>, inputs: &[Input]) -> Reservation {
-        let keys: Vec<String> = inputs.iter().filter_map(|i| i.key.clone()).collect();
+        let keys: Vec<u64> = inputs
+            .iter()
+            .filter_map(|i| i.key.as_deref())
+            .map(|key| xxh3_64(key.as_bytes()))
+            .collect();
         loop {
             // Register before checking so a release in between is not missed.
             let released = self.released.notified();
             {
                 let mut in_flight = self.in_flight.lock().expect("key gate lock poisoned");
                 if !keys.iter().any(|k| in_flight.contains(k)) {
-                    in_flight.extend(keys.iter().cloned());
+                    in_flight.extend(keys.iter().copied());
                     return Reservation {
                         gate: Arc::clone(self),
                         keys,

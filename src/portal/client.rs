@@ -140,7 +140,10 @@ async fn read_capped(mut response: reqwest::Response) -> Result<Vec<u8>, String>
     {
         return Err(too_long());
     }
-    let mut body = Vec::new();
+    // Sized once from the announced length (the sandbox and HubSpot send one): a 100-record
+    // answer is tens of KB, which growing by doubling would copy several times.
+    let announced = response.content_length().unwrap_or(0) as usize;
+    let mut body = Vec::with_capacity(announced);
     while let Some(chunk) = response.chunk().await.map_err(|e| describe(&e))? {
         if body.len() + chunk.len() > MAX_BODY_BYTES {
             return Err(too_long());

@@ -9,12 +9,14 @@ use std::collections::HashMap;
 use reqwest::header::HeaderMap;
 use serde::Deserialize;
 
-/// The body of a batch create/update/upsert/read response (200, 201 or 207).
+/// The body of a batch answer (200, 201 or 207): its results, each read as `R`, and its errors.
+/// Reads keep each record's properties ([`ResultObject`], the default); writes read
+/// [`WriteResponse`].
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct BatchResponse {
-    #[serde(default)]
-    pub results: Vec<ResultObject>,
+pub struct BatchResponse<R = ResultObject> {
+    #[serde(default = "Vec::new")]
+    pub results: Vec<R>,
     #[serde(default)]
     pub errors: Vec<ErrorItem>,
 }
@@ -30,6 +32,23 @@ pub struct ResultObject {
     pub new: Option<bool>,
     #[serde(default)]
     pub properties: HashMap<String, Option<String>>,
+}
+
+/// A batch create/update/upsert answer as attribution reads it: each result's id and `new`
+/// flag, and the errors. HubSpot echoes every property of every written record in
+/// `results[].properties` (eight or more strings a contact); nothing downstream reads them, so
+/// serde skips them unparsed instead of building a map per record: per request, the largest cost
+/// of reading a write's answer.
+pub type WriteResponse = BatchResponse<Written>;
+
+/// One record in a write answer's `results[]`.
+#[derive(Debug, Default, Deserialize)]
+pub struct Written {
+    #[serde(default)]
+    pub id: String,
+    /// Upsert only: whether the record was created (`true`) or updated.
+    #[serde(default)]
+    pub new: Option<bool>,
 }
 
 /// One item of a 207's `errors[]`, or a whole error body (400, 404, 409, 429, 5xx …).
@@ -123,6 +142,20 @@ mod tests {
             parsed.errors[0].category.as_deref(),
             Some("VALIDATION_ERROR")
         );
+    }
+
+    #[test]
+    fn a_write_answer_skips_the_echoed_properties_whatever_their_shape() {
+        // The properties are not read: values of any JSON type (a proxy's rewrite, a future
+        // HubSpot change) cannot make a write's answer unreadable.
+        let body = br#"{"status":"COMPLETE","results":[{"id":"7","new":true,"properties":{"email":"a@b.io",
+            "n":3,"nested":{"x":[1,null]},"none":null},"archived":false}],"errors":[]}"#;
+        let parsed: WriteResponse = serde_json::from_slice(body).unwrap();
+        assert_eq!(parsed.results.len(), 1);
+        assert_eq!(parsed.results[0].id, "7");
+        assert_eq!(parsed.results[0].new, Some(true));
+        // The read shape keeps them, and refuses what is not a string.
+        assert!(serde_json::from_slice::<BatchResponse>(body).is_err());
     }
 
     #[test]
