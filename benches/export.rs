@@ -227,6 +227,7 @@ fn bench_export(c: &mut Criterion) {
     // The scaled window. The sandbox is loaded at 100 requests per second, then allowed 190: any
     // window of more than 100 is the exports'.
     let windowed = loaded_sandbox(&runtime, dir.path(), (100, 1000));
+    engine::install_tls();
     runtime.block_on(async {
         let reply = reqwest::Client::new()
             .post(format!("{}/_sandbox/config", windowed.base_url()))

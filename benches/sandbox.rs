@@ -153,6 +153,7 @@ async fn load(client: &reqwest::Client, base: &str, range: std::ops::Range<usize
 /// own sandbox, which stays alive until both are measured, so no case reuses memory another freed.
 fn bytes_per_record(_: &mut Criterion) {
     let rt = runtime();
+    engine::install_tls();
     let client = reqwest::Client::new();
     let mut handles = Vec::new();
     for count in [3, 10] {

@@ -94,7 +94,7 @@ async fn a_create_echoes_the_properties_with_values_in_schema_order() {
         .map(|p| p["name"].as_str().unwrap().to_owned())
         .collect();
     // The raw body: a parsed `Value` sorts its keys, and the order on the wire is what is checked.
-    let raw = reqwest::Client::new()
+    let raw = crate::support::sandbox::http()
         .post(format!("{}/crm/v3/objects/contacts", sb.base))
         .bearer_auth(TOKEN)
         .json(&json!({"properties": {"zip": "97001", "email": "bo@example.com", "city": "", "company": "Acme"}}))

@@ -103,7 +103,7 @@ impl S3 {
     fn create_bucket(&self) {
         let url = format!("{}/bucket", self.base);
         let status = self.runtime.block_on(async {
-            reqwest::Client::new()
+            super::sandbox::http()
                 .put(&url)
                 .send()
                 .await
