@@ -5,11 +5,13 @@
 //! goes to a later batch (opening one if needed). Memory is bounded: at most `max_open` batches are
 //! open; past that the oldest is flushed even if not full.
 //!
-//! Keys are tracked by a 64-bit hash (no per-row copy of the key). Two different keys with the same
-//! hash are treated as one key: batches get smaller, never wrong.
+//! Keys are tracked by a 64-bit xxh3 hash (no per-row copy of the key). Two different keys with the
+//! same hash are treated as one key: batches get smaller, never wrong.
 
 use std::collections::{HashMap, VecDeque};
-use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+use std::hash::{BuildHasherDefault, Hasher};
+
+use xxhash_rust::xxh3::xxh3_64;
 
 use crate::config::Operation;
 use crate::prepare::row::Input;
@@ -38,8 +40,27 @@ pub struct Batcher {
     open: VecDeque<Open>,
     first_seq: u64,
     /// Key hash → sequence number of the latest open batch holding it.
-    last: HashMap<u64, u64>,
-    hasher: BuildHasherDefault<DefaultHasher>,
+    last: HashMap<u64, u64, BuildHasherDefault<Prehashed>>,
+}
+
+/// The map's hasher for keys that are hashes already: hashing them again (SipHash, twice per row
+/// with the key's own hash) was a visible share of the prepare path.
+#[derive(Default)]
+struct Prehashed(u64);
+
+impl Hasher for Prehashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `u64`s are hashed here; anything else still gets a proper hash.
+        self.0 = xxh3_64(bytes);
+    }
+
+    fn write_u64(&mut self, hash: u64) {
+        self.0 = hash;
+    }
 }
 
 /// Open batches kept by default: enough to absorb runs of repeated keys without flushing early.
@@ -57,14 +78,13 @@ impl Batcher {
             max_open,
             open: VecDeque::new(),
             first_seq: 0,
-            last: HashMap::new(),
-            hasher: BuildHasherDefault::default(),
+            last: HashMap::default(),
         }
     }
 
     /// Adds an input; full (or evicted) batches are passed to `emit` in order.
     pub fn push(&mut self, input: Input, mut emit: impl FnMut(Batch)) {
-        let hash = input.key.as_ref().map(|k| self.hasher.hash_one(k));
+        let hash = input.key.as_ref().map(|k| xxh3_64(k.as_bytes()));
         // The earliest batch this input may join: after the latest open batch holding its key.
         let earliest = match hash.and_then(|h| self.last.get(&h)) {
             Some(&seq) => (seq + 1 - self.first_seq) as usize,

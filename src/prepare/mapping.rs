@@ -177,8 +177,9 @@ impl Mapper {
                 && let Source::Column(i) = c.source
             {
                 let cell = row.fields.get(i).unwrap_or("");
-                let cell = if c.trim { cell.trim() } else { cell };
-                if !cell.trim().is_empty() {
+                let trimmed = cell.trim();
+                let cell = if c.trim { trimmed } else { cell };
+                if !trimmed.is_empty() {
                     out.push((c.name.clone(), cell.to_string()));
                     continue;
                 }
