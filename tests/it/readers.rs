@@ -133,6 +133,23 @@ fn csv_invalid_utf8_is_rejected_lossily() {
 }
 
 #[test]
+fn csv_character_split_by_a_delimiter_is_not_text_though_the_row_joined_would_be() {
+    // The row's fields together are checked at once: "x\xc3" + "\xa9y" joins into valid "xéy",
+    // yet neither field is text alone.
+    let d = Workdir::new();
+    let p = d.write("s.csv", b"A,B\nx\xc3,\xa9y\n\xc3\xa9,\xc3\xa9\n");
+    let (_, rows, _) = read_all(&csv_spec(&p, b','));
+    let r = rows[0].as_ref().unwrap_err();
+    assert_eq!(r.status, RejectStatus::Unreadable);
+    assert!(
+        r.message.contains("column \"A\" is not valid UTF-8"),
+        "{}",
+        r.message
+    );
+    assert_eq!(rows[1].as_ref().unwrap().fields, ["é", "é"]);
+}
+
+#[test]
 fn csv_header_problems_are_fatal_and_name_the_file() {
     let d = Workdir::new();
     let empty = d.write("empty.csv", "");

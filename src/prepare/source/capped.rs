@@ -51,13 +51,32 @@ impl Record {
     /// Field `i` as held: the whole field, or the part of it before the cap, and whether it was cut.
     /// Fields past the cap (or past the ends kept) are empty and cut.
     pub fn field(&self, i: usize) -> (&[u8], bool) {
+        match self.bounds(i) {
+            Some((start, end, cut)) => (&self.data[start..end], cut),
+            None => (&[], true),
+        }
+    }
+
+    /// The held contents as text, when they are valid UTF-8: checked once for the whole row, which
+    /// is several times faster than field by field.
+    pub fn text(&self) -> Option<&str> {
+        std::str::from_utf8(&self.data[..self.held]).ok()
+    }
+
+    /// Field `i` as held, from the row's [`Record::text`]; `None` when the field is not text on its
+    /// own (it starts or ends inside a character that spans two fields) or was not kept.
+    pub fn field_text<'a>(&self, text: &'a str, i: usize) -> Option<&'a str> {
+        let (start, end, _) = self.bounds(i)?;
+        text.get(start..end)
+    }
+
+    /// Where field `i` starts and ends in the held bytes, and whether it was cut.
+    fn bounds(&self, i: usize) -> Option<(usize, usize, bool)> {
         let ends = &self.ends[..self.kept];
-        let Some(&end) = ends.get(i) else {
-            return (&[], true);
-        };
+        let end = *ends.get(i)?;
         let start = if i == 0 { 0 } else { ends[i - 1] };
         let held = self.held;
-        (&self.data[start.min(held)..end.min(held)], end > held)
+        Some((start.min(held), end.min(held), end > held))
     }
 }
 

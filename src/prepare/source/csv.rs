@@ -214,10 +214,16 @@ impl CsvReader {
             ))));
         }
         let mut fields = Fields::with_capacity(self.keep.len(), record.size());
+        let text = record.text();
         for (k, &i) in self.keep.iter().enumerate() {
-            match std::str::from_utf8(record.field(i).0) {
-                Ok(s) => fields.push(s),
-                Err(_) => {
+            // A row that is not text as a whole is checked field by field, to name the column.
+            let field = match text {
+                Some(text) => record.field_text(text, i),
+                None => std::str::from_utf8(record.field(i).0).ok(),
+            };
+            match field {
+                Some(s) => fields.push(s),
+                None => {
                     let reason = format!("column {:?} is not valid UTF-8", self.names[k]);
                     let fields = self
                         .keep
