@@ -238,7 +238,7 @@ mod tests {
             fields: vec![format!("field{row}")].into(),
             id: id.map(str::to_string),
             key: id.map(str::to_string),
-            properties: Vec::new(),
+            properties: Default::default(),
             links: Vec::new(),
             associations: Vec::new(),
             operation: Operation::Upsert,

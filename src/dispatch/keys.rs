@@ -78,7 +78,7 @@ mod tests {
             fields: Default::default(),
             id: Some(key.into()),
             key: Some(key.into()),
-            properties: Vec::new(),
+            properties: Default::default(),
             links: Vec::new(),
             associations: Vec::new(),
             operation: crate::config::Operation::Upsert,

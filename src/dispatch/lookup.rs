@@ -245,8 +245,7 @@ pub(super) async fn read_by_property(
 fn value_of(input: &Input, property: &str) -> Option<String> {
     input
         .properties
-        .iter()
-        .find(|(name, _)| name.as_ref() == property)
-        .map(|(_, value)| value.clone())
+        .get(property)
+        .map(str::to_string)
         .filter(|v| !v.is_empty())
 }

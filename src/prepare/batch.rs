@@ -162,7 +162,7 @@ mod tests {
             fields: Default::default(),
             id: key.map(String::from),
             key: key.map(String::from),
-            properties: vec![],
+            properties: Default::default(),
             links: vec![],
             associations: vec![],
             operation: crate::config::Operation::Upsert,

@@ -1,8 +1,7 @@
 //! The per-property value check, compiled once from the portal's schema: email syntax, numbers,
 //! dates, datetimes, booleans, enumeration options (with a hint when a label was sent), length.
 
-use std::collections::{HashMap, HashSet};
-
+use super::text_map::{TextMap, TextSet};
 use super::values::{MAX_STRING, check_date, is_datetime, is_email, is_number};
 use super::violation::quote;
 use crate::portal::schema::{PropertySchema, PropertyType};
@@ -17,9 +16,9 @@ pub enum Check {
     DateTime,
     Bool,
     Enumeration {
-        values: HashSet<String>,
+        values: TextSet,
         /// lowercase label or value → value, for hints.
-        folded: HashMap<String, String>,
+        folded: TextMap<String>,
         multi: bool,
         listing: String,
     },
@@ -35,7 +34,7 @@ impl Check {
             PropertyType::Bool => Check::Bool,
             PropertyType::Enumeration => {
                 let values = p.options.iter().map(|o| o.value.clone()).collect();
-                let mut folded = HashMap::new();
+                let mut folded = TextMap::default();
                 for o in &p.options {
                     folded.insert(o.label.to_lowercase(), o.value.clone());
                     folded.insert(o.value.to_lowercase(), o.value.clone());
@@ -105,7 +104,7 @@ impl Check {
                 let Some(bad) = bad else {
                     return Ok(());
                 };
-                let hint = match folded.get(&bad.trim().to_lowercase()) {
+                let hint = match folded.get(&*super::text_map::folded(bad)) {
                     Some(v) => format!(
                         "; did you mean {v:?}? map labels with values = {{ {} = {v:?} }}",
                         quote(bad)

@@ -1,5 +1,5 @@
-//! The JSON request encoder: HubSpot's batch bodies, serialized straight from the inputs with serde
-//! (no intermediate `serde_json::Value`).
+//! The JSON request encoder: HubSpot's batch bodies, written straight from the inputs (no
+//! intermediate `serde_json::Value`).
 //!
 //! - create: `{"inputs":[{"properties":{…},"associations":[…],"objectWriteTraceId":"<job>-<row>"}]}`
 //! - update: `{"inputs":[{"id":"…","idProperty"?:"…","properties":{…},"objectWriteTraceId":"<job>-<row>"}]}`
@@ -9,12 +9,11 @@
 //!   "types":[{"associationCategory","associationTypeId"}]}]}`; batch archive:
 //!   `{"inputs":[{"from":{"id"},"to":[{"id"}]}]}` ([`links_body`]).
 
-use std::fmt;
-
 use serde::Serialize as DeriveSerialize;
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 
 use crate::config::Operation;
+use crate::prepare::json::string;
 use crate::prepare::row::{Association, Input};
 use crate::prepare::trace::TraceIds;
 
@@ -34,6 +33,10 @@ pub fn request_body(
 }
 
 /// Like [`request_body`], appending to `out` (reuse a buffer across batches).
+///
+/// Written by hand rather than through serde's serializer: a body is the same few keys per input,
+/// and most values need no escaping, which [`string`] checks a whole value at a time. The
+/// properties object is usually written already, by the prepare workers (`Properties::cache_json`).
 pub fn write_body(
     out: &mut Vec<u8>,
     op: Operation,
@@ -41,81 +44,57 @@ pub fn write_body(
     traces: &TraceIds,
     inputs: &[Input],
 ) {
-    let body = Body {
-        op,
-        id_property,
-        traces,
-        inputs,
-    };
-    serde_json::to_writer(out, &body).expect("serializing strings into a Vec cannot fail");
+    out.extend_from_slice(b"{\"inputs\":[");
+    for (i, input) in inputs.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write_input(out, op, id_property, traces, input);
+    }
+    out.extend_from_slice(b"]}");
 }
 
-struct Body<'a> {
+/// One input of a batch body.
+fn write_input(
+    out: &mut Vec<u8>,
     op: Operation,
-    id_property: Option<&'a str>,
-    traces: &'a TraceIds,
-    inputs: &'a [Input],
-}
-
-impl Serialize for Body<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut map = s.serialize_map(Some(1))?;
-        map.serialize_entry("inputs", &Inputs(self))?;
-        map.end()
-    }
-}
-
-struct Inputs<'a, 'b>(&'b Body<'a>);
-
-impl Serialize for Inputs<'_, '_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let body = self.0;
-        let mut seq = s.serialize_seq(Some(body.inputs.len()))?;
-        for input in body.inputs {
-            seq.serialize_element(&One {
-                op: body.op,
-                id_property: body.id_property,
-                traces: body.traces,
-                input,
-            })?;
+    id_property: Option<&str>,
+    traces: &TraceIds,
+    input: &Input,
+) {
+    let id = input.id.as_deref().unwrap_or("");
+    out.extend_from_slice(b"{");
+    match op {
+        // Links are not sent as records ([`links_body`]); an id is all they have here.
+        Operation::Archive | Operation::Associate | Operation::Dissociate => {
+            out.extend_from_slice(b"\"id\":");
+            string(out, id);
+            out.push(b'}');
+            return;
         }
-        seq.end()
-    }
-}
-
-struct One<'a> {
-    op: Operation,
-    id_property: Option<&'a str>,
-    traces: &'a TraceIds,
-    input: &'a Input,
-}
-
-impl Serialize for One<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let input = self.input;
-        let mut map = s.serialize_map(None)?;
-        let id = input.id.as_deref().unwrap_or("");
-        match self.op {
-            // Links are not sent as records ([`links_body`]); an id is all they have here.
-            Operation::Archive | Operation::Associate | Operation::Dissociate => {
-                map.serialize_entry("id", id)?;
-                return map.end();
+        Operation::Create => {}
+        Operation::Update | Operation::Upsert => {
+            out.extend_from_slice(b"\"id\":");
+            string(out, id);
+            if let Some(p) = id_property {
+                out.extend_from_slice(b",\"idProperty\":");
+                string(out, p);
             }
-            Operation::Create => {}
-            Operation::Update | Operation::Upsert => {
-                map.serialize_entry("id", id)?;
-                if let Some(p) = self.id_property {
-                    map.serialize_entry("idProperty", p)?;
-                }
-            }
+            out.push(b',');
         }
-        map.serialize_entry("properties", &Properties(input))?;
-        if self.op == Operation::Create && !input.associations.is_empty() {
-            map.serialize_entry("associations", &Associations(&input.associations))?;
-        }
-        map.serialize_entry("objectWriteTraceId", &Trace(self.traces, input.row))?;
-        map.end()
     }
+    out.extend_from_slice(b"\"properties\":");
+    input.properties.write_json(out);
+    if op == Operation::Create && !input.associations.is_empty() {
+        out.extend_from_slice(b",\"associations\":");
+        serde_json::to_writer(&mut *out, &Associations(&input.associations))
+            .expect("serializing strings into a Vec cannot fail");
+    }
+    // The trace id is `<job>-<row>`: the job's prefix is letters, digits and `-`, no escaping.
+    out.extend_from_slice(b",\"objectWriteTraceId\":\"");
+    out.extend_from_slice(traces.prefix().as_bytes());
+    out.extend_from_slice(itoa::Buffer::new().format(input.row).as_bytes());
+    out.extend_from_slice(b"\"}");
 }
 
 /// One link of a v4 association batch body.
@@ -193,33 +172,6 @@ pub fn links_body(write: LinkWrite, pairs: &[LinkPair<'_>]) -> Vec<u8> {
     body.expect("serializing strings into a Vec cannot fail")
 }
 
-struct Properties<'a>(&'a Input);
-
-impl Serialize for Properties<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut map = s.serialize_map(Some(self.0.properties.len()))?;
-        for (name, value) in &self.0.properties {
-            map.serialize_entry(&**name, value)?;
-        }
-        map.end()
-    }
-}
-
-/// A row's trace id as a JSON string, written straight into the output (no allocation per input).
-struct Trace<'a>(&'a TraceIds, u64);
-
-impl fmt::Display for Trace<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt_row(self.1, f)
-    }
-}
-
-impl Serialize for Trace<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
-}
-
 struct Associations<'a>(&'a [Association]);
 
 impl Serialize for Associations<'_> {
@@ -264,7 +216,6 @@ impl Serialize for AssociationJson<'_> {
 mod tests {
     use super::*;
     use serde_json::{Value, json};
-    use std::sync::Arc;
 
     fn input(row: u64, id: Option<&str>) -> Input {
         Input {
@@ -273,10 +224,9 @@ mod tests {
             fields: Default::default(),
             id: id.map(String::from),
             key: None,
-            properties: vec![
-                (Arc::from("email"), "a@b.co".to_string()),
-                (Arc::from("note"), "say \"hi\"\n".to_string()),
-            ],
+            properties: [("email", "a@b.co"), ("note", "say \"hi\"\n")]
+                .into_iter()
+                .collect(),
             links: vec![],
             associations: vec![],
             operation: crate::config::Operation::Upsert,
@@ -365,11 +315,41 @@ mod tests {
 
     #[test]
     fn trace_ids_render_every_width() {
-        let traces = TraceIds::new("5f3a9c01");
-        for n in [0u64, 9, 10, 99, 100, u64::MAX] {
-            let mut out = Vec::new();
-            serde_json::to_writer(&mut out, &Trace(&traces, n)).unwrap();
-            assert_eq!(String::from_utf8(out).unwrap(), format!("\"5f3a9c01-{n}\""));
+        let inputs: Vec<Input> = [0u64, 9, 10, 99, 100, u64::MAX]
+            .into_iter()
+            .map(|n| input(n, Some("1")))
+            .collect();
+        let v = body(Operation::Update, None, &inputs);
+        for (i, input) in inputs.iter().enumerate() {
+            let trace = &v["inputs"][i]["objectWriteTraceId"];
+            assert_eq!(*trace, json!(format!("j0b-{}", input.row)));
         }
+    }
+
+    #[test]
+    fn every_value_round_trips_whatever_it_holds() {
+        let odd = [
+            "plain",
+            "",
+            "quote \" and backslash \\",
+            "tab\tnewline\ncr\r",
+            "\u{1}\u{1f}\u{7f}",
+            "Zoë 東京 🙂",
+            "</script>",
+        ];
+        let mut one = input(3, Some("a\"b"));
+        one.properties = odd.iter().map(|v| (format!("p{v}"), *v)).collect();
+        let v = body(Operation::Upsert, Some("e\\mail"), &[one]);
+        let sent = &v["inputs"][0];
+        assert_eq!(sent["id"], json!("a\"b"));
+        assert_eq!(sent["idProperty"], json!("e\\mail"));
+        for value in odd {
+            assert_eq!(
+                sent["properties"][format!("p{value}")],
+                json!(value),
+                "{value:?}"
+            );
+        }
+        assert_eq!(sent["properties"].as_object().unwrap().len(), odd.len());
     }
 }

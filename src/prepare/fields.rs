@@ -28,6 +28,11 @@ impl Fields {
         self.ends.push(self.text.len());
     }
 
+    /// The bytes of all fields together.
+    pub fn text_len(&self) -> usize {
+        self.text.len()
+    }
+
     /// How many fields.
     pub fn len(&self) -> usize {
         self.ends.len()

@@ -6,11 +6,12 @@
 //! column is a fatal error before any row is read), then maps each row without looking names up.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use super::properties::{self, Names, Properties};
 use super::row::SourceRow;
+use super::text_map::{TextMap, folded};
 use super::values::{self, parse_bool, parse_date, parse_datetime, parse_number};
 use super::violation::Violation;
 use crate::config::mapping::{PropertyMapping, ValueSource, ValueType};
@@ -46,8 +47,8 @@ struct Compiled {
     source: Source,
     trim: bool,
     lowercase: bool,
-    values: HashMap<String, String>,
-    values_folded: HashMap<String, String>,
+    values: TextMap<String>,
+    values_folded: TextMap<String>,
     kind: Option<ValueType>,
     format: Option<String>,
     default: Option<String>,
@@ -67,6 +68,8 @@ enum Source {
 #[derive(Debug)]
 pub struct Mapper {
     compiled: Vec<Compiled>,
+    /// The mapped property names in mapping order, shared by every row's values.
+    names: Names,
 }
 
 /// The index of `name` in `header`, or a [`MappingError::MissingColumn`].
@@ -134,11 +137,11 @@ impl Mapper {
                     property: m.property.clone(),
                 });
             }
-            let values: HashMap<String, String> = m.values.iter().cloned().collect();
+            let values: TextMap<String> = m.values.iter().cloned().collect();
             let values_folded = m
                 .values
                 .iter()
-                .map(|(k, v)| (k.trim().to_lowercase(), v.clone()))
+                .map(|(k, v)| (folded(k).into_owned(), v.clone()))
                 .collect();
             let plain = matches!(source, Source::Column(_))
                 && !m.lowercase
@@ -160,7 +163,12 @@ impl Mapper {
                 plain,
             });
         }
-        Ok(Mapper { compiled })
+        let names = properties::intern(compiled.iter().map(|c| c.name.clone()).collect());
+        // The table may be an earlier mapper's: names are compared by pointer downstream.
+        for (c, name) in compiled.iter_mut().zip(names) {
+            c.name = name.clone();
+        }
+        Ok(Mapper { compiled, names })
     }
 
     /// The mapped properties in mapping order: their shared names and source column labels.
@@ -170,9 +178,10 @@ impl Mapper {
 
     /// Maps one row. Empty cells without a default are left out. Failed transforms are pushed to
     /// `violations` (the property is then left out).
-    pub fn map(&self, row: &SourceRow, violations: &mut Vec<Violation>) -> Vec<(Arc<str>, String)> {
-        let mut out = Vec::with_capacity(self.compiled.len());
-        for c in &self.compiled {
+    pub fn map(&self, row: &SourceRow, violations: &mut Vec<Violation>) -> Properties {
+        let mut out =
+            Properties::with_capacity(self.names, self.compiled.len(), row.fields.text_len());
+        for (index, c) in self.compiled.iter().enumerate() {
             if c.plain
                 && let Source::Column(i) = c.source
             {
@@ -180,7 +189,7 @@ impl Mapper {
                 let trimmed = cell.trim();
                 let cell = if c.trim { trimmed } else { cell };
                 if !trimmed.is_empty() {
-                    out.push((c.name.clone(), cell.to_string()));
+                    out.push(index, cell);
                     continue;
                 }
                 if c.default.is_none() {
@@ -188,7 +197,7 @@ impl Mapper {
                 }
             }
             match c.value(row) {
-                Ok(Some(v)) => out.push((c.name.clone(), v)),
+                Ok(Some(v)) => out.push(index, &v),
                 Ok(None) => {}
                 Err((value, category, reason)) => violations.push(Violation {
                     category,
@@ -206,8 +215,8 @@ impl Mapper {
 type Failure = (String, &'static str, String);
 
 impl Compiled {
-    /// The value for one row. Works on borrowed text and allocates once at the end where it can.
-    fn value<'a>(&'a self, row: &'a SourceRow) -> Result<Option<String>, Failure> {
+    /// The value for one row. Works on borrowed text, allocating only for a transformed value.
+    fn value<'a>(&'a self, row: &'a SourceRow) -> Result<Option<Cow<'a, str>>, Failure> {
         let cell = |i: usize| row.fields.get(i).unwrap_or("");
         let mut multi = self.split.is_some();
         let mut value: Cow<'a, str> = match &self.source {
@@ -262,7 +271,7 @@ impl Compiled {
             }
         }
         let Some(kind) = self.kind else {
-            return Ok(Some(value.into_owned()));
+            return Ok(Some(value));
         };
         let parsed = match kind {
             ValueType::Date => parse_date(&value, self.format.as_deref()),
@@ -271,7 +280,7 @@ impl Compiled {
             ValueType::Bool => parse_bool(&value),
         };
         parsed
-            .map(Some)
+            .map(|v| Some(Cow::Owned(v)))
             .map_err(|reason| (value.into_owned(), values::category(kind), reason))
     }
 
@@ -280,9 +289,7 @@ impl Compiled {
         if let Some(v) = self.values.get(label) {
             return Some(v);
         }
-        self.values_folded
-            .get(&label.trim().to_lowercase())
-            .map(String::as_str)
+        self.values_folded.get(&*folded(label)).map(String::as_str)
     }
 }
 
@@ -327,7 +334,9 @@ mod tests {
         let mut violations = Vec::new();
         let out = mapper.map(&row, &mut violations);
         (
-            out.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
+            out.iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
             violations,
         )
     }

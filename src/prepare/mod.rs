@@ -4,14 +4,16 @@
 //! Parts, in the order a row meets them:
 //! - `source`: the CSV and Parquet readers (numbered [`row::SourceRow`]s, unreadable rows rejected);
 //! - `mapping`: columns → property values in HubSpot's wire format (`[mapping]` transforms);
+//! - `properties`: a row's property values in one buffer, named from a table the job shares;
 //! - `values`: every parse and check of a date, datetime, number, bool, email or length;
 //! - `check`: the per-property check compiled from the portal's schema;
+//! - `text_map`: the maps of option values and labels that rows are looked up in;
 //! - `links`: the `[[associations]]` columns of a row, split into keys and checked for shape;
 //! - `validate`: the validator (start-up checks against the schema, then per-row checks);
 //! - `rules`: the portal's property validation rules, evaluated locally where the engine can;
 //! - `violation`: one reason a row is invalid, and the rejection built from a row's reasons;
 //! - `batch`: the batcher (batch size, one input per key per batch, file order per key);
-//! - `encode`: batch request bodies;
+//! - `encode`: batch request bodies (`json`: the strings in them);
 //! - `trace`: a row's name on the wire (`objectWriteTraceId`, unique per job);
 //! - `thread`: the loop that runs all of the above off the async runtime, feeding a bounded
 //!   channel;
@@ -31,11 +33,14 @@ pub mod check;
 mod delivery;
 pub mod encode;
 pub mod fields;
+mod json;
 pub mod links;
 pub mod mapping;
+pub mod properties;
 pub mod row;
 pub mod rules;
 pub mod source;
+mod text_map;
 pub mod thread;
 pub mod trace;
 pub mod validate;

@@ -6,9 +6,9 @@
 //! file's `etl_row`), which its messages and its new dead letter keep.
 
 use std::fmt;
-use std::sync::Arc;
 
 pub use super::fields::Fields;
+pub use super::properties::Properties;
 use crate::config::Operation;
 
 /// One data row of the source file, as read: its number and its original fields, in column order.
@@ -39,8 +39,7 @@ pub struct Input {
     /// property when one is mapped (e.g. contact email), else `None`.
     pub key: Option<String>,
     /// Property values to write, in mapping order, already in HubSpot's wire format.
-    /// Names are shared (`Arc<str>`): one allocation per mapping, not per row.
-    pub properties: Vec<(Arc<str>, String)>,
+    pub properties: Properties,
     /// The records to link this row's record with, as the row names them (`[[associations]]`);
     /// the dispatcher resolves them into `associations` before anything is written.
     pub links: Vec<Link>,

@@ -125,6 +125,16 @@ impl Preparer {
         }
     }
 
+    /// [`Preparer::prepare_read`], with an input's properties written as JSON already: the workers
+    /// do that share of encoding in parallel, the request encoder copies it.
+    fn prepare_encoded(&self, item: Result<SourceRow, Rejection>, keyed: bool) -> Mapped {
+        let (mut checked, key) = self.prepare_read(item, keyed);
+        if let Ok(input) = &mut checked {
+            input.properties.cache_json();
+        }
+        (checked, key)
+    }
+
     fn prepare_keyed(&self, row: SourceRow, keyed: bool) -> Mapped {
         // Empty until a row breaks a rule: no allocation for a valid row.
         let mut violations = Vec::new();
@@ -248,7 +258,7 @@ fn run(
             || {
                 rayon::join(
                     || reading.chunk(),
-                    || map_in_order(to_map, |item| preparer.prepare_read(item, keyed)),
+                    || map_in_order(to_map, |item| preparer.prepare_encoded(item, keyed)),
                 )
             },
             || delivery.deliver(to_deliver),

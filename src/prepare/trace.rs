@@ -3,8 +3,6 @@
 //! portal's trace ids — and the sandbox's duplicate check — could not tell two jobs apart; the
 //! job's id, kept in its journal, makes them unique per job and stable across its resumed runs.
 
-use std::fmt;
-
 /// The trace ids of one job.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TraceIds {
@@ -20,9 +18,10 @@ impl TraceIds {
         }
     }
 
-    /// Writes the trace id of `row` (the encoder writes it straight into a request body).
-    pub fn fmt_row(&self, row: u64, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}{row}", self.prefix)
+    /// `<job>-`: a trace id is this and the row number (the encoder writes both straight into a
+    /// request body).
+    pub fn prefix(&self) -> &str {
+        &self.prefix
     }
 
     /// The trace id of `row`.

@@ -14,6 +14,7 @@ use std::sync::Arc;
 use super::check::Check;
 use super::links::LinkColumns;
 use super::mapping::{Mapper, MappingError, column_index};
+use super::properties::Properties;
 use super::row::{Input, Link, Rejection, SourceRow, SyncRow};
 use super::rules::{self, PropertyRules, RulesReport};
 use super::values::looks_like_epoch_seconds;
@@ -63,9 +64,9 @@ struct Rule {
 
 /// A hash of what an input sends: its property values (in wire format, after mapping) and its
 /// links. Equal hashes across runs mean nothing to send.
-fn content_hash(properties: &[(Arc<str>, String)], links: &[Link], columns: &LinkColumns) -> u64 {
+fn content_hash(properties: &Properties, links: &[Link], columns: &LinkColumns) -> u64 {
     let mut hasher = xxhash_rust::xxh3::Xxh3::new();
-    for (name, value) in properties {
+    for (name, value) in properties.iter() {
         hasher.update(name.as_bytes());
         hasher.update(&[0]);
         hasher.update(value.as_bytes());
@@ -285,28 +286,31 @@ impl Validator {
     pub fn check(
         &self,
         row: SourceRow,
-        mut properties: Vec<(Arc<str>, String)>,
+        mut properties: Properties,
         violations: &mut Vec<Violation>,
     ) -> Result<Input, Rejection> {
-        // Property values, in mapping order (the mapper emits a subsequence of the rules).
-        let mut r = 0;
-        for (name, value) in &properties {
-            while r < self.rules.len() && !Arc::ptr_eq(&self.rules[r].name, name) {
-                r += 1;
-            }
-            let Some(rule) = self.rules.get(r) else { break };
+        // The mapper's name table is in the rules' order: the value of name `i` meets rule `i`
+        // (values named otherwise, built elsewhere, are matched by name).
+        for ((index, value), (name, _)) in properties.indexed().zip(properties.iter()) {
+            let rule = match self.rules.get(index) {
+                Some(rule) if Arc::ptr_eq(&rule.name, name) => rule,
+                _ => match self.rules.iter().find(|r| r.name == *name) {
+                    Some(rule) => rule,
+                    None => continue,
+                },
+            };
             if let Some((category, reason)) = self.problem(&rule.check, rule.rules.as_ref(), value)
             {
                 violations.push(Violation {
                     category,
                     column: Some(rule.column.clone()),
                     property: Some(rule.name.to_string()),
-                    value: value.clone(),
+                    value: value.to_string(),
                     reason,
                 });
             }
         }
-        let has = |p: &str| properties.iter().any(|(n, _)| &**n == p);
+        let has = |p: &str| properties.get(p).is_some();
         for p in &self.required_all {
             if !has(p) {
                 violations.push(self.required(p, format!("{p} is required to create a record")));
@@ -363,7 +367,7 @@ impl Validator {
 
     /// The row's `[sync]` key from its fields and mapped values, without checking them (so an
     /// invalid row's key is known too); `None` without `[sync]` or when the key is empty.
-    pub fn key_of(&self, row: &SourceRow, properties: &[(Arc<str>, String)]) -> Option<String> {
+    pub fn key_of(&self, row: &SourceRow, properties: &Properties) -> Option<String> {
         let id = match &self.id {
             IdSource::Column { index, .. } => row
                 .fields
@@ -374,7 +378,7 @@ impl Validator {
             IdSource::Property(name, _) => properties
                 .iter()
                 .find(|(n, _)| Arc::ptr_eq(n, name))
-                .map(|(_, v)| v.clone()),
+                .map(|(_, v)| v.to_string()),
             IdSource::None => None,
         };
         self.sync_key(row, id.as_deref(), &mut Vec::new())
@@ -433,7 +437,7 @@ impl Validator {
     fn id(
         &self,
         row: &SourceRow,
-        properties: &[(Arc<str>, String)],
+        properties: &Properties,
         violations: &mut Vec<Violation>,
     ) -> Option<String> {
         let missing = |column: Option<String>| Violation {
@@ -450,7 +454,7 @@ impl Validator {
             IdSource::None => None,
             IdSource::Property(name, label) => {
                 match properties.iter().find(|(n, _)| Arc::ptr_eq(n, name)) {
-                    Some((_, v)) => Some(v.clone()),
+                    Some((_, v)) => Some(v.to_string()),
                     None => {
                         violations.push(missing(Some(label.clone())));
                         None
@@ -515,7 +519,7 @@ impl Validator {
     }
 
     /// For create: the lowercased value of the first mapped unique property, if any.
-    fn create_key(&self, properties: &[(Arc<str>, String)]) -> Option<String> {
+    fn create_key(&self, properties: &Properties) -> Option<String> {
         let rule = self.rules.iter().find(|r| r.unique)?;
         properties
             .iter()
@@ -658,11 +662,7 @@ mod tests {
         assert_eq!(input.row, 7);
         assert_eq!(input.key.as_deref(), Some("a@b.co"));
         assert!(input.id.is_none());
-        let props: Vec<(&str, &str)> = input
-            .properties
-            .iter()
-            .map(|(k, v)| (&**k, v.as_str()))
-            .collect();
+        let props: Vec<(&str, &str)> = input.properties.iter().map(|(k, v)| (&**k, v)).collect();
         assert!(props.contains(&("last_seen", "2024-01-31T09:30:00.000Z")));
         assert!(props.contains(&("vip", "true")));
     }
@@ -824,6 +824,9 @@ mod tests {
         .unwrap();
         assert_eq!(input.id.as_deref(), Some("Ann@B.co"));
         assert_eq!(input.key.as_deref(), Some("ann@b.co"));
+        // A second pipeline of the same mapping shares the first one's name table, and finds its id.
+        let again = run(t, "email = \"Email\"\nfirstname = \"First\"", &GOOD).unwrap();
+        assert_eq!(again.id.as_deref(), Some(GOOD[0]));
         let mut f = GOOD;
         f[0] = "";
         let r = run(t, "email = \"Email\"\nfirstname = \"First\"", &f).unwrap_err();

@@ -35,8 +35,8 @@ impl Expected {
             rows: 1,
             properties: input
                 .properties
-                .into_iter()
-                .map(|(name, value)| (name, value, row))
+                .iter()
+                .map(|(name, value)| (name.clone(), value.to_string(), row))
                 .collect(),
         }
     }

@@ -54,11 +54,9 @@ impl Identity {
     /// (create). `None` when the row has none.
     pub fn key(&self, operation: Operation, input: &Input) -> Option<String> {
         let key = match (operation, self) {
-            (Operation::Create, Identity::Property(p)) => input
-                .properties
-                .iter()
-                .find(|(name, _)| &**name == p)
-                .map(|(_, value)| value.clone()),
+            (Operation::Create, Identity::Property(p)) => {
+                input.properties.get(p).map(str::to_string)
+            }
             _ => input.id.clone(),
         };
         key.filter(|k| !k.trim().is_empty())

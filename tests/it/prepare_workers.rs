@@ -80,8 +80,8 @@ fn drain(p: &config::Pipeline, options: PrepareOptions) -> (Vec<Event>, PrepareT
                     .map(|i| {
                         let properties = i
                             .properties
-                            .into_iter()
-                            .map(|(n, v)| (n.to_string(), v))
+                            .iter()
+                            .map(|(n, v)| (n.to_string(), v.to_string()))
                             .collect();
                         (i.row, i.key, properties)
                     })
