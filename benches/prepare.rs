@@ -3,7 +3,8 @@
 //! on the bench's thread), and on all cores (the prepare thread with one worker per core, the
 //! bodies encoded as the events arrive, as the dispatcher does).
 //!
-//! Run: `cargo bench --bench prepare`. Figures are recorded in docs/benchmarks.md.
+//! Run: `cargo bench --bench prepare` (`ETL_BENCH_PREPARE_THREADS=n`: the "all cores" pass with n
+//! workers instead). Figures are recorded in docs/benchmarks.md.
 
 /// The allocator the `etl` binary uses, so the figures are the ones users get.
 #[global_allocator]
@@ -152,7 +153,10 @@ fn bench(c: &mut Criterion) {
         let (inputs, rejected, bytes) = pass(&pipeline, &schema);
         assert_eq!(inputs + rejected, ROWS as u64);
         assert_eq!(rejected, (ROWS / 50) as u64);
-        let cores = std::thread::available_parallelism().map_or(1, NonZeroUsize::get);
+        let cores = std::env::var("ETL_BENCH_PREPARE_THREADS")
+            .ok()
+            .and_then(|t| t.parse().ok())
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, NonZeroUsize::get));
         pipeline.source.prepare_threads = NonZeroUsize::new(cores);
         assert_eq!(pass_threaded(&pipeline, &schema), (inputs, rejected, bytes));
         let name = if file.ends_with("csv") {
