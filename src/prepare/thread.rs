@@ -26,8 +26,10 @@ use super::workers::{CHUNK_ROWS, Workers, map_in_order};
 use crate::config::Pipeline;
 use crate::portal::schema::ObjectSchema;
 
-/// Events per channel: enough to keep the consumer busy, small enough to keep memory flat.
-pub const EVENT_CAPACITY: usize = 32;
+/// Events per channel: enough to keep the consumer busy (a batch for each request in flight and
+/// as many again), small enough to keep memory flat: 16 batches are ≈ 1,600 rows, which with
+/// the chunks being prepared are most of the rows a run holds (≈ 1 KB each).
+pub const EVENT_CAPACITY: usize = 16;
 
 /// How a run prepares.
 pub struct PrepareOptions {
