@@ -13,7 +13,7 @@ use serde::Serialize as DeriveSerialize;
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 
 use crate::config::Operation;
-use crate::prepare::json::string;
+use crate::prepare::json::{joined_string, string};
 use crate::prepare::row::{Association, Input};
 use crate::prepare::trace::TraceIds;
 
@@ -90,11 +90,10 @@ fn write_input(
         serde_json::to_writer(&mut *out, &Associations(&input.associations))
             .expect("serializing strings into a Vec cannot fail");
     }
-    // The trace id is `<job>-<row>`: the job's prefix is letters, digits and `-`, no escaping.
-    out.extend_from_slice(b",\"objectWriteTraceId\":\"");
-    out.extend_from_slice(traces.prefix().as_bytes());
-    out.extend_from_slice(itoa::Buffer::new().format(input.row).as_bytes());
-    out.extend_from_slice(b"\"}");
+    out.extend_from_slice(b",\"objectWriteTraceId\":");
+    let mut digits = itoa::Buffer::new();
+    joined_string(out, &[traces.prefix(), digits.format(input.row)]);
+    out.push(b'}');
 }
 
 /// One link of a v4 association batch body.
