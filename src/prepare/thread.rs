@@ -1,10 +1,11 @@
 //! The prepare thread: source → mapping → validation → batcher off the async runtime, sending
 //! [`Prepared`] events into a bounded channel so back-pressure from the consumer reaches the reader.
 //!
-//! Rows go a chunk at a time through three stages that overlap on the job's worker pool
-//! (`workers`): one chunk is read while the one before is mapped and validated by every worker and
-//! the one before that is delivered, in file order, through the `[sync]` filter and the batcher
-//! (`delivery`). Output is the same whatever the number of workers.
+//! Rows go a chunk at a time through three stages that overlap: on the job's worker pool
+//! (`workers`) one chunk is read while the one before is mapped, validated and its properties
+//! written as JSON by every worker, and on this thread the one before that is delivered, in file
+//! order, through the `[sync]` filter and the batcher (`delivery`). Output is the same whatever the
+//! number of workers.
 //!
 //! Conservation: every row read ends exactly once as a batch input, a rejection, or a skipped row
 //! (`rows_read == inputs + rejected + rows_skipped`), also when reading stops early.
@@ -208,7 +209,14 @@ impl Opened {
             .name("etl-prepare".into())
             .spawn(move || {
                 let outcome = catch_unwind(AssertUnwindSafe(|| {
-                    workers.install(|| run(&mut source, &preparer, batch_size, &mut options, &tx))
+                    run(
+                        &workers,
+                        &mut source,
+                        &preparer,
+                        batch_size,
+                        &mut options,
+                        &tx,
+                    )
                 }))
                 .unwrap_or_else(|panic| PrepareOutcome {
                     totals: PrepareTotals::default(),
@@ -229,9 +237,11 @@ impl Opened {
     }
 }
 
-/// The loop of the prepare thread, on the worker pool: chunk k+1 is read while chunk k is mapped
-/// and chunk k−1 delivered.
+/// The loop of the prepare thread: chunk k+1 is read and chunk k mapped on the worker pool while
+/// the prepare thread itself delivers chunk k−1. Delivering waits whenever the channel is full (the
+/// network is slower than preparing); on its own thread that wait never holds a worker.
 fn run(
+    workers: &Workers,
     source: &mut Source,
     preparer: &Preparer,
     batch_size: usize,
@@ -256,15 +266,17 @@ fn run(
         }
         let to_map = std::mem::take(&mut read);
         let to_deliver = std::mem::take(&mut mapped);
-        let ((next, now), ()) = rayon::join(
-            || {
-                rayon::join(
+        let mut prepared = None;
+        workers.scope(|scope| {
+            scope.spawn(|_| {
+                prepared = Some(rayon::join(
                     || reading.chunk(),
                     || map_in_order(to_map, |item| preparer.prepare_encoded(item, keyed)),
-                )
-            },
-            || delivery.deliver(to_deliver),
-        );
+                ));
+            });
+            delivery.deliver(to_deliver);
+        });
+        let (next, now) = prepared.expect("the scope ends after its task");
         (read, mapped) = (next, now);
     }
     let delivered = delivery.finish();

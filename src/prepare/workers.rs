@@ -42,6 +42,12 @@ impl Workers {
     pub fn install<R: Send>(&self, work: impl FnOnce() -> R + Send) -> R {
         self.pool.install(work)
     }
+
+    /// Runs `work` on the calling thread while the tasks it spawns run on the pool; returns when
+    /// they all have.
+    pub fn scope<'scope, R>(&self, work: impl FnOnce(&rayon::Scope<'scope>) -> R) -> R {
+        self.pool.in_place_scope(work)
+    }
 }
 
 /// `f` over `items`, results in the items' order; spread over the current pool's threads when it
