@@ -129,10 +129,14 @@ impl Preparer {
     }
 
     /// [`Preparer::prepare_read`], with an input's properties written as JSON already: the workers
-    /// do that share of encoding in parallel, the request encoder copies it.
+    /// do that share of encoding in parallel, the request encoder copies it. Not under a `[sync]`
+    /// filter (`keyed`): there most rows of a nightly run are unchanged and never sent, and the few
+    /// that are get encoded when sent.
     fn prepare_encoded(&self, item: Result<SourceRow, Rejection>, keyed: bool) -> Mapped {
         let (mut checked, key) = self.prepare_read(item, keyed);
-        if let Ok(input) = &mut checked {
+        if let Ok(input) = &mut checked
+            && !keyed
+        {
             input.properties.cache_json();
         }
         (checked, key)
