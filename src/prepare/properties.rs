@@ -110,31 +110,30 @@ impl Properties {
         out.push(b'}');
     }
 
-    /// (name index, value) pairs in order.
-    pub fn indexed(&self) -> impl ExactSizeIterator<Item = (usize, &str)> + '_ {
-        self.entries.iter().enumerate().map(|(i, &(name, end))| {
-            let start = match i {
-                0 => 0,
-                _ => self.entries[i - 1].1 as usize,
-            };
-            (name as usize, &self.text[start..end as usize])
-        })
+    /// (name index, name, value) in order.
+    pub fn indexed(&self) -> impl ExactSizeIterator<Item = (usize, &'static Arc<str>, &str)> + '_ {
+        let names = self.names;
+        self.entries
+            .iter()
+            .enumerate()
+            .map(move |(i, &(name, end))| {
+                let start = match i {
+                    0 => 0,
+                    _ => self.entries[i - 1].1 as usize,
+                };
+                let name = name as usize;
+                (name, &names[name], &self.text[start..end as usize])
+            })
     }
 
     /// (name, value) pairs in order.
     pub fn iter(&self) -> impl ExactSizeIterator<Item = (&'static Arc<str>, &str)> + '_ {
-        self.indexed()
-            .map(|(name, value)| (&self.names[name], value))
+        self.indexed().map(|(_, name, value)| (name, value))
     }
 
     /// The value of the property named `name`, if the row has one.
     pub fn get(&self, name: &str) -> Option<&str> {
         self.iter().find(|(n, _)| &***n == name).map(|(_, v)| v)
-    }
-
-    /// The value of the property `names[name]`, if the row has one.
-    pub fn get_index(&self, name: usize) -> Option<&str> {
-        self.indexed().find(|&(n, _)| n == name).map(|(_, v)| v)
     }
 }
 
@@ -201,7 +200,8 @@ mod tests {
             [("email", "a@b.co"), ("city", ""), ("firstname", "Zoë")]
         );
         assert_eq!(p.get("firstname"), Some("Zoë"));
-        assert_eq!(p.get_index(2), Some(""));
+        let indexed: Vec<(usize, &str)> = p.indexed().map(|(i, _, v)| (i, v)).collect();
+        assert_eq!(indexed, [(0, "a@b.co"), (2, ""), (1, "Zoë")]);
         assert_eq!(p.get("phone"), None);
         let same: Properties = [("email", "a@b.co"), ("city", ""), ("firstname", "Zoë")]
             .into_iter()

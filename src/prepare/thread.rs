@@ -27,9 +27,9 @@ use super::workers::{CHUNK_ROWS, Workers, map_in_order};
 use crate::config::Pipeline;
 use crate::portal::schema::ObjectSchema;
 
-/// Events per channel: enough to keep the consumer busy (a batch for each request in flight and
-/// as many again), small enough to keep memory flat: 16 batches are ≈ 1,600 rows, which with
-/// the chunks being prepared are most of the rows a run holds (≈ 1 KB each).
+/// Events per channel: enough to keep the consumer busy (four times the default concurrency of 4),
+/// small enough to keep memory flat: 16 batches are ≈ 1,600 rows, which with the chunks being
+/// prepared are most of the rows a run holds (≈ 1 KB each).
 pub const EVENT_CAPACITY: usize = 16;
 
 /// How a run prepares.
@@ -280,8 +280,7 @@ fn run(
             });
             delivery.deliver(to_deliver);
         });
-        let (next, now) = prepared.expect("the scope ends after its task");
-        (read, mapped) = (next, now);
+        (read, mapped) = prepared.expect("the scope ends after its task");
     }
     let delivered = delivery.finish();
     let read = reading.totals;

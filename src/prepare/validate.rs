@@ -291,7 +291,7 @@ impl Validator {
     ) -> Result<Input, Rejection> {
         // The mapper's name table is in the rules' order: the value of name `i` meets rule `i`
         // (values named otherwise, built elsewhere, are matched by name).
-        for ((index, value), (name, _)) in properties.indexed().zip(properties.iter()) {
+        for (index, name, value) in properties.indexed() {
             let rule = match self.rules.get(index) {
                 Some(rule) if Arc::ptr_eq(&rule.name, name) => rule,
                 _ => match self.rules.iter().find(|r| r.name == *name) {

@@ -38,11 +38,6 @@ impl Workers {
         self.pool.current_num_threads()
     }
 
-    /// Runs `work` on the pool: the `rayon::join`s and [`map_in_order`]s inside use its threads.
-    pub fn install<R: Send>(&self, work: impl FnOnce() -> R + Send) -> R {
-        self.pool.install(work)
-    }
-
     /// Runs `work` on the calling thread while the tasks it spawns run on the pool; returns when
     /// they all have.
     pub fn scope<'scope, R>(&self, work: impl FnOnce(&rayon::Scope<'scope>) -> R) -> R {
@@ -75,7 +70,8 @@ mod tests {
         for threads in [1, 2, 4] {
             let workers = Workers::new(NonZeroUsize::new(threads)).unwrap();
             assert_eq!(workers.threads(), threads);
-            let got = workers.install(|| map_in_order(items.clone(), |i| i * 3));
+            let mut got = Vec::new();
+            workers.scope(|scope| scope.spawn(|_| got = map_in_order(items.clone(), |i| i * 3)));
             assert_eq!(got, expected, "{threads} threads");
         }
     }
