@@ -165,7 +165,7 @@ impl Mapper {
         }
         let names = properties::intern(compiled.iter().map(|c| c.name.clone()).collect());
         // The table may be an earlier mapper's: names are compared by pointer downstream.
-        for (c, name) in compiled.iter_mut().zip(names) {
+        for (c, name) in compiled.iter_mut().zip(names.iter()) {
             c.name = name.clone();
         }
         Ok(Mapper { compiled, names })

@@ -8,22 +8,66 @@
 //! cache line bounced between cores for every row, which kept a second core from adding speed.
 
 use std::fmt;
+use std::ops::Deref;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use super::json;
 
 /// The property names values may have, in mapping order; one table per mapping (see [`intern`]).
-pub type Names = &'static [Arc<str>];
+pub type Names = &'static NameTable;
+
+/// Property names, and each written once as a JSON object key: a row's JSON copies its keys
+/// instead of checking and quoting every name again (half the strings of a row's JSON).
+pub struct NameTable {
+    names: Vec<Arc<str>>,
+    /// `"name":` for each name.
+    keys: Vec<Box<[u8]>>,
+}
+
+impl NameTable {
+    /// The table of no names.
+    const EMPTY: NameTable = NameTable {
+        names: Vec::new(),
+        keys: Vec::new(),
+    };
+
+    fn new(names: Vec<Arc<str>>) -> NameTable {
+        let keys = names
+            .iter()
+            .map(|name| {
+                let mut key = Vec::with_capacity(name.len() + 3);
+                json::string(&mut key, name);
+                key.push(b':');
+                key.into_boxed_slice()
+            })
+            .collect();
+        NameTable { names, keys }
+    }
+}
+
+impl fmt::Debug for NameTable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(&self.names).finish()
+    }
+}
+
+impl Deref for NameTable {
+    type Target = [Arc<str>];
+
+    fn deref(&self) -> &[Arc<str>] {
+        &self.names
+    }
+}
 
 /// The one table of these `names`, made on first use and kept for the life of the process (a
 /// process sees a handful of mappings: one per pipeline).
 pub fn intern(names: Vec<Arc<str>>) -> Names {
     static TABLES: Mutex<Vec<Names>> = Mutex::new(Vec::new());
     let mut tables = TABLES.lock().unwrap_or_else(PoisonError::into_inner);
-    if let Some(table) = tables.iter().find(|table| ***table == names[..]) {
+    if let Some(table) = tables.iter().find(|table| table.names == names) {
         return table;
     }
-    let table: Names = Box::leak(names.into_boxed_slice());
+    let table: Names = Box::leak(Box::new(NameTable::new(names)));
     tables.push(table);
     table
 }
@@ -99,12 +143,11 @@ impl Properties {
 
     fn render_json(&self, out: &mut Vec<u8>) {
         out.push(b'{');
-        for (i, (name, value)) in self.iter().enumerate() {
+        for (i, (name, _, value)) in self.indexed().enumerate() {
             if i > 0 {
                 out.push(b',');
             }
-            json::string(out, name);
-            out.push(b':');
+            out.extend_from_slice(&self.names.keys[name]);
             json::string(out, value);
         }
         out.push(b'}');
@@ -139,7 +182,8 @@ impl Properties {
 
 impl Default for Properties {
     fn default() -> Properties {
-        Properties::with_capacity(&[], 0, 0)
+        static EMPTY: NameTable = NameTable::EMPTY;
+        Properties::with_capacity(&EMPTY, 0, 0)
     }
 }
 
