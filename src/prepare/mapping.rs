@@ -186,7 +186,7 @@ impl Mapper {
                 && let Source::Column(i) = c.source
             {
                 let cell = row.fields.get(i).unwrap_or("");
-                let trimmed = cell.trim();
+                let trimmed = values::trim(cell);
                 let cell = if c.trim { trimmed } else { cell };
                 if !trimmed.is_empty() {
                     out.push(index, cell);
@@ -226,7 +226,7 @@ impl Compiled {
                 multi = true;
                 let parts: Vec<&str> = is
                     .iter()
-                    .map(|&i| cell(i).trim())
+                    .map(|&i| values::trim(cell(i)))
                     .filter(|p| !p.is_empty())
                     .collect();
                 Cow::Owned(parts.join(";"))
@@ -234,7 +234,7 @@ impl Compiled {
         };
         if self.trim {
             value = match value {
-                Cow::Borrowed(s) => Cow::Borrowed(s.trim()),
+                Cow::Borrowed(s) => Cow::Borrowed(values::trim(s)),
                 Cow::Owned(s) => Cow::Owned(s.trim().to_string()),
             };
         }
@@ -248,7 +248,7 @@ impl Compiled {
                     .join(";"),
             );
         }
-        if value.trim().is_empty() {
+        if values::trim(&value).is_empty() {
             match &self.default {
                 Some(d) => value = Cow::Borrowed(d.as_str()),
                 None => return Ok(None),

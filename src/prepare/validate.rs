@@ -17,7 +17,7 @@ use super::mapping::{Mapper, MappingError, column_index};
 use super::properties::Properties;
 use super::row::{Input, Link, Rejection, SourceRow, SyncRow};
 use super::rules::{self, PropertyRules, RulesReport};
-use super::values::looks_like_epoch_seconds;
+use super::values::{self, looks_like_epoch_seconds};
 use super::violation::{Violation, rejection};
 use crate::config::suggestion::{fold, nearest};
 use crate::config::{Operation, Pipeline};
@@ -372,7 +372,7 @@ impl Validator {
             IdSource::Column { index, .. } => row
                 .fields
                 .get(*index)
-                .map(|s| s.trim())
+                .map(values::trim)
                 .filter(|s| !s.is_empty())
                 .map(str::to_string),
             IdSource::Property(name, _) => properties
@@ -396,7 +396,7 @@ impl Validator {
             SyncKey::Columns(columns) => {
                 let mut key = String::new();
                 for (i, (index, name)) in columns.iter().enumerate() {
-                    let value = row.fields.get(*index).map_or("", |s| s.trim());
+                    let value = row.fields.get(*index).map_or("", values::trim);
                     if value.is_empty() {
                         violations.push(Violation {
                             category: "MISSING_ID",
@@ -467,7 +467,7 @@ impl Validator {
                 check,
                 rules,
             } => {
-                let value = row.fields.get(*index).map_or("", |s| s.trim());
+                let value = row.fields.get(*index).map_or("", values::trim);
                 if value.is_empty() {
                     violations.push(missing(Some(label.clone())));
                     return None;

@@ -17,6 +17,16 @@ pub fn category(kind: ValueType) -> &'static str {
 
 const MS_PER_DAY: i64 = 86_400_000;
 
+/// `s` without leading and trailing white space, as [`str::trim`]; most cells have none, and an
+/// ASCII letter, digit or sign at both ends says so without decoding characters.
+pub fn trim(s: &str) -> &str {
+    let plain = |b: u8| b > b' ' && b < 0x80;
+    match (s.as_bytes().first(), s.as_bytes().last()) {
+        (Some(&first), Some(&last)) if plain(first) && plain(last) => s,
+        _ => s.trim(),
+    }
+}
+
 fn is_epoch_ms(s: &str) -> bool {
     let digits = s.strip_prefix('-').unwrap_or(s);
     !digits.is_empty() && digits.len() <= 15 && digits.bytes().all(|b| b.is_ascii_digit())
@@ -66,7 +76,7 @@ const NAIVE_DATETIME_FORMATS: [&str; 4] = [
 /// Parses a date: with `format` (chrono), else ISO `YYYY-MM-DD`, an RFC 3339 / ISO datetime at
 /// midnight, or epoch milliseconds at midnight UTC. Renders `YYYY-MM-DD`.
 pub fn parse_date(s: &str, format: Option<&str>) -> Result<String, String> {
-    let s = s.trim();
+    let s = trim(s);
     if let Some(fmt) = format {
         if let Ok(d) = NaiveDate::parse_from_str(s, fmt) {
             return Ok(render_date(d));
@@ -110,7 +120,7 @@ pub fn parse_date(s: &str, format: Option<&str>) -> Result<String, String> {
 /// ISO without offset (UTC), `YYYY-MM-DD` (midnight UTC) or epoch milliseconds.
 /// Renders ISO 8601 UTC with milliseconds.
 pub fn parse_datetime(s: &str, format: Option<&str>) -> Result<String, String> {
-    let s = s.trim();
+    let s = trim(s);
     if let Some(fmt) = format {
         if let Ok(t) = DateTime::parse_from_str(s, fmt) {
             return Ok(render_datetime(t.with_timezone(&Utc)));
@@ -149,7 +159,7 @@ pub fn parse_datetime(s: &str, format: Option<&str>) -> Result<String, String> {
 /// Renders digits and at most one `.`, without the grouping and without a leading `+`.
 pub fn parse_number(s: &str) -> Result<String, String> {
     const REASON: &str = "is not a number (expected digits with an optional \".\" decimal part, e.g. 1234.50 or 1,234.50)";
-    let s = s.trim();
+    let s = trim(s);
     let (negative, body) = match s.as_bytes().first() {
         Some(b'-') => (true, &s[1..]),
         Some(b'+') => (false, &s[1..]),
@@ -197,7 +207,7 @@ pub fn parse_number(s: &str) -> Result<String, String> {
 
 /// Parses a boolean: true/false, yes/no, y/n, 1/0, case-insensitive. Renders `true` / `false`.
 pub fn parse_bool(s: &str) -> Result<String, String> {
-    match s.trim().to_ascii_lowercase().as_str() {
+    match trim(s).to_ascii_lowercase().as_str() {
         "true" | "yes" | "y" | "1" => Ok("true".into()),
         "false" | "no" | "n" | "0" => Ok("false".into()),
         _ => Err("is not a boolean (expected true/false, yes/no, y/n or 1/0)".into()),
@@ -277,6 +287,28 @@ pub fn is_datetime(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn trim_agrees_with_the_standard_trim() {
+        for s in [
+            "",
+            " ",
+            "a",
+            " a",
+            "a ",
+            "\ta\n",
+            "Zoë",
+            " Zoë\u{a0}",
+            "\u{3000}x",
+            "x\u{85}",
+            "\u{1f}x",
+            "a b",
+            "é",
+            "\u{a0}",
+        ] {
+            assert_eq!(trim(s), s.trim(), "{s:?}");
+        }
+    }
 
     #[test]
     fn dates() {
