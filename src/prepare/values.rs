@@ -218,31 +218,78 @@ pub fn parse_bool(s: &str) -> Result<String, String> {
 pub const MAX_STRING: usize = 65_536;
 
 /// A pragmatic email syntax check: `local@domain.tld`, no spaces, labels of letters, digits and `-`.
+/// One pass over the bytes against a table: it runs for every email of a file.
 pub fn is_email(s: &str) -> bool {
-    let Some((local, domain)) = s.rsplit_once('@') else {
+    let bytes = s.as_bytes();
+    let Some(at) = bytes.iter().rposition(|&b| b == b'@') else {
         return false;
     };
-    let local_ok = !local.is_empty()
-        && local.len() <= 64
-        && !local.starts_with('.')
-        && !local.ends_with('.')
-        && !local.contains("..")
-        && local.bytes().all(|b| {
-            b.is_ascii_alphanumeric() || b"!#$%&'*+-/=?^_`{|}~.".contains(&b) || b >= 0x80
-        });
-    let domain_ok = domain.contains('.')
-        && domain.split('.').all(|l| {
-            !l.is_empty()
-                && !l.starts_with('-')
-                && !l.ends_with('-')
-                && l.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b >= 0x80)
-        })
-        && domain
-            .rsplit('.')
-            .next()
-            .is_some_and(|tld| tld.len() >= 2 && !tld.bytes().all(|b| b.is_ascii_digit()));
-    local_ok && domain_ok
+    is_local_part(&bytes[..at]) && is_domain(&bytes[at + 1..])
+}
+
+/// What a byte may be in an address: [`LOCAL`] in the part before the `@`, [`LABEL`] in a domain
+/// label (besides the dots between them). Bytes of non-ASCII characters are both.
+const LOCAL: u8 = 1;
+const LABEL: u8 = 2;
+static ADDRESS_BYTES: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let byte = b as u8;
+        if byte.is_ascii_alphanumeric() || byte >= 0x80 {
+            table[b] = LOCAL | LABEL;
+        }
+        b += 1;
+    }
+    let specials = b"!#$%&'*+/=?^_`{|}~.";
+    let mut i = 0;
+    while i < specials.len() {
+        table[specials[i] as usize] = LOCAL;
+        i += 1;
+    }
+    table[b'-' as usize] = LOCAL | LABEL;
+    table
+};
+
+/// 1–64 bytes of [`LOCAL`] ones, with no dot first, last or next to another.
+fn is_local_part(local: &[u8]) -> bool {
+    let (Some(&first), Some(&last)) = (local.first(), local.last()) else {
+        return false;
+    };
+    if local.len() > 64 || first == b'.' || last == b'.' {
+        return false;
+    }
+    let mut previous = 0u8;
+    for &b in local {
+        if ADDRESS_BYTES[b as usize] & LOCAL == 0 || (b == b'.' && previous == b'.') {
+            return false;
+        }
+        previous = b;
+    }
+    true
+}
+
+/// Two or more dot-separated labels of [`LABEL`] bytes, none empty or starting or ending with `-`,
+/// the last (the TLD) two or more long and not all digits.
+fn is_domain(domain: &[u8]) -> bool {
+    let mut labels = 0;
+    let mut tld: &[u8] = &[];
+    for label in domain.split(|&b| b == b'.') {
+        let (Some(&first), Some(&last)) = (label.first(), label.last()) else {
+            return false;
+        };
+        if first == b'-'
+            || last == b'-'
+            || !label
+                .iter()
+                .all(|&b| ADDRESS_BYTES[b as usize] & LABEL != 0)
+        {
+            return false;
+        }
+        labels += 1;
+        tld = label;
+    }
+    labels >= 2 && tld.len() >= 2 && !tld.iter().all(u8::is_ascii_digit)
 }
 
 /// HubSpot's number format: digits with at most one decimal point, optional leading `-`.
@@ -480,6 +527,65 @@ mod tests {
             "a@b.123",
         ] {
             assert!(!is_email(bad), "{bad}");
+        }
+    }
+
+    /// The check as first written (string searches), kept as the oracle for the table-driven one.
+    fn is_email_by_searches(s: &str) -> bool {
+        let Some((local, domain)) = s.rsplit_once('@') else {
+            return false;
+        };
+        let local_ok = !local.is_empty()
+            && local.len() <= 64
+            && !local.starts_with('.')
+            && !local.ends_with('.')
+            && !local.contains("..")
+            && local.bytes().all(|b| {
+                b.is_ascii_alphanumeric() || b"!#$%&'*+-/=?^_`{|}~.".contains(&b) || b >= 0x80
+            });
+        let domain_ok = domain.contains('.')
+            && domain.split('.').all(|l| {
+                !l.is_empty()
+                    && !l.starts_with('-')
+                    && !l.ends_with('-')
+                    && l.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b >= 0x80)
+            })
+            && domain
+                .rsplit('.')
+                .next()
+                .is_some_and(|tld| tld.len() >= 2 && !tld.bytes().all(|b| b.is_ascii_digit()));
+        local_ok && domain_ok
+    }
+
+    #[test]
+    fn emails_agree_with_the_checks_by_searches_on_every_short_address() {
+        // Every string of up to five characters over an alphabet with each kind of byte, framed as
+        // `x…@y.co`, `x@…` and `…`: the two checks agree on all of them.
+        let alphabet = ["a", "1", ".", "-", "@", "+", " ", "ü", "\"", "_"];
+        let mut strings = vec![String::new()];
+        for _ in 0..5 {
+            let longer: Vec<String> = strings
+                .iter()
+                .filter(|s| s.chars().count() == strings.last().unwrap().chars().count())
+                .flat_map(|s| alphabet.iter().map(move |c| format!("{s}{c}")))
+                .collect();
+            strings.extend(longer);
+        }
+        let long_local = format!("{}@b.co", "a".repeat(65));
+        for s in &strings {
+            for framed in [
+                format!("x{s}@y.co"),
+                format!("x@{s}"),
+                s.clone(),
+                long_local.clone(),
+            ] {
+                assert_eq!(
+                    is_email(&framed),
+                    is_email_by_searches(&framed),
+                    "{framed:?}"
+                );
+            }
         }
     }
 }
