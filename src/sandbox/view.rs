@@ -144,7 +144,8 @@ impl Serialize for Values<'_> {
         let ty = self.view.ty;
         let snap = self.view.snap;
         let mut map = s.serialize_map(Some(snap.props.len()))?;
-        let id = snap.id.to_string();
+        let mut digits = itoa::Buffer::new();
+        let id = digits.format(snap.id);
         for (prop, value) in &snap.props {
             let def = &ty.properties[*prop];
             match def.server {
@@ -220,7 +221,7 @@ impl Serialize for RecordView<'_> {
         let created = time::iso(snap.created);
         let updated = time::iso(snap.updated);
         let mut st = s.serialize_struct("SimplePublicObject", 8)?;
-        st.serialize_field("id", &snap.id.to_string())?;
+        st.serialize_field("id", itoa::Buffer::new().format(snap.id))?;
         st.serialize_field(
             "properties",
             &Values {
