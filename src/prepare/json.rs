@@ -39,19 +39,20 @@ fn needs_escaping(bytes: &[u8]) -> bool {
         below(word, 0x20) | zero(word ^ (ONES * b'"' as u64)) | zero(word ^ (ONES * b'\\' as u64))
             != 0
     };
-    let mut chunks = bytes.chunks_exact(8);
-    for chunk in &mut chunks {
-        if special(u64::from_ne_bytes(
-            chunk.try_into().expect("chunks of eight"),
-        )) {
-            return true;
-        }
+    let word = |eight: &[u8]| u64::from_ne_bytes(eight.try_into().expect("eight bytes"));
+    if bytes.len() < 8 {
+        // Shifted into a word of plain letters, a byte a lane (a padded copy was a `memcpy` call).
+        let short = bytes
+            .iter()
+            .fold(ONES * b'a' as u64, |w, &b| (w << 8) | b as u64);
+        return special(short);
     }
-    // The last bytes, padded with a plain letter into one more word (no loop byte by byte).
-    let rest = chunks.remainder();
-    let mut last = [b'a'; 8];
-    last[..rest.len()].copy_from_slice(rest);
-    special(u64::from_ne_bytes(last))
+    let mut chunks = bytes.chunks_exact(8);
+    if (&mut chunks).any(|chunk| special(word(chunk))) {
+        return true;
+    }
+    // The last eight bytes, overlapping the words already checked, cover the remainder.
+    !chunks.remainder().is_empty() && special(word(&bytes[bytes.len() - 8..]))
 }
 
 #[cfg(test)]
