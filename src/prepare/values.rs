@@ -17,8 +17,8 @@ pub fn category(kind: ValueType) -> &'static str {
 
 const MS_PER_DAY: i64 = 86_400_000;
 
-/// `s` without leading and trailing white space, as [`str::trim`]; most cells have none, and an
-/// ASCII letter, digit or sign at both ends says so without decoding characters.
+/// `s` without leading and trailing white space, as [`str::trim`]; most cells have none, and a
+/// visible ASCII character at both ends says so without decoding characters.
 pub fn trim(s: &str) -> &str {
     let plain = |b: u8| b > b' ' && b < 0x80;
     match (s.as_bytes().first(), s.as_bytes().last()) {
