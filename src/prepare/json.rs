@@ -48,7 +48,7 @@ fn needs_escaping(bytes: &[u8]) -> bool {
         return special(short);
     }
     let mut chunks = bytes.chunks_exact(8);
-    if (&mut chunks).any(|chunk| special(word(chunk))) {
+    if chunks.any(|chunk| special(word(chunk))) {
         return true;
     }
     // The last eight bytes, overlapping the words already checked, cover the remainder.
