@@ -214,7 +214,7 @@ impl Mapper {
 
 type Failure = (String, &'static str, String);
 
-/// Whether lowercasing would change `s`: a byte scan for ASCII text (nearly every email), a
+/// Whether `s` holds an uppercase letter: a byte scan for ASCII text (nearly every email), a
 /// character scan otherwise.
 fn has_uppercase(s: &str) -> bool {
     match s.is_ascii() {

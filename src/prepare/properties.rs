@@ -128,7 +128,13 @@ impl Properties {
     /// Writes the values as a JSON object (`{"name":"value",…}`) once, for [`Properties::write_json`]
     /// to copy.
     pub fn cache_json(&mut self) {
-        let mut out = Vec::with_capacity(self.text.len() + 16 * self.entries.len() + 2);
+        // Exact when no value needs escaping: braces, and per value its key, quotes and a comma.
+        let keys: usize = self
+            .entries
+            .iter()
+            .map(|&(name, _)| self.names.keys[name as usize].len() + 3)
+            .sum();
+        let mut out = Vec::with_capacity(self.text.len() + keys + 2);
         self.render_json(&mut out);
         self.json = out;
     }

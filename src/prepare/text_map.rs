@@ -8,6 +8,8 @@ use std::collections::{HashMap, HashSet};
 
 use xxhash_rust::xxh3::Xxh3DefaultBuilder;
 
+use super::values;
+
 /// Text → `V`, hashed with xxh3.
 pub type TextMap<V> = HashMap<String, V, Xxh3DefaultBuilder>;
 
@@ -17,7 +19,7 @@ pub type TextSet = HashSet<String, Xxh3DefaultBuilder>;
 /// `text` trimmed and lowercased, as the folded keys of a label table are; borrowed when it is
 /// so already (most values are), so a lookup costs no allocation.
 pub fn folded(text: &str) -> Cow<'_, str> {
-    let trimmed = text.trim();
+    let trimmed = values::trim(text);
     if trimmed
         .bytes()
         .all(|b| b.is_ascii() && !b.is_ascii_uppercase())
