@@ -237,7 +237,7 @@ mod tests {
             origin: None,
             fields: vec![format!("field{row}")].into(),
             id: id.map(str::to_string),
-            key: id.map(str::to_string),
+            key: id.map(crate::prepare::row::BatchKey::exact),
             properties: Default::default(),
             links: Vec::new(),
             associations: Vec::new(),

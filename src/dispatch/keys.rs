@@ -6,7 +6,6 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::Notify;
-use xxhash_rust::xxh3::xxh3_64;
 
 use crate::prepare::row::Input;
 
@@ -46,8 +45,7 @@ impl KeyGate {
     pub async fn reserve(self: &Arc<Self>, inputs: &[Input]) -> Reservation {
         let keys: Vec<u64> = inputs
             .iter()
-            .filter_map(|i| i.key.as_deref())
-            .map(|key| xxh3_64(key.as_bytes()))
+            .filter_map(|i| i.key.map(|key| key.0))
             .collect();
         loop {
             // Register before checking so a release in between is not missed.
@@ -70,6 +68,7 @@ impl KeyGate {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::prepare::row::BatchKey;
 
     fn keyed(key: &str) -> Input {
         Input {
@@ -77,7 +76,7 @@ mod tests {
             origin: None,
             fields: Default::default(),
             id: Some(key.into()),
-            key: Some(key.into()),
+            key: Some(BatchKey::exact(key)),
             properties: Default::default(),
             links: Vec::new(),
             associations: Vec::new(),

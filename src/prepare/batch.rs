@@ -5,8 +5,8 @@
 //! goes to a later batch (opening one if needed). Memory is bounded: at most `max_open` batches are
 //! open; past that the oldest is flushed even if not full.
 //!
-//! Keys are tracked by a 64-bit xxh3 hash (no per-row copy of the key). Two different keys with the
-//! same hash are treated as one key: batches get smaller, never wrong.
+//! Keys arrive as their 64-bit hash ([`BatchKey`]). Two different keys with the same hash are
+//! treated as one key: batches get smaller, never wrong.
 
 use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasherDefault, Hasher};
@@ -84,7 +84,7 @@ impl Batcher {
 
     /// Adds an input; full (or evicted) batches are passed to `emit` in order.
     pub fn push(&mut self, input: Input, mut emit: impl FnMut(Batch)) {
-        let hash = input.key.as_ref().map(|k| xxh3_64(k.as_bytes()));
+        let hash = input.key.map(|k| k.0);
         // The earliest batch this input may join: after the latest open batch holding its key.
         let earliest = match hash.and_then(|h| self.last.get(&h)) {
             Some(&seq) => (seq + 1 - self.first_seq) as usize,
@@ -154,6 +154,7 @@ impl Batcher {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::prepare::row::BatchKey;
 
     fn input(row: u64, key: Option<&str>) -> Input {
         Input {
@@ -161,7 +162,7 @@ mod tests {
             origin: None,
             fields: Default::default(),
             id: key.map(String::from),
-            key: key.map(String::from),
+            key: key.map(BatchKey::exact),
             properties: Default::default(),
             links: vec![],
             associations: vec![],

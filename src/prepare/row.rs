@@ -7,8 +7,11 @@
 
 use std::fmt;
 
+use xxhash_rust::xxh3::xxh3_64;
+
 pub use super::fields::Fields;
 pub use super::properties::Properties;
+use super::values::has_uppercase;
 use crate::config::Operation;
 
 /// One data row of the source file, as read: its number and its original fields, in column order.
@@ -37,7 +40,7 @@ pub struct Input {
     /// The batching key: no batch holds two inputs with the same key, and batches sharing a key are
     /// sent in file order. The `id` for update/upsert/archive; for create, the value of a unique
     /// property when one is mapped (e.g. contact email), else `None`.
-    pub key: Option<String>,
+    pub key: Option<BatchKey>,
     /// Property values to write, in mapping order, already in HubSpot's wire format.
     pub properties: Properties,
     /// The records to link this row's record with, as the row names them (`[[associations]]`);
@@ -51,6 +54,28 @@ pub struct Input {
     pub operation: Operation,
     /// `[sync]`: the row's key across runs and a hash of what it sends.
     pub sync: Option<SyncRow>,
+}
+
+/// A batching key, held as its 64-bit xxh3 hash: the batcher and the dispatcher's key gate only
+/// compare keys, so a row carries no copy of its key's text. Two keys of one hash are treated as one
+/// key: batches get smaller, never wrong.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct BatchKey(pub u64);
+
+impl BatchKey {
+    /// The key of `text` as it is (a `[sync]` key, already in its final form).
+    pub fn exact(text: &str) -> BatchKey {
+        BatchKey(xxh3_64(text.as_bytes()))
+    }
+
+    /// The key of a record id or unique value, which HubSpot compares without case: `text`
+    /// lowercased (copied only when it holds an uppercase letter).
+    pub fn folded(text: &str) -> BatchKey {
+        match has_uppercase(text) {
+            true => BatchKey::exact(&text.to_lowercase()),
+            false => BatchKey::exact(text),
+        }
+    }
 }
 
 /// What `[sync]` knows of a row: the key that recognises it across runs (source columns, or its
@@ -146,4 +171,23 @@ pub struct Rejection {
 /// The number a person knows a row by: its number in the original source when it has one.
 pub fn row_label(row: u64, origin: Option<u64>) -> u64 {
     origin.unwrap_or(row)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_folded_key_is_the_key_of_its_lowercase_text() {
+        for (text, lower) in [
+            ("ann@b.co", "ann@b.co"),
+            ("Ann@B.CO", "ann@b.co"),
+            ("zoë@x.de", "zoë@x.de"),
+            ("ZOË@x.de", "zoë@x.de"),
+        ] {
+            assert_eq!(BatchKey::folded(text), BatchKey::exact(lower), "{text}");
+        }
+        assert_ne!(BatchKey::exact("Ann@b.co"), BatchKey::exact("ann@b.co"));
+        assert_ne!(BatchKey::folded("ann@b.co"), BatchKey::folded("bob@b.co"));
+    }
 }

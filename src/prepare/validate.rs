@@ -15,7 +15,7 @@ use super::check::Check;
 use super::links::LinkColumns;
 use super::mapping::{Mapper, MappingError, column_index};
 use super::properties::Properties;
-use super::row::{Input, Link, Rejection, SourceRow, SyncRow};
+use super::row::{BatchKey, Input, Link, Rejection, SourceRow, SyncRow};
 use super::rules::{self, PropertyRules, RulesReport};
 use super::values::{self, looks_like_epoch_seconds};
 use super::violation::{Violation, rejection};
@@ -338,8 +338,8 @@ impl Validator {
         let key = match (&id, &sync_key) {
             // Links are idempotent and order-free: a link-only row needs no batching key.
             _ if self.operation.links_only() => None,
-            (Some(id), _) => Some(id.to_lowercase()),
-            (None, Some(key)) => Some(key.clone()),
+            (Some(id), _) => Some(BatchKey::folded(id)),
+            (None, Some(key)) => Some(BatchKey::exact(key)),
             (None, None) => self.create_key(&properties),
         };
         if self.operation == Operation::Archive {
@@ -518,13 +518,13 @@ impl Validator {
         Some((rules::CATEGORY, broken.reason()))
     }
 
-    /// For create: the lowercased value of the first mapped unique property, if any.
-    fn create_key(&self, properties: &Properties) -> Option<String> {
+    /// For create: the value of the first mapped unique property, without case, if any.
+    fn create_key(&self, properties: &Properties) -> Option<BatchKey> {
         let rule = self.rules.iter().find(|r| r.unique)?;
         properties
             .iter()
             .find(|(n, _)| Arc::ptr_eq(n, &rule.name))
-            .map(|(_, v)| v.to_lowercase())
+            .map(|(_, v)| BatchKey::folded(v))
     }
 }
 
@@ -660,7 +660,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(input.row, 7);
-        assert_eq!(input.key.as_deref(), Some("a@b.co"));
+        assert_eq!(input.key, Some(BatchKey::exact("a@b.co")));
         assert!(input.id.is_none());
         let props: Vec<(&str, &str)> = input.properties.iter().map(|(k, v)| (&**k, v)).collect();
         assert!(props.contains(&("last_seen", "2024-01-31T09:30:00.000Z")));
@@ -823,7 +823,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(input.id.as_deref(), Some("Ann@B.co"));
-        assert_eq!(input.key.as_deref(), Some("ann@b.co"));
+        assert_eq!(input.key, Some(BatchKey::exact("ann@b.co")));
         // A second pipeline of the same mapping shares the first one's name table, and finds its id.
         let again = run(t, "email = \"Email\"\nfirstname = \"First\"", &GOOD).unwrap();
         assert_eq!(again.id.as_deref(), Some(GOOD[0]));

@@ -331,9 +331,37 @@ pub fn is_datetime(s: &str) -> bool {
     is_epoch_ms(s) || DateTime::parse_from_rfc3339(s).is_ok()
 }
 
+/// Whether `s` holds an uppercase letter: a byte scan for ASCII text (nearly every email), a
+/// character scan otherwise.
+pub fn has_uppercase(s: &str) -> bool {
+    // One pass with no early exit, which the compiler vectorises: any ASCII uppercase, any byte
+    // beyond ASCII.
+    let (upper, wide) = s.bytes().fold((false, false), |(upper, wide), b| {
+        (upper | b.is_ascii_uppercase(), wide | !b.is_ascii())
+    });
+    match wide {
+        false => upper,
+        true => s.chars().any(char::is_uppercase),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn uppercase_is_found_in_ascii_and_in_any_script() {
+        for (s, upper) in [
+            ("bob@x.com", false),
+            ("Bob@x.com", true),
+            ("zoë@x.de", false),
+            ("ZOË@x.de", true),
+            ("zoÉ", true),
+            ("", false),
+        ] {
+            assert_eq!(has_uppercase(s), upper, "{s}");
+        }
+    }
 
     #[test]
     fn trim_agrees_with_the_standard_trim() {

@@ -10,7 +10,7 @@ use etl::sandbox::SandboxConfig;
 use proptest::prelude::*;
 
 use crate::support::engine::{
-    ObjectSchema, Operation, PrepareOptions, PrepareOutcome, Prepared, RejectStatus, Rejection,
+    BatchKey, ObjectSchema, Operation, PrepareOptions, PrepareOutcome, Prepared, RejectStatus, Rejection,
     Secret, TraceIds, config, encode, load, prepare, validate,
 };
 use crate::support::fixtures::{self, CONTACTS, Pipeline};
@@ -23,7 +23,7 @@ fn contacts_schema() -> ObjectSchema {
 }
 
 /// Batches as (row, key) pairs.
-type Batches = Vec<Vec<(u64, Option<String>)>>;
+type Batches = Vec<Vec<(u64, Option<BatchKey>)>>;
 
 /// Runs the prepare thread to the end: (batches of row numbers with keys, rejections, outcome).
 fn drain(
@@ -113,8 +113,11 @@ fn every_row_ends_exactly_once_with_a_reason() {
     assert_eq!(
         batches,
         vec![
-            vec![(1, Some("a@x.co".into())), (7, Some("f@x.co".into()))],
-            vec![(3, Some("a@x.co".into()))]
+            vec![
+                (1, Some(BatchKey::exact("a@x.co"))),
+                (7, Some(BatchKey::exact("f@x.co")))
+            ],
+            vec![(3, Some(BatchKey::exact("a@x.co")))]
         ]
     );
 }
@@ -358,16 +361,16 @@ proptest! {
         let n = records.len() as u64;
         prop_assert_eq!(outcome.totals.rows_read, n);
         let mut seen = vec![0u32; records.len() + 1];
-        let mut last_batch_of_key: HashMap<String, (usize, u64)> = HashMap::new();
+        let mut last_batch_of_key: HashMap<BatchKey, (usize, u64)> = HashMap::new();
         for (bi, batch) in batches.iter().enumerate() {
             prop_assert!(!batch.is_empty() && batch.len() <= batch_size);
             let mut keys = std::collections::HashSet::new();
             for (row, key) in batch {
                 seen[*row as usize] += 1;
-                let key = key.clone().expect("update inputs have keys");
-                prop_assert!(keys.insert(key.clone()), "key {} twice in one batch", key);
+                let key = key.expect("update inputs have keys");
+                prop_assert!(keys.insert(key), "key {:?} twice in one batch", key);
                 if let Some((prev_batch, prev_row)) = last_batch_of_key.get(&key) {
-                    prop_assert!(*prev_batch < bi && *prev_row < *row, "key {} out of file order", key);
+                    prop_assert!(*prev_batch < bi && *prev_row < *row, "key {:?} out of file order", key);
                 }
                 last_batch_of_key.insert(key, (bi, *row));
             }

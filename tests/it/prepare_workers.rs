@@ -7,7 +7,7 @@ use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex};
 
 use crate::support::engine::{
-    Input, ObjectSchema, PrepareOptions, PrepareTotals, Prepared, RowFilter, Sorted, config, load,
+    BatchKey, Input, ObjectSchema, PrepareOptions, PrepareTotals, Prepared, RowFilter, Sorted, config, load,
     prepare,
 };
 use crate::support::fixtures::{CONTACTS, Pipeline};
@@ -56,7 +56,7 @@ fn pipeline(d: &Workdir, threads: usize) -> config::Pipeline {
 }
 
 /// An input as (row, key, properties).
-type Sent = (u64, Option<String>, Vec<(String, String)>);
+type Sent = (u64, Option<BatchKey>, Vec<(String, String)>);
 
 /// Every event the prepare thread sent, rendered so two runs compare whole.
 #[derive(Debug, PartialEq, Eq)]
@@ -125,7 +125,7 @@ fn four_workers_send_what_one_worker_sends() {
     for event in &four {
         if let Event::Batch(inputs) = event {
             for (row, key, _) in inputs {
-                let before = last_row_of_key.insert(key.clone(), *row);
+                let before = last_row_of_key.insert(*key, *row);
                 assert!(
                     before.is_none_or(|b| b < *row),
                     "key {key:?}: row {row} after {before:?}"

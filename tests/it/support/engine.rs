@@ -19,7 +19,7 @@ pub use etl::portal::client::install_tls;
 pub use etl::portal::schema::ObjectSchema;
 pub use etl::prepare::batch::{Batch, Batcher, DEFAULT_MAX_OPEN};
 pub use etl::prepare::encode;
-pub use etl::prepare::row::{Input, RejectStatus, Rejection, SourceRow};
+pub use etl::prepare::row::{BatchKey, Input, RejectStatus, Rejection, SourceRow};
 pub use etl::prepare::source::{self, SourceError};
 pub use etl::prepare::trace::TraceIds;
 pub use etl::prepare::{
