@@ -22,6 +22,15 @@ impl Fields {
         }
     }
 
+    /// The fields of `text`, field `i` ending at `ends[i]` (a reader's row, copied whole).
+    pub fn from_parts(text: &str, ends: &[usize]) -> Fields {
+        debug_assert!(ends.is_sorted() && ends.last().is_none_or(|&end| end == text.len()));
+        Fields {
+            text: text.to_owned(),
+            ends: ends.to_vec(),
+        }
+    }
+
     /// Appends a field.
     pub fn push(&mut self, field: &str) {
         self.text.push_str(field);

@@ -63,6 +63,12 @@ impl Record {
         std::str::from_utf8(&self.data[..self.held]).ok()
     }
 
+    /// The end of every field in the row's [`Record::text`], when the row is held whole and every
+    /// field's end was kept.
+    pub fn ends(&self) -> Option<&[usize]> {
+        (!self.is_cut() && self.kept == self.fields).then(|| &self.ends[..self.kept])
+    }
+
     /// Field `i` as held, from the row's [`Record::text`]; `None` when the field is not text on its
     /// own (it starts or ends inside a character that spans two fields) or was not kept.
     pub fn field_text<'a>(&self, text: &'a str, i: usize) -> Option<&'a str> {
