@@ -8,10 +8,16 @@ pub fn string(out: &mut Vec<u8>, value: &str) {
         serde_json::to_writer(&mut *out, value).expect("serializing a string cannot fail");
     } else {
         out.reserve(value.len() + 2);
-        out.push(b'"');
-        out.extend_from_slice(value.as_bytes());
-        out.push(b'"');
+        quoted(out, value);
     }
+}
+
+/// `value` between quotes, as is: the caller has checked that nothing in it needs escaping.
+pub fn quoted(out: &mut Vec<u8>, value: &str) {
+    debug_assert!(!needs_escaping(value.as_bytes()));
+    out.push(b'"');
+    out.extend_from_slice(value.as_bytes());
+    out.push(b'"');
 }
 
 /// `parts` joined, as one JSON string (a trace id: the job's prefix and the row number), with no
@@ -29,7 +35,7 @@ pub fn joined_string(out: &mut Vec<u8>, parts: &[&str]) {
 }
 
 /// Whether `bytes` hold a control character, `"` or `\` (what a JSON string escapes).
-fn needs_escaping(bytes: &[u8]) -> bool {
+pub fn needs_escaping(bytes: &[u8]) -> bool {
     const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
     const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
     // The classic bit tricks: whether a byte of `word` is below `n` (n <= 128), or is zero.

@@ -128,13 +128,7 @@ impl Properties {
     /// Writes the values as a JSON object (`{"name":"value",…}`) once, for [`Properties::write_json`]
     /// to copy.
     pub fn cache_json(&mut self) {
-        // Exact when no value needs escaping: braces, and per value its key, quotes and a comma.
-        let keys: usize = self
-            .entries
-            .iter()
-            .map(|&(name, _)| self.names.keys[name as usize].len() + 3)
-            .sum();
-        let mut out = Vec::with_capacity(self.text.len() + keys + 2);
+        let mut out = Vec::new();
         self.render_json(&mut out);
         self.json = out;
     }
@@ -148,13 +142,26 @@ impl Properties {
     }
 
     fn render_json(&self, out: &mut Vec<u8>) {
+        // One check over every value at once: nearly always none needs escaping, and each is then
+        // copied between quotes with no check of its own.
+        let plain = !json::needs_escaping(self.text.as_bytes());
+        // Exact when no value needs escaping: braces, and per value its key, quotes and a comma.
+        let keys: usize = self
+            .entries
+            .iter()
+            .map(|&(name, _)| self.names.keys[name as usize].len() + 3)
+            .sum();
+        out.reserve(self.text.len() + keys + 2);
         out.push(b'{');
         for (i, (name, _, value)) in self.indexed().enumerate() {
             if i > 0 {
                 out.push(b',');
             }
             out.extend_from_slice(&self.names.keys[name]);
-            json::string(out, value);
+            match plain {
+                true => json::quoted(out, value),
+                false => json::string(out, value),
+            }
         }
         out.push(b'}');
     }
@@ -284,5 +291,36 @@ mod tests {
         assert!(p.is_empty());
         assert_ne!(p, same);
         assert_eq!(p, Properties::default());
+    }
+
+    #[test]
+    fn one_value_that_needs_escaping_is_escaped_and_the_others_copied() {
+        let values = [
+            ("email", "a@b.co"),
+            ("firstname", "Zoë \"Z\"\\"),
+            ("city", "line\nbreak\u{1}"),
+            ("phone", ""),
+        ];
+        for escaped in [None, Some(1), Some(2)] {
+            let row: Properties = values
+                .iter()
+                .enumerate()
+                .map(|(i, &(name, value))| match Some(i) == escaped || i == 0 {
+                    true => (name, value),
+                    false => (name, "plain"),
+                })
+                .collect();
+            let mut out = Vec::new();
+            row.write_json(&mut out);
+            let back: serde_json::Map<String, serde_json::Value> =
+                serde_json::from_slice(&out).unwrap();
+            let expected: Vec<(&str, &str)> = row.iter().map(|(n, v)| (&**n, v)).collect();
+            let read: Vec<(&str, &str)> =
+                back.iter().map(|(n, v)| (n.as_str(), v.as_str().unwrap())).collect();
+            assert_eq!(read.len(), expected.len());
+            for pair in expected {
+                assert!(read.contains(&pair), "{pair:?} in {}", String::from_utf8_lossy(&out));
+            }
+        }
     }
 }
