@@ -315,11 +315,17 @@ mod tests {
             let back: serde_json::Map<String, serde_json::Value> =
                 serde_json::from_slice(&out).unwrap();
             let expected: Vec<(&str, &str)> = row.iter().map(|(n, v)| (&**n, v)).collect();
-            let read: Vec<(&str, &str)> =
-                back.iter().map(|(n, v)| (n.as_str(), v.as_str().unwrap())).collect();
+            let read: Vec<(&str, &str)> = back
+                .iter()
+                .map(|(n, v)| (n.as_str(), v.as_str().unwrap()))
+                .collect();
             assert_eq!(read.len(), expected.len());
             for pair in expected {
-                assert!(read.contains(&pair), "{pair:?} in {}", String::from_utf8_lossy(&out));
+                assert!(
+                    read.contains(&pair),
+                    "{pair:?} in {}",
+                    String::from_utf8_lossy(&out)
+                );
             }
         }
     }

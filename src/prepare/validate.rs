@@ -17,7 +17,7 @@ use super::mapping::{Mapper, MappingError, column_index};
 use super::properties::Properties;
 use super::row::{BatchKey, Input, Link, Rejection, SourceRow, SyncRow};
 use super::rules::{self, PropertyRules, RulesReport};
-use super::values::{self, looks_like_epoch_seconds};
+use super::values::{self, MAX_STRING, looks_like_epoch_seconds};
 use super::violation::{Violation, rejection};
 use crate::config::suggestion::{fold, nearest};
 use crate::config::{Operation, Pipeline};
@@ -299,6 +299,13 @@ impl Validator {
                     None => continue,
                 },
             };
+            // Most values are free text with no rules: only their length could be wrong.
+            if matches!(rule.check, Check::Text)
+                && rule.rules.is_none()
+                && value.len() <= MAX_STRING
+            {
+                continue;
+            }
             if let Some((category, reason)) = self.problem(&rule.check, rule.rules.as_ref(), value)
             {
                 violations.push(Violation {

@@ -10,8 +10,8 @@ use etl::sandbox::SandboxConfig;
 use proptest::prelude::*;
 
 use crate::support::engine::{
-    BatchKey, ObjectSchema, Operation, PrepareOptions, PrepareOutcome, Prepared, RejectStatus, Rejection,
-    Secret, TraceIds, config, encode, load, prepare, validate,
+    BatchKey, ObjectSchema, Operation, PrepareOptions, PrepareOutcome, Prepared, RejectStatus,
+    Rejection, Secret, TraceIds, config, encode, load, prepare, validate,
 };
 use crate::support::fixtures::{self, CONTACTS, Pipeline};
 use crate::support::sandbox::Sandbox;

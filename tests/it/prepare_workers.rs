@@ -7,8 +7,8 @@ use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex};
 
 use crate::support::engine::{
-    BatchKey, Input, ObjectSchema, PrepareOptions, PrepareTotals, Prepared, RowFilter, Sorted, config, load,
-    prepare,
+    BatchKey, Input, ObjectSchema, PrepareOptions, PrepareTotals, Prepared, RowFilter, Sorted,
+    config, load, prepare,
 };
 use crate::support::fixtures::{CONTACTS, Pipeline};
 use crate::support::workdir::Workdir;
