@@ -166,22 +166,36 @@ pub fn is_number(text: &str) -> bool {
 /// A pragmatic address check: one `@`, a non-empty local part, a dotted domain with a 2+ letter TLD,
 /// no whitespace. HubSpot's own check is stricter in odd corners; this catches what real files get wrong.
 pub fn is_email(text: &str) -> bool {
-    let Some((local, domain)) = text.split_once('@') else {
+    let Some(at) = text.bytes().position(|b| b == b'@') else {
         return false;
     };
-    if local.is_empty() || domain.contains('@') || text.chars().any(char::is_whitespace) {
+    if at == 0 || has_whitespace(text) {
         return false;
     }
-    let labels: Vec<&str> = domain.split('.').collect();
-    labels.len() >= 2
-        && labels.iter().all(|l| {
-            !l.is_empty()
-                && l.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b >= 0x80)
-        })
-        && labels.last().is_some_and(|tld| {
-            tld.len() >= 2 && tld.bytes().all(|b| b.is_ascii_alphabetic() || b >= 0x80)
-        })
+    // The domain's labels in one pass over its bytes (a list of them was an allocation a value):
+    // each non-empty, of letters, digits, `-` or non-ASCII; at least two; the last of 2+ letters.
+    let (mut labels, mut length, mut letters) = (0, 0, true);
+    for b in text.bytes().skip(at + 1) {
+        match b {
+            b'.' if length == 0 => return false,
+            b'.' => (labels, length, letters) = (labels + 1, 0, true),
+            b if b.is_ascii_alphanumeric() || b == b'-' || b >= 0x80 => {
+                length += 1;
+                letters &= b.is_ascii_alphabetic() || b >= 0x80;
+            }
+            _ => return false,
+        }
+    }
+    labels >= 1 && length >= 2 && letters
+}
+
+/// Whether `text` holds whitespace as `char::is_whitespace` has it: by bytes for ASCII text (tab to
+/// carriage return, and space), by characters otherwise.
+fn has_whitespace(text: &str) -> bool {
+    match text.is_ascii() {
+        true => text.bytes().any(|b| matches!(b, b'\t'..=b'\r' | b' ')),
+        false => text.chars().any(char::is_whitespace),
+    }
 }
 
 /// The keys a unique value is indexed under: one for a plain or email property, one per address for
@@ -221,6 +235,53 @@ mod tests {
             .into_iter()
             .find(|p| p.name == name)
             .expect("property exists")
+    }
+
+    /// The check as first written (a list of the domain's labels), kept as the oracle.
+    fn is_email_with_a_label_list(text: &str) -> bool {
+        let Some((local, domain)) = text.split_once('@') else {
+            return false;
+        };
+        if local.is_empty() || domain.contains('@') || text.chars().any(char::is_whitespace) {
+            return false;
+        }
+        let labels: Vec<&str> = domain.split('.').collect();
+        labels.len() >= 2
+            && labels.iter().all(|l| {
+                !l.is_empty()
+                    && l.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b >= 0x80)
+            })
+            && labels.last().is_some_and(|tld| {
+                tld.len() >= 2 && tld.bytes().all(|b| b.is_ascii_alphabetic() || b >= 0x80)
+            })
+    }
+
+    #[test]
+    fn emails_agree_with_the_first_check_on_every_short_string() {
+        // Every string of up to five characters over an alphabet with each kind of byte (every
+        // ASCII whitespace, a non-ASCII one), bare and framed as `x@…` and `…@y.co`.
+        let alphabet = [
+            "a", "1", ".", "-", "@", "\t", "\u{b}", " ", "ü", "\u{a0}", "_",
+        ];
+        let mut strings = vec![String::new()];
+        let mut all = Vec::new();
+        for _ in 0..5 {
+            strings = strings
+                .iter()
+                .flat_map(|s| alphabet.iter().map(move |c| format!("{s}{c}")))
+                .collect();
+            all.extend(strings.iter().cloned());
+        }
+        for s in &all {
+            for text in [s.clone(), format!("x@{s}"), format!("{s}@y.co")] {
+                assert_eq!(
+                    is_email(&text),
+                    is_email_with_a_label_list(&text),
+                    "{text:?}"
+                );
+            }
+        }
     }
 
     #[test]
