@@ -11,7 +11,7 @@ use xxhash_rust::xxh3::xxh3_64;
 
 pub use super::fields::Fields;
 pub use super::properties::Properties;
-use super::values::has_uppercase;
+use super::values::lowercase;
 use crate::config::Operation;
 
 /// One data row of the source file, as read: its number and its original fields, in column order.
@@ -69,12 +69,9 @@ impl BatchKey {
     }
 
     /// The key of a record id or unique value, which HubSpot compares without case: `text`
-    /// lowercased (copied only when it holds an uppercase letter).
+    /// lowercased (copied only when lowercasing can change it).
     pub fn folded(text: &str) -> BatchKey {
-        match has_uppercase(text) {
-            true => BatchKey::exact(&text.to_lowercase()),
-            false => BatchKey::exact(text),
-        }
+        BatchKey::exact(&lowercase(text))
     }
 }
 
@@ -184,6 +181,8 @@ mod tests {
             ("Ann@B.CO", "ann@b.co"),
             ("zoë@x.de", "zoë@x.de"),
             ("ZOË@x.de", "zoë@x.de"),
+            // A titlecase letter: not uppercase, yet lowercasing changes it.
+            ("ǅ@x.de", "ǆ@x.de"),
         ] {
             assert_eq!(BatchKey::folded(text), BatchKey::exact(lower), "{text}");
         }

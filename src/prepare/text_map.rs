@@ -40,15 +40,7 @@ impl Hasher for OneShot {
 /// `text` trimmed and lowercased, as the folded keys of a label table are; borrowed when it is
 /// so already (most values are), so a lookup costs no allocation.
 pub fn folded(text: &str) -> Cow<'_, str> {
-    let trimmed = values::trim(text);
-    if trimmed
-        .bytes()
-        .all(|b| b.is_ascii() && !b.is_ascii_uppercase())
-    {
-        Cow::Borrowed(trimmed)
-    } else {
-        Cow::Owned(trimmed.to_lowercase())
-    }
+    values::lowercase(values::trim(text))
 }
 
 #[cfg(test)]

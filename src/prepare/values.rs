@@ -2,6 +2,8 @@
 //! datetimes, numbers, bools) and checking values already in wire format (email, number, date,
 //! datetime, length). The mapper parses; the validator checks; both use these.
 
+use std::borrow::Cow;
+
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Timelike, Utc};
 
 use crate::config::mapping::ValueType;
@@ -329,6 +331,19 @@ pub fn looks_like_epoch_seconds(s: &str) -> bool {
 
 pub fn is_datetime(s: &str) -> bool {
     is_epoch_ms(s) || DateTime::parse_from_rfc3339(s).is_ok()
+}
+
+/// `text` lowercased as [`str::to_lowercase`] does, borrowed when it is ASCII with no uppercase
+/// letter (nearly every key and label): text beyond ASCII is always lowercased, since more than its
+/// uppercase letters can change.
+pub fn lowercase(text: &str) -> Cow<'_, str> {
+    match text
+        .bytes()
+        .all(|b| b.is_ascii() && !b.is_ascii_uppercase())
+    {
+        true => Cow::Borrowed(text),
+        false => Cow::Owned(text.to_lowercase()),
+    }
 }
 
 /// Whether `s` holds an uppercase letter: a byte scan for ASCII text (nearly every email), a
