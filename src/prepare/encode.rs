@@ -35,8 +35,7 @@ pub fn request_body(
 /// Like [`request_body`], appending to `out` (reuse a buffer across batches).
 ///
 /// Written by hand rather than through serde's serializer: a body is the same few keys per input,
-/// and most values need no escaping, which [`string`] checks a whole value at a time. The
-/// properties object is usually written already, by the prepare workers (`Properties::cache_json`).
+/// and most values need no escaping, which [`string`] checks a whole value at a time.
 pub fn write_body(
     out: &mut Vec<u8>,
     op: Operation,

@@ -2,10 +2,9 @@
 //! [`Prepared`] events into a bounded channel so back-pressure from the consumer reaches the reader.
 //!
 //! Rows go a chunk at a time through three stages that overlap: on the job's worker pool
-//! (`workers`) one chunk is read while the one before is mapped, validated and its properties
-//! written as JSON by every worker, and on this thread the one before that is delivered, in file
-//! order, through the `[sync]` filter and the batcher (`delivery`). Output is the same whatever the
-//! number of workers.
+//! (`workers`) one chunk is read while the one before is mapped and validated by every worker,
+//! and on this thread the one before that is delivered, in file order, through the `[sync]` filter
+//! and the batcher (`delivery`). Output is the same whatever the number of workers.
 //!
 //! Conservation: every row read ends exactly once as a batch input, a rejection, or a skipped row
 //! (`rows_read == inputs + rejected + rows_skipped`), also when reading stops early.
@@ -126,20 +125,6 @@ impl Preparer {
             Ok(row) => self.prepare_keyed(row, keyed),
             Err(rejection) => (Err(rejection), None),
         }
-    }
-
-    /// [`Preparer::prepare_read`], with an input's properties written as JSON already: the workers
-    /// do that share of encoding in parallel, the request encoder copies it. Not under a `[sync]`
-    /// filter (`keyed`): there most rows of a nightly run are unchanged and never sent, and the few
-    /// that are get encoded when sent.
-    fn prepare_encoded(&self, item: Result<SourceRow, Rejection>, keyed: bool) -> Mapped {
-        let (mut checked, key) = self.prepare_read(item, keyed);
-        if let Ok(input) = &mut checked
-            && !keyed
-        {
-            input.properties.cache_json();
-        }
-        (checked, key)
     }
 
     fn prepare_keyed(&self, row: SourceRow, keyed: bool) -> Mapped {
@@ -275,7 +260,7 @@ fn run(
             scope.spawn(|_| {
                 prepared = Some(rayon::join(
                     || reading.chunk(),
-                    || map_in_order(to_map, |item| preparer.prepare_encoded(item, keyed)),
+                    || map_in_order(to_map, |item| preparer.prepare_read(item, keyed)),
                 ));
             });
             delivery.deliver(to_deliver);
