@@ -22,7 +22,7 @@ use super::row::{Input, Rejection, SourceRow};
 use super::rules::RulesReport;
 use super::source::{self, Extent, Source, SourceError};
 use super::validate::{ValidateError, Validator};
-use super::workers::{CHUNK_ROWS, Workers, map_in_order};
+use super::workers::{CHUNK_BYTES, CHUNK_ROWS, Workers, map_in_order};
 use crate::config::Pipeline;
 use crate::portal::schema::ObjectSchema;
 
@@ -292,10 +292,12 @@ struct Reading<'a> {
 }
 
 impl Reading<'_> {
-    /// Up to [`CHUNK_ROWS`] rows to prepare; empty once reading has ended.
+    /// Up to [`CHUNK_ROWS`] rows, or [`CHUNK_BYTES`] of fields, to prepare; empty once reading
+    /// has ended.
     fn chunk(&mut self) -> Vec<Result<SourceRow, Rejection>> {
         let mut rows = Vec::with_capacity(if self.ended { 0 } else { CHUNK_ROWS });
-        while !self.ended && rows.len() < CHUNK_ROWS {
+        let mut bytes = 0;
+        while !self.ended && rows.len() < CHUNK_ROWS && bytes < CHUNK_BYTES {
             if self.stop.load(Ordering::Relaxed) {
                 self.totals.stopped = true;
                 self.ended = true;
@@ -306,16 +308,80 @@ impl Reading<'_> {
                 break;
             };
             self.totals.rows_read += 1;
-            let row = match &item {
-                Ok(r) => r.row,
-                Err(r) => r.row,
+            let (row, fields) = match &item {
+                Ok(r) => (r.row, &r.fields),
+                Err(r) => (r.row, &r.fields),
             };
             if self.skip.as_ref().is_some_and(|skip| skip(row)) {
                 self.totals.rows_skipped += 1;
                 continue;
             }
+            // Skipped rows count for nothing: a chunk ends empty only where reading ends.
+            bytes += fields.text_len();
             rows.push(item);
         }
         rows
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::config::SourceSpec;
+
+    /// The chunk sizes `Reading` gives for a CSV of `rows` rows with a `width`-byte field, skipping
+    /// the rows `skip` names.
+    fn chunk_sizes(rows: usize, width: usize, skip: fn(u64) -> bool) -> Vec<usize> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("wide.csv");
+        let mut csv = String::from("Email,Note\n");
+        for i in 0..rows {
+            csv.push_str(&format!("user{i}@example.com,{}\n", "n".repeat(width)));
+        }
+        std::fs::write(&path, csv).unwrap();
+        let mut source = source::open(&SourceSpec::from_flag("--source", Path::new(&path)).unwrap())
+            .unwrap();
+        let mut skip: Option<Box<dyn Fn(u64) -> bool + Send>> = Some(Box::new(skip));
+        let stop = AtomicBool::new(false);
+        let mut reading = Reading {
+            source: &mut source,
+            skip: &mut skip,
+            stop: &stop,
+            totals: PrepareTotals::default(),
+            ended: false,
+        };
+        let mut sizes = Vec::new();
+        loop {
+            let chunk = reading.chunk();
+            if chunk.is_empty() {
+                break;
+            }
+            sizes.push(chunk.len());
+        }
+        assert_eq!(reading.totals.rows_read, rows as u64);
+        sizes
+    }
+
+    #[test]
+    fn chunks_end_at_their_row_count_or_their_bytes_whichever_comes_first() {
+        let narrow = chunk_sizes(CHUNK_ROWS * 2 + 5, 10, |_| false);
+        assert_eq!(narrow, [CHUNK_ROWS, CHUNK_ROWS, 5]);
+        // A row of ≈ 1 KB: a chunk ends once its fields hold CHUNK_BYTES.
+        let wide = chunk_sizes(1000, 1000, |_| false);
+        // A row's fields: the note and an email of 16 to 19 bytes.
+        let fewest = CHUNK_BYTES.div_ceil(1000 + 19);
+        let most = CHUNK_BYTES.div_ceil(1000 + 16);
+        assert!(wide.len() > 1, "{wide:?}");
+        assert!((fewest..=most).contains(&wide[0]), "{wide:?}");
+        assert_eq!(wide.iter().sum::<usize>(), 1000);
+    }
+
+    #[test]
+    fn skipped_rows_never_end_a_chunk_empty_before_the_file_ends() {
+        // Resume: the first 3,000 wide rows were done; the rest still come through.
+        let sizes = chunk_sizes(3500, 1000, |row| row <= 3000);
+        assert_eq!(sizes.iter().sum::<usize>(), 500, "{sizes:?}");
     }
 }

@@ -8,9 +8,16 @@ use std::num::NonZeroUsize;
 
 use rayon::prelude::*;
 
-/// Rows per chunk: enough that handing a chunk to the pool costs little per row, few enough that
-/// the chunks in flight (one being read, one being mapped, one being batched) hold a few MB.
-pub const CHUNK_ROWS: usize = 1024;
+/// Rows per chunk, at most: enough that handing a chunk to the pool costs little per row, and that
+/// the workers seldom meet at a chunk's end. Measured (`cargo bench --bench prepare`, two workers):
+/// 1,024 rows 75 ms a pass, 2,048 and 4,096 both 67 ms.
+pub const CHUNK_ROWS: usize = 2048;
+
+/// The fields' bytes a chunk holds, at most: the chunks in flight (one being read, one being
+/// mapped, one being batched) hold a few MB whatever the width of the rows. A chunk of the
+/// bench's 10-column rows (≈ 130 bytes each) ends near [`CHUNK_ROWS`]; one of rows with a long
+/// note ends sooner (measured: 2,048 such rows a chunk took a run's peak from 62 to 64 MB).
+pub const CHUNK_BYTES: usize = 256 * 1024;
 
 /// Rows one task of the pool takes at least: splitting finer costs more than it spreads.
 const MIN_ROWS_PER_TASK: usize = 64;

@@ -389,7 +389,7 @@ fn a_fixed_dead_letter_file_replays_with_the_same_pipeline() {
 fn sigterm_drains_in_flight_requests_and_exits_resumable() {
     let mut running = Scenario::new()
         .sandbox(|s| s.latency_ms(150))
-        .csv(contacts(5000))
+        .csv(contacts(20_000))
         .pipeline(|p| {
             p.upsert_by("email")
                 .map_contact_columns()
@@ -400,7 +400,7 @@ fn sigterm_drains_in_flight_requests_and_exits_resumable() {
     running.wait_until(|portal| portal.records("contacts") >= 50);
     let run = running.terminate();
     run.exit(4).stopped("interrupted");
-    assert!(run.number("rows_read") < 5000, "{}", run.report());
+    assert!(run.number("rows_read") < 20_000, "{}", run.report());
     assert_eq!(run.portal().records("contacts"), run.number("accepted"));
 }
 
