@@ -341,8 +341,8 @@ mod tests {
             csv.push_str(&format!("user{i}@example.com,{}\n", "n".repeat(width)));
         }
         std::fs::write(&path, csv).unwrap();
-        let mut source = source::open(&SourceSpec::from_flag("--source", Path::new(&path)).unwrap())
-            .unwrap();
+        let mut source =
+            source::open(&SourceSpec::from_flag("--source", Path::new(&path)).unwrap()).unwrap();
         let mut skip: Option<Box<dyn Fn(u64) -> bool + Send>> = Some(Box::new(skip));
         let stop = AtomicBool::new(false);
         let mut reading = Reading {
