@@ -16,7 +16,8 @@ pub const CHUNK_ROWS: usize = 2048;
 /// The fields' bytes a chunk holds, at most: the chunks in flight (one being read, one being
 /// mapped, one being batched) hold a few MB whatever the width of the rows. A chunk of the
 /// bench's 10-column rows (≈ 130 bytes each) ends near [`CHUNK_ROWS`]; one of rows with a long
-/// note ends sooner (measured: 2,048 such rows a chunk took a run's peak from 62 to 64 MB).
+/// note ends sooner (measured: 2,048 rows of a 256-byte note a chunk took the large Parquet object
+/// test's peak from 62 to 64.8 MB, at its 64 MiB bound).
 pub const CHUNK_BYTES: usize = 256 * 1024;
 
 /// Rows one task of the pool takes at least: splitting finer costs more than it spreads.
