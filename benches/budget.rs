@@ -50,6 +50,8 @@ impl Drop for Server {
 }
 
 fn acquire(c: &mut Criterion) {
+    // The binary's own memory settings, so the figures are the ones users get.
+    etl::memory::no_huge_pages();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

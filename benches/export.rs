@@ -158,6 +158,8 @@ fn pages() -> Vec<Vec<u8>> {
 }
 
 fn bench_export(c: &mut Criterion) {
+    // The binary's own memory settings, so the figures are the ones users get.
+    engine::no_huge_pages();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let dir = tempfile::tempdir().unwrap();
     write_inputs(dir.path());

@@ -135,6 +135,8 @@ fn csv_to_parquet(csv_path: &Path, parquet_path: &Path) {
 }
 
 fn bench(c: &mut Criterion) {
+    // The binary's own memory settings, so the figures are the ones users get.
+    engine::no_huge_pages();
     let dir = tempfile::tempdir().unwrap();
     let csv_path = dir.path().join("contacts.csv");
     fixtures::write_contacts_csv(&csv_path, ROWS);

@@ -73,6 +73,8 @@ fn write_inputs(dir: &Path, case: &Case) {
 }
 
 fn bench_run(c: &mut Criterion) {
+    // The binary's own memory settings, so the figures are the ones users get.
+    engine::no_huge_pages();
     // `RUST_LOG=etl::portal::gate=debug` shows the slack the gate keeps, as it changes.
     if std::env::var_os("RUST_LOG").is_some() {
         tracing_subscriber::fmt()

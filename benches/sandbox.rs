@@ -152,6 +152,8 @@ async fn load(client: &reqwest::Client, base: &str, range: std::ops::Range<usize
 /// (HubSpot's derived ones come on top, and every value's history is kept). Each case loads into its
 /// own sandbox, which stays alive until both are measured, so no case reuses memory another freed.
 fn bytes_per_record(_: &mut Criterion) {
+    // The binary's own memory settings, so the figures are the ones users get.
+    engine::no_huge_pages();
     let rt = runtime();
     engine::install_tls();
     let client = reqwest::Client::new();

@@ -127,6 +127,8 @@ fn options() -> RunOptions {
 }
 
 fn bench_sync(c: &mut Criterion) {
+    // The binary's own memory settings, so the figures are the ones users get.
+    engine::no_huge_pages();
     let rows = rows();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let sandbox = runtime

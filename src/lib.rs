@@ -15,6 +15,8 @@
 //! - `draft`: `etl init`'s pipeline file, drafted from a data file and the portal's schema;
 //! - `commands`: one file per command, and the exit-code policy.
 //!
+//! `memory` holds the process-wide memory settings the binary applies first.
+//!
 //! `sandbox` is an independent implementation of the API: it imports nothing from the engine
 //! (the engine only starts it).
 
@@ -24,6 +26,7 @@ pub mod dispatch;
 pub mod draft;
 pub mod export;
 pub mod job;
+pub mod memory;
 pub mod pipeline;
 pub mod plan;
 pub mod portal;

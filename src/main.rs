@@ -14,6 +14,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    etl::memory::no_huge_pages();
     let cli = etl::commands::Cli::parse();
     init_logging(cli.log_format());
     etl::commands::execute(cli).await.into()

@@ -14,6 +14,7 @@ pub use etl::export::parquet_out::ParquetTable;
 pub use etl::export::spec::{ExportSpec, Format, Properties};
 pub use etl::export::table::Table;
 pub use etl::export::{ExportOptions, export};
+pub use etl::memory::no_huge_pages;
 pub use etl::pipeline::{RunOptions, run};
 pub use etl::portal::client::install_tls;
 pub use etl::portal::schema::ObjectSchema;

@@ -155,6 +155,14 @@ impl Sandbox {
         }
     }
 
+    /// The child process's id, for a sandbox started with [`Sandbox::process`].
+    pub fn pid(&self) -> u32 {
+        match &self.server {
+            Server::Process(child) => child.id(),
+            _ => panic!("not a child process"),
+        }
+    }
+
     /// Stops an in-process server gracefully and waits for it.
     pub async fn shutdown(mut self) {
         if let Server::InProcess(handle) = &mut self.server
