@@ -262,7 +262,7 @@ pub async fn create(
     }
     app.stats.created(
         ty.index,
-        created.iter().filter_map(|&row| traces[row].clone()),
+        created.iter().filter_map(|&row| traces[row].as_deref()),
     );
     let errors = row_errors(&rows, &traces, ty, portal);
     Ok(BatchOut::new(ty, &snaps, errors, started).into_response(StatusCode::CREATED, version))
@@ -463,7 +463,7 @@ fn write(
     };
     app.stats.created(
         ty.index,
-        created.iter().filter_map(|&row| traces[row].clone()),
+        created.iter().filter_map(|&row| traces[row].as_deref()),
     );
     let errors = row_errors(&rows, &traces, ty, portal);
     Ok(BatchOut::new(ty, &snaps, errors, started).into_response(StatusCode::OK, version))
