@@ -283,14 +283,18 @@ impl Journal {
         };
         let conn = Connection::open(path).map_err(error)?;
         conn.execute_batch(
+            // The tables in one transaction: one synced commit, not one per table (each costs
+            // an fsync of the log, milliseconds before the first row is sent).
             "PRAGMA journal_mode = WAL;
              PRAGMA synchronous = FULL;
+             BEGIN;
              CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
              CREATE TABLE IF NOT EXISTS rows (row INTEGER PRIMARY KEY, state INTEGER NOT NULL);
              CREATE TABLE IF NOT EXISTS sending_keys (row INTEGER PRIMARY KEY, key TEXT NOT NULL);
              CREATE TABLE IF NOT EXISTS state_changes (
                  seq INTEGER PRIMARY KEY AUTOINCREMENT, kind INTEGER NOT NULL, key TEXT NOT NULL,
-                 hash INTEGER, record_id TEXT);",
+                 hash INTEGER, record_id TEXT);
+             COMMIT;",
         )
         .map_err(error)?;
         Ok(Journal {
