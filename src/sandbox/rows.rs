@@ -48,17 +48,18 @@ impl Rows {
     /// now holding the id.
     pub fn insert(&mut self, record: Record) -> &mut Record {
         let last = self.chunks.last().and_then(|c| c.last()).map(|r| r.id);
+        // A new record's id is above every other (ids only grow): appended without a search,
+        // whose probes into a chunk of 4,096 records each missed the cache.
+        if last.is_none_or(|last| record.id > last) {
+            if self.chunks.last().is_none_or(|c| c.len() == CHUNK) {
+                self.chunks.push(Vec::with_capacity(CHUNK));
+            }
+            let chunk = self.chunks.last_mut().expect("a chunk was just ensured");
+            chunk.push(record);
+            return chunk.last_mut().expect("a record was just pushed");
+        }
         let (chunk, at) = match self.locate(record.id) {
             Ok((chunk, at)) => (chunk, at),
-            Err(_) if last.is_none_or(|last| record.id > last) => {
-                if self.chunks.last().is_none_or(|c| c.len() == CHUNK) {
-                    self.chunks.push(Vec::with_capacity(CHUNK));
-                }
-                let chunk = self.chunks.len() - 1;
-                let at = self.chunks[chunk].len();
-                self.chunks[chunk].push(record);
-                (chunk, at)
-            }
             Err((mut chunk, mut at)) => {
                 if self.chunks[chunk].len() == CHUNK {
                     let tail = self.chunks[chunk].split_off(CHUNK / 2);
