@@ -8,7 +8,6 @@ use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-
 use xxhash_rust::xxh3::xxh3_64;
 
 use super::faults::KINDS;
@@ -26,7 +25,8 @@ struct Inner {
     /// `(type index, hash of the trace id)` → records created with it. A 64-bit hash, not the text:
     /// one entry per created record must stay small and cheap to grow (a table of 100k `String`
     /// keys stalled every request for milliseconds as it doubled). Two trace ids hashing alike would
-    /// read as one created twice: about one chance in 10^7 over 10M records, a false alarm at worst.
+    /// read as one created twice: about one chance in 400,000 over 10M records (the birthday
+    /// bound), a false alarm at worst.
     creates: FastMap<(usize, u64), u32>,
     /// The trace ids that created more than one record.
     duplicates: BTreeSet<String>,
