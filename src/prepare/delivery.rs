@@ -18,6 +18,9 @@ pub enum Prepared {
 }
 
 /// What a [`RowFilter`] makes of a valid row.
+// An input is large (its field ends and values held inline) and boxing it would cost each row the
+// allocation that inline storage saves; a `Sorted` lives for one call.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum Sorted {
     /// Send it (possibly changed: a sync's create of a known key becomes an update).

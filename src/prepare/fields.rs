@@ -5,20 +5,26 @@
 use std::fmt;
 use std::ops::Index;
 
+use smallvec::SmallVec;
+
 /// The fields of one row, in column order, as the user wrote them.
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct Fields {
     text: String,
-    /// The end of each field in `text`; field `i` starts where field `i − 1` ends.
-    ends: Vec<usize>,
+    /// The end of each field in `text`; field `i` starts where field `i − 1` ends. Held inline up
+    /// to [`INLINE_FIELDS`] fields: a row then costs one allocation, not two.
+    ends: SmallVec<[u32; INLINE_FIELDS]>,
 }
+
+/// The fields a row holds without a second allocation.
+const INLINE_FIELDS: usize = 16;
 
 impl Fields {
     /// Room for `fields` fields of `bytes` bytes in all.
     pub fn with_capacity(fields: usize, bytes: usize) -> Fields {
         Fields {
             text: String::with_capacity(bytes),
-            ends: Vec::with_capacity(fields),
+            ends: SmallVec::with_capacity(fields),
         }
     }
 
@@ -27,14 +33,14 @@ impl Fields {
         debug_assert!(ends.is_sorted() && ends.last().is_none_or(|&end| end == text.len()));
         Fields {
             text: text.to_owned(),
-            ends: ends.to_vec(),
+            ends: ends.iter().map(|&end| end_of(end)).collect(),
         }
     }
 
     /// Appends a field.
     pub fn push(&mut self, field: &str) {
         self.text.push_str(field);
-        self.ends.push(self.text.len());
+        self.ends.push(end_of(self.text.len()));
     }
 
     /// The bytes of all fields together.
@@ -54,10 +60,10 @@ impl Fields {
 
     /// Field `i`, if the row has one.
     pub fn get(&self, i: usize) -> Option<&str> {
-        let end = *self.ends.get(i)?;
+        let end = *self.ends.get(i)? as usize;
         let start = match i {
             0 => 0,
-            _ => self.ends[i - 1],
+            _ => self.ends[i - 1] as usize,
         };
         self.text.get(start..end)
     }
@@ -71,6 +77,12 @@ impl Fields {
     pub fn to_vec(&self) -> Vec<String> {
         self.iter().map(String::from).collect()
     }
+}
+
+/// A field's end as stored: a row's text is bounded far below 4 GiB (the readers cap a row in
+/// bytes).
+fn end_of(end: usize) -> u32 {
+    u32::try_from(end).expect("a row's fields are under 4 GiB")
 }
 
 impl Index<usize> for Fields {

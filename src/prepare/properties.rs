@@ -11,6 +11,8 @@ use std::fmt;
 use std::ops::Deref;
 use std::sync::{Arc, Mutex, PoisonError};
 
+use smallvec::SmallVec;
+
 use super::json;
 
 /// The property names values may have, in mapping order; one table per mapping (see [`intern`]).
@@ -78,9 +80,13 @@ pub struct Properties {
     names: Names,
     text: String,
     /// Per value: its name's index in `names` and its end in `text`; value `i` starts where value
-    /// `i − 1` ends.
-    entries: Vec<(u32, u32)>,
+    /// `i − 1` ends. Held inline up to [`INLINE_VALUES`] values: a row's values then cost one
+    /// allocation, not two.
+    entries: SmallVec<[(u32, u32); INLINE_VALUES]>,
 }
+
+/// The values a row holds without a second allocation.
+const INLINE_VALUES: usize = 16;
 
 impl Properties {
     /// No values yet, with room for `values` values of `bytes` bytes in all.
@@ -88,7 +94,7 @@ impl Properties {
         Properties {
             names,
             text: String::with_capacity(bytes),
-            entries: Vec::with_capacity(values),
+            entries: SmallVec::with_capacity(values),
         }
     }
 
