@@ -1,7 +1,7 @@
 //! A row's property values in wire format: one text buffer, and per value the index of its
 //! property in a name table the whole job shares and where the value ends. A row mapped to ten
-//! properties costs two allocations, not ten strings plus ten shared-name reference counts (the
-//! allocator and the counts were a fifth of the prepare path).
+//! properties costs one allocation (two beyond 16 values), not ten strings plus ten shared-name
+//! reference counts (the allocator and the counts were a fifth of the prepare path).
 //!
 //! Name tables are interned for the life of the process, so a row holds a plain reference: a
 //! reference count taken by every row on the prepare workers and dropped on the dispatcher was one
