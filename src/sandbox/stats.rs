@@ -105,8 +105,10 @@ impl Stats {
     pub fn created<'a>(&self, type_index: usize, traces: impl IntoIterator<Item = &'a str>) {
         let mut inner = self.lock();
         for trace in traces {
-            let creates = inner.creates.entry((type_index, xxh3_64(trace.as_bytes())));
-            let count = creates.or_default();
+            let count = inner
+                .creates
+                .entry((type_index, xxh3_64(trace.as_bytes())))
+                .or_default();
             *count += 1;
             if *count == 2 {
                 inner.duplicates.insert(trace.to_owned());
