@@ -8,8 +8,6 @@
 //! planning, so "nothing written" holds by construction. The decisions on API-NOTES' open questions are
 //! listed in the README ("The sandbox").
 
-use std::collections::{HashMap, HashSet};
-
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
@@ -17,6 +15,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::super::changes::{self, Issue, RowError, Sets};
 use super::super::error::{ApiError, ErrorItem, TOO_MANY_HISTORY_INPUTS, TOO_MANY_INPUTS};
+use super::super::hasher::{FastMap, FastSet};
 use super::super::objects::ObjectType;
 use super::super::policy::WritePolicy;
 use super::super::state::AppState;
@@ -47,7 +46,7 @@ fn check_duplicates<'a>(
     ty: &ObjectType,
     ids: impl Iterator<Item = (&'a str, IdKind)>,
 ) -> Result<(), ApiError> {
-    let mut seen = HashSet::new();
+    let mut seen = FastSet::default();
     let mut duplicates = Vec::new();
     for (id, kind) in ids {
         let key = (kind, id_key(ty, id, kind));
@@ -67,7 +66,7 @@ fn check_duplicates<'a>(
 
 /// Unique values claimed by the inputs of one batch, so two inputs cannot take the same one.
 #[derive(Default)]
-struct Claims(HashMap<(usize, String), usize>);
+struct Claims(FastMap<(usize, String), usize>);
 
 impl Claims {
     /// Claims the unique values of input `row`; the message when another input already holds one.
@@ -153,7 +152,7 @@ pub async fn read(
     let mut missing = Vec::new();
     {
         let table = app.store.read(ty);
-        let mut seen = HashSet::new();
+        let mut seen = FastSet::default();
         for input in &batch.inputs {
             let id = input.id.text();
             match find(&table, ty, id, kind, archived) {
