@@ -145,6 +145,20 @@ impl History {
         self.text.shrink_to_fit();
     }
 
+    /// A copy holding exactly these entries and values, no spare capacity.
+    pub fn sealed_copy(&self) -> History {
+        History {
+            entries: self.entries.as_slice().to_vec(),
+            text: self.text.as_str().to_owned(),
+        }
+    }
+
+    /// Forgets every value, keeping the buffers' room for reuse.
+    pub fn clear(&mut self) {
+        self.entries.clear();
+        self.text.clear();
+    }
+
     /// Drops every superseded version, keeping current values only. Runs only when a record's values
     /// ever written reach 4 GiB, the limit of the 32-bit offsets that keep an entry at 24 bytes.
     fn forget_superseded(&mut self) {
@@ -189,6 +203,29 @@ mod tests {
         assert_eq!(h.current(2), None, "a cleared value is no current value");
         assert_eq!(h.current(7), None);
         assert_eq!(h.currents().collect::<Vec<_>>(), [(5, "b3"), (9, "lead")]);
+    }
+
+    #[test]
+    fn a_sealed_copy_holds_the_values_and_no_spare_room() {
+        let mut scratch = History::default();
+        for (prop, value) in [(3, "ada@example.com"), (1, "Ada"), (7, "lead")] {
+            scratch.push(prop, value, 1, Source::Api);
+        }
+        let sealed = scratch.sealed_copy();
+        assert_eq!(
+            sealed.currents().collect::<Vec<_>>(),
+            scratch.currents().collect::<Vec<_>>()
+        );
+        assert_eq!(sealed.entries.capacity(), 3);
+        assert_eq!(sealed.text.capacity(), sealed.text.len());
+        let room = scratch.text.capacity();
+        scratch.clear();
+        assert_eq!(scratch.currents().count(), 0);
+        assert_eq!(
+            scratch.text.capacity(),
+            room,
+            "cleared, not freed: the next record reuses it"
+        );
     }
 
     #[test]

@@ -33,6 +33,9 @@ pub struct Table {
     records: Rows,
     unique: Indexes,
     live: usize,
+    /// Where a new record's values are written before they are copied out at their final size: one
+    /// allocation per buffer instead of a growth step per value and a shrink at the end.
+    scratch: History,
 }
 
 impl Table {
@@ -41,6 +44,7 @@ impl Table {
             records: Rows::default(),
             unique: vec![UniqueIndex::default(); ty.unique_count],
             live: 0,
+            scratch: History::default(),
         }
     }
 
@@ -128,7 +132,7 @@ impl Table {
             created: now,
             updated: now,
             archived: None,
-            values: History::default(),
+            values: std::mem::take(&mut self.scratch),
         };
         for (prop, value) in &sets {
             set(
@@ -142,7 +146,10 @@ impl Table {
             );
         }
         derive(&mut self.unique, ty, &mut record, None, now);
-        record.values.seal();
+        let built = std::mem::take(&mut record.values);
+        record.values = built.sealed_copy();
+        self.scratch = built;
+        self.scratch.clear();
         self.live += 1;
         self.records.insert(record)
     }
