@@ -2,6 +2,7 @@
 //! missing required properties) into values ready to store, and why an input was refused, rendered both
 //! as a whole-request error and as a 207 `errors[]` item.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use serde::Serialize;
@@ -25,7 +26,7 @@ pub struct Issue {
 /// are reported, as HubSpot does.
 pub fn validate(
     ty: &ObjectType,
-    props: Vec<(String, Option<String>)>,
+    props: Vec<(Cow<'_, str>, Option<String>)>,
     policy: &WritePolicy,
 ) -> Result<Sets, Vec<Issue>> {
     let mut sets = Vec::with_capacity(props.len());
@@ -35,7 +36,7 @@ pub fn validate(
             issues.push(Issue {
                 message: format!("Property \"{name}\" does not exist"),
                 code: "PROPERTY_DOESNT_EXIST",
-                name,
+                name: name.into_owned(),
             });
             continue;
         };
@@ -43,7 +44,7 @@ pub fn validate(
             issues.push(Issue {
                 message: format!("\"{name}\" is a read only property; its value cannot be set."),
                 code: "READ_ONLY_VALUE",
-                name,
+                name: name.into_owned(),
             });
             continue;
         }
@@ -53,7 +54,7 @@ pub fn validate(
                 None => sets.push((prop, value)),
             },
             Err(invalid) => issues.push(Issue {
-                name,
+                name: name.into_owned(),
                 code: invalid.code,
                 message: invalid.message,
             }),
@@ -202,10 +203,10 @@ mod tests {
     use super::super::registry::Registry;
     use super::*;
 
-    fn props(pairs: &[(&str, &str)]) -> Vec<(String, Option<String>)> {
+    fn props<'a>(pairs: &[(&'a str, &str)]) -> Vec<(Cow<'a, str>, Option<String>)> {
         pairs
             .iter()
-            .map(|(k, v)| ((*k).to_owned(), Some((*v).to_owned())))
+            .map(|(k, v)| (Cow::Borrowed(*k), Some((*v).to_owned())))
             .collect()
     }
 

@@ -1,7 +1,9 @@
 //! Request bodies as HubSpot's clients send them. Property values and ids are read leniently, as HubSpot
 //! does: strings as they are, numbers and booleans as their text, `null` as "clear".
 
+use std::borrow::Cow;
 use std::fmt;
+use std::marker::PhantomData;
 
 use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
@@ -65,35 +67,63 @@ impl<'de> Deserialize<'de> for Scalar {
     }
 }
 
-/// A `properties` object, in the order sent (so "the first error" is well defined).
+/// A `properties` object, in the order sent (so "the first error" is well defined). Names are
+/// borrowed from the body where they need no unescaping: they are only looked up.
 #[derive(Debug, Clone, Default)]
-pub struct Props(pub Vec<(String, Option<String>)>);
+pub struct Props<'a>(pub Vec<(Cow<'a, str>, Option<String>)>);
 
-struct PropsVisitor;
+/// A property name, borrowed from the body when it can be.
+struct Name<'a>(Cow<'a, str>);
 
-impl<'de> Visitor<'de> for PropsVisitor {
-    type Value = Props;
+struct NameVisitor<'a>(PhantomData<Name<'a>>);
+
+impl<'de: 'a, 'a> Visitor<'de> for NameVisitor<'a> {
+    type Value = Name<'a>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a property name")
+    }
+
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Name<'a>, E> {
+        Ok(Name(Cow::Borrowed(v)))
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Name<'a>, E> {
+        Ok(Name(Cow::Owned(v.to_owned())))
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Name<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Name<'a>, D::Error> {
+        d.deserialize_str(NameVisitor(PhantomData))
+    }
+}
+
+struct PropsVisitor<'a>(PhantomData<Props<'a>>);
+
+impl<'de: 'a, 'a> Visitor<'de> for PropsVisitor<'a> {
+    type Value = Props<'a>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("an object of property values")
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Props, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Props<'a>, A::Error> {
         let mut props = Vec::with_capacity(map.size_hint().unwrap_or(8));
-        while let Some((name, value)) = map.next_entry::<String, Scalar>()? {
-            props.push((name, value.0));
+        while let Some((name, value)) = map.next_entry::<Name<'a>, Scalar>()? {
+            props.push((name.0, value.0));
         }
         Ok(Props(props))
     }
 
-    fn visit_unit<E: de::Error>(self) -> Result<Props, E> {
+    fn visit_unit<E: de::Error>(self) -> Result<Props<'a>, E> {
         Ok(Props::default())
     }
 }
 
-impl<'de> Deserialize<'de> for Props {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Props, D::Error> {
-        d.deserialize_any(PropsVisitor)
+impl<'de: 'a, 'a> Deserialize<'de> for Props<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Props<'a>, D::Error> {
+        d.deserialize_any(PropsVisitor(PhantomData))
     }
 }
 
@@ -124,9 +154,9 @@ pub struct TypeInput {
 /// Single create, and each batch create input.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct CreateInput {
-    #[serde(default)]
-    pub properties: Props,
+pub struct CreateInput<'a> {
+    #[serde(default, borrow)]
+    pub properties: Props<'a>,
     #[serde(default)]
     pub associations: Vec<AssociationInput>,
     #[serde(default)]
@@ -135,21 +165,21 @@ pub struct CreateInput {
 
 /// Single update (PATCH).
 #[derive(Debug, Clone, Deserialize)]
-pub struct UpdateBody {
-    #[serde(default)]
-    pub properties: Props,
+pub struct UpdateBody<'a> {
+    #[serde(default, borrow)]
+    pub properties: Props<'a>,
 }
 
 /// Each batch update/upsert input.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct UpdateInput {
+pub struct UpdateInput<'a> {
     #[serde(default)]
     pub id: Scalar,
     #[serde(default)]
     pub id_property: Option<String>,
-    #[serde(default)]
-    pub properties: Props,
+    #[serde(default, borrow)]
+    pub properties: Props<'a>,
     #[serde(default)]
     pub object_write_trace_id: Scalar,
 }
@@ -186,10 +216,25 @@ mod tests {
         .unwrap();
         assert_eq!(input.id.text(), "42");
         assert_eq!(input.object_write_trace_id.text(), "7");
-        let names: Vec<_> = input.properties.0.iter().map(|(n, _)| n.as_str()).collect();
+        let names: Vec<_> = input.properties.0.iter().map(|(n, _)| n.as_ref()).collect();
         assert_eq!(names, ["b", "a", "c", "d", "e"]);
         assert_eq!(input.properties.0[1].1.as_deref(), Some("3"));
         assert_eq!(input.properties.0[2].1.as_deref(), Some("true"));
         assert_eq!(input.properties.0[3].1, None);
+    }
+
+    #[test]
+    fn plain_names_are_borrowed_and_escaped_ones_unescaped() {
+        let body = br#"{"properties":{"firstname":"Ada","last\u006eame":"Lovelace"}}"#;
+        let input: UpdateBody<'_> = serde_json::from_slice(body).unwrap();
+        let [(plain, _), (escaped, value)] = &input.properties.0[..] else {
+            panic!("two properties expected: {:?}", input.properties);
+        };
+        assert!(matches!(plain, Cow::Borrowed("firstname")), "{plain:?}");
+        assert!(
+            matches!(escaped, Cow::Owned(name) if name == "lastname"),
+            "{escaped:?}"
+        );
+        assert_eq!(value.as_deref(), Some("Lovelace"));
     }
 }

@@ -17,7 +17,7 @@ pub mod records;
 pub mod schemas;
 pub mod validations;
 
-use serde::de::DeserializeOwned;
+use serde::Deserialize;
 
 use super::error::ApiError;
 use super::objects::ObjectType;
@@ -25,7 +25,7 @@ use super::properties::ServerSet;
 use super::store::Table;
 
 /// Parses a JSON body into `T`, or HubSpot's 400 for invalid JSON.
-pub fn parse_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+pub fn parse_body<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Result<T, ApiError> {
     serde_json::from_slice(body).map_err(|err| ApiError::invalid_json(&err))
 }
 
