@@ -163,9 +163,8 @@ impl Dispatcher {
         if op == Operation::Create {
             // Rows an earlier run was creating when it stopped may exist already, and so may a
             // sync key whose create was in doubt: check them before anything is sent again.
-            let (in_doubt, fresh): (Vec<Input>, Vec<Input>) =
-                inputs.into_iter().partition(|i| self.in_doubt(i));
-            inputs = fresh;
+            // Taken out in place: the rows left behind are not moved.
+            let in_doubt: Vec<Input> = inputs.extract_if(.., |i| self.in_doubt(i)).collect();
             if !in_doubt.is_empty() {
                 let reason = "an earlier run stopped while this row was being created".to_string();
                 self.verify_creates(in_doubt, reason, self.spec.max_retries)
@@ -309,10 +308,13 @@ impl Dispatcher {
                 let mut doubt = out.doubt.unwrap_or_default();
                 // A sync create that landed without its record id told would be created again
                 // by the next run: look it up instead.
-                let (landed, unknown): (Vec<Landed>, Vec<Landed>) =
-                    out.accepted.into_iter().partition(|l| {
-                        op != Operation::Create || l.input.sync.is_none() || l.record_id.is_some()
-                    });
+                // Taken out in place: the rows that landed (nearly all) are not moved again.
+                let mut landed = out.accepted;
+                let unknown: Vec<Landed> = landed
+                    .extract_if(.., |l| {
+                        op == Operation::Create && l.input.sync.is_some() && l.record_id.is_none()
+                    })
+                    .collect();
                 if !unknown.is_empty() {
                     in_doubt.extend(unknown.into_iter().map(|l| l.input));
                     doubt = "the portal's answer did not tell the new records' ids".into();
