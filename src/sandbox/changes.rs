@@ -12,7 +12,7 @@ use super::objects::{ObjectType, Required};
 use super::policy::WritePolicy;
 
 /// Validated writes: `(property index, stored value)`; `""` clears.
-pub type Sets = Vec<(usize, String)>;
+pub type Sets<'a> = Vec<(usize, Cow<'a, str>)>;
 
 /// One refused property, as HubSpot lists it inside "Property values were not valid: […]".
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,11 +24,11 @@ pub struct Issue {
 
 /// Checks every property of an input (types, and what `policy` adds for the API version); all problems
 /// are reported, as HubSpot does.
-pub fn validate(
+pub fn validate<'a>(
     ty: &ObjectType,
-    props: Vec<(Cow<'_, str>, Option<String>)>,
+    props: Vec<(Cow<'a, str>, Option<Cow<'a, str>>)>,
     policy: &WritePolicy,
-) -> Result<Sets, Vec<Issue>> {
+) -> Result<Sets<'a>, Vec<Issue>> {
     let mut sets = Vec::with_capacity(props.len());
     let mut issues = Vec::new();
     for (name, raw) in props {
@@ -69,7 +69,7 @@ pub fn validate(
 
 /// Checks a create carries its type's required properties (sandbox decision: `REQUIRED_PROPERTY`,
 /// reported like any other invalid property value).
-pub fn check_required(ty: &ObjectType, sets: &Sets) -> Result<(), Issue> {
+pub fn check_required(ty: &ObjectType, sets: &Sets<'_>) -> Result<(), Issue> {
     let has = |name: &String| {
         ty.prop(name)
             .is_some_and(|p| sets.iter().any(|(q, v)| *q == p && !v.is_empty()))
@@ -203,10 +203,10 @@ mod tests {
     use super::super::registry::Registry;
     use super::*;
 
-    fn props<'a>(pairs: &[(&'a str, &str)]) -> Vec<(Cow<'a, str>, Option<String>)> {
+    fn props<'a>(pairs: &[(&'a str, &'a str)]) -> Vec<(Cow<'a, str>, Option<Cow<'a, str>>)> {
         pairs
             .iter()
-            .map(|(k, v)| (Cow::Borrowed(*k), Some((*v).to_owned())))
+            .map(|(k, v)| (Cow::Borrowed(*k), Some(Cow::Borrowed(*v))))
             .collect()
     }
 

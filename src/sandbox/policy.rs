@@ -3,6 +3,7 @@
 //! 2026-03 check types only. One policy serves one request: it holds a snapshot of the rules and the
 //! instant the duration rules count from.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use super::objects::ObjectType;
@@ -45,7 +46,12 @@ impl WritePolicy {
     }
 
     /// Checks one raw value of property `prop` and returns it as it will be stored.
-    pub fn check(&self, ty: &ObjectType, prop: usize, raw: String) -> Result<String, Invalid> {
+    pub fn check<'a>(
+        &self,
+        ty: &ObjectType,
+        prop: usize,
+        raw: Cow<'a, str>,
+    ) -> Result<Cow<'a, str>, Invalid> {
         let def = &ty.properties[prop];
         if self.seconds_refused
             && matches!(def.ptype, PropType::Date | PropType::Datetime)

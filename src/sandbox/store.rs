@@ -7,6 +7,7 @@
 //! validate and serialize outside the locks. Lock order is "one table, then links"; no code path ever
 //! holds two table locks, so two writers on different types cannot deadlock.
 
+use std::borrow::Cow;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
@@ -109,7 +110,7 @@ impl Table {
     pub fn conflict(
         &self,
         ty: &ObjectType,
-        sets: &[(usize, String)],
+        sets: &[(usize, Cow<'_, str>)],
         own: Option<u64>,
     ) -> Option<u64> {
         sets.iter().find_map(|(prop, value)| {
@@ -124,7 +125,7 @@ impl Table {
         &mut self,
         ty: &ObjectType,
         id: u64,
-        sets: Vec<(usize, String)>,
+        sets: &[(usize, Cow<'_, str>)],
         now: i64,
     ) -> &Record {
         let mut record = Record {
@@ -134,7 +135,7 @@ impl Table {
             archived: None,
             values: std::mem::take(&mut self.scratch),
         };
-        for (prop, value) in &sets {
+        for (prop, value) in sets {
             set(
                 &mut self.unique,
                 ty,
@@ -159,12 +160,12 @@ impl Table {
         &mut self,
         ty: &ObjectType,
         id: u64,
-        sets: Vec<(usize, String)>,
+        sets: &[(usize, Cow<'_, str>)],
         now: i64,
     ) -> Option<&Record> {
         let record = self.records.get_mut(id)?;
         let mut changed = Vec::with_capacity(sets.len());
-        for (prop, value) in &sets {
+        for (prop, value) in sets {
             if set(&mut self.unique, ty, record, *prop, value, now, Source::Api) {
                 changed.push(*prop);
             }
@@ -265,13 +266,13 @@ fn derive(
         None => true,
         Some(changed) => ty.prop(name).is_some_and(|p| changed.contains(&p)),
     };
-    let put = |unique: &mut Indexes, record: &mut Record, name: &str, value: String| {
+    let put = |unique: &mut Indexes, record: &mut Record, name: &str, value: &str| {
         if let Some(prop) = ty.prop(name) {
-            set(unique, ty, record, prop, &value, now, Source::Calculated);
+            set(unique, ty, record, prop, value, now, Source::Calculated);
         }
     };
     if changed.is_none() {
-        put(unique, record, "hs_object_source", "API".to_owned());
+        put(unique, record, "hs_object_source", "API");
     }
     match ty.name.as_str() {
         "contacts" => {
@@ -279,27 +280,32 @@ fn derive(
                 let domain = value_of(ty, record, "email")
                     .and_then(|e| e.rsplit_once('@').map(|(_, d)| d.to_lowercase()))
                     .unwrap_or_default();
-                put(unique, record, "hs_email_domain", domain);
+                put(unique, record, "hs_email_domain", &domain);
             }
             if changed.is_none() && value_of(ty, record, "lifecyclestage").is_none() {
-                put(unique, record, "lifecyclestage", "lead".to_owned());
+                put(unique, record, "lifecyclestage", "lead");
             }
         }
         "tickets" if changed.is_none() => {
-            put(unique, record, "hs_ticket_id", record.id.to_string())
+            put(unique, record, "hs_ticket_id", &record.id.to_string())
         }
         "deals" if touched("dealstage") => {
             let closed = matches!(
                 value_of(ty, record, "dealstage"),
                 Some("closedwon" | "closedlost")
             );
-            put(unique, record, "hs_is_closed", closed.to_string());
+            put(
+                unique,
+                record,
+                "hs_is_closed",
+                if closed { "true" } else { "false" },
+            );
         }
         "line_items" if touched("quantity") || touched("price") || touched("discount") => {
             let number = |name| value_of(ty, record, name).and_then(|v| v.parse::<f64>().ok());
             if let (Some(quantity), Some(price)) = (number("quantity"), number("price")) {
                 let amount = quantity * (price - number("discount").unwrap_or(0.0));
-                put(unique, record, "amount", format!("{amount}"));
+                put(unique, record, "amount", &format!("{amount}"));
             }
         }
         _ => {}
@@ -385,7 +391,7 @@ mod tests {
         let (reg, email, _) = contacts();
         let ty = &*reg.resolve("contacts").unwrap();
         let mut table = Table::new(ty);
-        table.insert(ty, 1, vec![(email, "A@x.com".into())], 0);
+        table.insert(ty, 1, &[(email, "A@x.com".into())], 0);
         assert_eq!(table.find_unique(ty, email, "a@X.com"), Some(1));
         assert_eq!(
             table.conflict(ty, &[(email, "a@x.com".into())], None),
@@ -395,7 +401,7 @@ mod tests {
             table.conflict(ty, &[(email, "a@x.com".into())], Some(1)),
             None
         );
-        table.update(ty, 1, vec![(email, "b@x.com".into())], 5);
+        table.update(ty, 1, &[(email, "b@x.com".into())], 5);
         assert_eq!(table.find_unique(ty, email, "a@x.com"), None);
         let rec = table.get(1, false).unwrap();
         assert_eq!(rec.values.versions(email).count(), 2);
@@ -419,7 +425,7 @@ mod tests {
         let (reg, email, _) = contacts();
         let ty = &*reg.resolve("contacts").unwrap();
         let mut table = Table::new(ty);
-        table.insert(ty, 1, vec![(email, "a@x.com".into())], 0);
+        table.insert(ty, 1, &[(email, "a@x.com".into())], 0);
         // What a hash collision looks like: the index names record 1 for a value it does not hold.
         table.unique[0].insert("ghost@x.com", 1);
         assert_eq!(table.find_unique(ty, email, "ghost@x.com"), None);
@@ -427,7 +433,7 @@ mod tests {
             table.conflict(ty, &[(email, "ghost@x.com".into())], None),
             None
         );
-        table.insert(ty, 2, vec![(email, "ghost@x.com".into())], 1);
+        table.insert(ty, 2, &[(email, "ghost@x.com".into())], 1);
         assert_eq!(table.find_unique(ty, email, "GHOST@x.com"), Some(2));
         assert_eq!(table.find_unique(ty, email, "a@x.com"), Some(1));
         assert_eq!(
@@ -441,8 +447,8 @@ mod tests {
         let (reg, _, role) = contacts();
         let ty = &*reg.resolve("contacts").unwrap();
         let mut table = Table::new(ty);
-        table.insert(ty, 1, vec![(role, "CHAMPION".into())], 0);
-        table.update(ty, 1, vec![(role, ";END_USER;CHAMPION".into())], 1);
+        table.insert(ty, 1, &[(role, "CHAMPION".into())], 0);
+        table.update(ty, 1, &[(role, ";END_USER;CHAMPION".into())], 1);
         let rec = table.get(1, false).unwrap();
         assert_eq!(rec.current(role), Some("CHAMPION;END_USER"));
     }
@@ -452,7 +458,7 @@ mod tests {
         let (reg, email, _) = contacts();
         let old = reg.resolve("contacts").unwrap();
         let mut table = Table::new(&old);
-        table.insert(&old, 1, vec![(email, "a@x.com".into())], 0);
+        table.insert(&old, 1, &[(email, "a@x.com".into())], 0);
         let mut def = PropertyDef::new("member_no", "Member", PropType::String);
         def.unique = true;
         let new = reg.update(old.index, |ty| ty.with_property(def)).unwrap();
@@ -460,14 +466,14 @@ mod tests {
         table.grow(&new);
         // The old record is shorter than the new type: reading and writing the new property work.
         assert!(table.get(1, false).unwrap().current(member).is_none());
-        table.update(&new, 1, vec![(member, "M-1".into())], 1);
+        table.update(&new, 1, &[(member, "M-1".into())], 1);
         assert_eq!(table.find_unique(&new, member, "M-1"), Some(1));
         assert_eq!(
             table.conflict(&new, &[(member, "M-1".into())], Some(2)),
             Some(1)
         );
         // A writer still holding the old version never sees the new slot, and never trips on it.
-        table.insert(&old, 2, vec![(email, "b@x.com".into())], 2);
+        table.insert(&old, 2, &[(email, "b@x.com".into())], 2);
         assert!(table.archive(&new, 1, 3));
         assert_eq!(table.find_unique(&new, member, "M-1"), None);
     }

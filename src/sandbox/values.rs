@@ -26,7 +26,7 @@ impl Invalid {
 ///
 /// `""` clears a value and is always accepted. A multi-checkbox value with a leading `;` keeps it, so the
 /// write appends to the existing options (see `store.rs`).
-pub fn check(def: &PropertyDef, raw: String) -> Result<String, Invalid> {
+pub fn check<'a>(def: &PropertyDef, raw: Cow<'a, str>) -> Result<Cow<'a, str>, Invalid> {
     if raw.is_empty() {
         return Ok(raw);
     }
@@ -63,7 +63,7 @@ pub fn check(def: &PropertyDef, raw: String) -> Result<String, Invalid> {
         }
         PropType::Date => check_date(raw),
         PropType::Datetime => match parse_instant(&raw) {
-            Some(ms) => Ok(time::iso(ms)),
+            Some(ms) => Ok(Cow::Owned(time::iso(ms))),
             None => Err(Invalid::new(
                 "INVALID_DATE",
                 format!(
@@ -72,15 +72,15 @@ pub fn check(def: &PropertyDef, raw: String) -> Result<String, Invalid> {
             )),
         },
         PropType::Bool => match raw.to_ascii_lowercase().as_str() {
-            "true" => Ok("true".to_owned()),
-            "false" => Ok("false".to_owned()),
+            "true" => Ok(Cow::Borrowed("true")),
+            "false" => Ok(Cow::Borrowed("false")),
             _ => Err(invalid_option(&raw, def)),
         },
         PropType::Enumeration => {
             let pieces = if def.is_multi() {
                 raw.split(';').filter(|p| !p.is_empty()).collect()
             } else {
-                vec![raw.as_str()]
+                vec![raw.as_ref()]
             };
             match pieces
                 .into_iter()
@@ -94,12 +94,12 @@ pub fn check(def: &PropertyDef, raw: String) -> Result<String, Invalid> {
 }
 
 /// A date: `YYYY-MM-DD`, or epoch milliseconds (or an ISO instant) exactly at midnight UTC.
-fn check_date(raw: String) -> Result<String, Invalid> {
+fn check_date(raw: Cow<'_, str>) -> Result<Cow<'_, str>, Invalid> {
     if time::parse_date(&raw).is_some() {
         return Ok(raw);
     }
     match parse_instant(&raw) {
-        Some(ms) if ms.rem_euclid(86_400_000) == 0 => Ok(time::date_string(ms)),
+        Some(ms) if ms.rem_euclid(86_400_000) == 0 => Ok(Cow::Owned(time::date_string(ms))),
         Some(ms) => Err(Invalid::new(
             "INVALID_DATE",
             format!("{raw} is at {} UTC, not midnight!", time::time_of_day(ms)),

@@ -8,6 +8,8 @@
 //! planning, so "nothing written" holds by construction. The decisions on API-NOTES' open questions are
 //! listed in the README ("The sandbox").
 
+use std::borrow::Cow;
+
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
@@ -70,7 +72,7 @@ struct Claims(FastMap<(usize, String), usize>);
 
 impl Claims {
     /// Claims the unique values of input `row`; the message when another input already holds one.
-    fn claim(&mut self, ty: &ObjectType, row: usize, sets: &Sets) -> Option<String> {
+    fn claim(&mut self, ty: &ObjectType, row: usize, sets: &Sets<'_>) -> Option<String> {
         for (prop, value) in sets {
             let Some(slot) = ty.unique_slot[*prop] else {
                 continue;
@@ -90,7 +92,12 @@ impl Claims {
 }
 
 /// A conflict with a record already in the table.
-fn conflict(table: &Table, ty: &ObjectType, sets: &Sets, own: Option<u64>) -> Result<(), RowError> {
+fn conflict(
+    table: &Table,
+    ty: &ObjectType,
+    sets: &Sets<'_>,
+    own: Option<u64>,
+) -> Result<(), RowError> {
     match table.conflict(ty, sets, own) {
         Some(existing) => Err(RowError::Conflict(changes::conflict_message(ty, existing))),
         None => Ok(()),
@@ -176,8 +183,8 @@ pub async fn read(
 }
 
 /// A create input after checks.
-struct NewRecord {
-    sets: Sets,
+struct NewRecord<'a> {
+    sets: Sets<'a>,
     pending: Pending,
 }
 
@@ -242,12 +249,7 @@ pub async fn create(
         let mut snaps = Vec::with_capacity(rows.len());
         for (row, planned) in rows.iter_mut().enumerate() {
             if let Ok(planned) = planned {
-                let record = table.insert(
-                    ty,
-                    app.store.next_id(),
-                    std::mem::take(&mut planned.sets),
-                    now,
-                );
+                let record = table.insert(ty, app.store.next_id(), &planned.sets, now);
                 snaps.push(Snapshot::of(ty, record, &Select::All, &[]));
                 created.push(row);
             }
@@ -268,10 +270,10 @@ pub async fn create(
 }
 
 /// One planned update/upsert input.
-struct Change {
+struct Change<'a> {
     /// The record to update; `None` creates one (upsert).
     id: Option<u64>,
-    sets: Sets,
+    sets: Sets<'a>,
     /// Properties to echo in the result.
     echo: Vec<usize>,
 }
@@ -377,7 +379,7 @@ fn write(
         // An upsert's id is a value of its idProperty, and must be valid as one (an email, say, that
         // passes the property's rules from 2026-09).
         if let (true, IdKind::Unique(prop), Ok(_)) = (upsert, kind, &checked)
-            && let Err(invalid) = policy.check(ty, *prop, input.id.text().to_owned())
+            && let Err(invalid) = policy.check(ty, *prop, Cow::Borrowed(input.id.text()))
         {
             checked = Err(RowError::Invalid(vec![Issue {
                 name: ty.properties[*prop].name.clone(),
@@ -405,7 +407,7 @@ fn write(
                 match (existing, kinds[row]) {
                     (None, IdKind::Unique(prop)) if upsert => {
                         if !sets.iter().any(|(p, _)| *p == prop) {
-                            sets.push((prop, ids[row].clone()));
+                            sets.push((prop, Cow::Owned(ids[row].clone())));
                             echo.push(prop);
                         }
                         changes::check_required(ty, &sets)
@@ -438,12 +440,17 @@ fn write(
         let mut snaps = Vec::with_capacity(plan.len());
         for (row, change) in plan.iter_mut().enumerate() {
             let Ok(change) = change else { continue };
-            let sets = std::mem::take(&mut change.sets);
             let (record, new) = match change.id {
-                Some(id) => (table.update(ty, id, sets, now).expect("planned"), false),
+                Some(id) => (
+                    table.update(ty, id, &change.sets, now).expect("planned"),
+                    false,
+                ),
                 None => {
                     created.push(row);
-                    (table.insert(ty, app.store.next_id(), sets, now), true)
+                    (
+                        table.insert(ty, app.store.next_id(), &change.sets, now),
+                        true,
+                    )
                 }
             };
             let mut snap = Snapshot::of(

@@ -19,58 +19,74 @@ impl Scalar {
     }
 }
 
-struct ScalarVisitor;
+impl<'de> Deserialize<'de> for Scalar {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Scalar, D::Error> {
+        let text = Text::deserialize(d)?;
+        Ok(Scalar(text.0.map(Cow::into_owned)))
+    }
+}
 
-impl<'de> Visitor<'de> for ScalarVisitor {
-    type Value = Scalar;
+/// A JSON scalar as text (`None` for `null`), borrowed from the body when it is a string that needs
+/// no unescaping: a property value is checked and copied into its record, never kept as it came.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Text<'a>(pub Option<Cow<'a, str>>);
+
+struct TextVisitor<'a>(PhantomData<Text<'a>>);
+
+impl<'de: 'a, 'a> Visitor<'de> for TextVisitor<'a> {
+    type Value = Text<'a>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a string, number, boolean or null")
     }
 
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Scalar, E> {
-        Ok(Scalar(Some(v.to_owned())))
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Text<'a>, E> {
+        Ok(Text(Some(Cow::Borrowed(v))))
     }
 
-    fn visit_string<E: de::Error>(self, v: String) -> Result<Scalar, E> {
-        Ok(Scalar(Some(v)))
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Text<'a>, E> {
+        Ok(Text(Some(Cow::Owned(v.to_owned()))))
     }
 
-    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Scalar, E> {
-        Ok(Scalar(Some(v.to_string())))
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Text<'a>, E> {
+        Ok(Text(Some(Cow::Owned(v))))
     }
 
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Scalar, E> {
-        Ok(Scalar(Some(v.to_string())))
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Text<'a>, E> {
+        Ok(Text(Some(Cow::Owned(v.to_string()))))
     }
 
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Scalar, E> {
-        Ok(Scalar(Some(v.to_string())))
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Text<'a>, E> {
+        Ok(Text(Some(Cow::Owned(v.to_string()))))
     }
 
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Scalar, E> {
-        Ok(Scalar(Some(v.to_string())))
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Text<'a>, E> {
+        Ok(Text(Some(Cow::Owned(v.to_string()))))
     }
 
-    fn visit_unit<E: de::Error>(self) -> Result<Scalar, E> {
-        Ok(Scalar(None))
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Text<'a>, E> {
+        Ok(Text(Some(Cow::Owned(v.to_string()))))
     }
 
-    fn visit_none<E: de::Error>(self) -> Result<Scalar, E> {
-        Ok(Scalar(None))
+    fn visit_unit<E: de::Error>(self) -> Result<Text<'a>, E> {
+        Ok(Text(None))
     }
-}
 
-impl<'de> Deserialize<'de> for Scalar {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Scalar, D::Error> {
-        d.deserialize_any(ScalarVisitor)
+    fn visit_none<E: de::Error>(self) -> Result<Text<'a>, E> {
+        Ok(Text(None))
     }
 }
 
-/// A `properties` object, in the order sent (so "the first error" is well defined). Names are
-/// borrowed from the body where they need no unescaping: they are only looked up.
+impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Text<'a>, D::Error> {
+        d.deserialize_any(TextVisitor(PhantomData))
+    }
+}
+
+/// A `properties` object, in the order sent (so "the first error" is well defined). Names and values
+/// are borrowed from the body where they need no unescaping.
 #[derive(Debug, Clone, Default)]
-pub struct Props<'a>(pub Vec<(Cow<'a, str>, Option<String>)>);
+pub struct Props<'a>(pub Vec<(Cow<'a, str>, Option<Cow<'a, str>>)>);
 
 /// A property name, borrowed from the body when it can be.
 struct Name<'a>(Cow<'a, str>);
@@ -110,7 +126,7 @@ impl<'de: 'a, 'a> Visitor<'de> for PropsVisitor<'a> {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Props<'a>, A::Error> {
         let mut props = Vec::with_capacity(map.size_hint().unwrap_or(8));
-        while let Some((name, value)) = map.next_entry::<Name<'a>, Scalar>()? {
+        while let Some((name, value)) = map.next_entry::<Name<'a>, Text<'a>>()? {
             props.push((name.0, value.0));
         }
         Ok(Props(props))
@@ -224,17 +240,23 @@ mod tests {
     }
 
     #[test]
-    fn plain_names_are_borrowed_and_escaped_ones_unescaped() {
-        let body = br#"{"properties":{"firstname":"Ada","last\u006eame":"Lovelace"}}"#;
+    fn plain_text_is_borrowed_and_escaped_text_unescaped() {
+        let body =
+            br#"{"properties":{"firstname":"Ada","last\u006eame":"Love\u006cace","age":36}}"#;
         let input: UpdateBody<'_> = serde_json::from_slice(body).unwrap();
-        let [(plain, _), (escaped, value)] = &input.properties.0[..] else {
-            panic!("two properties expected: {:?}", input.properties);
+        let [(plain, first), (escaped, last), (_, age)] = &input.properties.0[..] else {
+            panic!("three properties expected: {:?}", input.properties);
         };
         assert!(matches!(plain, Cow::Borrowed("firstname")), "{plain:?}");
+        assert!(matches!(first, Some(Cow::Borrowed("Ada"))), "{first:?}");
         assert!(
             matches!(escaped, Cow::Owned(name) if name == "lastname"),
             "{escaped:?}"
         );
-        assert_eq!(value.as_deref(), Some("Lovelace"));
+        assert!(
+            matches!(last, Some(Cow::Owned(v)) if v == "Lovelace"),
+            "{last:?}"
+        );
+        assert_eq!(age.as_deref(), Some("36"));
     }
 }

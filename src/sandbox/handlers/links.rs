@@ -109,7 +109,7 @@ pub fn check_pinned(
     app: &AppState,
     ty: &ObjectType,
     id: Option<u64>,
-    sets: &Sets,
+    sets: &Sets<'_>,
     pending: &Pending,
 ) -> Result<(), RowError> {
     let Some(prop) = ty.prop("hs_pinned_engagement_id") else {

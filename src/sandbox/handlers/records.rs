@@ -143,7 +143,7 @@ pub async fn create(
         if let Some(existing) = table.conflict(ty, &sets, None) {
             return Err(ApiError::conflict(changes::conflict_message(ty, existing)));
         }
-        let record = table.insert(ty, app.store.next_id(), sets, now);
+        let record = table.insert(ty, app.store.next_id(), &sets, now);
         Snapshot::of(ty, record, &Select::All, &[])
     };
     links::link(&app, ty, snap.id, &pending);
@@ -181,7 +181,7 @@ pub async fn update(
         }
         links::check_pinned(&app, ty, Some(id), &sets, &Vec::new())
             .map_err(|e| e.into_api(portal))?;
-        let record = table.update(ty, id, sets, now).expect("found above");
+        let record = table.update(ty, id, &sets, now).expect("found above");
         Snapshot::of(ty, record, &Select::Named(sent), &[])
     };
     Ok(view::json(StatusCode::OK, &RecordView { ty, snap: &snap }))
