@@ -46,6 +46,9 @@ pub(super) async fn rows_left(
     Ok(counted.map_err(PrepareError::from)?)
 }
 
+/// Events taken from the prepare thread's channel at a time (a quarter of its capacity).
+const EVENTS_AT_ONCE: usize = crate::prepare::thread::EVENT_CAPACITY / 4;
+
 /// Feeds prepared batches to the dispatcher: one task per batch, each holding a concurrency
 /// slot and its keys. Returns the prepare thread's totals.
 pub(super) async fn drive(
@@ -56,42 +59,12 @@ pub(super) async fn drive(
 ) -> Result<PrepareTotals, RunError> {
     let keys = KeyGate::new();
     let mut tasks = JoinSet::new();
-    while let Some(event) = prepared.events.recv().await {
-        match event {
-            Prepared::Rejected(rejection) => {
-                let _ = outcomes.send(Outcome::Rejected(rejection)).await;
-            }
-            Prepared::Unchanged(rows) => Counters::add(&dispatcher.counters().unchanged, rows),
-            Prepared::Batch(batch) => {
-                // Waiting for a slot or for a key ends when the run stops.
-                let ready = async {
-                    let slot = dispatcher.concurrency().acquire().await;
-                    let reserved = keys.reserve(&batch.inputs).await;
-                    (slot, reserved)
-                };
-                let ready = tokio::select! {
-                    biased;
-                    () = dispatcher.halted() => None,
-                    ready = ready => Some(ready),
-                };
-                let Some((slot, reserved)) = ready.filter(|_| !dispatcher.is_halted()) else {
-                    // Stopping: what was read but not sent stays unfinished (resumable).
-                    stop_reading.store(true, Ordering::SeqCst);
-                    let rows = batch.inputs.iter().map(|i| i.row).collect();
-                    let _ = outcomes.send(Outcome::Unfinished(rows)).await;
-                    continue;
-                };
-                let dispatcher = Arc::clone(dispatcher);
-                tasks.spawn(async move {
-                    dispatcher.process(batch).await;
-                    drop(reserved);
-                    drop(slot);
-                });
-                // Surface a panicked batch task now rather than at the end.
-                while let Some(done) = tasks.try_join_next() {
-                    done.expect("a batch task panicked");
-                }
-            }
+    // Several events taken at a time: a full channel (the network slower than preparing) then
+    // wakes the prepare thread once per several batches, not once per batch.
+    let mut events = Vec::with_capacity(EVENTS_AT_ONCE);
+    while prepared.events.recv_many(&mut events, EVENTS_AT_ONCE).await > 0 {
+        for event in events.drain(..) {
+            feed(event, &mut tasks, &keys, dispatcher, outcomes, stop_reading).await;
         }
     }
     while let Some(done) = tasks.join_next().await {
@@ -101,5 +74,56 @@ pub(super) async fn drive(
     match outcome.error {
         Some(error) => Err(error.into()),
         None => Ok(outcome.totals),
+    }
+}
+
+/// One prepared event: a batch becomes a task once it holds a concurrency slot and its keys (or
+/// stays unfinished when the run stops first); a rejection goes to the outcomes.
+async fn feed(
+    event: Prepared,
+    tasks: &mut JoinSet<()>,
+    keys: &Arc<KeyGate>,
+    dispatcher: &Arc<Dispatcher>,
+    outcomes: &mpsc::Sender<Outcome>,
+    stop_reading: &AtomicBool,
+) {
+    let batch = match event {
+        Prepared::Rejected(rejection) => {
+            let _ = outcomes.send(Outcome::Rejected(rejection)).await;
+            return;
+        }
+        Prepared::Unchanged(rows) => {
+            Counters::add(&dispatcher.counters().unchanged, rows);
+            return;
+        }
+        Prepared::Batch(batch) => batch,
+    };
+    // Waiting for a slot or for a key ends when the run stops.
+    let ready = async {
+        let slot = dispatcher.concurrency().acquire().await;
+        let reserved = keys.reserve(&batch.inputs).await;
+        (slot, reserved)
+    };
+    let ready = tokio::select! {
+        biased;
+        () = dispatcher.halted() => None,
+        ready = ready => Some(ready),
+    };
+    let Some((slot, reserved)) = ready.filter(|_| !dispatcher.is_halted()) else {
+        // Stopping: what was read but not sent stays unfinished (resumable).
+        stop_reading.store(true, Ordering::SeqCst);
+        let rows = batch.inputs.iter().map(|i| i.row).collect();
+        let _ = outcomes.send(Outcome::Unfinished(rows)).await;
+        return;
+    };
+    let dispatcher = Arc::clone(dispatcher);
+    tasks.spawn(async move {
+        dispatcher.process(batch).await;
+        drop(reserved);
+        drop(slot);
+    });
+    // Surface a panicked batch task now rather than at the end.
+    while let Some(done) = tasks.try_join_next() {
+        done.expect("a batch task panicked");
     }
 }
