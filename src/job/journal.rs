@@ -28,6 +28,11 @@ use crate::prepare::trace::new_job_id;
 /// is safe (idempotent operations, or in-doubt creates that are checked first).
 const COMMIT_EVERY: Duration = Duration::from_millis(500);
 
+/// Accepted rows that also make a commit due: a fast run's rows are then written while it is still
+/// sending, a few thousand at a time, instead of all at once after its last answer (100k rows took
+/// ≈ 40 ms of one core at the end of a 0.4 s run, the other core idle).
+const COMMIT_ROWS: usize = 20_000;
+
 const SENDING: i64 = 0;
 const ACCEPTED: i64 = 1;
 
@@ -441,7 +446,8 @@ impl Journal {
             .map_err(|e| self.error(e))
     }
 
-    /// Records accepted rows; committed within [`COMMIT_EVERY`] or at [`Journal::commit`].
+    /// Records accepted rows; committed within [`COMMIT_EVERY`], once [`COMMIT_ROWS`] wait, or at
+    /// [`Journal::commit`].
     pub fn record_accepted(
         &mut self,
         rows: &[u64],
@@ -453,7 +459,7 @@ impl Journal {
         self.pending_totals.created += created;
         self.pending_totals.updated += updated;
         self.pending_totals.archived += archived;
-        if self.last_commit.elapsed() >= COMMIT_EVERY {
+        if self.pending.len() >= COMMIT_ROWS || self.last_commit.elapsed() >= COMMIT_EVERY {
             self.commit()?;
         }
         Ok(())
@@ -622,6 +628,25 @@ mod tests {
         assert_eq!(progress.accepted.len(), 3);
         assert_eq!(progress.totals.created, 3);
         assert!(progress.completed);
+    }
+
+    #[test]
+    fn many_accepted_rows_commit_without_waiting_for_the_clock() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("job.journal");
+        let mut journal = Journal::start(&path, &fingerprint(1)).unwrap();
+        let rows: Vec<u64> = (1..=COMMIT_ROWS as u64).collect();
+        journal.record_accepted(&rows[1..], 0, 0, 0).unwrap();
+        assert_eq!(journal.uncommitted().0, COMMIT_ROWS as u64 - 1);
+        journal.record_accepted(&rows[..1], 0, 0, 0).unwrap();
+        assert_eq!(
+            journal.uncommitted().0,
+            0,
+            "committed at {COMMIT_ROWS} rows"
+        );
+        drop(journal);
+        let (_, progress) = Journal::resume(&path, &fingerprint(1)).unwrap().unwrap();
+        assert_eq!(progress.accepted.len(), COMMIT_ROWS as u64);
     }
 
     #[test]
