@@ -80,8 +80,11 @@ impl History {
 
     /// The current value of `prop`: `None` when never written or cleared (`""`).
     pub fn current(&self, prop: usize) -> Option<&str> {
-        self.of(prop)
+        // The latest entry of `prop` is the last one at or before its end: one search, not two.
+        let end = self.entries.partition_point(|e| e.prop as usize <= prop);
+        self.entries[..end]
             .last()
+            .filter(|e| e.prop as usize == prop)
             .map(|e| self.text_of(e))
             .filter(|v| !v.is_empty())
     }
