@@ -88,33 +88,6 @@ impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
 #[derive(Debug, Clone, Default)]
 pub struct Props<'a>(pub Vec<(Cow<'a, str>, Option<Cow<'a, str>>)>);
 
-/// A property name, borrowed from the body when it can be.
-struct Name<'a>(Cow<'a, str>);
-
-struct NameVisitor<'a>(PhantomData<Name<'a>>);
-
-impl<'de: 'a, 'a> Visitor<'de> for NameVisitor<'a> {
-    type Value = Name<'a>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a property name")
-    }
-
-    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Name<'a>, E> {
-        Ok(Name(Cow::Borrowed(v)))
-    }
-
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Name<'a>, E> {
-        Ok(Name(Cow::Owned(v.to_owned())))
-    }
-}
-
-impl<'de: 'a, 'a> Deserialize<'de> for Name<'a> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Name<'a>, D::Error> {
-        d.deserialize_str(NameVisitor(PhantomData))
-    }
-}
-
 struct PropsVisitor<'a>(PhantomData<Props<'a>>);
 
 impl<'de: 'a, 'a> Visitor<'de> for PropsVisitor<'a> {
@@ -126,8 +99,9 @@ impl<'de: 'a, 'a> Visitor<'de> for PropsVisitor<'a> {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Props<'a>, A::Error> {
         let mut props = Vec::with_capacity(map.size_hint().unwrap_or(8));
-        while let Some((name, value)) = map.next_entry::<Name<'a>, Text<'a>>()? {
-            props.push((name.0, value.0));
+        // A JSON object's keys are strings: read as text, borrowed like the values.
+        while let Some((name, value)) = map.next_entry::<Text<'a>, Text<'a>>()? {
+            props.push((name.0.unwrap_or_default(), value.0));
         }
         Ok(Props(props))
     }
