@@ -46,8 +46,9 @@ pub(super) async fn rows_left(
     Ok(counted.map_err(PrepareError::from)?)
 }
 
-/// Events taken from the prepare thread's channel at a time (a quarter of its capacity).
-const EVENTS_AT_ONCE: usize = crate::prepare::thread::EVENT_CAPACITY / 4;
+/// Events taken at a time (the prepare thread sends a chunk's events together, so taking them does
+/// not wake it per event whatever this is).
+const EVENTS_AT_ONCE: usize = 4;
 
 /// Feeds prepared batches to the dispatcher: one task per batch, each holding a concurrency
 /// slot and its keys. Returns the prepare thread's totals.
@@ -59,8 +60,6 @@ pub(super) async fn drive(
 ) -> Result<PrepareTotals, RunError> {
     let keys = KeyGate::new();
     let mut tasks = JoinSet::new();
-    // Several events taken at a time: a full channel (the network slower than preparing) then
-    // wakes the prepare thread once per several batches, not once per batch.
     let mut events = Vec::with_capacity(EVENTS_AT_ONCE);
     while prepared.events.recv_many(&mut events, EVENTS_AT_ONCE).await > 0 {
         for event in events.drain(..) {

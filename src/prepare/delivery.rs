@@ -3,9 +3,8 @@
 //! what it decides depends on the rows before (the batcher's per-key order, the filter's keys).
 //! Also the words it speaks: the events sent ([`Prepared`]), the filter's verdicts, the counts.
 
-use tokio::sync::mpsc;
-
 use super::batch::{Batch, Batcher, DEFAULT_MAX_OPEN};
+use super::events;
 use super::row::{Input, Rejection};
 
 /// What the preparing thread sends.
@@ -67,7 +66,9 @@ pub(super) struct Delivery<'a> {
     batcher: Batcher,
     ready: Vec<Batch>,
     filter: Option<&'a mut Box<dyn RowFilter>>,
-    tx: &'a mpsc::Sender<Prepared>,
+    tx: &'a events::Sender,
+    /// Events of the chunk being delivered, sent together at its end.
+    bundle: Vec<Prepared>,
     /// Once the receiver is gone nobody listens: the reader stops, rows still count.
     listening: bool,
     unchanged: u64,
@@ -79,13 +80,14 @@ impl<'a> Delivery<'a> {
     pub(super) fn new(
         batch_size: usize,
         filter: Option<&'a mut Box<dyn RowFilter>>,
-        tx: &'a mpsc::Sender<Prepared>,
+        tx: &'a events::Sender,
     ) -> Delivery<'a> {
         Delivery {
             batcher: Batcher::new(batch_size, DEFAULT_MAX_OPEN),
             ready: Vec::new(),
             filter,
             tx,
+            bundle: Vec::new(),
             listening: true,
             unchanged: 0,
             totals: PrepareTotals::default(),
@@ -98,16 +100,29 @@ impl<'a> Delivery<'a> {
     }
 
     fn send(&mut self, event: Prepared) {
-        if self.listening && self.tx.blocking_send(event).is_err() {
+        if self.listening {
+            self.bundle.push(event);
+        }
+    }
+
+    /// Sends the events gathered since the last time, if any.
+    fn flush(&mut self) {
+        if self.bundle.is_empty() {
+            return;
+        }
+        let bundle = std::mem::take(&mut self.bundle);
+        if self.tx.blocking_send(bundle).is_err() {
             self.listening = false;
         }
     }
 
-    /// Delivers a chunk of prepared rows, in order.
+    /// Delivers a chunk of prepared rows, in order; their events are sent together at the end.
     pub(super) fn deliver(&mut self, chunk: Vec<Mapped>) {
         for mapped in chunk {
             self.one(mapped);
         }
+        self.send_ready();
+        self.flush();
     }
 
     fn one(&mut self, (prepared, key): Mapped) {
@@ -141,7 +156,6 @@ impl<'a> Delivery<'a> {
                 self.send(Prepared::Rejected(rejection));
             }
         }
-        self.send_ready();
     }
 
     fn send_ready(&mut self) {
@@ -162,6 +176,7 @@ impl<'a> Delivery<'a> {
         if self.unchanged > 0 {
             self.send(Prepared::Unchanged(self.unchanged));
         }
+        self.flush();
         self.totals
     }
 }

@@ -32,6 +32,7 @@ pub mod batch;
 pub mod check;
 mod delivery;
 pub mod encode;
+pub mod events;
 pub mod fields;
 mod json;
 pub mod links;

@@ -1,35 +1,35 @@
 //! The prepare thread: source → mapping → validation → batcher off the async runtime, sending
 //! [`Prepared`] events into a bounded channel so back-pressure from the consumer reaches the reader.
 //!
-//! Rows go a chunk at a time through three stages that overlap: on the job's worker pool
-//! (`workers`) one chunk is read while the one before is mapped and validated by every worker,
-//! and on this thread the one before that is delivered, in file order, through the `[sync]` filter
-//! and the batcher (`delivery`). Output is the same whatever the number of workers.
+//! Rows go a chunk at a time: this thread reads a chunk and hands it to a worker of the job's pool
+//! (`workers`) to map and validate, keeping a chunk in flight per worker and one more, and
+//! delivers the chunks as they come back, in file order, through the `[sync]` filter and the
+//! batcher (`delivery`); a chunk's events reach the consumer together (`events`). Output is the
+//! same whatever the number of workers.
 //!
 //! Conservation: every row read ends exactly once as a batch input, a rejection, or a skipped row
 //! (`rows_read == inputs + rejected + rows_skipped`), also when reading stops early.
 
+use std::collections::BTreeMap;
 use std::num::NonZeroUsize;
-use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc as std_mpsc;
+use std::thread;
 
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 
-use super::delivery::{Delivery, Mapped, PrepareTotals, Prepared, RowFilter};
+use super::delivery::{Delivery, Mapped, PrepareTotals, RowFilter};
+use super::events::{self, Events};
 use super::mapping::{Mapper, MappingError};
 use super::row::{Input, Rejection, SourceRow};
 use super::rules::RulesReport;
 use super::source::{self, Extent, Source, SourceError};
 use super::validate::{ValidateError, Validator};
-use super::workers::{CHUNK_BYTES, CHUNK_ROWS, Workers, map_in_order};
+use super::workers::{CHUNK_BYTES, CHUNK_ROWS, Workers};
 use crate::config::Pipeline;
 use crate::portal::schema::ObjectSchema;
-
-/// Events per channel: enough to keep the consumer busy (four times the default concurrency of 4),
-/// small enough to keep memory flat: 16 batches are ≈ 1,600 rows, which with the chunks being
-/// prepared are most of the rows a run holds (≈ 1 KB each).
-pub const EVENT_CAPACITY: usize = 16;
 
 /// How a run prepares.
 pub struct PrepareOptions {
@@ -70,7 +70,7 @@ pub struct PrepareHandle {
     /// Which property validation rules are checked here, and which are left to the portal.
     pub rules: RulesReport,
     /// Batches and rejections, in order.
-    pub events: mpsc::Receiver<Prepared>,
+    pub events: Events,
     /// Resolves once the thread is done (after the last event was sent).
     pub done: oneshot::Receiver<PrepareOutcome>,
 }
@@ -192,7 +192,7 @@ impl Opened {
         let extent = Arc::clone(source.extent());
         let rules = preparer.validator.rules_report().clone();
         let mut options = options;
-        let (tx, events) = mpsc::channel(EVENT_CAPACITY);
+        let (tx, events) = events::channel();
         let (done_tx, done) = oneshot::channel();
         std::thread::Builder::new()
             .name("etl-prepare".into())
@@ -226,16 +226,22 @@ impl Opened {
     }
 }
 
-/// The loop of the prepare thread: chunk k+1 is read and chunk k mapped on the worker pool while
-/// the prepare thread itself delivers chunk k−1. Delivering waits whenever the channel is full (the
-/// network is slower than preparing); on its own thread that wait never holds a worker.
+/// The loop of the prepare thread: it reads chunks and hands each whole to a worker to map and
+/// validate, and delivers the mapped chunks in file order as they come back, while the workers go
+/// on with the next ones. No stage waits for the others at a chunk's end: with chunks in flight on
+/// every worker, the pool stays busy while this thread reads and delivers (a step in lockstep,
+/// every stage waiting for the slowest at each chunk, kept two cores 1.6 busy). A chunk stays on
+/// the worker that maps it, so its rows are mapped where they are in cache.
+///
+/// Delivering waits whenever the channel is full (the network is slower than preparing); on its
+/// own thread that wait never holds a worker.
 fn run(
     workers: &Workers,
     source: &mut Source,
     preparer: &Preparer,
     batch_size: usize,
     options: &mut PrepareOptions,
-    tx: &mpsc::Sender<Prepared>,
+    tx: &events::Sender,
 ) -> PrepareOutcome {
     let PrepareOptions { skip, stop, filter } = options;
     let keyed = filter.is_some();
@@ -247,26 +253,45 @@ fn run(
         ended: false,
     };
     let mut delivery = Delivery::new(batch_size, filter.as_mut(), tx);
-    let mut read = reading.chunk();
-    let mut mapped: Vec<Mapped> = Vec::new();
-    while !(read.is_empty() && mapped.is_empty()) {
-        if !delivery.listening() {
-            reading.ended = true;
+    // Enough to keep every worker busy while one chunk waits to be delivered, few enough that
+    // memory stays a few chunks whatever the file.
+    let most_in_flight = workers.threads() + 1;
+    let (done_tx, done_rx) = std_mpsc::channel::<(u64, thread::Result<Vec<Mapped>>)>();
+    workers.scope(|scope| {
+        let mut in_order = InOrder::default();
+        loop {
+            if !delivery.listening() {
+                reading.ended = true;
+            }
+            while in_order.in_flight() < most_in_flight {
+                let chunk = reading.chunk();
+                if chunk.is_empty() {
+                    break;
+                }
+                let seq = in_order.sent();
+                let done_tx = done_tx.clone();
+                scope.spawn(move |_| {
+                    let mapped = catch_unwind(AssertUnwindSafe(|| {
+                        chunk
+                            .into_iter()
+                            .map(|item| preparer.prepare_read(item, keyed))
+                            .collect()
+                    }));
+                    // The receiver outlives the scope: a send fails only once nothing waits.
+                    let _ = done_tx.send((seq, mapped));
+                });
+            }
+            if in_order.in_flight() == 0 {
+                break;
+            }
+            let (seq, mapped) = done_rx.recv().expect("the loop holds a sender");
+            // A worker's panic ends preparing as a panic of this thread (reported as such).
+            let mapped = mapped.unwrap_or_else(|panic| resume_unwind(panic));
+            for chunk in in_order.arrived(seq, mapped) {
+                delivery.deliver(chunk);
+            }
         }
-        let to_map = std::mem::take(&mut read);
-        let to_deliver = std::mem::take(&mut mapped);
-        let mut prepared = None;
-        workers.scope(|scope| {
-            scope.spawn(|_| {
-                prepared = Some(rayon::join(
-                    || reading.chunk(),
-                    || map_in_order(to_map, |item| preparer.prepare_read(item, keyed)),
-                ));
-            });
-            delivery.deliver(to_deliver);
-        });
-        (read, mapped) = prepared.expect("the scope ends after its task");
-    }
+    });
     let delivered = delivery.finish();
     let read = reading.totals;
     PrepareOutcome {
@@ -277,6 +302,42 @@ fn run(
             ..delivered
         },
         error: reading.source.take_error().map(PrepareError::from),
+    }
+}
+
+/// Chunks put back in file order: numbered as sent to the workers, handed on once every chunk
+/// before them has been.
+#[derive(Default)]
+struct InOrder {
+    /// Chunks sent.
+    sent: u64,
+    /// The number of the next chunk to hand on.
+    next: u64,
+    /// Chunks back before their turn, by number.
+    waiting: BTreeMap<u64, Vec<Mapped>>,
+}
+
+impl InOrder {
+    /// The number of the chunk about to be sent.
+    fn sent(&mut self) -> u64 {
+        self.sent += 1;
+        self.sent - 1
+    }
+
+    /// Chunks sent and not yet handed on.
+    fn in_flight(&self) -> usize {
+        (self.sent - self.next) as usize
+    }
+
+    /// Chunk `seq` is back: the chunks now in turn, in order.
+    fn arrived(&mut self, seq: u64, mapped: Vec<Mapped>) -> Vec<Vec<Mapped>> {
+        self.waiting.insert(seq, mapped);
+        let mut ready = Vec::new();
+        while let Some(chunk) = self.waiting.remove(&self.next) {
+            ready.push(chunk);
+            self.next += 1;
+        }
+        ready
     }
 }
 
@@ -330,6 +391,7 @@ mod tests {
 
     use super::*;
     use crate::config::SourceSpec;
+    use crate::prepare::row::{Fields, RejectStatus};
 
     /// The chunk sizes `Reading` gives for a CSV of `rows` rows with a `width`-byte field, skipping
     /// the rows `skip` names.
@@ -362,6 +424,38 @@ mod tests {
         }
         assert_eq!(reading.totals.rows_read, rows as u64);
         sizes
+    }
+
+    #[test]
+    fn chunks_are_handed_on_in_the_order_they_were_sent_whatever_order_they_come_back() {
+        let chunk = |row: u64| {
+            let rejection = Rejection {
+                row,
+                origin: None,
+                fields: Fields::default(),
+                status: RejectStatus::Invalid,
+                category: String::new(),
+                message: String::new(),
+            };
+            vec![(Err(rejection), None)]
+        };
+        let rows = |chunks: Vec<Vec<Mapped>>| -> Vec<u64> {
+            chunks
+                .iter()
+                .flatten()
+                .map(|(mapped, _)| mapped.as_ref().unwrap_err().row)
+                .collect()
+        };
+        let mut in_order = InOrder::default();
+        let sent: Vec<u64> = (0..4).map(|_| in_order.sent()).collect();
+        assert_eq!(sent, [0, 1, 2, 3]);
+        assert_eq!(in_order.in_flight(), 4);
+        assert_eq!(rows(in_order.arrived(2, chunk(2))), [] as [u64; 0]);
+        assert_eq!(rows(in_order.arrived(0, chunk(0))), [0]);
+        assert_eq!(rows(in_order.arrived(3, chunk(3))), [] as [u64; 0]);
+        assert_eq!(in_order.in_flight(), 3);
+        assert_eq!(rows(in_order.arrived(1, chunk(1))), [1, 2, 3]);
+        assert_eq!(in_order.in_flight(), 0);
     }
 
     #[test]

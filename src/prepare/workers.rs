@@ -1,16 +1,15 @@
 //! The prepare workers: a rayon pool of `[source] prepare_threads` threads (one per core by
-//! default) that maps and validates rows a chunk at a time, each chunk handed back in file order.
+//! default) that maps and validates rows, a whole chunk per task (the prepare thread puts the
+//! chunks back in file order).
 //!
 //! The pool is the job's own, not rayon's global one, so the count the user set is the count used
 //! and nothing else in the process competes for it.
 
 use std::num::NonZeroUsize;
 
-use rayon::prelude::*;
-
-/// Rows per chunk, at most: enough that handing a chunk to the pool costs little per row, and that
-/// the workers seldom meet at a chunk's end. Measured (`cargo bench --bench prepare`, two workers):
-/// 1,024 rows 75 ms a pass, 2,048 and 4,096 both 67 ms.
+/// Rows per chunk, at most: enough that handing a chunk to the pool costs little per row.
+/// Measured (`cargo bench --bench prepare`, two workers, chunks in lockstep): 1,024 rows 75 ms a
+/// pass, 2,048 and 4,096 both 67 ms.
 pub const CHUNK_ROWS: usize = 2048;
 
 /// The fields' bytes a chunk holds, at most: the chunks in flight (one being read, one being
@@ -19,9 +18,6 @@ pub const CHUNK_ROWS: usize = 2048;
 /// note ends sooner (measured: 2,048 rows of a 256-byte note a chunk took the large Parquet object
 /// test's peak from 62 to 64.8 MB, at its 64 MiB bound).
 pub const CHUNK_BYTES: usize = 256 * 1024;
-
-/// Rows one task of the pool takes at least: splitting finer costs more than it spreads.
-const MIN_ROWS_PER_TASK: usize = 64;
 
 /// The threads that prepare rows.
 pub struct Workers {
@@ -53,34 +49,17 @@ impl Workers {
     }
 }
 
-/// `f` over `items`, results in the items' order; spread over the current pool's threads when it
-/// has more than one (one thread: a plain loop, no task overhead).
-pub fn map_in_order<T: Send, U: Send>(items: Vec<T>, f: impl Fn(T) -> U + Sync + Send) -> Vec<U> {
-    if rayon::current_num_threads() > 1 {
-        items
-            .into_par_iter()
-            .with_min_len(MIN_ROWS_PER_TASK)
-            .map(f)
-            .collect()
-    } else {
-        items.into_iter().map(f).collect()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn results_keep_the_order_of_the_items_whatever_the_threads() {
-        let items: Vec<u64> = (0..10_000).collect();
-        let expected: Vec<u64> = items.iter().map(|i| i * 3).collect();
+    fn the_pool_has_the_threads_asked_for_and_one_per_core_by_default() {
         for threads in [1, 2, 4] {
             let workers = Workers::new(NonZeroUsize::new(threads)).unwrap();
             assert_eq!(workers.threads(), threads);
-            let mut got = Vec::new();
-            workers.scope(|scope| scope.spawn(|_| got = map_in_order(items.clone(), |i| i * 3)));
-            assert_eq!(got, expected, "{threads} threads");
         }
+        let cores = std::thread::available_parallelism().map_or(1, NonZeroUsize::get);
+        assert_eq!(Workers::new(None).unwrap().threads(), cores);
     }
 }
