@@ -11,8 +11,9 @@ use tokio::sync::mpsc;
 use super::delivery::Prepared;
 
 /// Bundles the channel holds: with the one the consumer is taking events from and the one being
-/// delivered, about three chunks' events are in flight (≈ 6,000 rows), enough to keep a
-/// consumer busy while the next chunk is delivered.
+/// delivered, about three chunks' events are in flight (≈ 3,000 rows), enough to keep a consumer
+/// busy while the next chunk is delivered. Smaller bundles (a flush every 5, 8 or 10 batches)
+/// lost the whole gain: the all-cores prepare pass took 64.6–65.8 ms against 57.7–58.0.
 const BUNDLES_IN_CHANNEL: usize = 1;
 
 /// The sending end: one bundle per delivered chunk, never an empty one.

@@ -7,17 +7,18 @@
 
 use std::num::NonZeroUsize;
 
-/// Rows per chunk, at most: enough that handing a chunk to the pool costs little per row.
-/// Measured (`cargo bench --bench prepare`, two workers, chunks in lockstep): 1,024 rows 75 ms a
-/// pass, 2,048 and 4,096 both 67 ms.
-pub const CHUNK_ROWS: usize = 2048;
+/// Rows per chunk, at most: enough that handing a chunk to a worker, and its events to the
+/// consumer, costs little per row; few enough that the chunks and events in flight stay small.
+/// Measured (`cargo bench --bench prepare`, two workers, chunks streamed): 1,024 rows 57.0 ms a
+/// pass, 2,048 rows 55.3–55.8 ms, but `etl run` of 200k rows then peaked at 51–62 MB against
+/// 44–45 MB (about six chunks' rows are in flight when the network is the slower side).
+pub const CHUNK_ROWS: usize = 1024;
 
-/// The fields' bytes a chunk holds, at most: the chunks in flight (one being read, one being
-/// mapped, one being batched) hold a few MB whatever the width of the rows. A chunk of the
-/// bench's 10-column rows (≈ 130 bytes each) ends near [`CHUNK_ROWS`]; one of rows with a long
-/// note ends sooner (measured: 2,048 rows of a 256-byte note a chunk took the large Parquet object
-/// test's peak from 62 to 64.8 MB, at its 64 MiB bound).
-pub const CHUNK_BYTES: usize = 256 * 1024;
+/// The fields' bytes a chunk holds, at most: the chunks in flight hold a few MB whatever the width
+/// of the rows. A chunk of the bench's 10-column rows (≈ 130 bytes each) ends near
+/// [`CHUNK_ROWS`]; one of rows with a long note ends sooner (measured: 2,048 rows of a 256-byte
+/// note a chunk took the large Parquet object test's peak from 62 to 64.8 MB, at its 64 MiB bound).
+pub const CHUNK_BYTES: usize = 128 * 1024;
 
 /// The threads that prepare rows.
 pub struct Workers {
