@@ -1,20 +1,11 @@
 //! The sequential tail of the prepare thread: prepared rows, in file order, through the `[sync]`
 //! filter and the batcher into the bounded channel. It stays on one thread, row after row, because
 //! what it decides depends on the rows before (the batcher's per-key order, the filter's keys).
-//! Also the words it speaks: the events sent ([`Prepared`]), the filter's verdicts, the counts.
+//! Also the words it speaks: the filter's verdicts, the counts.
 
 use super::batch::{Batch, Batcher, DEFAULT_MAX_OPEN};
-use super::events;
+use super::events::{self, Prepared};
 use super::row::{Input, Rejection};
-
-/// What the preparing thread sends.
-#[derive(Debug)]
-pub enum Prepared {
-    Batch(Batch),
-    Rejected(Rejection),
-    /// Rows a `[sync]` filter found unchanged since they were last accepted: nothing to send.
-    Unchanged(u64),
-}
 
 /// What a [`RowFilter`] makes of a valid row.
 // An input is large (its field ends and values held inline) and boxing it would cost each row the

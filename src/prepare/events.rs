@@ -1,5 +1,5 @@
-//! The prepare thread's events as its consumer receives them: sent a delivered chunk's worth at a
-//! time, received one at a time.
+//! The prepare thread's events ([`Prepared`]) as its consumer receives them: sent a delivered
+//! chunk's worth at a time, received one at a time.
 //!
 //! Sending each batch and rejection on its own woke the consumer for nearly every event (it is
 //! faster than preparing, so it waits on an empty channel), and with every core busy each wake-up
@@ -8,7 +8,17 @@
 
 use tokio::sync::mpsc;
 
-use super::delivery::Prepared;
+use super::batch::Batch;
+use super::row::Rejection;
+
+/// What the preparing thread sends.
+#[derive(Debug)]
+pub enum Prepared {
+    Batch(Batch),
+    Rejected(Rejection),
+    /// Rows a `[sync]` filter found unchanged since they were last accepted: nothing to send.
+    Unchanged(u64),
+}
 
 /// Bundles the channel holds: with the one the consumer is taking events from and the one being
 /// delivered, about three chunks' events are in flight (≈ 3,000 rows), enough to keep a consumer
