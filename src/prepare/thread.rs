@@ -268,7 +268,7 @@ fn run(
                 if chunk.is_empty() {
                     break;
                 }
-                let seq = in_order.sent();
+                let seq = in_order.number_next();
                 let done_tx = done_tx.clone();
                 scope.spawn(move |_| {
                     let mapped = catch_unwind(AssertUnwindSafe(|| {
@@ -319,7 +319,7 @@ struct InOrder {
 
 impl InOrder {
     /// The number of the chunk about to be sent.
-    fn sent(&mut self) -> u64 {
+    fn number_next(&mut self) -> u64 {
         self.sent += 1;
         self.sent - 1
     }
@@ -447,7 +447,7 @@ mod tests {
                 .collect()
         };
         let mut in_order = InOrder::default();
-        let sent: Vec<u64> = (0..4).map(|_| in_order.sent()).collect();
+        let sent: Vec<u64> = (0..4).map(|_| in_order.number_next()).collect();
         assert_eq!(sent, [0, 1, 2, 3]);
         assert_eq!(in_order.in_flight(), 4);
         assert_eq!(rows(in_order.arrived(2, chunk(2))), [] as [u64; 0]);
