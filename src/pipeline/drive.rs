@@ -46,10 +46,6 @@ pub(super) async fn rows_left(
     Ok(counted.map_err(PrepareError::from)?)
 }
 
-/// Events taken at a time (the prepare thread sends a chunk's events together, so taking them does
-/// not wake it per event whatever this is).
-const EVENTS_AT_ONCE: usize = 4;
-
 /// Feeds prepared batches to the dispatcher: one task per batch, each holding a concurrency
 /// slot and its keys. Returns the prepare thread's totals.
 pub(super) async fn drive(
@@ -60,11 +56,10 @@ pub(super) async fn drive(
 ) -> Result<PrepareTotals, RunError> {
     let keys = KeyGate::new();
     let mut tasks = JoinSet::new();
-    let mut events = Vec::with_capacity(EVENTS_AT_ONCE);
-    while prepared.events.recv_many(&mut events, EVENTS_AT_ONCE).await > 0 {
-        for event in events.drain(..) {
-            feed(event, &mut tasks, &keys, dispatcher, outcomes, stop_reading).await;
-        }
+    // The prepare thread sends a chunk's events together: taking them one at a time wakes it once
+    // per chunk, not per event.
+    while let Some(event) = prepared.events.recv().await {
+        feed(event, &mut tasks, &keys, dispatcher, outcomes, stop_reading).await;
     }
     while let Some(done) = tasks.join_next().await {
         done.expect("a batch task panicked");

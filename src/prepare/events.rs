@@ -68,20 +68,6 @@ impl Events {
             self.held = self.rx.blocking_recv()?.into_iter();
         }
     }
-
-    /// Appends up to `limit` (≥ 1) events to `buffer`, waiting only when none is at hand; returns
-    /// how many, 0 once the last was sent.
-    pub async fn recv_many(&mut self, buffer: &mut Vec<Prepared>, limit: usize) -> usize {
-        while self.held.len() == 0 {
-            match self.rx.recv().await {
-                Some(bundle) => self.held = bundle.into_iter(),
-                None => return 0,
-            }
-        }
-        let taken = limit.max(1).min(self.held.len());
-        buffer.extend(self.held.by_ref().take(taken));
-        taken
-    }
 }
 
 #[cfg(test)]
@@ -98,12 +84,8 @@ mod tests {
             }
         });
         let mut got = Vec::new();
-        let mut buffer = Vec::new();
-        assert_eq!(events.recv_many(&mut buffer, 2).await, 2);
-        got.append(&mut buffer);
-        got.push(events.recv().await.unwrap());
-        while events.recv_many(&mut buffer, 4).await > 0 {
-            got.append(&mut buffer);
+        while let Some(event) = events.recv().await {
+            got.push(event);
         }
         assert!(events.recv().await.is_none());
         sender.await.unwrap();

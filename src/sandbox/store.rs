@@ -147,9 +147,8 @@ impl Table {
             );
         }
         derive(&mut self.unique, ty, &mut record, None, now);
-        let built = std::mem::take(&mut record.values);
-        record.values = built.sealed_copy();
-        self.scratch = built;
+        let sealed = record.values.sealed_copy();
+        self.scratch = std::mem::replace(&mut record.values, sealed);
         self.scratch.clear();
         self.live += 1;
         self.records.insert(record)
