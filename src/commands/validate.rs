@@ -240,7 +240,7 @@ async fn check_against(
                     full: false,
                     can_verify: true,
                 },
-            );
+            )?;
             let seen = filter.seen();
             (Some(Box::new(filter) as Box<dyn RowFilter>), seen)
         }

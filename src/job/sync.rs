@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 
 use xxhash_rust::xxh3::xxh3_64;
 
-use super::state::{Entry, State, StateError};
+use super::state::{Entry, Snapshot, State, StateError};
 use crate::config::Operation;
 use crate::config::sync::{SyncMode, SyncSpec};
 use crate::prepare::row::{Input, RejectStatus, Rejection, row_label};
@@ -40,7 +40,7 @@ impl Seen {
 
 /// Decides, row by row, what a sync run sends.
 pub struct SyncFilter {
-    state: Option<State>,
+    state: Option<Snapshot>,
     mode: SyncMode,
     /// The pipeline's operation (`create` becomes create-or-update).
     operation: Operation,
@@ -62,15 +62,16 @@ pub struct FilterOptions {
 }
 
 impl SyncFilter {
-    /// A filter reading `state` (its own connection: it runs on the prepare thread).
+    /// A filter reading `state` (its own connection: it runs on the prepare thread), as it stands
+    /// when the first row is looked up.
     pub fn new(
         spec: &SyncSpec,
         operation: Operation,
         state: Option<State>,
         options: FilterOptions,
-    ) -> SyncFilter {
-        SyncFilter {
-            state,
+    ) -> Result<SyncFilter, StateError> {
+        Ok(SyncFilter {
+            state: state.map(State::snapshot).transpose()?,
             mode: spec.mode,
             operation,
             full: options.full,
@@ -80,7 +81,7 @@ impl SyncFilter {
                 .mirror_deletes
                 .then(|| Arc::new(Mutex::new(Seen::default()))),
             failure: Arc::new(Mutex::new(None)),
-        }
+        })
     }
 
     /// Where the keys seen go (when deletes are mirrored).

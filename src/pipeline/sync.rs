@@ -59,7 +59,7 @@ impl SyncRun {
                 full,
                 can_verify: spec.verify_property.is_some(),
             },
-        );
+        )?;
         self.seen = filter.seen();
         self.failure = Some(filter.failure());
         Ok(Box::new(filter))
