@@ -98,12 +98,13 @@ impl State {
         if !path.exists() {
             return Ok(None);
         }
-        let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE).map_err(
-            |source| StateError {
-                path: path.to_path_buf(),
-                source,
-            },
-        )?;
+        // No mutex of SQLite's own: a connection is one thread's at a time (rusqlite's `Send`,
+        // not `Sync`), and its locking took a lock per column read.
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(path, flags).map_err(|source| StateError {
+            path: path.to_path_buf(),
+            source,
+        })?;
         Ok(Some(State {
             path: path.to_path_buf(),
             conn,
@@ -216,7 +217,7 @@ impl State {
     pub fn snapshot(self) -> Result<Snapshot, StateError> {
         // Deferred: the snapshot is taken by the first lookup.
         self.conn
-            .execute_batch("BEGIN DEFERRED")
+            .execute_batch("PRAGMA mmap_size = 1073741824; BEGIN DEFERRED")
             .map_err(|e| self.error(e))?;
         Ok(Snapshot { state: self })
     }
@@ -242,6 +243,21 @@ impl Snapshot {
     /// What the state knew of `key` when the snapshot was taken.
     pub fn lookup(&self, key: &str) -> Result<Option<Known>, StateError> {
         self.state.lookup(key)
+    }
+
+    /// The hash of the values last accepted for `key`; `None` when the key is unknown or in
+    /// doubt. A [`Snapshot::lookup`] without the record id, for a test of every row.
+    pub fn accepted_hash(&self, key: &str) -> Result<Option<u64>, StateError> {
+        let state = &self.state;
+        let mut query = state
+            .conn
+            .prepare_cached("SELECT hash FROM records WHERE key = ?1 AND in_doubt = 0")
+            .map_err(|e| state.error(e))?;
+        query
+            .query_row(params![key], |row| row.get::<_, Option<i64>>(0))
+            .optional()
+            .map(|hash| hash.flatten().map(|h| h as u64))
+            .map_err(|e| state.error(e))
     }
 }
 

@@ -8,15 +8,16 @@
 //! dead-lettered `AMBIGUOUS` when nothing can look it up): never created blindly.
 
 use std::collections::HashSet;
-use std::sync::{Arc, Mutex};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use xxhash_rust::xxh3::xxh3_64;
 
-use super::state::{Entry, Snapshot, State, StateError};
+use super::state::{Entry, Known, Snapshot, State, StateError};
 use crate::config::Operation;
 use crate::config::sync::{SyncMode, SyncSpec};
-use crate::prepare::row::{Input, RejectStatus, Rejection, row_label};
-use crate::prepare::{RowFilter, Sorted};
+use crate::prepare::row::{Input, RejectStatus, Rejection, SyncRow, row_label};
+use crate::prepare::{Judge, RowFilter, Screen, Sorted};
 
 /// The keys a run's source holds, as hashes (8 bytes a row), kept for mirrored deletes.
 #[derive(Debug, Default)]
@@ -53,6 +54,8 @@ pub struct SyncFilter {
     seen: Option<Arc<Mutex<Seen>>>,
     /// The first state error; the run stops on it (after the prepare thread ends).
     failure: Arc<Mutex<Option<StateError>>>,
+    /// Unchanged rows found by the prepare workers (`mode = "changes"`, a state to compare with).
+    screen: Option<Arc<UnchangedScreen>>,
 }
 
 /// What a run tells the filter.
@@ -70,6 +73,16 @@ impl SyncFilter {
         state: Option<State>,
         options: FilterOptions,
     ) -> Result<SyncFilter, StateError> {
+        let failure = Arc::new(Mutex::new(None));
+        let skips =
+            spec.mode == SyncMode::Changes && !options.full && operation != Operation::Archive;
+        let screen = (skips && state.is_some()).then(|| {
+            Arc::new(UnchangedScreen {
+                path: spec.state.clone(),
+                snapshots: Mutex::new(Vec::new()),
+                failure: Arc::clone(&failure),
+            })
+        });
         Ok(SyncFilter {
             state: state.map(State::snapshot).transpose()?,
             mode: spec.mode,
@@ -80,7 +93,8 @@ impl SyncFilter {
             seen: spec
                 .mirror_deletes
                 .then(|| Arc::new(Mutex::new(Seen::default()))),
-            failure: Arc::new(Mutex::new(None)),
+            failure,
+            screen,
         })
     }
 
@@ -94,17 +108,92 @@ impl SyncFilter {
         Arc::clone(&self.failure)
     }
 
-    fn lookup(&mut self, key: &str) -> Option<super::state::Known> {
+    fn lookup(&mut self, key: &str) -> Option<Known> {
         let state = self.state.as_ref()?;
-        match state.lookup(key) {
-            Ok(known) => known,
-            Err(err) => {
-                self.failure
-                    .lock()
-                    .expect("failure lock poisoned")
-                    .get_or_insert(err);
-                None
-            }
+        state
+            .lookup(key)
+            .unwrap_or_else(|err| keep_first(&self.failure, err))
+    }
+}
+
+/// Keeps `err` in `failure` unless an earlier error is there (the run stops on the first one);
+/// what failed reads as nothing known.
+fn keep_first<T>(failure: &Mutex<Option<StateError>>, err: StateError) -> Option<T> {
+    failure
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .get_or_insert(err);
+    None
+}
+
+/// Whether a row's values are the ones last accepted for its key (a create in doubt never is).
+fn unchanged(known: Option<&Known>, sync: &SyncRow) -> bool {
+    known.is_some_and(|k| !k.in_doubt && k.hash == Some(sync.hash))
+}
+
+/// The prepare workers' test for unchanged rows: a state lookup per row, which needs nothing from
+/// the rows before (the state changes only between runs). Each chunk borrows a snapshot of the
+/// state of its own, so the workers look up side by side (one SQLite connection is one thread's
+/// at a time); snapshots are opened as chunks first need them, at most one per worker, and kept.
+struct UnchangedScreen {
+    path: PathBuf,
+    snapshots: Mutex<Vec<Snapshot>>,
+    failure: Arc<Mutex<Option<StateError>>>,
+}
+
+impl UnchangedScreen {
+    fn take(&self) -> Option<Snapshot> {
+        let kept = self
+            .snapshots
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop();
+        if kept.is_some() {
+            return kept;
+        }
+        State::read(&self.path)
+            .and_then(|state| state.map(State::snapshot).transpose())
+            .unwrap_or_else(|err| keep_first(&self.failure, err))
+    }
+}
+
+impl Screen for UnchangedScreen {
+    fn judge(&self) -> Box<dyn Judge + '_> {
+        Box::new(ChunkJudge {
+            screen: self,
+            snapshot: self.take(),
+        })
+    }
+}
+
+/// One chunk's look at the state; gives its snapshot back when the chunk is done.
+struct ChunkJudge<'a> {
+    screen: &'a UnchangedScreen,
+    /// `None` when no snapshot could be opened: then no row is found unchanged here (the filter
+    /// looks each up again, and the error stops the run).
+    snapshot: Option<Snapshot>,
+}
+
+impl Judge for ChunkJudge<'_> {
+    fn unchanged(&mut self, input: &Input) -> bool {
+        let (Some(snapshot), Some(sync)) = (&self.snapshot, &input.sync) else {
+            return false;
+        };
+        let accepted = snapshot
+            .accepted_hash(&sync.key)
+            .unwrap_or_else(|err| keep_first(&self.screen.failure, err));
+        accepted == Some(sync.hash)
+    }
+}
+
+impl Drop for ChunkJudge<'_> {
+    fn drop(&mut self) {
+        if let Some(snapshot) = self.snapshot.take() {
+            self.screen
+                .snapshots
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(snapshot);
         }
     }
 }
@@ -118,10 +207,7 @@ impl RowFilter for SyncFilter {
             return Sorted::Send(input);
         }
         let known = self.lookup(&sync.key);
-        let unchanged = known
-            .as_ref()
-            .is_some_and(|k| !k.in_doubt && k.hash == Some(sync.hash));
-        if unchanged && self.mode == SyncMode::Changes && !self.full {
+        if unchanged(known.as_ref(), &sync) && self.mode == SyncMode::Changes && !self.full {
             return Sorted::Unchanged;
         }
         if self.operation != Operation::Create {
@@ -150,6 +236,10 @@ impl RowFilter for SyncFilter {
             }
         }
         Sorted::Send(input)
+    }
+
+    fn screen(&self) -> Option<Arc<dyn Screen>> {
+        self.screen.clone().map(|screen| screen as Arc<dyn Screen>)
     }
 
     fn seen(&mut self, key: Option<&str>) {

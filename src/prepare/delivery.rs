@@ -3,6 +3,8 @@
 //! what it decides depends on the rows before (the batcher's per-key order, the filter's keys).
 //! Also the words it speaks: the filter's verdicts, the counts.
 
+use std::sync::Arc;
+
 use super::batch::{Batch, Batcher, DEFAULT_MAX_OPEN};
 use super::events::{self, Prepared};
 use super::row::{Input, Rejection};
@@ -27,6 +29,26 @@ pub trait RowFilter: Send {
     fn sort(&mut self, input: Input) -> Sorted;
     /// A row's key, `None` when it has none that can be read (a ragged row, an empty key).
     fn seen(&mut self, key: Option<&str>);
+    /// The part of [`RowFilter::sort`] that depends on the row alone, for the prepare workers to
+    /// ask ahead of it, many rows at once and in any order; `None` when there is none.
+    fn screen(&self) -> Option<Arc<dyn Screen>> {
+        None
+    }
+}
+
+/// Which valid rows are [`Sorted::Unchanged`], found by the prepare workers where the rows are
+/// mapped: a verdict that needs nothing from the rows before (a `[sync]` state lookup), so the
+/// workers share it out, and an unchanged row is dropped where it was made. Rows it does not find
+/// unchanged still go through [`RowFilter::sort`], in order.
+pub trait Screen: Send + Sync {
+    /// The judge of one chunk's rows, on one worker.
+    fn judge(&self) -> Box<dyn Judge + '_>;
+}
+
+/// See [`Screen`].
+pub trait Judge {
+    /// Whether `input` is unchanged: then it is counted, and not sent nor shown to `sort`.
+    fn unchanged(&mut self, input: &Input) -> bool;
 }
 
 /// Counts at the end of preparing.
@@ -45,9 +67,29 @@ pub struct PrepareTotals {
     pub stopped: bool,
 }
 
-/// A row after mapping and validation: its input or rejection, and its `[sync]` key (only looked
-/// for when a filter wants it).
-pub(super) type Mapped = (Result<Input, Rejection>, Option<String>);
+/// A row after mapping and validation (and the filter's [`Screen`]), and its `[sync]` key (only
+/// looked for when a filter wants it).
+pub(super) type Mapped = (Checked, Option<String>);
+
+/// What the workers made of a row.
+// Large like `Sorted`, and as short-lived.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug)]
+pub(super) enum Checked {
+    Valid(Input),
+    /// Valid, and found unchanged by the filter's screen.
+    Unchanged,
+    Rejected(Rejection),
+}
+
+impl From<Result<Input, Rejection>> for Checked {
+    fn from(prepared: Result<Input, Rejection>) -> Checked {
+        match prepared {
+            Ok(input) => Checked::Valid(input),
+            Err(rejection) => Checked::Rejected(rejection),
+        }
+    }
+}
 
 /// Unchanged rows are told in bunches of this many (progress shows them; nothing else waits).
 const UNCHANGED_BUNCH: u64 = 4096;
@@ -116,13 +158,18 @@ impl<'a> Delivery<'a> {
         self.flush();
     }
 
-    fn one(&mut self, (prepared, key): Mapped) {
+    fn one(&mut self, (checked, key): Mapped) {
         let prepared = match &mut self.filter {
             Some(filter) => {
                 filter.seen(key.as_deref());
-                match prepared.map(|input| filter.sort(input)) {
-                    Ok(Sorted::Send(input)) => Ok(input),
-                    Ok(Sorted::Unchanged) => {
+                let sorted = match checked {
+                    Checked::Valid(input) => filter.sort(input),
+                    Checked::Unchanged => Sorted::Unchanged,
+                    Checked::Rejected(rejection) => Sorted::Reject(rejection),
+                };
+                match sorted {
+                    Sorted::Send(input) => Ok(input),
+                    Sorted::Unchanged => {
                         self.totals.unchanged += 1;
                         self.unchanged += 1;
                         if self.unchanged == UNCHANGED_BUNCH {
@@ -131,10 +178,14 @@ impl<'a> Delivery<'a> {
                         }
                         return;
                     }
-                    Ok(Sorted::Reject(rejection)) | Err(rejection) => Err(rejection),
+                    Sorted::Reject(rejection) => Err(rejection),
                 }
             }
-            None => prepared,
+            None => match checked {
+                Checked::Valid(input) => Ok(input),
+                Checked::Rejected(rejection) => Err(rejection),
+                Checked::Unchanged => unreachable!("only a filter's screen finds rows unchanged"),
+            },
         };
         match prepared {
             Ok(input) => {

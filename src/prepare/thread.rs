@@ -20,7 +20,7 @@ use std::thread;
 
 use tokio::sync::oneshot;
 
-use super::delivery::{Delivery, Mapped, PrepareTotals, RowFilter};
+use super::delivery::{Checked, Delivery, Judge, Mapped, PrepareTotals, RowFilter};
 use super::events::{self, Events};
 use super::mapping::{Mapper, MappingError};
 use super::row::{Input, Rejection, SourceRow};
@@ -119,15 +119,34 @@ impl Preparer {
     }
 
     /// [`Preparer::prepare`] of a row as read (an unreadable one stays rejected), with the row's
-    /// `[sync]` key also when the row is invalid, when `keyed` (a filter wants it).
-    fn prepare_read(&self, item: Result<SourceRow, Rejection>, keyed: bool) -> Mapped {
-        match item {
-            Ok(row) => self.prepare_keyed(row, keyed),
-            Err(rejection) => (Err(rejection), None),
-        }
+    /// `[sync]` key also when the row is invalid, when `keyed` (a filter wants it); a valid row
+    /// the filter's `judge` finds unchanged is dropped here, where it was made.
+    fn prepare_read(
+        &self,
+        item: Result<SourceRow, Rejection>,
+        keyed: bool,
+        judge: Option<&mut (dyn Judge + '_)>,
+    ) -> Mapped {
+        let row = match item {
+            Ok(row) => row,
+            Err(rejection) => return (Checked::Rejected(rejection), None),
+        };
+        let (prepared, key) = self.prepare_keyed(row, keyed);
+        let checked = match (prepared, judge) {
+            (Ok(input), Some(judge)) => match judge.unchanged(&input) {
+                true => Checked::Unchanged,
+                false => Checked::Valid(input),
+            },
+            (prepared, _) => Checked::from(prepared),
+        };
+        (checked, key)
     }
 
-    fn prepare_keyed(&self, row: SourceRow, keyed: bool) -> Mapped {
+    fn prepare_keyed(
+        &self,
+        row: SourceRow,
+        keyed: bool,
+    ) -> (Result<Input, Rejection>, Option<String>) {
         // Empty until a row breaks a rule: no allocation for a valid row.
         let mut violations = Vec::new();
         let properties = self.mapper.map(&row, &mut violations);
@@ -245,6 +264,8 @@ fn run(
 ) -> PrepareOutcome {
     let PrepareOptions { skip, stop, filter } = options;
     let keyed = filter.is_some();
+    let screen = filter.as_ref().and_then(|filter| filter.screen());
+    let screen = screen.as_deref();
     let mut reading = Reading {
         source,
         skip,
@@ -272,9 +293,10 @@ fn run(
                 let done_tx = done_tx.clone();
                 scope.spawn(move |_| {
                     let mapped = catch_unwind(AssertUnwindSafe(|| {
+                        let mut judge = screen.map(|screen| screen.judge());
                         chunk
                             .into_iter()
-                            .map(|item| preparer.prepare_read(item, keyed))
+                            .map(|item| preparer.prepare_read(item, keyed, judge.as_deref_mut()))
                             .collect()
                     }));
                     // The receiver outlives the scope: a send fails only once nothing waits.
@@ -437,13 +459,16 @@ mod tests {
                 category: String::new(),
                 message: String::new(),
             };
-            vec![(Err(rejection), None)]
+            vec![(Checked::Rejected(rejection), None)]
         };
         let rows = |chunks: Vec<Vec<Mapped>>| -> Vec<u64> {
             chunks
                 .iter()
                 .flatten()
-                .map(|(mapped, _)| mapped.as_ref().unwrap_err().row)
+                .map(|(checked, _)| match checked {
+                    Checked::Rejected(rejection) => rejection.row,
+                    other => panic!("{other:?}"),
+                })
                 .collect()
         };
         let mut in_order = InOrder::default();

@@ -7,8 +7,8 @@ use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex};
 
 use crate::support::engine::{
-    BatchKey, Input, ObjectSchema, PrepareOptions, PrepareTotals, Prepared, RowFilter, Sorted,
-    config, load, prepare,
+    BatchKey, Input, Judge, ObjectSchema, PrepareOptions, PrepareTotals, Prepared, RowFilter,
+    Screen, Sorted, config, load, prepare,
 };
 use crate::support::fixtures::{CONTACTS, Pipeline};
 use crate::support::workdir::Workdir;
@@ -135,34 +135,65 @@ fn four_workers_send_what_one_worker_sends() {
     }
 }
 
-/// A `[sync]` stand-in: records the keys it is shown, in order, and finds every 5th row unchanged.
+/// A `[sync]` stand-in: records the keys it is shown, in order, and finds every 5th row unchanged:
+/// in `sort`, or (`screened`) on the workers, ahead of `sort`, which then never sees those rows.
 struct Recording {
     seen: Arc<Mutex<Vec<Option<String>>>>,
+    screened: bool,
+}
+
+fn fifth(input: &Input) -> bool {
+    input.row.is_multiple_of(5)
 }
 
 impl RowFilter for Recording {
     fn sort(&mut self, input: Input) -> Sorted {
-        match input.row % 5 {
-            0 => Sorted::Unchanged,
-            _ => Sorted::Send(input),
+        assert!(
+            !(self.screened && fifth(&input)),
+            "row {} was found unchanged on a worker",
+            input.row
+        );
+        match fifth(&input) {
+            true => Sorted::Unchanged,
+            false => Sorted::Send(input),
         }
     }
 
     fn seen(&mut self, key: Option<&str>) {
         self.seen.lock().unwrap().push(key.map(String::from));
     }
+
+    fn screen(&self) -> Option<Arc<dyn Screen>> {
+        self.screened
+            .then(|| Arc::new(EveryFifth) as Arc<dyn Screen>)
+    }
+}
+
+struct EveryFifth;
+
+impl Screen for EveryFifth {
+    fn judge(&self) -> Box<dyn Judge + '_> {
+        Box::new(EveryFifth)
+    }
+}
+
+impl Judge for EveryFifth {
+    fn unchanged(&mut self, input: &Input) -> bool {
+        fifth(input)
+    }
 }
 
 #[test]
 fn a_filter_and_resume_see_the_same_rows_in_the_same_order_on_any_number_of_workers() {
     let d = Workdir::new();
-    let run = |threads: usize| {
+    let run = |threads: usize, screened: bool| {
         let seen = Arc::new(Mutex::new(Vec::new()));
         let options = PrepareOptions {
             // A resume that finished the first 1,500 rows and every 7th after.
             skip: Some(Box::new(|row| row <= 1_500 || row % 7 == 0)),
             filter: Some(Box::new(Recording {
                 seen: Arc::clone(&seen),
+                screened,
             })),
             ..PrepareOptions::default()
         };
@@ -170,8 +201,13 @@ fn a_filter_and_resume_see_the_same_rows_in_the_same_order_on_any_number_of_work
         let seen = std::mem::take(&mut *seen.lock().unwrap());
         (events, totals, seen)
     };
-    let (one, one_totals, one_seen) = run(1);
-    let (three, three_totals, three_seen) = run(3);
+    let (one, one_totals, one_seen) = run(1, false);
+    let (three, three_totals, three_seen) = run(3, false);
+    // Unchanged rows found on the workers instead: the same events, counts and keys seen.
+    let (screened, screened_totals, screened_seen) = run(3, true);
+    assert_eq!(screened_totals, one_totals);
+    assert_eq!(screened_seen, one_seen);
+    assert_eq!(screened, one);
     assert_eq!(one_totals, three_totals);
     let t = &three_totals;
     assert!(t.rows_skipped > 1_500 && t.unchanged > 0, "{t:?}");
