@@ -215,9 +215,13 @@ impl State {
 
     /// The state as it stands now, for many lookups: see [`Snapshot`].
     pub fn snapshot(self) -> Result<Snapshot, StateError> {
+        // Pages read from a mapping of the file, not copied by a read() each (SQLite's own cache
+        // is 2 MB a connection, a 100k-key state 6 MB): 8 % of an unchanged re-run. The mapped
+        // pages are the OS's page cache, shared and reclaimable, yet counted in the process's
+        // resident size: bounded at 256 MiB (4M keys); a larger state reads the rest as before.
         // Deferred: the snapshot is taken by the first lookup.
         self.conn
-            .execute_batch("PRAGMA mmap_size = 1073741824; BEGIN DEFERRED")
+            .execute_batch("PRAGMA mmap_size = 268435456; BEGIN DEFERRED")
             .map_err(|e| self.error(e))?;
         Ok(Snapshot { state: self })
     }
