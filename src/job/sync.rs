@@ -9,7 +9,7 @@
 
 use std::collections::HashSet;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use xxhash_rust::xxh3::xxh3_64;
 
@@ -17,7 +17,7 @@ use super::state::{Entry, Known, Snapshot, State, StateError};
 use crate::config::Operation;
 use crate::config::sync::{SyncMode, SyncSpec};
 use crate::prepare::row::{Input, RejectStatus, Rejection, SyncRow, row_label};
-use crate::prepare::{Judge, RowFilter, Screen, Sorted};
+use crate::prepare::{RowFilter, Screen, Sorted};
 
 /// The keys a run's source holds, as hashes (8 bytes a row), kept for mirrored deletes.
 #[derive(Debug, Default)]
@@ -117,13 +117,13 @@ impl SyncFilter {
 }
 
 /// Keeps `err` in `failure` unless an earlier error is there (the run stops on the first one);
-/// what failed reads as nothing known.
-fn keep_first<T>(failure: &Mutex<Option<StateError>>, err: StateError) -> Option<T> {
+/// what failed reads as nothing known (`T`'s default: none, empty).
+fn keep_first<T: Default>(failure: &Mutex<Option<StateError>>, err: StateError) -> T {
     failure
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
         .get_or_insert(err);
-    None
+    T::default()
 }
 
 /// Whether a row's values are the ones last accepted for its key (a create in doubt never is).
@@ -143,11 +143,7 @@ struct UnchangedScreen {
 
 impl UnchangedScreen {
     fn take(&self) -> Option<Snapshot> {
-        let kept = self
-            .snapshots
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .pop();
+        let kept = self.pool().pop();
         if kept.is_some() {
             return kept;
         }
@@ -155,46 +151,33 @@ impl UnchangedScreen {
             .and_then(|state| state.map(State::snapshot).transpose())
             .unwrap_or_else(|err| keep_first(&self.failure, err))
     }
+
+    fn pool(&self) -> MutexGuard<'_, Vec<Snapshot>> {
+        self.snapshots
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
 }
 
 impl Screen for UnchangedScreen {
-    fn judge(&self) -> Box<dyn Judge + '_> {
-        Box::new(ChunkJudge {
-            screen: self,
-            snapshot: self.take(),
-        })
-    }
-}
-
-/// One chunk's look at the state; gives its snapshot back when the chunk is done.
-struct ChunkJudge<'a> {
-    screen: &'a UnchangedScreen,
-    /// `None` when no snapshot could be opened: then no row is found unchanged here (the filter
-    /// looks each up again, and the error stops the run).
-    snapshot: Option<Snapshot>,
-}
-
-impl Judge for ChunkJudge<'_> {
-    fn unchanged(&mut self, input: &Input) -> bool {
-        let (Some(snapshot), Some(sync)) = (&self.snapshot, &input.sync) else {
-            return false;
+    fn unchanged(&self, inputs: &[&Input]) -> Vec<bool> {
+        // Without a snapshot no row is found unchanged here: the filter looks each up again, and
+        // the error stops the run.
+        let Some(snapshot) = self.take() else {
+            return vec![false; inputs.len()];
         };
-        let accepted = snapshot
-            .accepted_hash(&sync.key)
-            .unwrap_or_else(|err| keep_first(&self.screen.failure, err));
-        accepted == Some(sync.hash)
-    }
-}
-
-impl Drop for ChunkJudge<'_> {
-    fn drop(&mut self) {
-        if let Some(snapshot) = self.snapshot.take() {
-            self.screen
-                .snapshots
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .push(snapshot);
-        }
+        let synced = inputs.iter().filter_map(|input| input.sync.as_ref());
+        let hashes = snapshot
+            .accepted_hashes(synced.clone().map(|sync| sync.key.as_str()))
+            .unwrap_or_else(|err| keep_first(&self.failure, err));
+        self.pool().push(snapshot);
+        let mut hashes = synced
+            .zip(hashes)
+            .map(|(sync, hash)| hash == Some(sync.hash));
+        inputs
+            .iter()
+            .map(|input| input.sync.is_some() && hashes.next() == Some(true))
+            .collect()
     }
 }
 

@@ -41,14 +41,9 @@ pub trait RowFilter: Send {
 /// workers share it out, and an unchanged row is dropped where it was made. Rows it does not find
 /// unchanged still go through [`RowFilter::sort`], in order.
 pub trait Screen: Send + Sync {
-    /// The judge of one chunk's rows, on one worker.
-    fn judge(&self) -> Box<dyn Judge + '_>;
-}
-
-/// See [`Screen`].
-pub trait Judge {
-    /// Whether `input` is unchanged: then it is counted, and not sent nor shown to `sort`.
-    fn unchanged(&mut self, input: &Input) -> bool;
+    /// For each of `inputs` (the valid rows of one chunk, on one worker), whether it is unchanged:
+    /// then it is counted, and neither sent nor shown to `sort`.
+    fn unchanged(&self, inputs: &[&Input]) -> Vec<bool>;
 }
 
 /// Counts at the end of preparing.

@@ -49,7 +49,7 @@ pub mod values;
 pub mod violation;
 pub mod workers;
 
-pub use delivery::{Judge, PrepareTotals, RowFilter, Screen, Sorted};
+pub use delivery::{PrepareTotals, RowFilter, Screen, Sorted};
 pub use events::Prepared;
 pub use thread::{
     Opened, PrepareError, PrepareHandle, PrepareOptions, PrepareOutcome, Preparer, open, spawn,

@@ -20,7 +20,7 @@ use std::thread;
 
 use tokio::sync::oneshot;
 
-use super::delivery::{Checked, Delivery, Judge, Mapped, PrepareTotals, RowFilter};
+use super::delivery::{Checked, Delivery, Mapped, PrepareTotals, RowFilter, Screen};
 use super::events::{self, Events};
 use super::mapping::{Mapper, MappingError};
 use super::row::{Input, Rejection, SourceRow};
@@ -119,27 +119,15 @@ impl Preparer {
     }
 
     /// [`Preparer::prepare`] of a row as read (an unreadable one stays rejected), with the row's
-    /// `[sync]` key also when the row is invalid, when `keyed` (a filter wants it); a valid row
-    /// the filter's `judge` finds unchanged is dropped here, where it was made.
-    fn prepare_read(
-        &self,
-        item: Result<SourceRow, Rejection>,
-        keyed: bool,
-        judge: Option<&mut (dyn Judge + '_)>,
-    ) -> Mapped {
-        let row = match item {
-            Ok(row) => row,
-            Err(rejection) => return (Checked::Rejected(rejection), None),
-        };
-        let (prepared, key) = self.prepare_keyed(row, keyed);
-        let checked = match (prepared, judge) {
-            (Ok(input), Some(judge)) => match judge.unchanged(&input) {
-                true => Checked::Unchanged,
-                false => Checked::Valid(input),
-            },
-            (prepared, _) => Checked::from(prepared),
-        };
-        (checked, key)
+    /// `[sync]` key also when the row is invalid, when `keyed` (a filter wants it).
+    fn prepare_read(&self, item: Result<SourceRow, Rejection>, keyed: bool) -> Mapped {
+        match item {
+            Ok(row) => {
+                let (prepared, key) = self.prepare_keyed(row, keyed);
+                (Checked::from(prepared), key)
+            }
+            Err(rejection) => (Checked::Rejected(rejection), None),
+        }
     }
 
     fn prepare_keyed(
@@ -293,11 +281,14 @@ fn run(
                 let done_tx = done_tx.clone();
                 scope.spawn(move |_| {
                     let mapped = catch_unwind(AssertUnwindSafe(|| {
-                        let mut judge = screen.map(|screen| screen.judge());
-                        chunk
+                        let mut mapped: Vec<Mapped> = chunk
                             .into_iter()
-                            .map(|item| preparer.prepare_read(item, keyed, judge.as_deref_mut()))
-                            .collect()
+                            .map(|item| preparer.prepare_read(item, keyed))
+                            .collect();
+                        if let Some(screen) = screen {
+                            screen_out(screen, &mut mapped);
+                        }
+                        mapped
                     }));
                     // The receiver outlives the scope: a send fails only once nothing waits.
                     let _ = done_tx.send((seq, mapped));
@@ -324,6 +315,23 @@ fn run(
             ..delivered
         },
         error: reading.source.take_error().map(PrepareError::from),
+    }
+}
+
+/// Drops the rows of a chunk that `screen` finds unchanged, on the worker that made them.
+fn screen_out(screen: &dyn Screen, mapped: &mut [Mapped]) {
+    let valid: Vec<&Input> = mapped
+        .iter()
+        .filter_map(|(checked, _)| match checked {
+            Checked::Valid(input) => Some(input),
+            _ => None,
+        })
+        .collect();
+    let mut unchanged = screen.unchanged(&valid).into_iter();
+    for (checked, _) in mapped {
+        if matches!(checked, Checked::Valid(_)) && unchanged.next() == Some(true) {
+            *checked = Checked::Unchanged;
+        }
     }
 }
 

@@ -7,8 +7,8 @@ use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex};
 
 use crate::support::engine::{
-    BatchKey, Input, Judge, ObjectSchema, PrepareOptions, PrepareTotals, Prepared, RowFilter,
-    Screen, Sorted, config, load, prepare,
+    BatchKey, Input, ObjectSchema, PrepareOptions, PrepareTotals, Prepared, RowFilter, Screen,
+    Sorted, config, load, prepare,
 };
 use crate::support::fixtures::{CONTACTS, Pipeline};
 use crate::support::workdir::Workdir;
@@ -172,14 +172,8 @@ impl RowFilter for Recording {
 struct EveryFifth;
 
 impl Screen for EveryFifth {
-    fn judge(&self) -> Box<dyn Judge + '_> {
-        Box::new(EveryFifth)
-    }
-}
-
-impl Judge for EveryFifth {
-    fn unchanged(&mut self, input: &Input) -> bool {
-        fifth(input)
+    fn unchanged(&self, inputs: &[&Input]) -> Vec<bool> {
+        inputs.iter().map(|input| fifth(input)).collect()
     }
 }
 

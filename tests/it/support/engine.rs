@@ -24,8 +24,8 @@ pub use etl::prepare::row::{BatchKey, Input, RejectStatus, Rejection, SourceRow}
 pub use etl::prepare::source::{self, SourceError};
 pub use etl::prepare::trace::TraceIds;
 pub use etl::prepare::{
-    self, Judge, PrepareOptions, PrepareOutcome, PrepareTotals, Prepared, Preparer, RowFilter,
-    Screen, Sorted,
+    self, PrepareOptions, PrepareOutcome, PrepareTotals, Prepared, Preparer, RowFilter, Screen,
+    Sorted,
 };
 pub use etl::read::{Page, Wanted};
 pub use etl::verify::{VerifyOptions, verify};
