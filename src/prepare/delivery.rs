@@ -27,7 +27,8 @@ pub enum Sorted {
 /// not) for mirrored deletes.
 pub trait RowFilter: Send {
     fn sort(&mut self, input: Input) -> Sorted;
-    /// A row's key, `None` when it has none that can be read (a ragged row, an empty key).
+    /// A row's key, `None` when it has none that can be read (a ragged row, an empty key). In file
+    /// order, except that the rows of a chunk the [`Screen`] found unchanged come first.
     fn seen(&mut self, key: Option<&str>);
     /// The part of [`RowFilter::sort`] that depends on the row alone, for the prepare workers to
     /// ask ahead of it, many rows at once and in any order; `None` when there is none.
@@ -62,28 +63,16 @@ pub struct PrepareTotals {
     pub stopped: bool,
 }
 
-/// A row after mapping and validation (and the filter's [`Screen`]), and its `[sync]` key (only
-/// looked for when a filter wants it).
-pub(super) type Mapped = (Checked, Option<String>);
+/// A row after mapping and validation: its input or rejection, and its `[sync]` key (only looked
+/// for when a filter wants it).
+pub(super) type Mapped = (Result<Input, Rejection>, Option<String>);
 
-/// What the workers made of a row.
-// Large like `Sorted`, and as short-lived.
-#[allow(clippy::large_enum_variant)]
-#[derive(Debug)]
-pub(super) enum Checked {
-    Valid(Input),
-    /// Valid, and found unchanged by the filter's screen.
-    Unchanged,
-    Rejected(Rejection),
-}
-
-impl From<Result<Input, Rejection>> for Checked {
-    fn from(prepared: Result<Input, Rejection>) -> Checked {
-        match prepared {
-            Ok(input) => Checked::Valid(input),
-            Err(rejection) => Checked::Rejected(rejection),
-        }
-    }
+/// A chunk of rows as a worker hands it on: the rows in file order, and the keys of the rows the
+/// filter's [`Screen`] found unchanged (dropped on the worker; only counted and seen here).
+#[derive(Debug, Default)]
+pub(super) struct MappedChunk {
+    pub(super) rows: Vec<Mapped>,
+    pub(super) unchanged: Vec<Option<String>>,
 }
 
 /// Unchanged rows are told in bunches of this many (progress shows them; nothing else waits).
@@ -145,42 +134,36 @@ impl<'a> Delivery<'a> {
     }
 
     /// Delivers a chunk of prepared rows, in order; their events are sent together at the end.
-    pub(super) fn deliver(&mut self, chunk: Vec<Mapped>) {
-        for mapped in chunk {
+    pub(super) fn deliver(&mut self, chunk: MappedChunk) {
+        if let Some(filter) = &mut self.filter {
+            for key in &chunk.unchanged {
+                filter.seen(key.as_deref());
+            }
+        }
+        for _ in chunk.unchanged {
+            self.count_unchanged();
+        }
+        for mapped in chunk.rows {
             self.one(mapped);
         }
         self.send_ready();
         self.flush();
     }
 
-    fn one(&mut self, (checked, key): Mapped) {
+    fn one(&mut self, (prepared, key): Mapped) {
         let prepared = match &mut self.filter {
             Some(filter) => {
                 filter.seen(key.as_deref());
-                let sorted = match checked {
-                    Checked::Valid(input) => filter.sort(input),
-                    Checked::Unchanged => Sorted::Unchanged,
-                    Checked::Rejected(rejection) => Sorted::Reject(rejection),
-                };
-                match sorted {
-                    Sorted::Send(input) => Ok(input),
-                    Sorted::Unchanged => {
-                        self.totals.unchanged += 1;
-                        self.unchanged += 1;
-                        if self.unchanged == UNCHANGED_BUNCH {
-                            self.send(Prepared::Unchanged(self.unchanged));
-                            self.unchanged = 0;
-                        }
+                match prepared.map(|input| filter.sort(input)) {
+                    Ok(Sorted::Send(input)) => Ok(input),
+                    Ok(Sorted::Unchanged) => {
+                        self.count_unchanged();
                         return;
                     }
-                    Sorted::Reject(rejection) => Err(rejection),
+                    Ok(Sorted::Reject(rejection)) | Err(rejection) => Err(rejection),
                 }
             }
-            None => match checked {
-                Checked::Valid(input) => Ok(input),
-                Checked::Rejected(rejection) => Err(rejection),
-                Checked::Unchanged => unreachable!("only a filter's screen finds rows unchanged"),
-            },
+            None => prepared,
         };
         match prepared {
             Ok(input) => {
@@ -192,6 +175,15 @@ impl<'a> Delivery<'a> {
                 self.totals.rejected += 1;
                 self.send(Prepared::Rejected(rejection));
             }
+        }
+    }
+
+    fn count_unchanged(&mut self) {
+        self.totals.unchanged += 1;
+        self.unchanged += 1;
+        if self.unchanged == UNCHANGED_BUNCH {
+            self.send(Prepared::Unchanged(self.unchanged));
+            self.unchanged = 0;
         }
     }
 

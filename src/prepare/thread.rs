@@ -20,7 +20,7 @@ use std::thread;
 
 use tokio::sync::oneshot;
 
-use super::delivery::{Checked, Delivery, Mapped, PrepareTotals, RowFilter, Screen};
+use super::delivery::{Delivery, Mapped, MappedChunk, PrepareTotals, RowFilter, Screen};
 use super::events::{self, Events};
 use super::mapping::{Mapper, MappingError};
 use super::row::{Input, Rejection, SourceRow};
@@ -122,19 +122,12 @@ impl Preparer {
     /// `[sync]` key also when the row is invalid, when `keyed` (a filter wants it).
     fn prepare_read(&self, item: Result<SourceRow, Rejection>, keyed: bool) -> Mapped {
         match item {
-            Ok(row) => {
-                let (prepared, key) = self.prepare_keyed(row, keyed);
-                (Checked::from(prepared), key)
-            }
-            Err(rejection) => (Checked::Rejected(rejection), None),
+            Ok(row) => self.prepare_keyed(row, keyed),
+            Err(rejection) => (Err(rejection), None),
         }
     }
 
-    fn prepare_keyed(
-        &self,
-        row: SourceRow,
-        keyed: bool,
-    ) -> (Result<Input, Rejection>, Option<String>) {
+    fn prepare_keyed(&self, row: SourceRow, keyed: bool) -> Mapped {
         // Empty until a row breaks a rule: no allocation for a valid row.
         let mut violations = Vec::new();
         let properties = self.mapper.map(&row, &mut violations);
@@ -265,7 +258,7 @@ fn run(
     // Enough to keep every worker busy while one chunk waits to be delivered, few enough that
     // memory stays a few chunks whatever the file.
     let most_in_flight = workers.threads() + 1;
-    let (done_tx, done_rx) = std_mpsc::channel::<(u64, thread::Result<Vec<Mapped>>)>();
+    let (done_tx, done_rx) = std_mpsc::channel::<(u64, thread::Result<MappedChunk>)>();
     workers.scope(|scope| {
         let mut in_order = InOrder::default();
         loop {
@@ -281,14 +274,15 @@ fn run(
                 let done_tx = done_tx.clone();
                 scope.spawn(move |_| {
                     let mapped = catch_unwind(AssertUnwindSafe(|| {
-                        let mut mapped: Vec<Mapped> = chunk
+                        let mut rows: Vec<Mapped> = chunk
                             .into_iter()
                             .map(|item| preparer.prepare_read(item, keyed))
                             .collect();
-                        if let Some(screen) = screen {
-                            screen_out(screen, &mut mapped);
-                        }
-                        mapped
+                        let unchanged = match screen {
+                            Some(screen) => screen_out(screen, &mut rows),
+                            None => Vec::new(),
+                        };
+                        MappedChunk { rows, unchanged }
                     }));
                     // The receiver outlives the scope: a send fails only once nothing waits.
                     let _ = done_tx.send((seq, mapped));
@@ -318,21 +312,19 @@ fn run(
     }
 }
 
-/// Drops the rows of a chunk that `screen` finds unchanged, on the worker that made them.
-fn screen_out(screen: &dyn Screen, mapped: &mut [Mapped]) {
-    let valid: Vec<&Input> = mapped
+/// Takes the rows `screen` finds unchanged out of a chunk, dropping them on the worker that made
+/// them; their keys, in order.
+fn screen_out(screen: &dyn Screen, rows: &mut Vec<Mapped>) -> Vec<Option<String>> {
+    let valid: Vec<&Input> = rows
         .iter()
-        .filter_map(|(checked, _)| match checked {
-            Checked::Valid(input) => Some(input),
-            _ => None,
-        })
+        .filter_map(|(prepared, _)| prepared.as_ref().ok())
         .collect();
     let mut unchanged = screen.unchanged(&valid).into_iter();
-    for (checked, _) in mapped {
-        if matches!(checked, Checked::Valid(_)) && unchanged.next() == Some(true) {
-            *checked = Checked::Unchanged;
-        }
-    }
+    rows.extract_if(.., |(prepared, _)| {
+        prepared.is_ok() && unchanged.next() == Some(true)
+    })
+    .map(|(_, key)| key)
+    .collect()
 }
 
 /// Chunks put back in file order: numbered as sent to the workers, handed on once every chunk
@@ -344,7 +336,7 @@ struct InOrder {
     /// The number of the next chunk to hand on.
     next: u64,
     /// Chunks back before their turn, by number.
-    waiting: BTreeMap<u64, Vec<Mapped>>,
+    waiting: BTreeMap<u64, MappedChunk>,
 }
 
 impl InOrder {
@@ -360,7 +352,7 @@ impl InOrder {
     }
 
     /// Chunk `seq` is back: the chunks now in turn, in order.
-    fn arrived(&mut self, seq: u64, mapped: Vec<Mapped>) -> Vec<Vec<Mapped>> {
+    fn arrived(&mut self, seq: u64, mapped: MappedChunk) -> Vec<MappedChunk> {
         self.waiting.insert(seq, mapped);
         let mut ready = Vec::new();
         while let Some(chunk) = self.waiting.remove(&self.next) {
@@ -467,16 +459,16 @@ mod tests {
                 category: String::new(),
                 message: String::new(),
             };
-            vec![(Checked::Rejected(rejection), None)]
+            MappedChunk {
+                rows: vec![(Err(rejection), None)],
+                unchanged: Vec::new(),
+            }
         };
-        let rows = |chunks: Vec<Vec<Mapped>>| -> Vec<u64> {
+        let rows = |chunks: Vec<MappedChunk>| -> Vec<u64> {
             chunks
                 .iter()
-                .flatten()
-                .map(|(checked, _)| match checked {
-                    Checked::Rejected(rejection) => rejection.row,
-                    other => panic!("{other:?}"),
-                })
+                .flat_map(|chunk| &chunk.rows)
+                .map(|(mapped, _)| mapped.as_ref().unwrap_err().row)
                 .collect()
         };
         let mut in_order = InOrder::default();
