@@ -4,8 +4,9 @@
 //! Rows go a chunk at a time: this thread reads a chunk and hands it to a worker of the job's pool
 //! (`workers`) to map and validate, keeping a chunk in flight per worker and one more, and
 //! delivers the chunks as they come back, in file order, through the `[sync]` filter and the
-//! batcher (`delivery`); a chunk's events reach the consumer together (`events`). Output is the
-//! same whatever the number of workers.
+//! batcher (`delivery`); a chunk's events reach the consumer together (`events`). What the filter
+//! can tell from a row alone (`[sync]`'s unchanged rows: its `Screen`) the workers ask as they map.
+//! Output is the same whatever the number of workers.
 //!
 //! Conservation: every row read ends exactly once as a batch input, a rejection, or a skipped row
 //! (`rows_read == inputs + rejected + rows_skipped`), also when reading stops early.
