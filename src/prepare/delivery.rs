@@ -135,12 +135,10 @@ impl<'a> Delivery<'a> {
 
     /// Delivers a chunk of prepared rows, in order; their events are sent together at the end.
     pub(super) fn deliver(&mut self, chunk: MappedChunk) {
-        if let Some(filter) = &mut self.filter {
-            for key in &chunk.unchanged {
+        for key in chunk.unchanged {
+            if let Some(filter) = &mut self.filter {
                 filter.seen(key.as_deref());
             }
-        }
-        for _ in chunk.unchanged {
             self.count_unchanged();
         }
         for mapped in chunk.rows {

@@ -8,8 +8,9 @@
 //! can tell from a row alone (`[sync]`'s unchanged rows: its `Screen`) the workers ask as they map.
 //! Output is the same whatever the number of workers.
 //!
-//! Conservation: every row read ends exactly once as a batch input, a rejection, or a skipped row
-//! (`rows_read == inputs + rejected + rows_skipped`), also when reading stops early.
+//! Conservation: every row read ends exactly once as a batch input, a rejection, an unchanged row
+//! (`[sync]`) or a skipped row (`rows_read == inputs + rejected + unchanged + rows_skipped`), also
+//! when reading stops early.
 
 use std::collections::BTreeMap;
 use std::num::NonZeroUsize;
