@@ -63,8 +63,8 @@ pub struct PrepareTotals {
     pub stopped: bool,
 }
 
-/// A row after mapping and validation: its input or rejection, and its `[sync]` key (only looked
-/// for when a filter wants it).
+/// A row after mapping and validation: its input or rejection, and a rejected row's `[sync]` key
+/// (only looked for when a filter wants it; a valid row's is its input's `sync.key`).
 pub(super) type Mapped = (Result<Input, Rejection>, Option<String>);
 
 /// A chunk of rows as a worker hands it on: the rows in file order, and the keys of the rows the
@@ -151,7 +151,11 @@ impl<'a> Delivery<'a> {
     fn one(&mut self, (prepared, key): Mapped) {
         let prepared = match &mut self.filter {
             Some(filter) => {
-                filter.seen(key.as_deref());
+                let key = match &prepared {
+                    Ok(input) => input.sync.as_ref().map(|sync| sync.key.as_str()),
+                    Err(_) => key.as_deref(),
+                };
+                filter.seen(key);
                 match prepared.map(|input| filter.sort(input)) {
                     Ok(Sorted::Send(input)) => Ok(input),
                     Ok(Sorted::Unchanged) => {

@@ -120,8 +120,8 @@ impl Preparer {
         self.prepare_keyed(row, false).0
     }
 
-    /// [`Preparer::prepare`] of a row as read (an unreadable one stays rejected), with the row's
-    /// `[sync]` key also when the row is invalid, when `keyed` (a filter wants it).
+    /// [`Preparer::prepare`] of a row as read (an unreadable one stays rejected), with an invalid
+    /// row's `[sync]` key when `keyed` (a filter wants it; a valid row's is in its input).
     fn prepare_read(&self, item: Result<SourceRow, Rejection>, keyed: bool) -> Mapped {
         match item {
             Ok(row) => self.prepare_keyed(row, keyed),
@@ -133,12 +133,8 @@ impl Preparer {
         // Empty until a row breaks a rule: no allocation for a valid row.
         let mut violations = Vec::new();
         let properties = self.mapper.map(&row, &mut violations);
-        let key = match keyed {
-            true => self.validator.key_of(&row, &properties),
-            false => None,
-        };
-        let checked = self.validator.check(row, properties, &mut violations);
-        (checked, key)
+        self.validator
+            .check_keyed(row, properties, &mut violations, keyed)
     }
 }
 
@@ -325,7 +321,12 @@ fn screen_out(screen: &dyn Screen, rows: &mut Vec<Mapped>) -> Vec<Option<String>
     rows.extract_if(.., |(prepared, _)| {
         prepared.is_ok() && unchanged.next() == Some(true)
     })
-    .map(|(_, key)| key)
+    .map(|(prepared, _)| {
+        prepared
+            .ok()
+            .and_then(|input| input.sync)
+            .map(|sync| sync.key)
+    })
     .collect()
 }
 

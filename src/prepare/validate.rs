@@ -286,9 +286,21 @@ impl Validator {
     pub fn check(
         &self,
         row: SourceRow,
-        mut properties: Properties,
+        properties: Properties,
         violations: &mut Vec<Violation>,
     ) -> Result<Input, Rejection> {
+        self.check_keyed(row, properties, violations, false).0
+    }
+
+    /// [`Validator::check`], with the `[sync]` key of a rejected row when `keyed` (see
+    /// [`Validator::key_of`]); a valid row's key is its input's (`sync.key`), found once.
+    pub fn check_keyed(
+        &self,
+        row: SourceRow,
+        mut properties: Properties,
+        violations: &mut Vec<Violation>,
+        keyed: bool,
+    ) -> (Result<Input, Rejection>, Option<String>) {
         // The mapper's name table is in the rules' order: the value of name `i` meets rule `i`
         // (values named otherwise, built elsewhere, are matched by name).
         for (index, name, value) in properties.indexed() {
@@ -336,9 +348,13 @@ impl Validator {
         let sync_key = self.sync_key(&row, id.as_deref(), violations);
         let links = self.links.read(&row, violations);
         if !violations.is_empty() {
+            let key = match keyed {
+                true => self.key_of(&row, &properties),
+                false => None,
+            };
             let rejection = rejection(row.row, row.origin, row.fields, violations);
             violations.clear();
-            return Err(rejection);
+            return (Err(rejection), key);
         }
         // A sync's creates are batched by their key: a later row of the same key waits for the
         // create of the first (it becomes an update of that record).
@@ -358,7 +374,7 @@ impl Validator {
             after_create: false,
             verify_first: false,
         });
-        Ok(Input {
+        let input = Input {
             row: row.row,
             origin: row.origin,
             fields: row.fields,
@@ -369,12 +385,13 @@ impl Validator {
             associations: Vec::new(),
             operation: self.operation,
             sync,
-        })
+        };
+        (Ok(input), None)
     }
 
     /// The row's `[sync]` key from its fields and mapped values, without checking them (so an
     /// invalid row's key is known too); `None` without `[sync]` or when the key is empty.
-    pub fn key_of(&self, row: &SourceRow, properties: &Properties) -> Option<String> {
+    fn key_of(&self, row: &SourceRow, properties: &Properties) -> Option<String> {
         let id = match &self.id {
             IdSource::Column { index, .. } => row
                 .fields
@@ -399,7 +416,7 @@ impl Validator {
         violations: &mut Vec<Violation>,
     ) -> Option<String> {
         match self.sync.as_ref()? {
-            SyncKey::Id => id.map(str::to_lowercase),
+            SyncKey::Id => id.map(|id| values::lowercase(id).into_owned()),
             SyncKey::Columns(columns) => {
                 let mut key = String::new();
                 for (i, (index, name)) in columns.iter().enumerate() {

@@ -159,6 +159,32 @@ fn companies_without_a_unique_property_are_created_once_then_updated() {
 }
 
 #[test]
+fn a_row_that_fails_validation_still_keeps_its_record_from_mirrored_deletes() {
+    let night1 = Scenario::new()
+        .csv(people(1..=20, |i| format!("First{i}")))
+        .pipeline(synced_contacts)
+        .run();
+    night1.exit(0).accepted(20);
+    // Night 2: row 5's first name is too long for HubSpot (a changed row that cannot be sent), and
+    // person20 left the export.
+    let night2 = night1
+        .then()
+        .csv(people(1..=19, |i| match i {
+            5 => "x".repeat(70_000),
+            i => format!("First{i}"),
+        }))
+        .run();
+    night2.reported("deleted", 1).reported("unchanged", 18);
+    let dead = night2.dead_letters();
+    assert_eq!(dead.column("Email"), ["person5@example.com"]);
+    let portal = night2.portal();
+    assert_eq!(portal.records("contacts"), 19, "only person20 is archived");
+    let kept = portal
+        .get("/crm/v3/objects/contacts/person5@example.com?idProperty=email&properties=firstname");
+    assert_eq!(kept.body["properties"]["firstname"], "First5");
+}
+
+#[test]
 fn the_delete_guard_refuses_until_allowed() {
     let night1 = Scenario::new()
         .csv(people(1..=100, |i| format!("First{i}")))
