@@ -100,16 +100,17 @@ impl LinkColumns {
         links
     }
 
-    /// Adds the links to a row's content hash (`[sync]`: a changed link is a change to send).
-    pub fn hash(&self, links: &[Link], hasher: &mut xxhash_rust::xxh3::Xxh3) {
+    /// Appends what a row's content hash takes of its links to `bytes` (`[sync]`: a changed link
+    /// is a change to send).
+    pub fn hashed_bytes(&self, links: &[Link], bytes: &mut Vec<u8>) {
         for link in links {
             let Some(column) = self.columns.get(link.table) else {
                 continue;
             };
-            hasher.update(b"\x01");
-            hasher.update(link.key.as_bytes());
-            hasher.update(&column.kind);
-            hasher.update(column.category.as_bytes());
+            bytes.push(1);
+            bytes.extend_from_slice(link.key.as_bytes());
+            bytes.extend_from_slice(&column.kind);
+            bytes.extend_from_slice(column.category.as_bytes());
         }
     }
 }
