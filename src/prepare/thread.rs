@@ -207,7 +207,10 @@ impl Opened {
                 }))
                 .unwrap_or_else(|panic| PrepareOutcome {
                     totals: PrepareTotals::default(),
-                    error: Some(PrepareError::Thread(format!("panicked: {panic:?}"))),
+                    error: Some(PrepareError::Thread(format!(
+                        "panicked: {}",
+                        panic_text(&*panic)
+                    ))),
                 });
                 drop(tx);
                 let _ = done_tx.send(outcome);
@@ -222,6 +225,15 @@ impl Opened {
             done,
         })
     }
+}
+
+/// What a panic said (its message, when it was given one), to report it as an error.
+pub(crate) fn panic_text(payload: &(dyn std::any::Any + Send)) -> &str {
+    payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("no message")
 }
 
 /// The loop of the prepare thread: it reads chunks and hands each whole to a worker to map and

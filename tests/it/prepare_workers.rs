@@ -217,3 +217,60 @@ fn a_filter_and_resume_see_the_same_rows_in_the_same_order_on_any_number_of_work
     assert_eq!(one_seen, three_seen);
     assert_eq!(one, three);
 }
+
+/// A filter whose screen fails on a worker for one row: a bug, not a row's fault.
+struct Panicking;
+
+impl RowFilter for Panicking {
+    fn sort(&mut self, input: Input) -> Sorted {
+        Sorted::Send(input)
+    }
+
+    fn seen(&mut self, _key: Option<&str>) {}
+
+    fn screen(&self) -> Option<Arc<dyn Screen>> {
+        Some(Arc::new(Panicking))
+    }
+}
+
+impl Screen for Panicking {
+    fn unchanged(&self, inputs: &[&Input]) -> Vec<bool> {
+        assert!(
+            inputs.iter().all(|input| input.row != 3_000),
+            "screen broke on row 3000"
+        );
+        vec![false; inputs.len()]
+    }
+}
+
+#[test]
+fn a_worker_that_panics_ends_preparing_with_its_message_and_hangs_nothing() {
+    let d = Workdir::new();
+    for threads in [1, 3] {
+        let schema = ObjectSchema::from_json("contacts", CONTACTS.as_bytes()).unwrap();
+        let options = PrepareOptions {
+            filter: Some(Box::new(Panicking)),
+            ..PrepareOptions::default()
+        };
+        let handle = prepare::spawn(&pipeline(&d, threads), schema, options).unwrap();
+        let mut events = handle.events;
+        let mut last_row = 0;
+        while let Some(event) = events.blocking_recv() {
+            if let Prepared::Batch(batch) = event {
+                last_row = last_row.max(batch.inputs.iter().map(|i| i.row).max().unwrap());
+            }
+        }
+        // The events end (the channel closes), and nothing at or past the failing row's chunk
+        // was delivered as if prepared.
+        assert!(
+            last_row < 3_000,
+            "{threads} workers: row {last_row} delivered"
+        );
+        let outcome = handle.done.blocking_recv().unwrap();
+        let error = outcome.error.expect("a panic is an error").to_string();
+        assert!(
+            error.contains("panicked") && error.contains("screen broke on row 3000"),
+            "{threads} workers: {error}"
+        );
+    }
+}

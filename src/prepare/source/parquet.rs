@@ -19,6 +19,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use super::{CUT_MARK, SourceError, check_header, too_large};
 use crate::prepare::row::{Fields, RejectStatus, Rejection, SourceRow};
+use crate::prepare::thread::panic_text;
 use crate::prepare::values::render_datetime;
 
 /// Rows per record batch: large enough to amortise decoding, small enough to keep memory flat.
@@ -49,11 +50,7 @@ struct Column {
 }
 
 fn panic_reason(payload: Box<dyn std::any::Any + Send>) -> String {
-    let text = payload
-        .downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "unknown panic".into());
+    let text = panic_text(&*payload);
     format!("the Parquet decoder failed ({text}); the file is malformed")
 }
 
