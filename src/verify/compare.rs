@@ -125,7 +125,7 @@ impl Checker {
 
     fn key_of(&self, record: &Record) -> Option<String> {
         match &self.identity {
-            Identity::RecordId => Some(record.id.clone()),
+            Identity::RecordId | Identity::SyncState => Some(record.id.clone()),
             Identity::Property(p) => {
                 let i = self.wanted.position(p)?;
                 record.values.get(i)?.as_ref().map(|v| v.to_lowercase())
@@ -135,7 +135,7 @@ impl Checker {
 
     fn lookup_key(&self, key: &str) -> String {
         match &self.identity {
-            Identity::RecordId => key.trim().to_string(),
+            Identity::RecordId | Identity::SyncState => key.trim().to_string(),
             Identity::Property(_) => key.to_lowercase(),
         }
     }

@@ -31,6 +31,7 @@ use crate::config::{Operation, Pipeline, sibling};
 use crate::dispatch::concurrency::Concurrency;
 use crate::job::progress::Progress;
 use crate::job::report::Stopped;
+use crate::job::state::StateError;
 use crate::portal::Portal;
 use crate::portal::halt::{Halt, HaltFlag};
 use crate::portal::schema::{self, ObjectSchema, SchemaError};
@@ -41,7 +42,7 @@ use crate::read::request::{self, ReadError};
 
 use compare::{Checker, Expected, Tally};
 use diff::{DiffError, DiffWriter, Kind, Line};
-use identity::Identity;
+use identity::{Identity, Key, Keys, KeysError};
 use repeats::{Repeats, Scan};
 use report::VerifyReport;
 
@@ -73,6 +74,8 @@ pub enum VerifyError {
     Diff(#[from] DiffError),
     #[error("cannot verify: {0}")]
     NoKey(String),
+    #[error(transparent)]
+    State(#[from] StateError),
     #[error("the reading thread ended without a result")]
     Thread,
 }
@@ -178,12 +181,17 @@ impl Run<'_> {
             )));
         }
         let identity = Identity::of(pipeline, &schema).map_err(VerifyError::NoKey)?;
-        let mut repeats = match operation {
-            Operation::Update | Operation::Upsert => self.first_pass(&schema, &identity).await?,
-            Operation::Create
-            | Operation::Archive
-            | Operation::Associate
-            | Operation::Dissociate => Repeats::default(),
+        let keys = Keys::open(pipeline, identity.clone()).map_err(|error| match error {
+            KeysError::NoState(why) => VerifyError::NoKey(why),
+            KeysError::State(error) => VerifyError::State(error),
+        })?;
+        // A key's later rows update what its first wrote: an update's, an upsert's, and a sync
+        // create's (its later rows update the record the first created).
+        let mut repeats = match (operation, &identity) {
+            (Operation::Update | Operation::Upsert, _) | (_, Identity::SyncState) => {
+                self.first_pass(&schema, &keys).await?
+            }
+            _ => Repeats::default(),
         };
         let checker = Arc::new(Checker::new(pipeline, &schema, identity));
         let stop = Arc::new(AtomicBool::new(false));
@@ -209,7 +217,7 @@ impl Run<'_> {
         };
         let mut diff = DiffWriter::create(&diff_path(pipeline))?;
         let result = self
-            .check_all(handle, &checker, &mut repeats, &mut diff)
+            .check_all(handle, &keys, &checker, &mut repeats, &mut diff)
             .await;
         stopper.abort();
         progress.finish().await;
@@ -218,20 +226,15 @@ impl Run<'_> {
     }
 
     /// The first pass: which keys do several rows share?
-    async fn first_pass(
-        &self,
-        schema: &ObjectSchema,
-        identity: &Identity,
-    ) -> Result<Repeats, VerifyError> {
+    async fn first_pass(&self, schema: &ObjectSchema, keys: &Keys) -> Result<Repeats, VerifyError> {
         let PrepareHandle {
             mut events, done, ..
         } = prepare::spawn(self.pipeline, schema.clone(), PrepareOptions::default())?;
         let mut scan = Scan::default();
-        let operation = self.pipeline.target.operation;
         while let Some(event) = events.recv().await {
             if let Prepared::Batch(batch) = event {
                 for input in &batch.inputs {
-                    if let Some(key) = identity.key(operation, input) {
+                    if let Key::Found(key) = keys.of(input)? {
                         scan.saw(&key, input.row);
                     }
                 }
@@ -248,6 +251,7 @@ impl Run<'_> {
     async fn check_all(
         &self,
         handle: PrepareHandle,
+        keys: &Keys,
         checker: &Arc<Checker>,
         repeats: &mut Repeats,
         diff: &mut DiffWriter,
@@ -255,7 +259,6 @@ impl Run<'_> {
         let PrepareHandle {
             mut events, done, ..
         } = handle;
-        let operation = self.pipeline.target.operation;
         let in_flight = self.pipeline.dispatch.concurrency.get();
         let mut queue: VecDeque<Settling> = VecDeque::new();
         let mut tally = Tally::default();
@@ -280,20 +283,31 @@ impl Run<'_> {
                 }
                 Prepared::Batch(batch) => {
                     let mut expected = Vec::with_capacity(batch.inputs.len());
-                    let mut keyless = Vec::new();
+                    let (mut unfound, mut unfound_tally) = (Vec::new(), Tally::default());
                     for input in batch.inputs {
-                        match checker.identity().key(operation, &input) {
-                            Some(key) => expected.extend(repeats.offer(Expected::of(input, key))),
-                            None => keyless.push(self.keyless(checker, input.row)),
+                        match keys.of(&input)? {
+                            Key::Found(key) => {
+                                expected.extend(repeats.offer(Expected::of(input, key)))
+                            }
+                            Key::Absent => {
+                                unfound.push(self.keyless(checker, input.row));
+                                unfound_tally.invalid += 1;
+                            }
+                            Key::Unknown { key, why } => {
+                                unfound.push(Line {
+                                    row: input.row,
+                                    key,
+                                    kind: Kind::Missing,
+                                    property: String::new(),
+                                    expected: why.to_string(),
+                                    actual: String::new(),
+                                });
+                                unfound_tally.missing += 1;
+                            }
                         }
                     }
-                    if !keyless.is_empty() {
-                        let n = keyless.len() as u64;
-                        let invalid = Tally {
-                            invalid: n,
-                            ..Tally::default()
-                        };
-                        queue.push_back(Settling::Ready(keyless, invalid));
+                    if !unfound.is_empty() {
+                        queue.push_back(Settling::Ready(unfound, unfound_tally));
                     }
                     if !expected.is_empty() {
                         queue.push_back(self.read(checker, expected));

@@ -1,7 +1,7 @@
 //! `etl verify` against the sandbox: a clean load verifies clean and only reads; values changed
 //! behind the engine's back are found, exactly those; values written differently but stored the
 //! same match; repeated keys verify against their last row; a create without a unique property is
-//! refused; and the round trip export → edit → `etl run` update by `hs_object_id` → verify.
+//! refused, unless a `[sync]` state ties its rows to their records; and the round trip export → edit → `etl run` update by `hs_object_id` → verify.
 
 use std::collections::BTreeMap;
 
@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 use crate::support::fixtures::{
     CONTACTS_MAPPING, Csv, Pipeline, contacts, contacts_with_bad_emails, write_contacts_csv,
 };
+use crate::support::outcome::Run;
 use crate::support::sandbox::Portal;
 use crate::support::scenario::Scenario;
 use crate::support::workdir::CsvFile;
@@ -300,7 +301,90 @@ fn a_create_without_a_unique_property_cannot_be_verified() {
         .verify()
         .exit(1)
         .says("cannot verify")
-        .says("maps no unique property");
+        .says("maps no unique property")
+        .says("[sync]");
+}
+
+/// Companies keyed by their source's `Account Id` (no unique property in HubSpot).
+fn synced_companies(p: Pipeline) -> Pipeline {
+    p.object("companies")
+        .create()
+        .map("name", "Name")
+        .map("city", "City")
+        .sync_changes(&["Account Id"])
+}
+
+fn companies(ids: std::ops::RangeInclusive<usize>) -> Csv {
+    Csv::new(["Account Id", "Name", "City"]).rows(ids.map(|i| {
+        [
+            format!("A-{i:05}"),
+            format!("Company {i}"),
+            format!("City {i}"),
+        ]
+    }))
+}
+
+/// The record id of the company named `name`, from the sandbox's own listing.
+fn company_id(run: &Run, name: &str) -> String {
+    let records = run.portal().get("/_sandbox/records/companies");
+    let results = records.body["results"].as_array().expect("results");
+    let record = results
+        .iter()
+        .find(|r| r["properties"]["name"] == name)
+        .unwrap_or_else(|| panic!("no company {name}"));
+    record["id"].as_str().expect("an id").to_owned()
+}
+
+#[test]
+fn a_sync_create_verifies_through_its_state() {
+    // No state yet: nothing ties a row to a record.
+    Scenario::new()
+        .csv(companies(1..=3))
+        .pipeline(synced_companies)
+        .verify()
+        .exit(1)
+        .says("cannot verify")
+        .says("no [sync] state");
+
+    // Row 41 repeats row 3's key: it updated the record row 3 created.
+    let loaded = Scenario::new()
+        .csv(companies(1..=40).row(["A-00003", "Company 3", "Moved City"]))
+        .pipeline(synced_companies)
+        .run();
+    loaded.exit(0).accepted(41).created(40).updated(1);
+    let moved = company_id(&loaded, "Company 7");
+    let reply = loaded.portal().patch(
+        &format!("/crm/v3/objects/companies/{moved}"),
+        json!({ "properties": { "city": "Elsewhere" } }),
+    );
+    assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
+
+    // Tonight's export has one company no run has loaded yet.
+    let verified = loaded
+        .then()
+        .csv(companies(1..=41).row(["A-00003", "Company 3", "Moved City"]))
+        .verify();
+    verified
+        .exit(3)
+        .reported("checked", 42)
+        .reported("matching", 40)
+        .reported("different", 1)
+        .reported("missing", 1);
+    let diff = verified.diff();
+    assert_eq!(diff.len(), 2);
+    let line = |kind: &str| {
+        let i = (0..diff.len())
+            .find(|&i| diff.get(i, "kind") == kind)
+            .unwrap_or_else(|| panic!("no {kind} line"));
+        ["etl_row", "key", "property", "expected", "actual"].map(|column| diff.get(i, column))
+    };
+    assert_eq!(
+        line("different"),
+        ["7", &moved, "city", "City 7", "Elsewhere"]
+    );
+    let [row, key, property, why, actual] = line("missing");
+    assert_eq!([row, key, property, actual], ["41", "A-00041", "", ""]);
+    assert!(why.contains("not in the [sync] state"), "{why}");
 }
 
 #[test]
