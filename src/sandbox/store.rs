@@ -14,6 +14,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockW
 use super::history::{History, Source};
 use super::links::Links;
 use super::objects::ObjectType;
+use super::properties::PropertyDef;
 use super::record::Record;
 use super::registry::Registry;
 use super::rows::Rows;
@@ -165,6 +166,9 @@ impl Table {
         let record = self.records.get_mut(id)?;
         let mut changed = Vec::with_capacity(sets.len());
         for (prop, value) in sets {
+            if moves_back(&ty.properties[*prop], record.current(*prop), value) {
+                continue;
+            }
             if set(&mut self.unique, ty, record, *prop, value, now, Source::Api) {
                 changed.push(*prop);
             }
@@ -194,6 +198,22 @@ impl Table {
         self.live -= 1;
         true
     }
+}
+
+/// Whether writing `value` would move a record's lifecycle stage back (an earlier option than
+/// `current`). HubSpot accepts such a write and keeps the later stage: a stage moves forward only,
+/// unless cleared first with `""` (API-NOTES §4; contacts' and companies' standard property).
+fn moves_back(def: &PropertyDef, current: Option<&str>, value: &str) -> bool {
+    if def.name != "lifecyclestage" || def.custom || value.is_empty() {
+        return false;
+    }
+    let order = |v: &str| {
+        def.options
+            .iter()
+            .find(|o| o.value == v)
+            .map(|o| o.display_order)
+    };
+    matches!((current.and_then(order), order(value)), (Some(now), Some(new)) if new < now)
 }
 
 /// Writes one value into a record and keeps the unique index in step; `false` when the value was

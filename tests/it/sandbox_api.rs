@@ -1,5 +1,5 @@
 //! The sandbox over real HTTP on loopback: single-record endpoints, validation bodies, unique
-//! values, auth, and `etl sandbox` itself. (Types and schemas: `sandbox_schemas.rs`; associations:
+//! values, the lifecycle stage that only moves forward, auth, and `etl sandbox` itself. (Types and schemas: `sandbox_schemas.rs`; associations:
 //! `sandbox_associations.rs`.)
 
 use reqwest::{Method, StatusCode};
@@ -257,6 +257,79 @@ async fn patch_clears_and_refuses_read_only() {
         embedded(&reply.body["message"])[0]["error"],
         "READ_ONLY_VALUE"
     );
+}
+
+/// A record's current `lifecyclestage`.
+async fn stage(sb: &Sandbox, object: &str, id: &str) -> Value {
+    let reply = sb
+        .get(&format!(
+            "/crm/v3/objects/{object}/{id}?properties=lifecyclestage"
+        ))
+        .await;
+    reply.body["properties"]["lifecyclestage"].clone()
+}
+
+#[tokio::test]
+async fn a_lifecycle_stage_moves_forward_only_unless_cleared_first() {
+    let sb = Sandbox::new().await;
+    let id = sb
+        .create(
+            "contacts",
+            json!({"email": "kim@example.com", "lifecyclestage": "customer"}),
+        )
+        .await;
+    // Backwards: accepted (200) and ignored, on the single and the batch paths.
+    let reply = sb
+        .patch(
+            &format!("/crm/v3/objects/contacts/{id}"),
+            json!({"properties": {"lifecyclestage": "lead", "jobtitle": "CFO"}}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
+    assert_eq!(stage(&sb, "contacts", &id).await, "customer");
+    let reply = sb
+        .post(
+            "/crm/v3/objects/contacts/batch/update",
+            json!({"inputs": [{"id": id, "properties": {"lifecyclestage": "subscriber"}}]}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
+    assert_eq!(stage(&sb, "contacts", &id).await, "customer");
+    // The rest of the write landed.
+    let reply = sb
+        .get(&format!(
+            "/crm/v3/objects/contacts/{id}?properties=jobtitle"
+        ))
+        .await;
+    assert_eq!(reply.body["properties"]["jobtitle"], "CFO");
+    // Forwards is written; cleared, then any stage.
+    for (value, now) in [
+        ("evangelist", json!("evangelist")),
+        ("", Value::Null),
+        ("lead", json!("lead")),
+    ] {
+        let reply = sb
+            .patch(
+                &format!("/crm/v3/objects/contacts/{id}"),
+                json!({"properties": {"lifecyclestage": value}}),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
+        assert_eq!(stage(&sb, "contacts", &id).await, now, "after {value:?}");
+    }
+    // Companies' stage follows the same rule.
+    let company = sb
+        .create(
+            "companies",
+            json!({"name": "Acme", "lifecyclestage": "opportunity"}),
+        )
+        .await;
+    sb.patch(
+        &format!("/crm/v3/objects/companies/{company}"),
+        json!({"properties": {"lifecyclestage": "lead"}}),
+    )
+    .await;
+    assert_eq!(stage(&sb, "companies", &company).await, "opportunity");
 }
 
 #[tokio::test]
