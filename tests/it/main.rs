@@ -5,6 +5,7 @@ mod support;
 mod api_versions;
 mod associations;
 mod bounded;
+mod broken_streams;
 mod errors;
 mod export;
 mod init;

@@ -29,7 +29,7 @@ fn gzip(text: &str) -> Vec<u8> {
 
 /// `n` contacts as Parquet (`Email`, `First Name`, `Last Name`, and `Notes` of `note` bytes when
 /// not 0), in row groups of `group` rows.
-fn contacts_parquet(n: usize, group: usize, note: usize) -> Vec<u8> {
+pub(crate) fn contacts_parquet(n: usize, group: usize, note: usize) -> Vec<u8> {
     let column = |f: &dyn Fn(usize) -> String| -> ArrayRef {
         Arc::new(StringArray::from((1..=n).map(f).collect::<Vec<_>>()))
     };

@@ -4,6 +4,11 @@
 //! is streamed; a Parquet object is read by ranges (its footer, then one row group at a time),
 //! never downloaded whole. The readers run on the prepare thread, so every request is driven on a
 //! small runtime of this module's own and waited for there.
+//!
+//! A CSV object's stream stays open as long as the run reads it: at the portal's pace, hours. The
+//! store's own retries of a broken stream end a few minutes after it was opened (`object_store`'s
+//! `retry_timeout`) and need an ETag, so the reader opens a broken stream again itself, from the
+//! byte where it broke, and only when the object is still the one it started reading.
 
 use std::io::Read;
 use std::ops::Range;
@@ -14,7 +19,9 @@ use futures_util::StreamExt;
 use futures_util::stream::BoxStream;
 use object_store::aws::AmazonS3ConfigKey;
 use object_store::path::Path as ObjectPath;
-use object_store::{GetOptions, GetRange, ObjectStore, ObjectStoreScheme};
+use object_store::{
+    ClientOptions, GetOptions, GetRange, ObjectMeta, ObjectStore, ObjectStoreScheme,
+};
 use parquet::file::metadata::ParquetMetaData;
 use parquet::file::reader::{ChunkReader, Length};
 
@@ -27,6 +34,10 @@ const FOOTER_GUESS: u64 = 64 * 1024;
 /// The largest row group held whole: larger ones are read page by page (more requests, less memory).
 /// Writers' defaults (pyarrow, Spark, DuckDB) stay well under it.
 const ROW_GROUP_HOLD_LIMIT: u64 = 128 * 1024 * 1024;
+
+/// How many times in a row a broken stream is opened again without a byte coming between. Each
+/// opening has the store's own retries and backoff behind it (minutes), so more would only wait.
+const REOPENS: u32 = 3;
 
 /// The runtime that drives object-store requests for blocking readers. One worker is plenty: the
 /// readers wait for one request at a time.
@@ -70,6 +81,9 @@ pub(super) struct Object {
     size: u64,
     /// ETag and version, as the store gave them: the object's identity for `--resume`.
     identity: String,
+    /// What the store says of the object (size, ETag, version): the same at every opening of a
+    /// stream, or the object changed.
+    fingerprint: String,
     /// Parquet only: the bytes fetched so far and still of use.
     held: Arc<Mutex<Held>>,
 }
@@ -137,9 +151,13 @@ impl Object {
                     .build()
                     .map_err(io)?,
             ),
+            // The URL says http:// or https:// itself; nothing secret is sent to it.
             ObjectStoreScheme::Http => Arc::new(
                 object_store::http::HttpBuilder::new()
                     .with_url(parsed.origin().ascii_serialization())
+                    .with_client_options(
+                        ClientOptions::new().with_allow_http(parsed.scheme() == "http"),
+                    )
                     .build()
                     .map_err(io)?,
             ),
@@ -158,18 +176,13 @@ impl Object {
             wait(async move { store.get_opts(&path, head).await.map(|got| got.meta) })?
                 .map_err(io)?
         };
-        let identity = format!(
-            "{} size={} etag={} version={}",
-            url,
-            head.size,
-            head.e_tag.as_deref().unwrap_or("-"),
-            head.version.as_deref().unwrap_or("-")
-        );
+        let fingerprint = fingerprint(&head);
         Ok(Object {
             store,
             path,
             size: head.size,
-            identity,
+            identity: format!("{url} {fingerprint}"),
+            fingerprint,
             held: Arc::default(),
         })
     }
@@ -230,59 +243,183 @@ impl Object {
         &self.identity
     }
 
-    /// The object's bytes from `start` to its end, as a stream read on demand.
+    /// The object's bytes from `start` to its end, as a stream read on demand (and opened again
+    /// where it breaks).
     pub(super) fn reader_from(&self, start: u64) -> std::io::Result<ObjectReader> {
+        Ok(ObjectReader {
+            stream: Some(self.stream_from(start)?),
+            chunk: Bytes::new(),
+            resume: Some(Resume {
+                object: self.clone(),
+                offset: start,
+                reopened: 0,
+            }),
+        })
+    }
+
+    /// A stream of the object's bytes from `start`; `Err` when the object is no longer the one
+    /// [`Object::open`] found.
+    fn stream_from(&self, start: u64) -> std::io::Result<ByteStream> {
         let (store, path) = (Arc::clone(&self.store), self.path.clone());
         let options = GetOptions {
             range: (start > 0).then_some(GetRange::Offset(start)),
             ..GetOptions::default()
         };
         let result = wait(async move { store.get_opts(&path, options).await })?.map_err(io)?;
-        Ok(ObjectReader {
-            stream: Some(result.into_stream()),
-            chunk: Bytes::new(),
-        })
+        self.same(&result.meta, start)?;
+        Ok(result.into_stream())
     }
 
+    /// The bytes of `range`, of the object [`Object::open`] found (a Parquet object rewritten
+    /// between two row groups would otherwise be decoded half old, half new).
     fn range(&self, range: Range<u64>) -> std::io::Result<Bytes> {
         let (store, path) = (Arc::clone(&self.store), self.path.clone());
+        let start = range.start;
         let options = GetOptions {
             range: Some(GetRange::Bounded(range)),
             ..GetOptions::default()
         };
-        wait(async move {
-            match store.get_opts(&path, options).await {
-                Ok(got) => got.bytes().await,
-                Err(err) => Err(err),
-            }
-        })?
-        .map_err(io)
+        let got = wait(async move { store.get_opts(&path, options).await })?.map_err(io)?;
+        self.same(&got.meta, start)?;
+        wait(got.bytes())?.map_err(io)
+    }
+
+    /// `Ok` when `meta` (from a request at byte `at`) is the object's as first seen.
+    fn same(&self, meta: &ObjectMeta, at: u64) -> std::io::Result<()> {
+        let now = fingerprint(meta);
+        if now == self.fingerprint {
+            return Ok(());
+        }
+        Err(std::io::Error::other(Changed {
+            at,
+            was: self.fingerprint.clone(),
+            now,
+        }))
     }
 }
+
+/// What the store says of an object, to tell whether two openings see the same one.
+fn fingerprint(meta: &ObjectMeta) -> String {
+    format!(
+        "size={} etag={} version={}",
+        meta.size,
+        meta.e_tag.as_deref().unwrap_or("-"),
+        meta.version.as_deref().unwrap_or("-")
+    )
+}
+
+type ByteStream = BoxStream<'static, object_store::Result<Bytes>>;
 
 /// An object's bytes as a [`Read`]: the next chunk is fetched when the last is used up, so
 /// memory holds one chunk whatever the object's size.
 pub(super) struct ObjectReader {
-    stream: Option<BoxStream<'static, object_store::Result<Bytes>>>,
+    stream: Option<ByteStream>,
     chunk: Bytes,
+    /// Where the stream is in the object, to open it again there if it breaks; `None` for bytes
+    /// already held (Parquet's footer or row group).
+    resume: Option<Resume>,
+}
+
+struct Resume {
+    object: Object,
+    /// The next byte the stream gives.
+    offset: u64,
+    /// Openings since the last byte came.
+    reopened: u32,
+}
+
+impl ObjectReader {
+    /// The stream's next chunk; `None` at its end.
+    fn next_chunk(&mut self) -> std::io::Result<Option<Bytes>> {
+        let Some(mut stream) = self.stream.take() else {
+            return Ok(None);
+        };
+        let (next, stream) = wait(async move {
+            let next = stream.next().await;
+            (next, stream)
+        })?;
+        match next {
+            Some(chunk) => {
+                self.stream = Some(stream);
+                chunk.map(Some).map_err(io)
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// After the stream broke (`broke`), or ended before the object's end: the stream again
+    /// from where it stopped, or why not.
+    fn reopen(&mut self, broke: std::io::Error) -> std::io::Result<()> {
+        self.stream = None;
+        let Some(resume) = &mut self.resume else {
+            return Err(broke);
+        };
+        let mut last = broke;
+        while resume.reopened < REOPENS {
+            resume.reopened += 1;
+            tracing::warn!(
+                offset = resume.offset,
+                size = resume.object.size,
+                error = %last,
+                "the source object's stream broke; opening it again where it stopped"
+            );
+            match resume.object.stream_from(resume.offset) {
+                Ok(stream) => {
+                    self.stream = Some(stream);
+                    return Ok(());
+                }
+                // Changed: another opening would see the same.
+                Err(err) if err.get_ref().is_some_and(|e| e.is::<Changed>()) => return Err(err),
+                Err(err) => last = err,
+            }
+        }
+        Err(std::io::Error::new(
+            last.kind(),
+            format!(
+                "{last} (the object's stream broke at byte {} of {}, and opening it there again \
+                 failed {REOPENS} times)",
+                resume.offset, resume.object.size
+            ),
+        ))
+    }
+}
+
+/// The object is not the one the run started reading.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "the object changed while it was read (at byte {at}): it was {was}, it is now {now}; nothing \
+     after that byte was read"
+)]
+struct Changed {
+    at: u64,
+    was: String,
+    now: String,
 }
 
 impl Read for ObjectReader {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         while self.chunk.is_empty() {
-            let Some(mut stream) = self.stream.take() else {
-                return Ok(0);
-            };
-            let (next, stream) = wait(async move {
-                let next = stream.next().await;
-                (next, stream)
-            })?;
-            match next {
-                Some(chunk) => {
-                    self.chunk = chunk.map_err(io)?;
-                    self.stream = Some(stream);
+            match self.next_chunk() {
+                Ok(Some(chunk)) => {
+                    if let Some(resume) = &mut self.resume
+                        && !chunk.is_empty()
+                    {
+                        resume.offset += chunk.len() as u64;
+                        resume.reopened = 0;
+                    }
+                    self.chunk = chunk;
                 }
-                None => return Ok(0),
+                Ok(None) => match &self.resume {
+                    Some(resume) if resume.offset < resume.object.size => {
+                        let short = std::io::Error::new(
+                            std::io::ErrorKind::UnexpectedEof,
+                            format!("the stream ended at byte {}", resume.offset),
+                        );
+                        self.reopen(short)?;
+                    }
+                    _ => return Ok(0),
+                },
+                Err(err) => self.reopen(err)?,
             }
         }
         let n = buf.len().min(self.chunk.len());
@@ -314,6 +451,7 @@ impl ChunkReader for Object {
             Some(chunk) => Ok(ObjectReader {
                 stream: None,
                 chunk,
+                resume: None,
             }),
             None => self.reader_from(start).map_err(external),
         }
