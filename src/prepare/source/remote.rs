@@ -20,7 +20,8 @@ use futures_util::stream::BoxStream;
 use object_store::aws::AmazonS3ConfigKey;
 use object_store::path::Path as ObjectPath;
 use object_store::{
-    ClientOptions, GetOptions, GetRange, ObjectMeta, ObjectStore, ObjectStoreScheme,
+    ClientConfigKey, ClientOptions, GetOptions, GetRange, ObjectMeta, ObjectStore,
+    ObjectStoreScheme,
 };
 use parquet::file::metadata::ParquetMetaData;
 use parquet::file::reader::{ChunkReader, Length};
@@ -34,6 +35,35 @@ const FOOTER_GUESS: u64 = 64 * 1024;
 /// The largest row group held whole: larger ones are read page by page (more requests, less memory).
 /// Writers' defaults (pyarrow, Spark, DuckDB) stay well under it.
 const ROW_GROUP_HOLD_LIMIT: u64 = 128 * 1024 * 1024;
+
+/// A read that waits this long for bytes fails (and is retried). A request as a whole may take
+/// as long as it needs, up to [`WHOLE_REQUEST`]: object_store cuts every request at 30 s by
+/// default, which broke a CSV stream read at the portal's pace (hours) every 30 s, and a row group
+/// that takes longer to download on a slow link every time.
+const STALLED_READ: &str = "30s";
+const WHOLE_REQUEST: &str = "24h";
+
+/// A store builder's timeouts, unless the user's environment set them: `get` and `set` a client
+/// setting of `builder`.
+fn timeouts<B>(
+    builder: B,
+    get: impl Fn(&B, ClientConfigKey) -> Option<String>,
+    set: impl Fn(B, ClientConfigKey, &str) -> B,
+) -> B {
+    // object_store's defaults: 30 s for a whole request, no limit on a stalled read.
+    let defaults = [
+        (ClientConfigKey::Timeout, Some("30s"), WHOLE_REQUEST),
+        (ClientConfigKey::ReadTimeout, None, STALLED_READ),
+    ];
+    defaults
+        .into_iter()
+        .fold(builder, |builder, (key, default, ours)| {
+            match get(&builder, key).as_deref() == default {
+                true => set(builder, key, ours),
+                false => builder,
+            }
+        })
+}
 
 /// How many times in a row a broken stream is opened again without a byte coming between. Each
 /// opening has the store's own retries and backoff behind it (minutes), so more would only wait.
@@ -137,30 +167,46 @@ impl Object {
                         Err(_) => builder,
                     },
                 );
+                let builder = timeouts(
+                    builder,
+                    |b, key| b.get_config_value(&AmazonS3ConfigKey::Client(key)),
+                    |b, key, value| b.with_config(AmazonS3ConfigKey::Client(key), value),
+                );
                 Arc::new(builder.with_url(url).build().map_err(io)?)
             }
-            ObjectStoreScheme::GoogleCloudStorage => Arc::new(
-                object_store::gcp::GoogleCloudStorageBuilder::from_env()
-                    .with_url(url)
-                    .build()
-                    .map_err(io)?,
-            ),
-            ObjectStoreScheme::MicrosoftAzure => Arc::new(
-                object_store::azure::MicrosoftAzureBuilder::from_env()
-                    .with_url(url)
-                    .build()
-                    .map_err(io)?,
-            ),
+            ObjectStoreScheme::GoogleCloudStorage => {
+                use object_store::gcp::{GoogleCloudStorageBuilder, GoogleConfigKey};
+                let builder = timeouts(
+                    GoogleCloudStorageBuilder::from_env(),
+                    |b, key| b.get_config_value(&GoogleConfigKey::Client(key)),
+                    |b, key, value| b.with_config(GoogleConfigKey::Client(key), value),
+                );
+                Arc::new(builder.with_url(url).build().map_err(io)?)
+            }
+            ObjectStoreScheme::MicrosoftAzure => {
+                use object_store::azure::{AzureConfigKey, MicrosoftAzureBuilder};
+                let builder = timeouts(
+                    MicrosoftAzureBuilder::from_env(),
+                    |b, key| b.get_config_value(&AzureConfigKey::Client(key)),
+                    |b, key, value| b.with_config(AzureConfigKey::Client(key), value),
+                );
+                Arc::new(builder.with_url(url).build().map_err(io)?)
+            }
             // The URL says http:// or https:// itself; nothing secret is sent to it.
-            ObjectStoreScheme::Http => Arc::new(
-                object_store::http::HttpBuilder::new()
-                    .with_url(parsed.origin().ascii_serialization())
-                    .with_client_options(
-                        ClientOptions::new().with_allow_http(parsed.scheme() == "http"),
-                    )
-                    .build()
-                    .map_err(io)?,
-            ),
+            ObjectStoreScheme::Http => {
+                let options = timeouts(
+                    ClientOptions::new().with_allow_http(parsed.scheme() == "http"),
+                    |o, key| o.get_config_value(&key),
+                    |o, key, value| o.with_config(key, value),
+                );
+                Arc::new(
+                    object_store::http::HttpBuilder::new()
+                        .with_url(parsed.origin().ascii_serialization())
+                        .with_client_options(options)
+                        .build()
+                        .map_err(io)?,
+                )
+            }
             _ => {
                 return Err(std::io::Error::other(
                     "not an object-storage URL (s3://, gs://, az://, http(s)://)",
@@ -469,6 +515,46 @@ impl ChunkReader for Object {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn with_timeouts(options: ClientOptions) -> ClientOptions {
+        timeouts(
+            options,
+            |o, key| o.get_config_value(&key),
+            |o, key, value| o.with_config(key, value),
+        )
+    }
+
+    #[test]
+    fn a_request_may_take_long_but_a_stalled_read_fails_unless_the_user_said_otherwise() {
+        let ours = with_timeouts(ClientOptions::new());
+        assert_eq!(
+            ours.get_config_value(&ClientConfigKey::Timeout).as_deref(),
+            Some(WHOLE_REQUEST)
+        );
+        assert_eq!(
+            ours.get_config_value(&ClientConfigKey::ReadTimeout)
+                .as_deref(),
+            Some(STALLED_READ)
+        );
+        // Set by the user (an environment variable, through the builder): kept.
+        let theirs = with_timeouts(
+            ClientOptions::new()
+                .with_timeout(std::time::Duration::from_secs(90))
+                .with_read_timeout(std::time::Duration::from_secs(5)),
+        );
+        assert_eq!(
+            theirs
+                .get_config_value(&ClientConfigKey::Timeout)
+                .as_deref(),
+            Some("1m 30s")
+        );
+        assert_eq!(
+            theirs
+                .get_config_value(&ClientConfigKey::ReadTimeout)
+                .as_deref(),
+            Some("5s")
+        );
+    }
 
     #[test]
     fn held_bytes_serve_what_lies_inside_them_and_row_groups_are_found_by_offset() {
