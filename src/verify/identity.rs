@@ -8,7 +8,7 @@
 use std::sync::{Mutex, PoisonError};
 
 use crate::config::{Operation, Pipeline};
-use crate::job::state::{State, StateError};
+use crate::job::state::{Snapshot, State, StateError};
 use crate::portal::schema::ObjectSchema;
 use crate::prepare::row::Input;
 
@@ -77,8 +77,9 @@ pub enum Key {
 pub struct Keys {
     identity: Identity,
     operation: Operation,
-    /// Behind a lock because a connection is one thread's at a time; verify asks from one task.
-    state: Option<Mutex<State>>,
+    /// Read as of one moment (one read transaction for the whole verify), behind a lock because
+    /// a connection is one thread's at a time; verify asks from one task.
+    state: Option<Mutex<Snapshot>>,
 }
 
 impl Keys {
@@ -86,7 +87,7 @@ impl Keys {
     pub fn open(pipeline: &Pipeline, identity: Identity) -> Result<Keys, KeysError> {
         let state = match (&identity, &pipeline.sync) {
             (Identity::SyncState, Some(sync)) => match State::read(&sync.state)? {
-                Some(state) => Some(Mutex::new(state)),
+                Some(state) => Some(Mutex::new(state.snapshot()?)),
                 None => {
                     return Err(KeysError::NoState(format!(
                         "no [sync] state at {} yet: it ties each row's key to the record its \
