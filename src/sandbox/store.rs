@@ -201,8 +201,9 @@ impl Table {
 }
 
 /// Whether writing `value` would move a record's lifecycle stage back (an earlier option than
-/// `current`). HubSpot accepts such a write and keeps the later stage: a stage moves forward only,
-/// unless cleared first with `""` (API-NOTES §4; contacts' and companies' standard property).
+/// `current`). A stage moves forward only, unless cleared first with `""` (API-NOTES §4); the notes
+/// name no error for it, so such a write is accepted and the later stage kept (docs/sandbox.md;
+/// contacts' and companies' standard property).
 fn moves_back(def: &PropertyDef, current: Option<&str>, value: &str) -> bool {
     if def.name != "lifecyclestage" || def.custom || value.is_empty() {
         return false;
