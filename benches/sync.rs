@@ -98,6 +98,12 @@ fn writes(runtime: &tokio::runtime::Runtime, base_url: &str) -> u64 {
         .sum()
 }
 
+/// `iterations` runs of `one`, which returns the time of what is measured: the run, not the
+/// sandbox's counts read around it.
+fn timed_runs(iterations: u64, mut one: impl FnMut() -> Duration) -> Duration {
+    (0..iterations).map(|_| one()).sum()
+}
+
 struct Fixture {
     dir: tempfile::TempDir,
     base_url: String,
@@ -183,15 +189,20 @@ fn bench_sync(c: &mut Criterion) {
 
     let unchanged = fixture.load("sync.toml", &export_a);
     group.bench_function("unchanged_rerun", |b| {
-        b.iter(|| {
-            let before = writes(&runtime, &fixture.base_url);
-            let outcome = runtime.block_on(run(&unchanged, &options())).unwrap();
-            assert_eq!(outcome.report.unchanged, rows as u64);
-            assert_eq!(
-                writes(&runtime, &fixture.base_url),
-                before,
-                "no write request"
-            );
+        b.iter_custom(|iterations| {
+            timed_runs(iterations, || {
+                let before = writes(&runtime, &fixture.base_url);
+                let started = Instant::now();
+                let outcome = runtime.block_on(run(&unchanged, &options())).unwrap();
+                let elapsed = started.elapsed();
+                assert_eq!(outcome.report.unchanged, rows as u64);
+                assert_eq!(
+                    writes(&runtime, &fixture.base_url),
+                    before,
+                    "no write request"
+                );
+                elapsed
+            })
         })
     });
 
@@ -202,19 +213,24 @@ fn bench_sync(c: &mut Criterion) {
     let changed_rows = rows.div_ceil(CHANGE_EVERY) as u64;
     let mut night = 0;
     group.bench_function("one_percent_changed", |b| {
-        b.iter(|| {
-            let before = writes(&runtime, &fixture.base_url);
-            let outcome = runtime
-                .block_on(run(&exports[night % 2], &options()))
-                .unwrap();
-            night += 1;
-            let sent = writes(&runtime, &fixture.base_url) - before;
-            assert_eq!(outcome.report.accepted, changed_rows);
-            assert_eq!(
-                sent,
-                changed_rows.div_ceil(100),
-                "only the changed rows' batches"
-            );
+        b.iter_custom(|iterations| {
+            timed_runs(iterations, || {
+                let before = writes(&runtime, &fixture.base_url);
+                let started = Instant::now();
+                let outcome = runtime
+                    .block_on(run(&exports[night % 2], &options()))
+                    .unwrap();
+                let elapsed = started.elapsed();
+                night += 1;
+                let sent = writes(&runtime, &fixture.base_url) - before;
+                assert_eq!(outcome.report.accepted, changed_rows);
+                assert_eq!(
+                    sent,
+                    changed_rows.div_ceil(100),
+                    "only the changed rows' batches"
+                );
+                elapsed
+            })
         })
     });
     eprintln!(
