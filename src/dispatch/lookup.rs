@@ -51,17 +51,25 @@ impl Dispatcher {
                 .iter()
                 .filter_map(|i| value_of(i, &property))
                 .collect();
-            match self.read_by_property(&property, &values).await {
+            match self.read_records_by_property(&property, &values).await {
                 Ok(found) => {
                     let mut landed = Vec::new();
                     let mut missing = Vec::new();
+                    let mut older = Vec::new();
                     for input in checkable {
-                        let id = value_of(&input, &property)
+                        let record = value_of(&input, &property)
                             .and_then(|v| found.get(&v.to_lowercase()).cloned());
-                        match id {
-                            Some(id) => landed.push(Landed::of(input, Some(id))),
+                        match record {
+                            Some(record) if self.existed_before_job(&input, &record) => {
+                                older.push((input, record));
+                            }
+                            Some(record) => landed.push(Landed::of(input, Some(record.id))),
                             None => missing.push(input),
                         }
+                    }
+                    for (input, record) in older {
+                        self.existed_before(input, &property, &record, &reason)
+                            .await;
                     }
                     let created = landed.len() as u64;
                     // Rows, not lookups: a row checked in two rounds is settled once.
@@ -92,6 +100,46 @@ impl Dispatcher {
                 Err(None) => self.unfinished(checkable).await,
             }
         })
+    }
+
+    /// Whether `record`, found for a create whose answer was lost, was made before the job (by
+    /// someone else: the create was a conflict). Unknown for a key a `[sync]` state holds in doubt
+    /// (its create may have come from an earlier job), or without the job's start or `createdAt`.
+    fn existed_before_job(&self, input: &Input, record: &FoundRecord) -> bool {
+        let earlier_job = input.sync.as_ref().is_some_and(|s| s.verify_first);
+        match (self.spec.existed_before_ms, record.created_ms) {
+            (Some(start), Some(created)) => !earlier_job && created < start,
+            _ => false,
+        }
+    }
+
+    /// Dead-letters a create whose answer was lost and whose record existed before the job: the
+    /// portal's answer was a conflict (409), as it would have said.
+    async fn existed_before(
+        &self,
+        input: Input,
+        property: &str,
+        record: &FoundRecord,
+        reason: &str,
+    ) {
+        let value = value_of(&input, property).unwrap_or_default();
+        let created = record.created_at.as_deref().unwrap_or("?");
+        let message = format!(
+            "a {object} with {property} = {value:?} already existed before this job (record {id}, \
+             created {created}): the create was a conflict whose answer was lost ({reason}); \
+             update that record instead (operation = \"upsert\")",
+            object = self.spec.object,
+            id = record.id,
+        );
+        let rejection = Rejection {
+            row: input.row,
+            origin: input.origin,
+            fields: input.fields,
+            status: RejectStatus::Api(409),
+            category: "CONFLICT".to_string(),
+            message,
+        };
+        self.emit(Outcome::Rejected(rejection)).await;
     }
 
     /// Replaces each input's `id` (a unique-property value) with its record id; rows whose value
@@ -177,7 +225,17 @@ impl Dispatcher {
         property: &str,
         values: &[String],
     ) -> Result<HashMap<String, String>, Option<String>> {
-        read_by_property(
+        let found = self.read_records_by_property(property, values).await?;
+        Ok(ids_of(found))
+    }
+
+    /// [`Dispatcher::read_by_property`] with when each record was created.
+    async fn read_records_by_property(
+        &self,
+        property: &str,
+        values: &[String],
+    ) -> Result<HashMap<String, FoundRecord>, Option<String>> {
+        read_records_by_property(
             &self.portal,
             &*self.concurrency,
             &self.spec.object,
@@ -186,6 +244,24 @@ impl Dispatcher {
         )
         .await
     }
+}
+
+/// A record found by a unique property.
+#[derive(Debug, Clone)]
+pub(super) struct FoundRecord {
+    pub(super) id: String,
+    /// `createdAt` as the portal wrote it.
+    pub(super) created_at: Option<String>,
+    /// `createdAt` in ms since the epoch.
+    pub(super) created_ms: Option<i64>,
+}
+
+/// Value → record id.
+fn ids_of(found: HashMap<String, FoundRecord>) -> HashMap<String, String> {
+    found
+        .into_iter()
+        .map(|(value, record)| (value, record.id))
+        .collect()
 }
 
 /// The most values one batch read takes (API-NOTES §1).
@@ -201,6 +277,18 @@ pub(super) async fn read_by_property(
     property: &str,
     values: &[String],
 ) -> Result<HashMap<String, String>, Option<String>> {
+    let found = read_records_by_property(portal, pacing, object, property, values).await?;
+    Ok(ids_of(found))
+}
+
+/// [`read_by_property`] with when each record was created.
+async fn read_records_by_property(
+    portal: &Portal,
+    pacing: &dyn Pacing,
+    object: &str,
+    property: &str,
+    values: &[String],
+) -> Result<HashMap<String, FoundRecord>, Option<String>> {
     #[derive(Serialize)]
     #[serde(rename_all = "camelCase")]
     struct ReadBody<'a> {
@@ -227,7 +315,13 @@ pub(super) async fn read_by_property(
                     .map_err(|e| Some(format!("unreadable batch read answer: {e}")))?;
                 found.extend(response.results.into_iter().filter_map(|r| {
                     let value = r.properties.get(property).cloned().flatten()?;
-                    Some((value.to_lowercase(), r.id))
+                    let created_ms = r.created_at.as_deref().and_then(epoch_ms);
+                    let record = FoundRecord {
+                        id: r.id,
+                        created_at: r.created_at,
+                        created_ms,
+                    };
+                    Some((value.to_lowercase(), record))
                 }));
             }
             Call::Answer(reply) => {
@@ -239,6 +333,12 @@ pub(super) async fn read_by_property(
         }
     }
     Ok(found)
+}
+
+/// An ISO 8601 instant (`2024-08-15T17:09:13.648Z`) in ms since the epoch.
+fn epoch_ms(text: &str) -> Option<i64> {
+    let instant = chrono::DateTime::parse_from_rfc3339(text).ok()?;
+    Some(instant.timestamp_millis())
 }
 
 /// The value of `property` in an input (its mapped value, or its id for upsert keys).

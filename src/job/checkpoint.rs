@@ -109,6 +109,11 @@ impl Checkpoint {
         self.journal().job().to_string()
     }
 
+    /// When the job started by the portal's clock (see [`Journal::started_ms`]).
+    pub fn started_ms(&self, now: Option<i64>) -> Result<Option<i64>, JournalError> {
+        self.journal().started_ms(now)
+    }
+
     pub fn is_in_doubt(&self, row: u64) -> bool {
         self.in_doubt.contains(row)
     }

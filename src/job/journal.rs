@@ -172,6 +172,8 @@ pub struct Journal {
     /// `[sync]` changes of the accepted rows, committed with them.
     pending_changes: Vec<Change>,
     last_commit: Instant,
+    /// The job begins with this run (a new journal): its start is this run's.
+    new_job: bool,
 }
 
 impl Journal {
@@ -195,6 +197,7 @@ impl Journal {
             )
             .map_err(|e| journal.error(e))?;
         journal.job = journal.stored_job().map_err(|e| journal.error(e))?;
+        journal.new_job = true;
         Ok(journal)
     }
 
@@ -240,6 +243,30 @@ impl Journal {
         )?;
         self.conn
             .query_row("SELECT value FROM meta WHERE key = 'job'", [], |r| r.get(0))
+    }
+
+    /// When the job started by the portal's clock (ms since the epoch): its first answer in the
+    /// job's first run. A new job keeps `now` (this run's first answer); a resumed one gives its
+    /// first run's, or `None` when that run kept none (no `Date` header, or an older etl).
+    pub fn started_ms(&mut self, now: Option<i64>) -> Result<Option<i64>, JournalError> {
+        if self.new_job
+            && let Some(now) = now
+        {
+            self.conn
+                .execute(
+                    "INSERT OR IGNORE INTO meta (key, value) VALUES ('started_ms', ?1)",
+                    params![now.to_string()],
+                )
+                .map_err(|e| self.error(e))?;
+        }
+        let stored: Option<String> = self
+            .conn
+            .query_row("SELECT value FROM meta WHERE key = 'started_ms'", [], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(|e| self.error(e))?;
+        Ok(stored.and_then(|ms| ms.parse().ok()))
     }
 
     /// The job's id: the prefix of its `objectWriteTraceId`s, the same in every run of the job.
@@ -319,6 +346,7 @@ impl Journal {
             pending_totals: Totals::default(),
             pending_changes: Vec::new(),
             last_commit: Instant::now(),
+            new_job: false,
         })
     }
 
@@ -649,6 +677,32 @@ mod tests {
         assert_eq!(progress.accepted.len(), 3);
         assert_eq!(progress.totals.created, 3);
         assert!(progress.completed);
+    }
+
+    #[test]
+    fn a_job_starts_at_its_first_runs_first_answer_whatever_later_runs_see() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("job.journal");
+        let mut journal = Journal::start(&path, &fingerprint(1)).unwrap();
+        assert_eq!(journal.started_ms(None).unwrap(), None);
+        assert_eq!(journal.started_ms(Some(1_000)).unwrap(), Some(1_000));
+        // Asked again in the same run: the first answer stays the start.
+        assert_eq!(journal.started_ms(Some(2_000)).unwrap(), Some(1_000));
+        drop(journal);
+        let (mut journal, _) = Journal::resume(&path, &fingerprint(1)).unwrap().unwrap();
+        assert_eq!(journal.started_ms(Some(9_000)).unwrap(), Some(1_000));
+        drop(journal);
+        // A new job over the old journal starts anew.
+        let mut journal = Journal::start(&path, &fingerprint(2)).unwrap();
+        assert_eq!(journal.started_ms(Some(5_000)).unwrap(), Some(5_000));
+        drop(journal);
+        // A job whose first run kept no start (an older etl) never takes a later run's as its own:
+        // records that run's creates made before would look older than the job.
+        std::fs::remove_file(&path).unwrap();
+        let journal = Journal::start(&path, &fingerprint(3)).unwrap();
+        drop(journal);
+        let (mut journal, _) = Journal::resume(&path, &fingerprint(3)).unwrap().unwrap();
+        assert_eq!(journal.started_ms(Some(7_000)).unwrap(), None);
     }
 
     #[test]

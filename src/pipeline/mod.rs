@@ -21,7 +21,7 @@ use crate::config::secret::Secret;
 use crate::config::{ConfigError, Connection, Operation, Pipeline};
 use crate::dispatch::concurrency::Concurrency;
 use crate::dispatch::resolve::Resolver;
-use crate::dispatch::{Dispatcher, Records, Spec};
+use crate::dispatch::{CLOCK_MARGIN_MS, Dispatcher, Records, Spec};
 use crate::job::checkpoint::{Checkpoint, CheckpointError, Start};
 use crate::job::dead_letter::{DeadLetterError, DeadLetterWriter};
 use crate::job::outcome::{self, Recorder};
@@ -262,7 +262,11 @@ impl Run<'_> {
         };
         // The run has started: from here every ending has a report, Ctrl-C included.
         let earlier_report = earlier.as_ref().map(|e| e.report(pipeline));
-        let spec = spec_of(pipeline, &schema, TraceIds::new(&checkpoint.job()));
+        let mut spec = spec_of(pipeline, &schema, TraceIds::new(&checkpoint.job()));
+        let started = checkpoint
+            .started_ms(portal.traffic().first_answer_ms())
+            .map_err(CheckpointError::from)?;
+        spec.existed_before_ms = started.map(|ms| ms - CLOCK_MARGIN_MS);
         let checkpoint = Arc::new(checkpoint);
         let rows_read = match self
             .go(opened, spec, resolver, checkpoint, earlier, sync.as_mut())
@@ -500,6 +504,8 @@ fn spec_of(pipeline: &Pipeline, schema: &ObjectSchema, traces: TraceIds) -> Spec
         operation: pipeline.target.operation,
         id_property: pipeline.target.id_property.clone(),
         verify_property,
+        // Known once the job's journal is open (`Run::start`).
+        existed_before_ms: None,
         max_retries: pipeline.dispatch.max_retries,
         association_batch_size: pipeline.dispatch.association_batch_size,
         traces,

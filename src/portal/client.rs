@@ -24,6 +24,9 @@ pub struct Client {
 pub struct Reply {
     pub status: u16,
     pub rate: RateHeaders,
+    /// When the portal answered, by its own clock (the `Date` header, to the second): ms since
+    /// the epoch.
+    pub date_ms: Option<i64>,
     pub body: Vec<u8>,
 }
 
@@ -126,11 +129,24 @@ impl Client {
         };
         let status = response.status().as_u16();
         let rate = RateHeaders::from_headers(response.headers());
+        let date_ms = date_of(response.headers());
         match read_capped(response).await {
-            Ok(body) => Ok(Reply { status, rate, body }),
+            Ok(body) => Ok(Reply {
+                status,
+                rate,
+                date_ms,
+                body,
+            }),
             Err(reason) => Err(TransportError::Lost { url, reason }),
         }
     }
+}
+
+/// The `Date` header (an HTTP-date, which RFC 2822 parsing reads), in ms since the epoch.
+fn date_of(headers: &reqwest::header::HeaderMap) -> Option<i64> {
+    let text = headers.get(reqwest::header::DATE)?.to_str().ok()?;
+    let date = chrono::DateTime::parse_from_rfc2822(text).ok()?;
+    Some(date.timestamp_millis())
 }
 
 /// The most of a response body the engine reads: HubSpot's largest answers (100 records with
@@ -177,4 +193,24 @@ fn describe(err: &reqwest::Error) -> String {
         source = cause.source();
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use reqwest::header::{DATE, HeaderMap, HeaderValue};
+
+    use super::date_of;
+
+    #[test]
+    fn the_portals_clock_is_read_from_its_date_header() {
+        let mut headers = HeaderMap::new();
+        assert_eq!(date_of(&headers), None);
+        headers.insert(
+            DATE,
+            HeaderValue::from_static("Sat, 05 Dec 2026 22:49:47 GMT"),
+        );
+        assert_eq!(date_of(&headers), Some(1_796_510_987_000));
+        headers.insert(DATE, HeaderValue::from_static("yesterday"));
+        assert_eq!(date_of(&headers), None);
+    }
 }

@@ -38,8 +38,8 @@ pub mod spread;
 pub mod standard;
 pub mod target;
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use backon::Retryable;
@@ -60,6 +60,8 @@ pub struct Traffic {
     pub rate_limited: AtomicU64,
     /// The last `X-HubSpot-RateLimit-Daily-Remaining` seen, plus one (0: none seen yet).
     daily_remaining: AtomicU64,
+    /// The portal's clock at its first answer that told it (`Date`), ms since the epoch.
+    first_answer_ms: OnceLock<i64>,
 }
 
 impl Traffic {
@@ -70,6 +72,12 @@ impl Traffic {
 
     fn note_daily_remaining(&self, left: u64) {
         self.daily_remaining.store(left.saturating_add(1), Relaxed);
+    }
+
+    /// When the portal first answered this process, by its own clock (to the second; ms since
+    /// the epoch): everything this run writes lands after it.
+    pub fn first_answer_ms(&self) -> Option<i64> {
+        self.first_answer_ms.get().copied()
     }
 }
 
@@ -300,6 +308,9 @@ impl Portal {
                 gate.observe(ticket, started.elapsed(), &reply.rate, refused);
                 if let Some(left) = reply.rate.daily_remaining {
                     self.traffic.note_daily_remaining(left);
+                }
+                if let Some(date) = reply.date_ms {
+                    self.traffic.first_answer_ms.get_or_init(|| date);
                 }
             }
             // The window has room unless the portal says it is full: our own pacing keeps

@@ -32,6 +32,9 @@ pub struct ResultObject {
     pub new: Option<bool>,
     #[serde(default)]
     pub properties: HashMap<String, Option<String>>,
+    /// When the record was created (ISO 8601).
+    #[serde(default, rename = "createdAt")]
+    pub created_at: Option<String>,
 }
 
 /// A batch create/update/upsert answer as attribution reads it: each result's id and `new`

@@ -115,6 +115,7 @@ mod tests {
         Ok(Reply {
             status,
             rate: RateHeaders::default(),
+            date_ms: None,
             body: body.as_bytes().to_vec(),
         })
     }

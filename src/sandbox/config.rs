@@ -199,7 +199,8 @@ pub struct SandboxArgs {
     /// Share of writes answered 500/502/503 with nothing written.
     #[arg(long, default_value_t = 0.0)]
     pub fault_rate: f64,
-    /// Share of writes applied whose response is then lost (dropped connection or 504).
+    /// Share of writes answered whose answer is then lost (dropped connection or 504), whatever
+    /// it was (applied, or refused).
     #[arg(long, default_value_t = 0.0)]
     pub lost_response_rate: f64,
     /// Share of writes answered with a spurious 429 TEN_SECONDLY_ROLLING.

@@ -108,13 +108,11 @@ async fn admit(app: AppState, request: Request, next: Next, template: String) ->
                     app.stats.fault("locked");
                     ApiError::locked().into_response()
                 }
+                // Whatever the portal answered (a write applied, or refused as a conflict), the
+                // client never sees it: a lost 409 looks like a lost success.
                 Some(Fault::Lost(how)) => {
                     let response = next.run(request).await;
-                    if response.status().is_success() {
-                        lose(&app, response, how).await
-                    } else {
-                        response
-                    }
+                    lose(&app, response, how).await
                 }
                 Some(Fault::Garble) => {
                     let response = next.run(request).await;
@@ -130,7 +128,7 @@ async fn admit(app: AppState, request: Request, next: Next, template: String) ->
     finish(response, quota, rates.latency).await
 }
 
-/// The write landed; now the client loses the answer.
+/// The portal answered the write (applied it, or refused it); now the client loses the answer.
 async fn lose(app: &AppState, response: Response, how: Lost) -> Response {
     match how {
         Lost::GatewayTimeout => {

@@ -257,6 +257,35 @@ fn lost_create_answers_are_verified_by_email_never_resent_blindly() {
 }
 
 #[test]
+fn a_lost_create_answer_for_a_contact_that_existed_before_the_job_is_a_conflict_not_a_create() {
+    let scenario = Scenario::new()
+        .csv(contacts(150))
+        .pipeline(|p| p.create().map_contact_columns());
+    // Row 57's contact was made before the job, by someone else, further back than the second of
+    // margin the portal's clock is given: its create is a conflict, and its answer will be lost.
+    let existing = scenario
+        .portal()
+        .create("contacts", json!({"email": "person57@example.com"}));
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    scenario
+        .portal()
+        .configure(json!({"lost_response_rate": 1.0}));
+    let run = scenario.run();
+    // Every answer to a write is lost: the rows are found by email, all but the one that
+    // existed before the job counted as created by it.
+    run.exit(3).rows_read(150).accepted(149).created(149);
+    assert_eq!(run.number("verified_creates"), 149, "{}", run.report());
+    let dead = run.dead_letters();
+    assert_eq!(dead.column("etl_row"), vec!["57"]);
+    assert_eq!(dead.column("etl_status"), vec!["409"]);
+    assert_eq!(dead.column("etl_category"), vec!["CONFLICT"]);
+    let message = &dead.column("etl_message")[0];
+    assert!(message.contains(&existing), "{message}");
+    assert!(message.contains("before this job"), "{message}");
+    assert_eq!(run.portal().records("contacts"), 150);
+}
+
+#[test]
 fn lost_create_answers_without_a_unique_property_are_dead_lettered_as_ambiguous() {
     let companies = Csv::new(["Name", "City"])
         .rows((1..=1000).map(|i| [format!("Company {i}"), format!("City {i}")]));
