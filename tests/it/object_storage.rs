@@ -110,6 +110,63 @@ fn a_changed_object_refuses_to_resume() {
     resumed.exit(1).says("different job");
 }
 
+/// A scenario reading `url` as the AWS profile `vault`, whose only keys come from the
+/// `credential_process` `script` prints (a file `process.log` in the workdir counts its runs).
+fn from_profile(s3: &S3, url: &str, script: &str) -> Scenario {
+    let scenario = Scenario::new();
+    let dir = scenario.workdir().dir().to_path_buf();
+    let script = script.replace("LOG", &dir.join("process.log").display().to_string());
+    let keys = scenario.workdir().write("keys.sh", script);
+    let config = format!(
+        "[profile vault]\nregion = us-east-1\ncredential_process = sh '{}'\n",
+        keys.display()
+    );
+    let config = scenario.workdir().write("aws-config", config);
+    let credentials = scenario.workdir().write("aws-credentials", "");
+    scenario
+        .env("AWS_ENDPOINT", &s3.env()[0].1)
+        .env("AWS_ALLOW_HTTP", "true")
+        .env("AWS_PROFILE", "vault")
+        .env("AWS_CONFIG_FILE", &config.display().to_string())
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            &credentials.display().to_string(),
+        )
+        .pipeline(|p| p.source(url).upsert_by("email").map_contact_columns())
+}
+
+#[test]
+fn an_objects_keys_come_from_the_profiles_credential_process() {
+    let Some(s3) = S3::start() else { return };
+    let url = s3.put("exports/contacts.csv", contacts(40).to_string());
+    let print_keys = r#"echo ran >> 'LOG'
+printf '{"Version":1,"AccessKeyId":"testing","SecretAccessKey":"testing","SessionToken":"t",
+  "Expiration":"2099-01-01T00:00:00Z"}'
+"#;
+    let scenario = from_profile(&s3, &url, print_keys);
+    let log = scenario.workdir().path("process.log");
+    let run = scenario.run();
+    run.exit(0).rows_read(40).accepted(40);
+    // Run once: the keys last past the run, so every request signs with them.
+    let runs = std::fs::read_to_string(log).expect("the process ran");
+    assert_eq!(runs.lines().count(), 1, "{runs}");
+}
+
+#[test]
+fn a_failing_credential_process_is_a_clear_fatal_error_that_shows_no_secret() {
+    let Some(s3) = S3::start() else { return };
+    let url = s3.put("exports/contacts.csv", contacts(5).to_string());
+    let expired = "echo 'Error loading SSO Token: Token for sso-admin is expired' >&2; exit 255";
+    let run = from_profile(&s3, &url, expired).run();
+    run.exit(1)
+        .says("AWS profile \"vault\"")
+        .says("Token for sso-admin is expired");
+    let not_json = "printf 'AKIA s3cr3t-value'";
+    let run = from_profile(&s3, &url, not_json).run();
+    run.exit(1).says("not JSON");
+    assert!(!run.text().contains("s3cr3t-value"), "{}", run.text());
+}
+
 #[test]
 fn a_missing_object_is_a_clear_fatal_error() {
     let Some(s3) = S3::start() else { return };

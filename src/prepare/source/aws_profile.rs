@@ -1,17 +1,29 @@
 //! The AWS shared profile files (`~/.aws/credentials`, `~/.aws/config`), the step of AWS's standard
 //! credential chain that the `object_store` crate does not take: static keys and the region of the
-//! profile `AWS_PROFILE` names (`default` otherwise), used only when the environment has no keys.
-//! SSO and role-assuming profiles are not followed (they need AWS's SDK); `aws configure
-//! export-credentials --format env` turns them into environment variables.
+//! profile `AWS_PROFILE` names (`default` otherwise), used only when the environment has no keys,
+//! or else its `credential_process` (the command that prints keys: `aws_process`). SSO and
+//! role-assuming profiles are not followed directly (they need AWS's SDK); a `credential_process` of
+//! `aws configure export-credentials --profile NAME --format process` follows them.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-/// What a profile gives the S3 client: `(object_store config key, value)` pairs.
+/// `(object_store config key, value)` pairs.
 pub(super) type Settings = Vec<(&'static str, String)>;
 
-/// The settings of the profile in effect, for what the environment does not set itself.
-pub(super) fn settings() -> Settings {
+/// What the profile in effect gives the S3 client.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(super) struct Profile {
+    /// Its name.
+    pub(super) name: String,
+    /// Static keys and the region, for what the environment does not set itself.
+    pub(super) settings: Settings,
+    /// The command that prints its keys, when neither the environment nor the profile hold keys.
+    pub(super) credential_process: Option<String>,
+}
+
+/// The profile in effect (`AWS_PROFILE`, else `default`), from the shared files.
+pub(super) fn profile() -> Profile {
     let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
     let profile = env("AWS_PROFILE").unwrap_or_else(|| "default".into());
     let home = env("HOME").map(PathBuf::from);
@@ -28,13 +40,14 @@ pub(super) fn settings() -> Settings {
 }
 
 /// The settings of `profile` from the two files' texts, leaving out what `is_set` says the
-/// environment holds (the environment comes first in AWS's chain).
+/// environment holds (the environment comes first in AWS's chain, then a profile's static keys,
+/// then its `credential_process`).
 fn resolve(
     profile: &str,
     credentials: &str,
     config: &str,
     is_set: impl Fn(&str) -> bool,
-) -> Settings {
+) -> Profile {
     let keys = section(credentials, profile);
     // In `config` a named profile's section is `[profile NAME]`; only `default` stands alone.
     let config_name = match profile {
@@ -43,16 +56,22 @@ fn resolve(
     };
     let conf = section(config, &config_name);
     let mut settings = Settings::new();
-    if !is_set("AWS_ACCESS_KEY_ID")
-        && let (Some(id), Some(secret)) = (
+    let mut credential_process = None;
+    if !is_set("AWS_ACCESS_KEY_ID") {
+        if let (Some(id), Some(secret)) = (
             keys.get("aws_access_key_id"),
             keys.get("aws_secret_access_key"),
-        )
-    {
-        settings.push(("aws_access_key_id", id.clone()));
-        settings.push(("aws_secret_access_key", secret.clone()));
-        if let Some(token) = keys.get("aws_session_token") {
-            settings.push(("aws_session_token", token.clone()));
+        ) {
+            settings.push(("aws_access_key_id", id.clone()));
+            settings.push(("aws_secret_access_key", secret.clone()));
+            if let Some(token) = keys.get("aws_session_token") {
+                settings.push(("aws_session_token", token.clone()));
+            }
+        } else {
+            credential_process = keys
+                .get("credential_process")
+                .or_else(|| conf.get("credential_process"))
+                .cloned();
         }
     }
     if !is_set("AWS_REGION")
@@ -61,7 +80,11 @@ fn resolve(
     {
         settings.push(("aws_region", region.clone()));
     }
-    settings
+    Profile {
+        name: profile.to_string(),
+        settings,
+        credential_process,
+    }
 }
 
 /// The `key = value` lines of the INI section `[name]` (keys lowercased; comments skipped).
@@ -92,8 +115,9 @@ mod tests {
     #[test]
     fn a_named_profile_gives_its_keys_token_and_region() {
         let got = resolve("etl", CREDENTIALS, CONFIG, |_| false);
+        assert_eq!(got.credential_process, None);
         assert_eq!(
-            got,
+            got.settings,
             vec![
                 ("aws_access_key_id", "AKIETL".to_string()),
                 ("aws_secret_access_key", "s2".to_string()),
@@ -108,13 +132,41 @@ mod tests {
         let got = resolve("default", CREDENTIALS, CONFIG, |name| {
             name == "AWS_ACCESS_KEY_ID"
         });
-        assert_eq!(got, vec![("aws_region", "eu-west-1".to_string())]);
-        assert!(resolve("default", CREDENTIALS, CONFIG, |_| true).is_empty());
+        assert_eq!(got.settings, vec![("aws_region", "eu-west-1".to_string())]);
+        assert!(
+            resolve("default", CREDENTIALS, CONFIG, |_| true)
+                .settings
+                .is_empty()
+        );
     }
 
     #[test]
     fn an_unknown_profile_or_no_files_give_nothing() {
-        assert!(resolve("nope", CREDENTIALS, CONFIG, |_| false).is_empty());
-        assert!(resolve("default", "", "", |_| false).is_empty());
+        let nothing = |got: Profile| got.settings.is_empty() && got.credential_process.is_none();
+        assert!(nothing(resolve("nope", CREDENTIALS, CONFIG, |_| false)));
+        assert!(nothing(resolve("default", "", "", |_| false)));
+    }
+
+    #[test]
+    fn a_profile_without_keys_gives_its_credential_process_unless_keys_come_first() {
+        let config = "[profile sso]\nregion = eu-central-1\ncredential_process = aws configure \
+                      export-credentials --profile sso-admin --format process\n";
+        let got = resolve("sso", "", config, |_| false);
+        assert_eq!(
+            got.credential_process.as_deref(),
+            Some("aws configure export-credentials --profile sso-admin --format process")
+        );
+        assert_eq!(
+            got.settings,
+            vec![("aws_region", "eu-central-1".to_string())]
+        );
+        // Keys in the environment, or the profile's own static keys, come first.
+        let env_keys = resolve("sso", "", config, |name| name == "AWS_ACCESS_KEY_ID");
+        assert_eq!(env_keys.credential_process, None);
+        let credentials = "[sso]\naws_access_key_id = AKID\naws_secret_access_key = s\n";
+        assert_eq!(
+            resolve("sso", credentials, config, |_| false).credential_process,
+            None
+        );
     }
 }

@@ -26,6 +26,7 @@ use object_store::{
 use parquet::file::metadata::ParquetMetaData;
 use parquet::file::reader::{ChunkReader, Length};
 
+use super::aws_process::ProcessCredentials;
 use super::aws_profile;
 
 /// How much of a Parquet object's end is fetched at once: the 8-byte trailer and, for most files,
@@ -160,13 +161,18 @@ impl Object {
             ObjectStoreScheme::AmazonS3 => {
                 // The environment first, then the shared profile files, as AWS's chain has it;
                 // the web identity, container and instance credentials come after, in the crate.
-                let builder = aws_profile::settings().into_iter().fold(
+                let profile = aws_profile::profile();
+                let mut builder = profile.settings.into_iter().fold(
                     object_store::aws::AmazonS3Builder::from_env(),
                     |builder, (key, value)| match key.parse::<AmazonS3ConfigKey>() {
                         Ok(key) => builder.with_config(key, value),
                         Err(_) => builder,
                     },
                 );
+                if let Some(command) = profile.credential_process {
+                    let keys = ProcessCredentials::shared(profile.name, command);
+                    builder = builder.with_credentials(keys);
+                }
                 let builder = timeouts(
                     builder,
                     |b, key| b.get_config_value(&AmazonS3ConfigKey::Client(key)),

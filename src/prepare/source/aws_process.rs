@@ -1,0 +1,231 @@
+//! S3 credentials from a profile's `credential_process`: the command AWS's tools run to get keys
+//! (a vault, an SSO login through `aws configure export-credentials --format process`). It prints
+//! JSON (`Version` 1, `AccessKeyId`, `SecretAccessKey`, optional `SessionToken` and `Expiration`);
+//! the keys are kept until a few minutes before they expire, then the command is run again, so a
+//! run that reads its source for hours never signs with stale keys.
+//!
+//! The command's output holds secrets: it is never shown. Its error output is, when it fails.
+
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use async_trait::async_trait;
+use chrono::{DateTime, Duration, Utc};
+use object_store::CredentialProvider;
+use object_store::aws::AwsCredential;
+use serde::Deserialize;
+
+/// Keys are renewed this long before they expire: a request signed now may still be read by the
+/// store a while later (a stream's retries, a slow network).
+const RENEW_BEFORE: Duration = Duration::minutes(5);
+
+/// Runs a profile's `credential_process` for keys, and again before they expire.
+#[derive(Debug)]
+pub(super) struct ProcessCredentials {
+    profile: String,
+    command: String,
+    /// The last keys and when they expire; one run of the command at a time.
+    keys: tokio::sync::Mutex<Option<Keys>>,
+}
+
+#[derive(Debug, Clone)]
+struct Keys {
+    credential: Arc<AwsCredential>,
+    expires: Option<DateTime<Utc>>,
+}
+
+impl Keys {
+    fn fresh_at(&self, now: DateTime<Utc>) -> bool {
+        self.expires
+            .is_none_or(|expires| now + RENEW_BEFORE < expires)
+    }
+}
+
+impl ProcessCredentials {
+    /// The provider of `profile`'s `command`, one for the process: a run opens its source more
+    /// than once (its fingerprint, its header, its rows), and the command (an `aws` CLI call, a
+    /// vault) takes a second or asks a person.
+    pub(super) fn shared(profile: String, command: String) -> Arc<ProcessCredentials> {
+        static PROVIDERS: Mutex<Vec<Arc<ProcessCredentials>>> = Mutex::new(Vec::new());
+        let mut providers = PROVIDERS.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(known) = providers
+            .iter()
+            .find(|p| p.profile == profile && p.command == command)
+        {
+            return Arc::clone(known);
+        }
+        let provider = Arc::new(ProcessCredentials {
+            profile,
+            command,
+            keys: tokio::sync::Mutex::new(None),
+        });
+        providers.push(Arc::clone(&provider));
+        provider
+    }
+
+    /// Runs the command and reads its keys.
+    fn run(profile: &str, command: &str) -> Result<Keys, String> {
+        let context = |what: String| {
+            format!("the credential_process of AWS profile {profile:?} ({command}) {what}")
+        };
+        let output = shell(command)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .output()
+            .map_err(|e| context(format!("could not start: {e}")))?;
+        if !output.status.success() {
+            let said = String::from_utf8_lossy(&output.stderr);
+            let said: String = said.trim().chars().take(500).collect();
+            return Err(context(format!("failed ({}): {said}", output.status)));
+        }
+        parse(&output.stdout).map_err(context)
+    }
+}
+
+/// The command run by the platform's shell, as AWS's tools split it (quotes, spaces in paths).
+fn shell(command: &str) -> Command {
+    if cfg!(windows) {
+        let mut shell = Command::new("cmd");
+        shell.args(["/C", command]);
+        shell
+    } else {
+        let mut shell = Command::new("sh");
+        shell.args(["-c", command]);
+        shell
+    }
+}
+
+/// The keys in the command's output.
+fn parse(stdout: &[u8]) -> Result<Keys, String> {
+    #[derive(Deserialize)]
+    #[serde(rename_all = "PascalCase")]
+    struct Printed {
+        version: u32,
+        access_key_id: String,
+        secret_access_key: String,
+        session_token: Option<String>,
+        expiration: Option<String>,
+    }
+    // The output holds the secret: a mistake in it is told without its values (`mistake_of`).
+    let printed: Printed = serde_json::from_slice(stdout)
+        .map_err(|e| format!("printed no keys AWS's format reads ({})", mistake_of(&e)))?;
+    if printed.version != 1 {
+        return Err(format!(
+            "printed keys of version {}, not 1",
+            printed.version
+        ));
+    }
+    let expires = match printed.expiration {
+        Some(text) => Some(
+            DateTime::parse_from_rfc3339(&text)
+                .map_err(|_| format!("printed an Expiration that is no ISO 8601 time: {text:?}"))?
+                .with_timezone(&Utc),
+        ),
+        None => None,
+    };
+    Ok(Keys {
+        credential: Arc::new(AwsCredential {
+            key_id: printed.access_key_id,
+            secret_key: printed.secret_access_key,
+            token: printed.session_token,
+        }),
+        expires,
+    })
+}
+
+/// What is wrong with the printed JSON, in words that hold none of its values.
+fn mistake_of(error: &serde_json::Error) -> String {
+    use serde_json::error::Category;
+    match error.classify() {
+        Category::Io | Category::Syntax | Category::Eof => "not JSON".to_string(),
+        // "missing field `AccessKeyId` at line 1 column 30" names no value; "invalid type:
+        // string \"…\"" would.
+        Category::Data => {
+            let text = error.to_string();
+            match text.split(" at line").next() {
+                Some(missing) if missing.starts_with("missing field") => missing.to_string(),
+                _ => "a field of the wrong type".to_string(),
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl CredentialProvider for ProcessCredentials {
+    type Credential = AwsCredential;
+
+    async fn get_credential(&self) -> object_store::Result<Arc<AwsCredential>> {
+        let mut keys = self.keys.lock().await;
+        if let Some(known) = keys.as_ref().filter(|k| k.fresh_at(Utc::now())) {
+            return Ok(Arc::clone(&known.credential));
+        }
+        let (profile, command) = (self.profile.clone(), self.command.clone());
+        let fetched = tokio::task::spawn_blocking(move || Self::run(&profile, &command))
+            .await
+            .map_err(|e| e.to_string())
+            .and_then(|run| run)
+            .map_err(|message| object_store::Error::Generic {
+                store: "S3",
+                source: message.into(),
+            })?;
+        let credential = Arc::clone(&fetched.credential);
+        *keys = Some(fetched);
+        Ok(credential)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_read_and_renewed_before_they_expire() {
+        let keys = parse(
+            br#"{"Version":1,"AccessKeyId":"AKID","SecretAccessKey":"s3cr3t",
+                "SessionToken":"tok","Expiration":"2026-12-05T23:00:00Z"}"#,
+        )
+        .unwrap();
+        assert_eq!(keys.credential.key_id, "AKID");
+        assert_eq!(keys.credential.token.as_deref(), Some("tok"));
+        let at = |text: &str| DateTime::parse_from_rfc3339(text).unwrap().to_utc();
+        assert!(keys.fresh_at(at("2026-12-05T22:54:00Z")));
+        assert!(!keys.fresh_at(at("2026-12-05T22:56:00Z")));
+        // Keys without an expiry are kept for the run.
+        let lasting = parse(br#"{"Version":1,"AccessKeyId":"A","SecretAccessKey":"s"}"#).unwrap();
+        assert!(lasting.fresh_at(at("2099-01-01T00:00:00Z")));
+    }
+
+    #[test]
+    fn a_wrong_output_is_named_without_its_secrets() {
+        let not_json = parse(b"AKID s3cr3t").unwrap_err();
+        assert!(not_json.contains("not JSON"), "{not_json}");
+        let missing = parse(br#"{"Version":1,"AccessKeyId":"AKID"}"#).unwrap_err();
+        assert!(missing.contains("SecretAccessKey"), "{missing}");
+        let truncated =
+            parse(br#"{"Version":1,"AccessKeyId":"AKID","SecretAccessKey":"s3cr3"#).unwrap_err();
+        assert!(!truncated.contains("s3cr3"), "{truncated}");
+        let wrong_type =
+            parse(br#"{"Version":"s3cr3t","AccessKeyId":"A","SecretAccessKey":"s"}"#).unwrap_err();
+        assert!(!wrong_type.contains("s3cr3t"), "{wrong_type}");
+        let version = parse(br#"{"Version":2,"AccessKeyId":"A","SecretAccessKey":"s"}"#);
+        assert!(version.unwrap_err().contains("version 2"));
+    }
+
+    #[test]
+    fn a_failing_command_says_what_it_printed_on_its_error_output() {
+        let error = ProcessCredentials::run(
+            "sso",
+            "echo 'the SSO session has expired: run aws sso login' >&2; exit 3",
+        )
+        .unwrap_err();
+        assert!(error.contains("AWS profile \"sso\""), "{error}");
+        assert!(error.contains("run aws sso login"), "{error}");
+        let keys = ProcessCredentials::run(
+            "vault",
+            r#"printf '{"Version":1,"AccessKeyId":"AKVAULT","SecretAccessKey":"s"}'"#,
+        )
+        .unwrap();
+        assert_eq!(keys.credential.key_id, "AKVAULT");
+    }
+}
