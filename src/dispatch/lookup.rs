@@ -102,14 +102,23 @@ impl Dispatcher {
         })
     }
 
-    /// Whether `record`, found for a create whose answer was lost, was made before the job (by
-    /// someone else: the create was a conflict). Unknown for a key a `[sync]` state holds in doubt
-    /// (its create may have come from an earlier job), or without the job's start or `createdAt`.
+    /// Whether `record`, found for a create whose answer was lost, was made before the create
+    /// was sent (by someone else: the create was a conflict). Unknown without a bound (see
+    /// [`Dispatcher::sent_after_ms`]) or the record's `createdAt`.
     fn existed_before_job(&self, input: &Input, record: &FoundRecord) -> bool {
-        let earlier_job = input.sync.as_ref().is_some_and(|s| s.verify_first);
-        match (self.spec.existed_before_ms, record.created_ms) {
-            (Some(start), Some(created)) => !earlier_job && created < start,
+        match (self.sent_after_ms(input), record.created_ms) {
+            (Some(start), Some(created)) => created < start,
             _ => false,
+        }
+    }
+
+    /// No record `input`'s create made is older than this: for a key a `[sync]` state holds in
+    /// doubt, the bound kept with it (its create came from an earlier job); this job's start
+    /// otherwise.
+    fn sent_after_ms(&self, input: &Input) -> Option<i64> {
+        match &input.sync {
+            Some(sync) if sync.verify_first => sync.sent_after_ms,
+            _ => self.spec.existed_before_ms,
         }
     }
 
@@ -208,8 +217,13 @@ impl Dispatcher {
     async fn ambiguous(&self, inputs: Vec<Input>, message: &str) {
         let keys: Vec<Change> = inputs
             .iter()
-            .filter_map(|i| i.sync.as_ref())
-            .map(|s| Change::InDoubt { key: s.key.clone() })
+            .filter_map(|i| {
+                let sync = i.sync.as_ref()?;
+                Some(Change::InDoubt {
+                    key: sync.key.clone(),
+                    sent_after_ms: self.sent_after_ms(i),
+                })
+            })
             .collect();
         if !keys.is_empty() {
             self.emit(Outcome::Doubt(keys)).await;

@@ -65,7 +65,7 @@ pub struct Spec {
     /// A mapped unique property through which a lost create can be checked (e.g. contact email).
     pub verify_property: Option<String>,
     /// Records created before this instant (the job's start by the portal's clock, less
-    /// [`CLOCK_MARGIN_MS`]; ms since the epoch) existed before the job: a lost create that finds
+    /// [`crate::job::journal::CLOCK_MARGIN_MS`]; ms since the epoch) existed before the job: a lost create that finds
     /// one was a conflict. `None`: unknown, a found record counts as created.
     pub existed_before_ms: Option<i64>,
     pub max_retries: u32,
@@ -84,11 +84,6 @@ impl Spec {
             && matches!(self.operation, Operation::Archive | Operation::Update)
     }
 }
-
-/// How much earlier than the job's first answer (the `Date` header, already rounded down to the
-/// second) a record of the job may say it was created: room for the portal's servers' clocks to
-/// differ. A record made by someone else within it of the job's start counts as the job's.
-pub const CLOCK_MARGIN_MS: i64 = 1_000;
 
 type Pending<'a> = Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
 

@@ -109,9 +109,9 @@ impl Checkpoint {
         self.journal().job().to_string()
     }
 
-    /// When the job started by the portal's clock (see [`Journal::started_ms`]).
-    pub fn started_ms(&self, now: Option<i64>) -> Result<Option<i64>, JournalError> {
-        self.journal().started_ms(now)
+    /// The instant no record of this job is older than (see [`Journal::sent_after_ms`]).
+    pub fn sent_after_ms(&self, now: Option<i64>) -> Result<Option<i64>, JournalError> {
+        self.journal().sent_after_ms(now)
     }
 
     pub fn is_in_doubt(&self, row: u64) -> bool {

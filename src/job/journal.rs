@@ -36,6 +36,11 @@ const COMMIT_ROWS: usize = 20_000;
 const SENDING: i64 = 0;
 const ACCEPTED: i64 = 1;
 
+/// How much earlier than the job's first answer (the `Date` header, already rounded down to the
+/// second) a record of the job may say it was created: room for the portal's servers' clocks to
+/// differ. A record made by someone else within it of the job's start counts as the job's.
+pub const CLOCK_MARGIN_MS: i64 = 1_000;
+
 /// Accepted rows written by one statement (SQLite's default limit is 32,766 parameters).
 const ROWS_PER_INSERT: usize = 100;
 
@@ -259,13 +264,22 @@ impl Journal {
                 )
                 .map_err(|e| self.error(e))?;
         }
+        self.stored_start().map_err(|e| self.error(e))
+    }
+
+    /// [`Journal::started_ms`] less [`CLOCK_MARGIN_MS`]: no record a create of this job made is
+    /// older than it; a record older than it existed before the job.
+    pub fn sent_after_ms(&mut self, now: Option<i64>) -> Result<Option<i64>, JournalError> {
+        Ok(self.started_ms(now)?.map(|ms| ms - CLOCK_MARGIN_MS))
+    }
+
+    fn stored_start(&self) -> rusqlite::Result<Option<i64>> {
         let stored: Option<String> = self
             .conn
             .query_row("SELECT value FROM meta WHERE key = 'started_ms'", [], |r| {
                 r.get(0)
             })
-            .optional()
-            .map_err(|e| self.error(e))?;
+            .optional()?;
         Ok(stored.and_then(|ms| ms.parse().ok()))
     }
 
@@ -304,11 +318,13 @@ impl Journal {
             .optional()
             .map_err(|e| journal.error(e))?;
         let mut leftovers = journal.state_changes()?;
+        let start = journal.stored_start().map_err(|e| journal.error(e))?;
+        let sent_after_ms = start.map(|ms| ms - CLOCK_MARGIN_MS);
         leftovers.extend(
             journal
                 .keys_in_doubt()?
                 .into_iter()
-                .map(|key| Change::InDoubt { key }),
+                .map(|key| Change::InDoubt { key, sent_after_ms }),
         );
         Ok(Some(EarlierJob {
             fingerprint: Fingerprint(fingerprint.unwrap_or_default()),
@@ -455,7 +471,11 @@ impl Journal {
                         record_id: row.get(3)?,
                     },
                     CHANGE_REMOVED => Change::Removed { key },
-                    _ => Change::InDoubt { key },
+                    // An in-doubt key's `hash` column holds its `sent_after_ms`.
+                    _ => Change::InDoubt {
+                        key,
+                        sent_after_ms: row.get(2)?,
+                    },
                 });
             }
             Ok(changes)
@@ -560,7 +580,9 @@ impl Journal {
                         Some(record_id.as_str()),
                     ),
                     Change::Removed { .. } => (CHANGE_REMOVED, None, None),
-                    Change::InDoubt { .. } => (CHANGE_IN_DOUBT, None, None),
+                    Change::InDoubt { sent_after_ms, .. } => {
+                        (CHANGE_IN_DOUBT, *sent_after_ms, None)
+                    }
                 };
                 change
                     .execute(params![kind, c.key(), hash, record_id])
@@ -703,6 +725,29 @@ mod tests {
         drop(journal);
         let (mut journal, _) = Journal::resume(&path, &fingerprint(3)).unwrap().unwrap();
         assert_eq!(journal.started_ms(Some(7_000)).unwrap(), None);
+    }
+
+    #[test]
+    fn keys_a_job_leaves_in_doubt_carry_the_bound_of_its_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("job.journal");
+        let mut journal = Journal::start(&path, &fingerprint(1)).unwrap();
+        let bound = journal.sent_after_ms(Some(10_000)).unwrap();
+        assert_eq!(bound, Some(10_000 - CLOCK_MARGIN_MS));
+        // One key found ambiguous in the run, one being sent when the run died.
+        journal.record_state(vec![Change::InDoubt {
+            key: "ambiguous".into(),
+            sent_after_ms: bound,
+        }]);
+        journal.mark_sending(&[(1, Some("in-flight"))]).unwrap();
+        journal.commit().unwrap();
+        drop(journal);
+        let earlier = Journal::earlier_at(&path).unwrap().unwrap();
+        let doubt = |key: &str| Change::InDoubt {
+            key: key.into(),
+            sent_after_ms: bound,
+        };
+        assert_eq!(earlier.leftovers, [doubt("ambiguous"), doubt("in-flight")]);
     }
 
     #[test]

@@ -26,6 +26,9 @@ pub struct Known {
     pub record_id: Option<String>,
     /// A create whose answer was lost and could not be checked: the record may exist.
     pub in_doubt: bool,
+    /// In doubt: a record the create made is no older than this (its job's start by the portal's
+    /// clock, less a margin; ms since the epoch). `None`: unknown.
+    pub sent_after_ms: Option<i64>,
 }
 
 /// One change to the state, recorded with the accepted rows in the journal.
@@ -39,16 +42,33 @@ pub enum Change {
     },
     /// The key's record was archived (mirrored delete, or an archive pipeline).
     Removed { key: String },
-    /// A create of this key may have landed: never create it blindly again.
-    InDoubt { key: String },
+    /// A create of this key may have landed: never create it blindly again. `sent_after_ms`: the
+    /// record it made, if any, is no older than this (see [`Known::sent_after_ms`]).
+    InDoubt {
+        key: String,
+        sent_after_ms: Option<i64>,
+    },
 }
 
 impl Change {
     pub fn key(&self) -> &str {
         match self {
-            Change::Accepted { key, .. } | Change::Removed { key } | Change::InDoubt { key } => key,
+            Change::Accepted { key, .. }
+            | Change::Removed { key }
+            | Change::InDoubt { key, .. } => key,
         }
     }
+}
+
+/// Adds `records.sent_after_ms` to a state an older etl made (NULL: unknown, as it was).
+fn add_sent_after(conn: &Connection) -> rusqlite::Result<()> {
+    let has = conn
+        .prepare("SELECT 1 FROM pragma_table_info('records') WHERE name = 'sent_after_ms'")?
+        .exists([])?;
+    if !has {
+        conn.execute_batch("ALTER TABLE records ADD COLUMN sent_after_ms INTEGER")?;
+    }
+    Ok(())
 }
 
 /// A key and its record, as listed for mirrored deletes and exports.
@@ -82,10 +102,12 @@ impl State {
                  hash INTEGER,
                  record_id TEXT,
                  accepted_at INTEGER NOT NULL,
-                 in_doubt INTEGER NOT NULL DEFAULT 0
+                 in_doubt INTEGER NOT NULL DEFAULT 0,
+                 sent_after_ms INTEGER
              ) WITHOUT ROWID;",
         )
         .map_err(error)?;
+        add_sent_after(&conn).map_err(error)?;
         Ok(State {
             path: path.to_path_buf(),
             conn,
@@ -101,10 +123,12 @@ impl State {
         // No mutex of SQLite's own: a connection is one thread's at a time (rusqlite's `Send`,
         // not `Sync`), and its locking took a lock per column read.
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let conn = Connection::open_with_flags(path, flags).map_err(|source| StateError {
+        let error = |source| StateError {
             path: path.to_path_buf(),
             source,
-        })?;
+        };
+        let conn = Connection::open_with_flags(path, flags).map_err(error)?;
+        add_sent_after(&conn).map_err(error)?;
         Ok(Some(State {
             path: path.to_path_buf(),
             conn,
@@ -115,7 +139,9 @@ impl State {
     pub fn lookup(&self, key: &str) -> Result<Option<Known>, StateError> {
         let mut query = self
             .conn
-            .prepare_cached("SELECT hash, record_id, in_doubt FROM records WHERE key = ?1")
+            .prepare_cached(
+                "SELECT hash, record_id, in_doubt, sent_after_ms FROM records WHERE key = ?1",
+            )
             .map_err(|e| self.error(e))?;
         query
             .query_row(params![key], |row| {
@@ -123,6 +149,7 @@ impl State {
                     hash: row.get::<_, Option<i64>>(0)?.map(|h| h as u64),
                     record_id: row.get(1)?,
                     in_doubt: row.get::<_, i64>(2)? != 0,
+                    sent_after_ms: row.get(3)?,
                 })
             })
             .optional()
@@ -146,11 +173,14 @@ impl State {
                      in_doubt = 0",
                 )
                 .map_err(error)?;
+            // A key in doubt twice keeps the earlier bound (a record either create made is no
+            // older than it); an unknown one stays unknown (SQLite's `min` of a NULL is NULL).
             let mut doubt = tx
                 .prepare_cached(
-                    "INSERT INTO records (key, hash, record_id, accepted_at, in_doubt)
-                     VALUES (?1, NULL, NULL, ?2, 1)
-                     ON CONFLICT(key) DO UPDATE SET hash = NULL, in_doubt = 1",
+                    "INSERT INTO records (key, hash, record_id, accepted_at, in_doubt, sent_after_ms)
+                     VALUES (?1, NULL, NULL, ?2, 1, ?3)
+                     ON CONFLICT(key) DO UPDATE SET hash = NULL, in_doubt = 1,
+                     sent_after_ms = CASE WHEN in_doubt = 1 THEN min(sent_after_ms, ?3) ELSE ?3 END",
                 )
                 .map_err(error)?;
             let mut remove = tx
@@ -163,7 +193,9 @@ impl State {
                         hash,
                         record_id,
                     } => accept.execute(params![key, *hash as i64, record_id, now_ms]),
-                    Change::InDoubt { key } => doubt.execute(params![key, now_ms]),
+                    Change::InDoubt { key, sent_after_ms } => {
+                        doubt.execute(params![key, now_ms, sent_after_ms])
+                    }
                     Change::Removed { key } => remove.execute(params![key]),
                 }
                 .map_err(error)?;
@@ -299,7 +331,10 @@ mod tests {
                     accepted("a", 1, "101"),
                     accepted("b", 2, "102"),
                     accepted("a", u64::MAX, "101"),
-                    Change::InDoubt { key: "c".into() },
+                    Change::InDoubt {
+                        key: "c".into(),
+                        sent_after_ms: None,
+                    },
                 ],
                 5,
             )
@@ -311,7 +346,8 @@ mod tests {
             Some(Known {
                 hash: Some(u64::MAX),
                 record_id: Some("101".into()),
-                in_doubt: false
+                in_doubt: false,
+                sent_after_ms: None,
             })
         );
         assert!(state.lookup("c").unwrap().unwrap().in_doubt);
@@ -324,6 +360,58 @@ mod tests {
         state.entries(|e| keys.push(e.key)).unwrap();
         assert_eq!(keys, ["a", "c"]);
         assert_eq!(state.forget(&["c".into(), "nope".into()]).unwrap(), 1);
+    }
+
+    #[test]
+    fn a_key_in_doubt_twice_keeps_the_earlier_bound_and_an_unknown_one_stays_unknown() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.state");
+        let mut state = State::open(&path).unwrap();
+        let doubt = |key: &str, sent_after_ms| Change::InDoubt {
+            key: key.into(),
+            sent_after_ms,
+        };
+        let bound = |state: &State, key| state.lookup(key).unwrap().unwrap().sent_after_ms;
+        state
+            .apply(&[doubt("a", Some(2_000)), doubt("b", Some(2_000))], 1)
+            .unwrap();
+        // The next night's job is in doubt about them again: a record either create made is no
+        // older than the first bound.
+        state
+            .apply(&[doubt("a", Some(9_000)), doubt("b", None)], 2)
+            .unwrap();
+        assert_eq!(bound(&state, "a"), Some(2_000));
+        assert_eq!(bound(&state, "b"), None);
+        // Accepted, then in doubt again: the new bound alone.
+        let accepted = Change::Accepted {
+            key: "a".into(),
+            hash: 1,
+            record_id: "101".into(),
+        };
+        state
+            .apply(&[accepted, doubt("a", Some(7_000))], 3)
+            .unwrap();
+        assert_eq!(bound(&state, "a"), Some(7_000));
+    }
+
+    #[test]
+    fn a_state_an_older_etl_made_gains_the_bound_column_as_unknown() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.state");
+        let old = Connection::open(&path).unwrap();
+        old.execute_batch(
+            "CREATE TABLE records (key TEXT PRIMARY KEY, hash INTEGER, record_id TEXT,
+                 accepted_at INTEGER NOT NULL, in_doubt INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;
+             INSERT INTO records VALUES ('k', NULL, NULL, 1, 1);",
+        )
+        .unwrap();
+        drop(old);
+        let state = State::read(&path).unwrap().unwrap();
+        let known = state.lookup("k").unwrap().unwrap();
+        assert!(known.in_doubt);
+        assert_eq!(known.sent_after_ms, None);
+        drop(state);
+        assert!(State::open(&path).unwrap().lookup("k").unwrap().is_some());
     }
 
     #[test]

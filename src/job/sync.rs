@@ -204,6 +204,7 @@ impl RowFilter for SyncFilter {
                     return Sorted::Reject(in_doubt(input));
                 }
                 sync.verify_first = true;
+                sync.sent_after_ms = known.sent_after_ms;
                 self.creating.insert(sync.key.clone());
             }
             Some(known) => {

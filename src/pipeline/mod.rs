@@ -21,7 +21,7 @@ use crate::config::secret::Secret;
 use crate::config::{ConfigError, Connection, Operation, Pipeline};
 use crate::dispatch::concurrency::Concurrency;
 use crate::dispatch::resolve::Resolver;
-use crate::dispatch::{CLOCK_MARGIN_MS, Dispatcher, Records, Spec};
+use crate::dispatch::{Dispatcher, Records, Spec};
 use crate::job::checkpoint::{Checkpoint, CheckpointError, Start};
 use crate::job::dead_letter::{DeadLetterError, DeadLetterWriter};
 use crate::job::outcome::{self, Recorder};
@@ -263,10 +263,9 @@ impl Run<'_> {
         // The run has started: from here every ending has a report, Ctrl-C included.
         let earlier_report = earlier.as_ref().map(|e| e.report(pipeline));
         let mut spec = spec_of(pipeline, &schema, TraceIds::new(&checkpoint.job()));
-        let started = checkpoint
-            .started_ms(portal.traffic().first_answer_ms())
+        spec.existed_before_ms = checkpoint
+            .sent_after_ms(portal.traffic().first_answer_ms())
             .map_err(CheckpointError::from)?;
-        spec.existed_before_ms = started.map(|ms| ms - CLOCK_MARGIN_MS);
         let checkpoint = Arc::new(checkpoint);
         let rows_read = match self
             .go(opened, spec, resolver, checkpoint, earlier, sync.as_mut())

@@ -88,6 +88,9 @@ pub struct SyncRow {
     /// A create whose key the state holds in doubt (an earlier create may have landed): looked up
     /// before it is sent.
     pub verify_first: bool,
+    /// With `verify_first`: the record that earlier create made, if any, is no older than this
+    /// (its job's start by the portal's clock, less a margin; ms since the epoch). `None`: unknown.
+    pub sent_after_ms: Option<i64>,
 }
 
 /// One key naming a record to link with, as the row gave it.

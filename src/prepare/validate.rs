@@ -384,6 +384,7 @@ impl Validator {
             hash: content_hash(&properties, &links, &self.links),
             after_create: false,
             verify_first: false,
+            sent_after_ms: None,
         });
         let input = Input {
             row: row.row,

@@ -390,3 +390,70 @@ fn the_two_night_sample_does_what_its_docs_say() {
     night3.exit(0).accepted(0).reported("unchanged", 61);
     assert_eq!(writes(&night3.portal()), [2, 1, 1], "no write request");
 }
+
+/// Milliseconds since the epoch, by this machine's clock (the sandbox's too).
+fn now_ms() -> i64 {
+    let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+    since.expect("after 1970").as_millis() as i64
+}
+
+#[test]
+fn a_key_left_in_doubt_by_an_earlier_job_is_checked_against_that_jobs_start() {
+    use etl::job::state::{Change, State};
+    use serde_json::json;
+    use std::time::Duration;
+
+    let csv = Csv::new(["Email", "Name"])
+        .rows((1..=20).map(|i| [format!("p{i}@example.com"), format!("Person {i}")]));
+    let night = Scenario::new().csv(csv).pipeline(|p| {
+        p.create()
+            .map("email", "Email")
+            .map("firstname", "Name")
+            .sync_changes(&["Email"])
+    });
+    // p3 existed before last night's job; p5 is the record last night's create made before its
+    // answer was lost and the job stopped: the state holds both keys in doubt, with that job's
+    // start as the bound.
+    let portal = night.portal();
+    let someone_elses = portal.create("contacts", json!({"email": "p3@example.com"}));
+    std::thread::sleep(Duration::from_millis(50));
+    let last_night = now_ms();
+    std::thread::sleep(Duration::from_millis(50));
+    let made_last_night = portal.create("contacts", json!({"email": "p5@example.com"}));
+    let mut state = State::open(&night.workdir().path("p.state")).unwrap();
+    let doubt = |key: &str| Change::InDoubt {
+        key: key.into(),
+        sent_after_ms: Some(last_night),
+    };
+    state
+        .apply(&[doubt("p3@example.com"), doubt("p5@example.com")], 0)
+        .unwrap();
+    drop(state);
+    // Tonight's job starts later than both records by more than its clock margin: measured from
+    // its own start, both would look older than the job.
+    std::thread::sleep(Duration::from_millis(2100));
+
+    let tonight = night.run();
+    tonight.exit(3).rows_read(20).accepted(19).created(19);
+    assert_eq!(
+        tonight.number("verified_creates"),
+        1,
+        "{}",
+        tonight.report()
+    );
+    let dead = tonight.dead_letters();
+    assert_eq!(dead.column("etl_row"), vec!["3"]);
+    assert_eq!(dead.column("etl_category"), vec!["CONFLICT"]);
+    assert!(dead.column("etl_message")[0].contains(&someone_elses));
+    assert_eq!(tonight.portal().records("contacts"), 20);
+    // The state maps p5 to the record last night's create made, and p3 to nothing: a mirrored
+    // delete can never archive someone else's record.
+    let state = State::read(&tonight.workdir().path("p.state"))
+        .unwrap()
+        .unwrap();
+    let p5 = state.lookup("p5@example.com").unwrap().unwrap();
+    assert_eq!(p5.record_id.as_deref(), Some(made_last_night.as_str()));
+    assert!(!p5.in_doubt);
+    let p3 = state.lookup("p3@example.com").unwrap().unwrap();
+    assert!(p3.in_doubt && p3.record_id.is_none(), "{p3:?}");
+}
