@@ -60,7 +60,7 @@ impl Dispatcher {
                         let record = value_of(&input, &property)
                             .and_then(|v| found.get(&v.to_lowercase()).cloned());
                         match record {
-                            Some(record) if self.existed_before_job(&input, &record) => {
+                            Some(record) if self.older_than_its_create(&input, &record) => {
                                 older.push((input, record));
                             }
                             Some(record) => landed.push(Landed::of(input, Some(record.id))),
@@ -68,8 +68,7 @@ impl Dispatcher {
                         }
                     }
                     for (input, record) in older {
-                        self.existed_before(input, &property, &record, &reason)
-                            .await;
+                        self.conflicted(input, &property, &record, &reason).await;
                     }
                     let created = landed.len() as u64;
                     // Rows, not lookups: a row checked in two rounds is settled once.
@@ -105,7 +104,7 @@ impl Dispatcher {
     /// Whether `record`, found for a create whose answer was lost, was made before the create
     /// was sent (by someone else: the create was a conflict). Unknown without a bound (see
     /// [`Dispatcher::sent_after_ms`]) or the record's `createdAt`.
-    fn existed_before_job(&self, input: &Input, record: &FoundRecord) -> bool {
+    fn older_than_its_create(&self, input: &Input, record: &FoundRecord) -> bool {
         match (self.sent_after_ms(input), record.created_ms) {
             (Some(start), Some(created)) => created < start,
             _ => false,
@@ -118,25 +117,19 @@ impl Dispatcher {
     fn sent_after_ms(&self, input: &Input) -> Option<i64> {
         match &input.sync {
             Some(sync) if sync.verify_first => sync.sent_after_ms,
-            _ => self.spec.existed_before_ms,
+            _ => self.spec.sent_after_ms,
         }
     }
 
-    /// Dead-letters a create whose answer was lost and whose record existed before the job: the
-    /// portal's answer was a conflict (409), as it would have said.
-    async fn existed_before(
-        &self,
-        input: Input,
-        property: &str,
-        record: &FoundRecord,
-        reason: &str,
-    ) {
+    /// Dead-letters a create whose answer was lost and whose record existed before it was sent:
+    /// the portal's answer was a conflict (409), as it would have said.
+    async fn conflicted(&self, input: Input, property: &str, record: &FoundRecord, reason: &str) {
         let value = value_of(&input, property).unwrap_or_default();
         let created = record.created_at.as_deref().unwrap_or("?");
         let message = format!(
-            "a {object} with {property} = {value:?} already existed before this job (record {id}, \
-             created {created}): the create was a conflict whose answer was lost ({reason}); \
-             update that record instead (operation = \"upsert\")",
+            "a {object} with {property} = {value:?} already existed before this row's create was \
+             sent (record {id}, created {created}): the create was a conflict whose answer was \
+             lost ({reason}); update that record instead (operation = \"upsert\")",
             object = self.spec.object,
             id = record.id,
         );

@@ -64,10 +64,10 @@ pub struct Spec {
     pub id_property: Option<String>,
     /// A mapped unique property through which a lost create can be checked (e.g. contact email).
     pub verify_property: Option<String>,
-    /// Records created before this instant (the job's start by the portal's clock, less
-    /// [`crate::job::journal::CLOCK_MARGIN_MS`]; ms since the epoch) existed before the job: a lost create that finds
-    /// one was a conflict. `None`: unknown, a found record counts as created.
-    pub existed_before_ms: Option<i64>,
+    /// No record this job's creates made is older than this (its start by the portal's clock,
+    /// less a margin: `Journal::sent_after_ms`; ms since the epoch): a lost create that finds an
+    /// older one was a conflict. `None`: unknown, a found record counts as created.
+    pub sent_after_ms: Option<i64>,
     pub max_retries: u32,
     /// Links per v4 association batch request.
     pub association_batch_size: usize,

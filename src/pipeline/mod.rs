@@ -263,7 +263,7 @@ impl Run<'_> {
         // The run has started: from here every ending has a report, Ctrl-C included.
         let earlier_report = earlier.as_ref().map(|e| e.report(pipeline));
         let mut spec = spec_of(pipeline, &schema, TraceIds::new(&checkpoint.job()));
-        spec.existed_before_ms = checkpoint
+        spec.sent_after_ms = checkpoint
             .sent_after_ms(portal.traffic().first_answer_ms())
             .map_err(CheckpointError::from)?;
         let checkpoint = Arc::new(checkpoint);
@@ -504,7 +504,7 @@ fn spec_of(pipeline: &Pipeline, schema: &ObjectSchema, traces: TraceIds) -> Spec
         id_property: pipeline.target.id_property.clone(),
         verify_property,
         // Known once the job's journal is open (`Run::start`).
-        existed_before_ms: None,
+        sent_after_ms: None,
         max_retries: pipeline.dispatch.max_retries,
         association_batch_size: pipeline.dispatch.association_batch_size,
         traces,

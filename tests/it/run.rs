@@ -281,7 +281,7 @@ fn a_lost_create_answer_for_a_contact_that_existed_before_the_job_is_a_conflict_
     assert_eq!(dead.column("etl_category"), vec!["CONFLICT"]);
     let message = &dead.column("etl_message")[0];
     assert!(message.contains(&existing), "{message}");
-    assert!(message.contains("before this job"), "{message}");
+    assert!(message.contains("already existed before"), "{message}");
     assert_eq!(run.portal().records("contacts"), 150);
 }
 

@@ -4,7 +4,8 @@
 //! the keys are kept until a few minutes before they expire, then the command is run again, so a
 //! run that reads its source for hours never signs with stale keys.
 //!
-//! The command's output holds secrets: it is never shown. Its error output is, when it fails.
+//! The command's output holds secrets: it is never shown, nor is the command (its arguments may
+//! hold a token). Its error output is, when it fails.
 
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -44,7 +45,7 @@ impl Keys {
 impl ProcessCredentials {
     /// The provider of `profile`'s `command`, one for the process: a run opens its source more
     /// than once (its fingerprint, its header, its rows), and the command (an `aws` CLI call, a
-    /// vault) takes a second or asks a person.
+    /// vault) may take a second or prompt on the terminal.
     pub(super) fn shared(profile: String, command: String) -> Arc<ProcessCredentials> {
         static PROVIDERS: Mutex<Vec<Arc<ProcessCredentials>>> = Mutex::new(Vec::new());
         let mut providers = PROVIDERS.lock().unwrap_or_else(PoisonError::into_inner);
@@ -65,9 +66,9 @@ impl ProcessCredentials {
 
     /// Runs the command and reads its keys.
     fn run(profile: &str, command: &str) -> Result<Keys, String> {
-        let context = |what: String| {
-            format!("the credential_process of AWS profile {profile:?} ({command}) {what}")
-        };
+        // The command is not shown either: its arguments may hold a token.
+        let context =
+            |what: String| format!("the credential_process of AWS profile {profile:?} {what}");
         let output = shell(command)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
