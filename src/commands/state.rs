@@ -121,10 +121,12 @@ fn export(pipeline: &Pipeline, output: Option<&std::path::Path>) -> Result<(), S
         None => Box::new(std::io::stdout().lock()),
     };
     let mut writer = csv::Writer::from_writer(sink);
-    let header = columns
-        .iter()
-        .map(String::as_str)
-        .chain(["record_id", "accepted_at", "in_doubt"]);
+    let header = columns.iter().map(String::as_str).chain([
+        "record_id",
+        "accepted_at",
+        "in_doubt",
+        "sent_after",
+    ]);
     writer.write_record(header).map_err(|e| e.to_string())?;
     let Some(state) = open(pipeline)? else {
         return writer.flush().map_err(|e| e.to_string());
@@ -138,6 +140,13 @@ fn export(pipeline: &Pipeline, output: Option<&std::path::Path>) -> Result<(), S
             let at = chrono::DateTime::from_timestamp_millis(entry.accepted_at)
                 .map(|t| t.to_rfc3339())
                 .unwrap_or_default();
+            // A key in doubt: a record its create made is no older than this (portal's clock).
+            let sent_after = entry
+                .sent_after_ms
+                .filter(|_| entry.in_doubt)
+                .and_then(chrono::DateTime::from_timestamp_millis)
+                .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+                .unwrap_or_default();
             let record = entry
                 .key
                 .split(KEY_SEPARATOR)
@@ -145,6 +154,7 @@ fn export(pipeline: &Pipeline, output: Option<&std::path::Path>) -> Result<(), S
                     entry.record_id.as_deref().unwrap_or(""),
                     at.as_str(),
                     if entry.in_doubt { "true" } else { "false" },
+                    sent_after.as_str(),
                 ])
                 .map(str::to_string)
                 .collect::<Vec<_>>();

@@ -78,6 +78,8 @@ pub struct Entry {
     pub record_id: Option<String>,
     pub accepted_at: i64,
     pub in_doubt: bool,
+    /// See [`Known::sent_after_ms`].
+    pub sent_after_ms: Option<i64>,
 }
 
 /// The state file.
@@ -216,7 +218,10 @@ impl State {
     pub fn entries(&self, mut each: impl FnMut(Entry)) -> Result<(), StateError> {
         let mut query = self
             .conn
-            .prepare("SELECT key, record_id, accepted_at, in_doubt FROM records ORDER BY key")
+            .prepare(
+                "SELECT key, record_id, accepted_at, in_doubt, sent_after_ms FROM records
+                 ORDER BY key",
+            )
             .map_err(|e| self.error(e))?;
         let mut rows = query.query([]).map_err(|e| self.error(e))?;
         while let Some(row) = rows.next().map_err(|e| self.error(e))? {
@@ -226,6 +231,7 @@ impl State {
                     record_id: row.get(1)?,
                     accepted_at: row.get(2)?,
                     in_doubt: row.get::<_, i64>(3)? != 0,
+                    sent_after_ms: row.get(4)?,
                 })
             })()
             .map_err(|e| self.error(e))?;

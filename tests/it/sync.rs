@@ -456,4 +456,23 @@ fn a_key_left_in_doubt_by_an_earlier_job_is_checked_against_that_jobs_start() {
     assert!(!p5.in_doubt);
     let p3 = state.lookup("p3@example.com").unwrap().unwrap();
     assert!(p3.in_doubt && p3.record_id.is_none(), "{p3:?}");
+    drop(state);
+    // The export shows when p3's create was sent after, for the person who checks it by hand.
+    let exported = std::process::Command::new(env!("CARGO_BIN_EXE_etl"))
+        .args(["state", "export", "p.toml", "-o", "map.csv"])
+        .current_dir(tonight.workdir().dir())
+        .output()
+        .unwrap();
+    assert!(exported.status.success(), "{exported:?}");
+    let map = CsvFile::read(&tonight.workdir().path("map.csv"));
+    let sent_after = chrono::DateTime::from_timestamp_millis(last_night)
+        .unwrap()
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let in_doubt: Vec<_> = map
+        .column("Email")
+        .into_iter()
+        .zip(map.column("sent_after"))
+        .filter(|(_, sent_after)| !sent_after.is_empty())
+        .collect();
+    assert_eq!(in_doubt, [("p3@example.com", sent_after.as_str())]);
 }
