@@ -127,9 +127,9 @@ impl Dispatcher {
         let value = value_of(&input, property).unwrap_or_default();
         let created = record.created_at.as_deref().unwrap_or("?");
         let message = format!(
-            "a {object} with {property} = {value:?} already existed before this row's create was \
-             sent (record {id}, created {created}): the create was a conflict whose answer was \
-             lost ({reason}); update that record instead (operation = \"upsert\")",
+            "a {object} record with {property} = {value:?} already existed before this row's \
+             create was sent (record {id}, created {created}): the create was a conflict whose \
+             answer was lost ({reason}); update that record instead (operation = \"upsert\")",
             object = self.spec.object,
             id = record.id,
         );
