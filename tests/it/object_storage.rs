@@ -167,6 +167,105 @@ fn a_failing_credential_process_is_a_clear_fatal_error_that_shows_no_secret() {
     assert!(!run.text().contains("s3cr3t-value"), "{}", run.text());
 }
 
+/// A stand-in for AWS's SSO portal on loopback: GetRoleCredentials answers keys the S3 server
+/// takes; it records each request's (bearer token, account_id, role_name).
+struct SsoPortal {
+    url: String,
+    asked: Arc<std::sync::Mutex<Vec<String>>>,
+    _runtime: tokio::runtime::Runtime,
+}
+
+impl SsoPortal {
+    fn start() -> SsoPortal {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("a runtime for the SSO portal");
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .expect("a port");
+        let url = format!("http://{}", listener.local_addr().expect("an address"));
+        let asked = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let seen = Arc::clone(&asked);
+        let app = axum::Router::new().route(
+            "/federation/credentials",
+            axum::routing::get(move |request: axum::extract::Request| {
+                let seen = Arc::clone(&seen);
+                async move {
+                    let token = request
+                        .headers()
+                        .get("x-amz-sso_bearer_token")
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("-");
+                    let query = request.uri().query().unwrap_or("");
+                    seen.lock().unwrap().push(format!("{token} {query}"));
+                    axum::Json(serde_json::json!({"roleCredentials": {
+                        "accessKeyId": "testing", "secretAccessKey": "testing",
+                        "sessionToken": "t", "expiration": 4_102_444_800_000_i64}}))
+                }
+            }),
+        );
+        runtime.spawn(async move { axum::serve(listener, app).await });
+        SsoPortal {
+            url,
+            asked,
+            _runtime: runtime,
+        }
+    }
+}
+
+/// A scenario reading `url` as the SSO profile `sso-etl` (session `corp`, account 111122223333,
+/// role Loader), whose login `aws sso login` cached with `expires_at`, in a HOME of the workdir.
+fn from_sso_profile(s3: &S3, portal: &SsoPortal, url: &str, expires_at: &str) -> Scenario {
+    let scenario = Scenario::new();
+    let home = scenario.workdir().dir().to_path_buf();
+    scenario.workdir().write(
+        ".aws/config",
+        "[profile sso-etl]\nsso_session = corp\nsso_account_id = 111122223333\n\
+         sso_role_name = Loader\nregion = us-east-1\n\
+         [sso-session corp]\nsso_start_url = https://corp.awsapps.com/start\nsso_region = us-east-1\n",
+    );
+    // The file name AWS's CLI gives the login of session `corp`: the SHA-1 of its name.
+    scenario.workdir().write(
+        ".aws/sso/cache/ee0bfd2552fbd840c02cc48b6e823320543c450f.json",
+        format!(r#"{{"accessToken":"tok-123","expiresAt":"{expires_at}","region":"us-east-1"}}"#),
+    );
+    scenario
+        .env("HOME", &home.display().to_string())
+        .env("AWS_ENDPOINT_URL_SSO", &portal.url)
+        .env("AWS_ENDPOINT", &s3.env()[0].1)
+        .env("AWS_ALLOW_HTTP", "true")
+        .env("AWS_PROFILE", "sso-etl")
+        .pipeline(|p| p.source(url).upsert_by("email").map_contact_columns())
+}
+
+#[test]
+fn an_objects_keys_come_from_the_profiles_sso_login() {
+    let Some(s3) = S3::start() else { return };
+    let url = s3.put("exports/contacts.csv", contacts(30).to_string());
+    let portal = SsoPortal::start();
+    let run = from_sso_profile(&s3, &portal, &url, "2099-01-01T00:00:00Z").run();
+    run.exit(0).rows_read(30).accepted(30);
+    // Asked once for the profile's role with the cached login; the keys last past the run.
+    let asked = portal.asked.lock().unwrap().clone();
+    assert_eq!(asked.len(), 1, "{asked:?}");
+    assert!(asked[0].starts_with("tok-123 "), "{asked:?}");
+    assert!(asked[0].contains("account_id=111122223333"), "{asked:?}");
+    assert!(asked[0].contains("role_name=Loader"), "{asked:?}");
+}
+
+#[test]
+fn an_expired_sso_login_says_to_log_in_again_and_asks_nothing() {
+    let Some(s3) = S3::start() else { return };
+    let url = s3.put("exports/contacts.csv", contacts(5).to_string());
+    let portal = SsoPortal::start();
+    let run = from_sso_profile(&s3, &portal, &url, "2020-01-01T00:00:00Z").run();
+    run.exit(1).says("aws sso login --profile sso-etl");
+    assert!(!run.text().contains("tok-123"), "{}", run.text());
+    assert!(portal.asked.lock().unwrap().is_empty());
+}
+
 #[test]
 fn a_missing_object_is_a_clear_fatal_error() {
     let Some(s3) = S3::start() else { return };

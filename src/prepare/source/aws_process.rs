@@ -1,87 +1,36 @@
-//! S3 credentials from a profile's `credential_process`: the command AWS's tools run to get keys
-//! (a vault, an SSO login through `aws configure export-credentials --format process`). It prints
-//! JSON (`Version` 1, `AccessKeyId`, `SecretAccessKey`, optional `SessionToken` and `Expiration`);
-//! the keys are kept until a few minutes before they expire, then the command is run again, so a
-//! run that reads its source for hours never signs with stale keys.
+//! S3 keys from a profile's `credential_process`: the command AWS's tools run to get keys (a
+//! vault, a login). It prints JSON (`Version` 1, `AccessKeyId`, `SecretAccessKey`, optional
+//! `SessionToken` and `Expiration`); `aws_keys` runs it again before the keys expire.
 //!
 //! The command's output holds secrets: it is never shown, nor is the command (its arguments may
 //! hold a token). Its error output is, when it fails.
 
 use std::process::{Command, Stdio};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 
-use async_trait::async_trait;
-use chrono::{DateTime, Duration, Utc};
-use object_store::CredentialProvider;
+use chrono::{DateTime, Utc};
 use object_store::aws::AwsCredential;
 use serde::Deserialize;
 
-/// Keys are renewed this long before they expire: a request signed now may still be read by the
-/// store a while later (a stream's retries, a slow network).
-const RENEW_BEFORE: Duration = Duration::minutes(5);
+use super::aws_keys::Keys;
 
-/// Runs a profile's `credential_process` for keys, and again before they expire.
-#[derive(Debug)]
-pub(super) struct ProcessCredentials {
-    profile: String,
-    command: String,
-    /// The last keys and when they expire; one run of the command at a time.
-    keys: tokio::sync::Mutex<Option<Keys>>,
-}
-
-#[derive(Debug, Clone)]
-struct Keys {
-    credential: Arc<AwsCredential>,
-    expires: Option<DateTime<Utc>>,
-}
-
-impl Keys {
-    fn fresh_at(&self, now: DateTime<Utc>) -> bool {
-        self.expires
-            .is_none_or(|expires| now + RENEW_BEFORE < expires)
+/// Runs `profile`'s `credential_process` `command` and reads the keys it prints.
+pub(super) fn run(profile: &str, command: &str) -> Result<Keys, String> {
+    // The command is not shown either: its arguments may hold a token.
+    let context =
+        |what: String| format!("the credential_process of AWS profile {profile:?} {what}");
+    let output = shell(command)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .output()
+        .map_err(|e| context(format!("could not start: {e}")))?;
+    if !output.status.success() {
+        let said = String::from_utf8_lossy(&output.stderr);
+        let said: String = said.trim().chars().take(500).collect();
+        return Err(context(format!("failed ({}): {said}", output.status)));
     }
-}
-
-impl ProcessCredentials {
-    /// The provider of `profile`'s `command`, one for the process: a run opens its source more
-    /// than once (its fingerprint, its header, its rows), and the command (an `aws` CLI call, a
-    /// vault) may take a second or prompt on the terminal.
-    pub(super) fn shared(profile: String, command: String) -> Arc<ProcessCredentials> {
-        static PROVIDERS: Mutex<Vec<Arc<ProcessCredentials>>> = Mutex::new(Vec::new());
-        let mut providers = PROVIDERS.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(known) = providers
-            .iter()
-            .find(|p| p.profile == profile && p.command == command)
-        {
-            return Arc::clone(known);
-        }
-        let provider = Arc::new(ProcessCredentials {
-            profile,
-            command,
-            keys: tokio::sync::Mutex::new(None),
-        });
-        providers.push(Arc::clone(&provider));
-        provider
-    }
-
-    /// Runs the command and reads its keys.
-    fn run(profile: &str, command: &str) -> Result<Keys, String> {
-        // The command is not shown either: its arguments may hold a token.
-        let context =
-            |what: String| format!("the credential_process of AWS profile {profile:?} {what}");
-        let output = shell(command)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .output()
-            .map_err(|e| context(format!("could not start: {e}")))?;
-        if !output.status.success() {
-            let said = String::from_utf8_lossy(&output.stderr);
-            let said: String = said.trim().chars().take(500).collect();
-            return Err(context(format!("failed ({}): {said}", output.status)));
-        }
-        parse(&output.stdout).map_err(context)
-    }
+    parse(&output.stdout).map_err(context)
 }
 
 /// The command run by the platform's shell, as AWS's tools split it (quotes, spaces in paths).
@@ -152,36 +101,12 @@ fn mistake_of(error: &serde_json::Error) -> String {
     }
 }
 
-#[async_trait]
-impl CredentialProvider for ProcessCredentials {
-    type Credential = AwsCredential;
-
-    async fn get_credential(&self) -> object_store::Result<Arc<AwsCredential>> {
-        let mut keys = self.keys.lock().await;
-        if let Some(known) = keys.as_ref().filter(|k| k.fresh_at(Utc::now())) {
-            return Ok(Arc::clone(&known.credential));
-        }
-        let (profile, command) = (self.profile.clone(), self.command.clone());
-        let fetched = tokio::task::spawn_blocking(move || Self::run(&profile, &command))
-            .await
-            .map_err(|e| e.to_string())
-            .and_then(|run| run)
-            .map_err(|message| object_store::Error::Generic {
-                store: "S3",
-                source: message.into(),
-            })?;
-        let credential = Arc::clone(&fetched.credential);
-        *keys = Some(fetched);
-        Ok(credential)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn keys_are_read_and_renewed_before_they_expire() {
+    fn keys_and_their_expiry_are_read() {
         let keys = parse(
             br#"{"Version":1,"AccessKeyId":"AKID","SecretAccessKey":"s3cr3t",
                 "SessionToken":"tok","Expiration":"2026-12-05T23:00:00Z"}"#,
@@ -189,12 +114,10 @@ mod tests {
         .unwrap();
         assert_eq!(keys.credential.key_id, "AKID");
         assert_eq!(keys.credential.token.as_deref(), Some("tok"));
-        let at = |text: &str| DateTime::parse_from_rfc3339(text).unwrap().to_utc();
-        assert!(keys.fresh_at(at("2026-12-05T22:54:00Z")));
-        assert!(!keys.fresh_at(at("2026-12-05T22:56:00Z")));
-        // Keys without an expiry are kept for the run.
+        let expires = DateTime::parse_from_rfc3339("2026-12-05T23:00:00Z").unwrap();
+        assert_eq!(keys.expires, Some(expires.to_utc()));
         let lasting = parse(br#"{"Version":1,"AccessKeyId":"A","SecretAccessKey":"s"}"#).unwrap();
-        assert!(lasting.fresh_at(at("2099-01-01T00:00:00Z")));
+        assert_eq!(lasting.expires, None);
     }
 
     #[test]
@@ -215,14 +138,14 @@ mod tests {
 
     #[test]
     fn a_failing_command_says_what_it_printed_on_its_error_output() {
-        let error = ProcessCredentials::run(
+        let error = run(
             "sso",
             "echo 'the SSO session has expired: run aws sso login' >&2; exit 3",
         )
         .unwrap_err();
         assert!(error.contains("AWS profile \"sso\""), "{error}");
         assert!(error.contains("run aws sso login"), "{error}");
-        let keys = ProcessCredentials::run(
+        let keys = run(
             "vault",
             r#"printf '{"Version":1,"AccessKeyId":"AKVAULT","SecretAccessKey":"s"}'"#,
         )

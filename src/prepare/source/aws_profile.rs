@@ -1,12 +1,16 @@
 //! The AWS shared profile files (`~/.aws/credentials`, `~/.aws/config`), the step of AWS's standard
 //! credential chain that the `object_store` crate does not take: static keys and the region of the
-//! profile `AWS_PROFILE` names (`default` otherwise), used only when the environment has no keys,
-//! or else its `credential_process` (the command that prints keys: `aws_process`). SSO and
-//! role-assuming profiles are not followed directly (they need AWS's SDK); a `credential_process` of
-//! `aws configure export-credentials --profile NAME --format process` follows them.
+//! profile `AWS_PROFILE` names (`default` otherwise), used only when the environment has no keys;
+//! or where the profile's keys come from instead: its SSO login (`aws_sso`) or its
+//! `credential_process` (`aws_process`). Role-assuming profiles (`role_arn`) are not followed (they
+//! need AWS's STS); a `credential_process` of `aws configure export-credentials --profile NAME
+//! --format process` follows them.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+
+use super::aws_keys::KeySource;
+use super::aws_sso::SsoProfile;
 
 /// `(object_store config key, value)` pairs.
 pub(super) type Settings = Vec<(&'static str, String)>;
@@ -18,8 +22,8 @@ pub(super) struct Profile {
     pub(super) name: String,
     /// Static keys and the region, for what the environment does not set itself.
     pub(super) settings: Settings,
-    /// The command that prints its keys, when neither the environment nor the profile hold keys.
-    pub(super) credential_process: Option<String>,
+    /// Where its keys come from when neither the environment nor the profile hold them.
+    pub(super) keys: Option<KeySource>,
 }
 
 /// The profile in effect (`AWS_PROFILE`, else `default`), from the shared files.
@@ -40,8 +44,8 @@ pub(super) fn profile() -> Profile {
 }
 
 /// The settings of `profile` from the two files' texts, leaving out what `is_set` says the
-/// environment holds (the environment comes first in AWS's chain, then a profile's static keys,
-/// then its `credential_process`).
+/// environment holds (the environment comes first in AWS's chain, then a profile's SSO login, its
+/// static keys, its `credential_process`).
 fn resolve(
     profile: &str,
     credentials: &str,
@@ -56,9 +60,11 @@ fn resolve(
     };
     let conf = section(config, &config_name);
     let mut settings = Settings::new();
-    let mut credential_process = None;
+    let mut source = None;
     if !is_set("AWS_ACCESS_KEY_ID") {
-        if let (Some(id), Some(secret)) = (
+        if let Some(sso) = sso_of(&conf, config) {
+            source = Some(KeySource::Sso(sso));
+        } else if let (Some(id), Some(secret)) = (
             keys.get("aws_access_key_id"),
             keys.get("aws_secret_access_key"),
         ) {
@@ -68,10 +74,11 @@ fn resolve(
                 settings.push(("aws_session_token", token.clone()));
             }
         } else {
-            credential_process = keys
+            source = keys
                 .get("credential_process")
                 .or_else(|| conf.get("credential_process"))
-                .cloned();
+                .cloned()
+                .map(KeySource::Process);
         }
     }
     if !is_set("AWS_REGION")
@@ -83,8 +90,27 @@ fn resolve(
     Profile {
         name: profile.to_string(),
         settings,
-        credential_process,
+        keys: source,
     }
+}
+
+/// The SSO login a profile's `config` section names: its account and role, and the start URL and
+/// region of its `sso_session` (or, a legacy profile, its own).
+fn sso_of(profile: &HashMap<String, String>, config: &str) -> Option<SsoProfile> {
+    let account_id = profile.get("sso_account_id")?.clone();
+    let role_name = profile.get("sso_role_name")?.clone();
+    let session = profile.get("sso_session").cloned();
+    let login = match &session {
+        Some(name) => section(config, &format!("sso-session {name}")),
+        None => profile.clone(),
+    };
+    Some(SsoProfile {
+        start_url: login.get("sso_start_url")?.clone(),
+        region: login.get("sso_region")?.clone(),
+        session,
+        account_id,
+        role_name,
+    })
 }
 
 /// The `key = value` lines of the INI section `[name]` (keys lowercased; comments skipped).
@@ -115,7 +141,7 @@ mod tests {
     #[test]
     fn a_named_profile_gives_its_keys_token_and_region() {
         let got = resolve("etl", CREDENTIALS, CONFIG, |_| false);
-        assert_eq!(got.credential_process, None);
+        assert_eq!(got.keys, None);
         assert_eq!(
             got.settings,
             vec![
@@ -142,7 +168,7 @@ mod tests {
 
     #[test]
     fn an_unknown_profile_or_no_files_give_nothing() {
-        let nothing = |got: Profile| got.settings.is_empty() && got.credential_process.is_none();
+        let nothing = |got: Profile| got.settings.is_empty() && got.keys.is_none();
         assert!(nothing(resolve("nope", CREDENTIALS, CONFIG, |_| false)));
         assert!(nothing(resolve("default", "", "", |_| false)));
     }
@@ -153,8 +179,10 @@ mod tests {
                       export-credentials --profile sso-admin --format process\n";
         let got = resolve("sso", "", config, |_| false);
         assert_eq!(
-            got.credential_process.as_deref(),
-            Some("aws configure export-credentials --profile sso-admin --format process")
+            got.keys,
+            Some(KeySource::Process(
+                "aws configure export-credentials --profile sso-admin --format process".into()
+            ))
         );
         assert_eq!(
             got.settings,
@@ -162,11 +190,40 @@ mod tests {
         );
         // Keys in the environment, or the profile's own static keys, come first.
         let env_keys = resolve("sso", "", config, |name| name == "AWS_ACCESS_KEY_ID");
-        assert_eq!(env_keys.credential_process, None);
+        assert_eq!(env_keys.keys, None);
         let credentials = "[sso]\naws_access_key_id = AKID\naws_secret_access_key = s\n";
+        assert_eq!(resolve("sso", credentials, config, |_| false).keys, None);
+    }
+
+    #[test]
+    fn an_sso_profile_names_its_login_by_session_or_by_its_own_start_url() {
+        let config = "[profile etl]\nsso_session = corp\nsso_account_id = 111122223333\n\
+                      sso_role_name = Loader\nregion = eu-west-1\n\
+                      [sso-session corp]\nsso_start_url = https://corp.awsapps.com/start\n\
+                      sso_region = us-east-1\n\
+                      [profile legacy]\nsso_start_url = https://old.awsapps.com/start\n\
+                      sso_region = eu-central-1\nsso_account_id = 444455556666\nsso_role_name = Reader\n";
+        let sso = |profile| match resolve(profile, "", config, |_| false).keys {
+            Some(KeySource::Sso(sso)) => sso,
+            other => panic!("{other:?}"),
+        };
         assert_eq!(
-            resolve("sso", credentials, config, |_| false).credential_process,
-            None
+            sso("etl"),
+            SsoProfile {
+                session: Some("corp".into()),
+                start_url: "https://corp.awsapps.com/start".into(),
+                region: "us-east-1".into(),
+                account_id: "111122223333".into(),
+                role_name: "Loader".into(),
+            }
         );
+        let legacy = sso("legacy");
+        assert_eq!(
+            (legacy.session, legacy.region),
+            (None, "eu-central-1".into())
+        );
+        // An SSO profile without its role is not one etl can follow.
+        let partial = "[profile p]\nsso_session = corp\nsso_account_id = 1\n";
+        assert_eq!(resolve("p", "", partial, |_| false).keys, None);
     }
 }

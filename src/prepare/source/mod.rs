@@ -9,8 +9,10 @@
 //! the run goes on; an error that ends the file early is kept for [`Source::take_error`]. Rows are
 //! numbered from 1 after the header.
 
+mod aws_keys;
 mod aws_process;
 mod aws_profile;
+mod aws_sso;
 mod capped;
 mod csv;
 mod extent;

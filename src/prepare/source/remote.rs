@@ -26,7 +26,7 @@ use object_store::{
 use parquet::file::metadata::ParquetMetaData;
 use parquet::file::reader::{ChunkReader, Length};
 
-use super::aws_process::ProcessCredentials;
+use super::aws_keys::RenewedKeys;
 use super::aws_profile;
 
 /// How much of a Parquet object's end is fetched at once: the 8-byte trailer and, for most files,
@@ -169,9 +169,8 @@ impl Object {
                         Err(_) => builder,
                     },
                 );
-                if let Some(command) = profile.credential_process {
-                    let keys = ProcessCredentials::shared(profile.name, command);
-                    builder = builder.with_credentials(keys);
+                if let Some(source) = profile.keys {
+                    builder = builder.with_credentials(RenewedKeys::shared(profile.name, source));
                 }
                 let builder = timeouts(
                     builder,
