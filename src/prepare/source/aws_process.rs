@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use object_store::aws::AwsCredential;
 use serde::Deserialize;
 
-use super::aws_keys::Keys;
+use super::aws_expiring::Keys;
 
 /// Runs `profile`'s `credential_process` `command` and reads the keys it prints.
 pub(super) fn run(profile: &str, command: &str) -> Result<Keys, String> {

@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 use object_store::aws::AwsCredential;
 use serde::Deserialize;
 
-use super::aws_keys::Keys;
+use super::aws_expiring::Keys;
 
 /// What a profile says of its SSO login.
 #[derive(Debug, Clone, PartialEq, Eq)]

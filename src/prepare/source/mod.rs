@@ -9,6 +9,7 @@
 //! the run goes on; an error that ends the file early is kept for [`Source::take_error`]. Rows are
 //! numbered from 1 after the header.
 
+mod aws_expiring;
 mod aws_keys;
 mod aws_process;
 mod aws_profile;
