@@ -167,57 +167,69 @@ fn a_failing_credential_process_is_a_clear_fatal_error_that_shows_no_secret() {
     assert!(!run.text().contains("s3cr3t-value"), "{}", run.text());
 }
 
-/// A stand-in for AWS's SSO portal on loopback: GetRoleCredentials answers keys the S3 server
-/// takes; it records each request's (bearer token, account_id, role_name).
-struct SsoPortal {
+/// A stand-in for one of AWS's credential services on loopback (the SSO portal, STS): it answers
+/// every request with `answer` and records each as "METHOD URI CREDENTIAL BODY" (CREDENTIAL: the
+/// SSO bearer token or the `Authorization` header).
+struct StandIn {
     url: String,
     asked: Arc<std::sync::Mutex<Vec<String>>>,
     _runtime: tokio::runtime::Runtime,
 }
 
-impl SsoPortal {
-    fn start() -> SsoPortal {
+impl StandIn {
+    fn start(content_type: &'static str, answer: &'static str) -> StandIn {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
             .build()
-            .expect("a runtime for the SSO portal");
+            .expect("a runtime for the stand-in");
         let listener = runtime
             .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
             .expect("a port");
         let url = format!("http://{}", listener.local_addr().expect("an address"));
         let asked = Arc::new(std::sync::Mutex::new(Vec::new()));
         let seen = Arc::clone(&asked);
-        let app = axum::Router::new().route(
-            "/federation/credentials",
-            axum::routing::get(move |request: axum::extract::Request| {
-                let seen = Arc::clone(&seen);
-                async move {
-                    let token = request
-                        .headers()
-                        .get("x-amz-sso_bearer_token")
+        let app = axum::Router::new().fallback(move |request: axum::extract::Request| {
+            let seen = Arc::clone(&seen);
+            async move {
+                let (parts, body) = request.into_parts();
+                let header = |name: &str| {
+                    let value = parts.headers.get(name);
+                    value
                         .and_then(|v| v.to_str().ok())
-                        .unwrap_or("-");
-                    let query = request.uri().query().unwrap_or("");
-                    seen.lock().unwrap().push(format!("{token} {query}"));
-                    axum::Json(serde_json::json!({"roleCredentials": {
-                        "accessKeyId": "testing", "secretAccessKey": "testing",
-                        "sessionToken": "t", "expiration": 4_102_444_800_000_i64}}))
-                }
-            }),
-        );
+                        .unwrap_or("")
+                        .to_string()
+                };
+                let credential = header("x-amz-sso_bearer_token") + &header("authorization");
+                let body = axum::body::to_bytes(body, 1 << 20)
+                    .await
+                    .unwrap_or_default();
+                let body = String::from_utf8_lossy(&body);
+                let line = format!("{} {} {credential} {body}", parts.method, parts.uri);
+                seen.lock().unwrap().push(line);
+                ([(axum::http::header::CONTENT_TYPE, content_type)], answer)
+            }
+        });
         runtime.spawn(async move { axum::serve(listener, app).await });
-        SsoPortal {
+        StandIn {
             url,
             asked,
             _runtime: runtime,
         }
     }
+
+    fn asked(&self) -> Vec<String> {
+        self.asked.lock().unwrap().clone()
+    }
 }
+
+/// GetRoleCredentials' answer: keys the S3 server takes, expiring in 2100.
+const SSO_KEYS: &str = r#"{"roleCredentials": {"accessKeyId": "testing",
+    "secretAccessKey": "testing", "sessionToken": "t", "expiration": 4102444800000}}"#;
 
 /// A scenario reading `url` as the SSO profile `sso-etl` (session `corp`, account 111122223333,
 /// role Loader), whose login `aws sso login` cached with `expires_at`, in a HOME of the workdir.
-fn from_sso_profile(s3: &S3, portal: &SsoPortal, url: &str, expires_at: &str) -> Scenario {
+fn from_sso_profile(s3: &S3, portal: &StandIn, url: &str, expires_at: &str) -> Scenario {
     let scenario = Scenario::new();
     let home = scenario.workdir().dir().to_path_buf();
     scenario.workdir().write(
@@ -244,13 +256,17 @@ fn from_sso_profile(s3: &S3, portal: &SsoPortal, url: &str, expires_at: &str) ->
 fn an_objects_keys_come_from_the_profiles_sso_login() {
     let Some(s3) = S3::start() else { return };
     let url = s3.put("exports/contacts.csv", contacts(30).to_string());
-    let portal = SsoPortal::start();
+    let portal = StandIn::start("application/json", SSO_KEYS);
     let run = from_sso_profile(&s3, &portal, &url, "2099-01-01T00:00:00Z").run();
     run.exit(0).rows_read(30).accepted(30);
     // Asked once for the profile's role with the cached login; the keys last past the run.
-    let asked = portal.asked.lock().unwrap().clone();
+    let asked = portal.asked();
     assert_eq!(asked.len(), 1, "{asked:?}");
-    assert!(asked[0].starts_with("tok-123 "), "{asked:?}");
+    assert!(
+        asked[0].starts_with("GET /federation/credentials?"),
+        "{asked:?}"
+    );
+    assert!(asked[0].contains(" tok-123 "), "{asked:?}");
     assert!(asked[0].contains("account_id=111122223333"), "{asked:?}");
     assert!(asked[0].contains("role_name=Loader"), "{asked:?}");
 }
@@ -259,11 +275,59 @@ fn an_objects_keys_come_from_the_profiles_sso_login() {
 fn an_expired_sso_login_says_to_log_in_again_and_asks_nothing() {
     let Some(s3) = S3::start() else { return };
     let url = s3.put("exports/contacts.csv", contacts(5).to_string());
-    let portal = SsoPortal::start();
+    let portal = StandIn::start("application/json", SSO_KEYS);
     let run = from_sso_profile(&s3, &portal, &url, "2020-01-01T00:00:00Z").run();
     run.exit(1).says("aws sso login --profile sso-etl");
     assert!(!run.text().contains("tok-123"), "{}", run.text());
-    assert!(portal.asked.lock().unwrap().is_empty());
+    assert!(portal.asked().is_empty());
+}
+
+#[test]
+fn an_objects_keys_come_from_the_role_the_profile_assumes() {
+    let Some(s3) = S3::start() else { return };
+    let url = s3.put("exports/contacts.csv", contacts(20).to_string());
+    let sts = StandIn::start(
+        "text/xml",
+        "<AssumeRoleResponse><AssumeRoleResult><Credentials><AccessKeyId>testing</AccessKeyId>\
+         <SecretAccessKey>testing</SecretAccessKey><SessionToken>t</SessionToken>\
+         <Expiration>2100-01-01T00:00:00Z</Expiration></Credentials></AssumeRoleResult>\
+         </AssumeRoleResponse>",
+    );
+    let scenario = Scenario::new();
+    let home = scenario.workdir().dir().to_path_buf();
+    scenario.workdir().write(
+        ".aws/credentials",
+        "[base]\naws_access_key_id = AKIDBASE\naws_secret_access_key = base-secret\n",
+    );
+    scenario.workdir().write(
+        ".aws/config",
+        "[profile loader]\nrole_arn = arn:aws:iam::123456789012:role/etl-loader\n\
+         source_profile = base\nregion = us-east-1\n",
+    );
+    let run = scenario
+        .env("HOME", &home.display().to_string())
+        .env("AWS_ENDPOINT_URL_STS", &sts.url)
+        .env("AWS_ENDPOINT", &s3.env()[0].1)
+        .env("AWS_ALLOW_HTTP", "true")
+        .env("AWS_PROFILE", "loader")
+        .pipeline(|p| p.source(&url).upsert_by("email").map_contact_columns())
+        .run();
+    run.exit(0).rows_read(20).accepted(20);
+    // One AssumeRole, signed (SigV4, for STS) with the source profile's key.
+    let asked = sts.asked();
+    assert_eq!(asked.len(), 1, "{asked:?}");
+    let call = &asked[0];
+    assert!(
+        call.starts_with("POST / AWS4-HMAC-SHA256 Credential=AKIDBASE/"),
+        "{call}"
+    );
+    assert!(call.contains("/us-east-1/sts/aws4_request"), "{call}");
+    assert!(call.contains("Action=AssumeRole"), "{call}");
+    assert!(
+        call.contains("RoleArn=arn%3Aaws%3Aiam%3A%3A123456789012%3Arole%2Fetl-loader"),
+        "{call}"
+    );
+    assert!(!run.text().contains("base-secret"));
 }
 
 #[test]

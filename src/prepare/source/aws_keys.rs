@@ -1,5 +1,5 @@
 //! S3 keys that a profile gets from somewhere other than its files: its `credential_process`
-//! (`aws_process`) or its SSO login (`aws_sso`). They expire; the provider the S3 client asks
+//! (`aws_process`), its SSO login (`aws_sso`) or the role it assumes (`aws_sts`). They expire; the provider the S3 client asks
 //! before each request keeps them until a few minutes before they do, then fetches them again, so
 //! a run that reads its source for hours never signs with stale keys.
 
@@ -11,7 +11,7 @@ use object_store::CredentialProvider;
 use object_store::aws::AwsCredential;
 
 use super::aws_expiring::Keys;
-use super::{aws_process, aws_sso};
+use super::{aws_process, aws_sso, aws_sts};
 
 /// Where a profile's keys come from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,6 +20,8 @@ pub(super) enum KeySource {
     Process(String),
     /// Its SSO login (IAM Identity Center).
     Sso(aws_sso::SsoProfile),
+    /// The role it assumes with its source profile's keys.
+    Role(aws_sts::RoleProfile),
 }
 
 /// A profile's keys, fetched when first needed and again before they expire.
@@ -63,6 +65,7 @@ impl RenewedKeys {
                     .map_err(|e| e.to_string())?
             }
             KeySource::Sso(sso) => aws_sso::fetch(&profile, sso).await,
+            KeySource::Role(role) => aws_sts::assume(&profile, role).await,
         }
     }
 }

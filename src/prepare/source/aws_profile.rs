@@ -1,16 +1,15 @@
 //! The AWS shared profile files (`~/.aws/credentials`, `~/.aws/config`), the step of AWS's standard
 //! credential chain that the `object_store` crate does not take: static keys and the region of the
 //! profile `AWS_PROFILE` names (`default` otherwise), used only when the environment has no keys;
-//! or where the profile's keys come from instead: its SSO login (`aws_sso`) or its
-//! `credential_process` (`aws_process`). Role-assuming profiles (`role_arn`) are not followed (they
-//! need AWS's STS); a `credential_process` of `aws configure export-credentials --profile NAME
-//! --format process` follows them.
+//! or where the profile's keys come from instead: the role it assumes (`aws_sts`), its SSO login
+//! (`aws_sso`) or its `credential_process` (`aws_process`).
 
 use std::collections::HashMap;
 use std::path::PathBuf;
 
 use super::aws_keys::KeySource;
 use super::aws_sso::SsoProfile;
+use super::aws_sts::RoleProfile;
 
 /// `(object_store config key, value)` pairs.
 pub(super) type Settings = Vec<(&'static str, String)>;
@@ -44,8 +43,8 @@ pub(super) fn profile() -> Profile {
 }
 
 /// The settings of `profile` from the two files' texts, leaving out what `is_set` says the
-/// environment holds (the environment comes first in AWS's chain, then a profile's SSO login, its
-/// static keys, its `credential_process`).
+/// environment holds (the environment comes first in AWS's chain, then a profile's role, its SSO
+/// login, its static keys, its `credential_process`).
 fn resolve(
     profile: &str,
     credentials: &str,
@@ -62,7 +61,9 @@ fn resolve(
     let mut settings = Settings::new();
     let mut source = None;
     if !is_set("AWS_ACCESS_KEY_ID") {
-        if let Some(sso) = sso_of(&conf, config) {
+        if let Some(role) = role_of(&keys, &conf, credentials) {
+            source = Some(KeySource::Role(role));
+        } else if let Some(sso) = sso_of(&conf, config) {
             source = Some(KeySource::Sso(sso));
         } else if let (Some(id), Some(secret)) = (
             keys.get("aws_access_key_id"),
@@ -92,6 +93,37 @@ fn resolve(
         settings,
         keys: source,
     }
+}
+
+/// The role a profile assumes (`role_arn`) with the static keys of its `source_profile` (in the
+/// credentials file). A role behind MFA (`mfa_serial`) or with another source
+/// (`credential_source`) is not followed.
+fn role_of(
+    keys: &HashMap<String, String>,
+    conf: &HashMap<String, String>,
+    credentials: &str,
+) -> Option<RoleProfile> {
+    let get = |name: &str| conf.get(name).or_else(|| keys.get(name)).cloned();
+    let role_arn = get("role_arn")?;
+    if get("mfa_serial").is_some() {
+        return None;
+    }
+    let source = section(credentials, &get("source_profile")?);
+    let region = get("region")
+        .or_else(|| std::env::var("AWS_REGION").ok().filter(|r| !r.is_empty()))
+        .unwrap_or_else(|| "us-east-1".to_string());
+    Some(RoleProfile {
+        role_arn,
+        session_name: get("role_session_name").unwrap_or_else(|| "etl".to_string()),
+        external_id: get("external_id"),
+        duration_seconds: get("duration_seconds"),
+        region,
+        source: (
+            source.get("aws_access_key_id")?.clone(),
+            source.get("aws_secret_access_key")?.clone(),
+            source.get("aws_session_token").cloned(),
+        ),
+    })
 }
 
 /// The SSO login a profile's `config` section names: its account and role, and the start URL and
@@ -193,6 +225,28 @@ mod tests {
         assert_eq!(env_keys.keys, None);
         let credentials = "[sso]\naws_access_key_id = AKID\naws_secret_access_key = s\n";
         assert_eq!(resolve("sso", credentials, config, |_| false).keys, None);
+    }
+
+    #[test]
+    fn a_role_profile_assumes_its_role_with_its_source_profiles_keys() {
+        let credentials = "[base]\naws_access_key_id = AKIDBASE\naws_secret_access_key = sb\n";
+        let config = "[profile loader]\nrole_arn = arn:aws:iam::123456789012:role/etl-loader\n\
+                      source_profile = base\nregion = eu-west-1\nexternal_id = x-1\n\
+                      [profile mfa]\nrole_arn = arn:aws:iam::1:role/r\nsource_profile = base\n\
+                      mfa_serial = arn:aws:iam::1:mfa/ann\n";
+        let Some(KeySource::Role(role)) = resolve("loader", credentials, config, |_| false).keys
+        else {
+            panic!("no role");
+        };
+        assert_eq!(role.role_arn, "arn:aws:iam::123456789012:role/etl-loader");
+        assert_eq!(role.source, ("AKIDBASE".into(), "sb".into(), None));
+        assert_eq!(
+            (role.region.as_str(), role.external_id.as_deref()),
+            ("eu-west-1", Some("x-1"))
+        );
+        assert_eq!(role.session_name, "etl");
+        // A role behind MFA needs a code typed at the start: not followed.
+        assert_eq!(resolve("mfa", credentials, config, |_| false).keys, None);
     }
 
     #[test]

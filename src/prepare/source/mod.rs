@@ -14,6 +14,7 @@ mod aws_keys;
 mod aws_process;
 mod aws_profile;
 mod aws_sso;
+mod aws_sts;
 mod capped;
 mod csv;
 mod extent;
