@@ -15,6 +15,7 @@ use axum::response::Response;
 
 use crate::object_storage::contacts_parquet;
 use crate::support::fixtures::contacts;
+use crate::support::loopback::{Served, serve};
 use crate::support::scenario::Scenario;
 
 /// What the server does with the object's bytes.
@@ -28,28 +29,16 @@ enum Cut {
     ChangedAfter(usize),
 }
 
-/// An object server on 127.0.0.1:0 in a runtime of its own.
+/// An object server on loopback.
 struct ObjectServer {
     url: String,
     /// The `Range` headers of the GETs it answered, in order (`-`: none).
     ranges: Arc<Mutex<Vec<String>>>,
-    _runtime: tokio::runtime::Runtime,
+    _served: Served,
 }
 
 impl ObjectServer {
     fn start(object: Vec<u8>, cut: Cut) -> ObjectServer {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .expect("a runtime for the object server");
-        let listener = runtime
-            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-            .expect("a port");
-        let url = format!(
-            "http://{}/exports/contacts",
-            listener.local_addr().expect("an address")
-        );
         let ranges = Arc::new(Mutex::new(Vec::new()));
         let gets = Arc::new(AtomicUsize::new(0));
         let object = Bytes::from(object);
@@ -58,11 +47,11 @@ impl ObjectServer {
             let (object, seen, gets) = (object.clone(), Arc::clone(&seen), Arc::clone(&gets));
             async move { answer(request, object, cut, &seen, &gets) }
         });
-        runtime.spawn(async move { axum::serve(listener, app).await });
+        let served = serve(app);
         ObjectServer {
-            url,
+            url: format!("{}/exports/contacts", served.url),
             ranges,
-            _runtime: runtime,
+            _served: served,
         }
     }
 

@@ -11,6 +11,7 @@ use arrow_array::{ArrayRef, RecordBatch, StringArray};
 use crate::bounded::{PEAK_LIMIT_KB, probe, vm_hwm_kb};
 use crate::support::engine::{load, validate};
 use crate::support::fixtures::{Pipeline, contacts};
+use crate::support::loopback::{Served, serve};
 use crate::support::s3::S3;
 use crate::support::scenario::Scenario;
 use crate::support::workdir::Workdir;
@@ -171,22 +172,12 @@ fn a_failing_credential_process_is_a_clear_fatal_error_that_shows_no_secret() {
 /// every request with `answer` and records each as "METHOD URI CREDENTIAL BODY" (CREDENTIAL: the
 /// SSO bearer token or the `Authorization` header).
 struct StandIn {
-    url: String,
+    served: Served,
     asked: Arc<std::sync::Mutex<Vec<String>>>,
-    _runtime: tokio::runtime::Runtime,
 }
 
 impl StandIn {
     fn start(content_type: &'static str, answer: &'static str) -> StandIn {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .expect("a runtime for the stand-in");
-        let listener = runtime
-            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-            .expect("a port");
-        let url = format!("http://{}", listener.local_addr().expect("an address"));
         let asked = Arc::new(std::sync::Mutex::new(Vec::new()));
         let seen = Arc::clone(&asked);
         let app = axum::Router::new().fallback(move |request: axum::extract::Request| {
@@ -210,12 +201,14 @@ impl StandIn {
                 ([(axum::http::header::CONTENT_TYPE, content_type)], answer)
             }
         });
-        runtime.spawn(async move { axum::serve(listener, app).await });
         StandIn {
-            url,
+            served: serve(app),
             asked,
-            _runtime: runtime,
         }
+    }
+
+    fn url(&self) -> &str {
+        &self.served.url
     }
 
     fn asked(&self) -> Vec<String> {
@@ -245,7 +238,7 @@ fn from_sso_profile(s3: &S3, portal: &StandIn, url: &str, expires_at: &str) -> S
     );
     scenario
         .env("HOME", &home.display().to_string())
-        .env("AWS_ENDPOINT_URL_SSO", &portal.url)
+        .env("AWS_ENDPOINT_URL_SSO", portal.url())
         .env("AWS_ENDPOINT", &s3.env()[0].1)
         .env("AWS_ALLOW_HTTP", "true")
         .env("AWS_PROFILE", "sso-etl")
@@ -306,7 +299,7 @@ fn an_objects_keys_come_from_the_role_the_profile_assumes() {
     );
     let run = scenario
         .env("HOME", &home.display().to_string())
-        .env("AWS_ENDPOINT_URL_STS", &sts.url)
+        .env("AWS_ENDPOINT_URL_STS", sts.url())
         .env("AWS_ENDPOINT", &s3.env()[0].1)
         .env("AWS_ALLOW_HTTP", "true")
         .env("AWS_PROFILE", "loader")

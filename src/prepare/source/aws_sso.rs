@@ -8,13 +8,13 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use object_store::aws::AwsCredential;
 use serde::Deserialize;
 
 use super::aws_expiring::Keys;
+use super::aws_service;
 
 /// What a profile says of its SSO login.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,10 +38,9 @@ impl SsoProfile {
 
     /// The SSO portal of the login's region.
     fn portal(&self) -> String {
-        std::env::var("AWS_ENDPOINT_URL_SSO")
-            .ok()
-            .filter(|url| !url.is_empty())
-            .unwrap_or_else(|| format!("https://portal.sso.{}.amazonaws.com", self.region))
+        aws_service::endpoint("AWS_ENDPOINT_URL_SSO", || {
+            format!("https://portal.sso.{}.amazonaws.com", self.region)
+        })
     }
 }
 
@@ -120,12 +119,7 @@ async fn role_keys(profile: &str, sso: &SsoProfile, token: &str) -> Result<Keys,
         ],
     )
     .map_err(|e| format!("the SSO portal {portal:?} is no URL: {e}"))?;
-    crate::portal::client::install_tls();
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .build()
-        .map_err(|e| e.to_string())?;
-    let answer = client
+    let answer = aws_service::client()?
         .get(url)
         .header("x-amz-sso_bearer_token", token)
         .send()

@@ -6,13 +6,13 @@
 //! The keys are secrets: no message shows them.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use object_store::aws::{AwsAuthorizer, AwsCredential};
 use serde::Deserialize;
 
 use super::aws_expiring::Keys;
+use super::aws_service;
 
 /// What a profile says of the role it assumes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,10 +30,9 @@ pub(super) struct RoleProfile {
 
 impl RoleProfile {
     fn endpoint(&self) -> String {
-        std::env::var("AWS_ENDPOINT_URL_STS")
-            .ok()
-            .filter(|url| !url.is_empty())
-            .unwrap_or_else(|| format!("https://sts.{}.amazonaws.com", self.region))
+        aws_service::endpoint("AWS_ENDPOINT_URL_STS", || {
+            format!("https://sts.{}.amazonaws.com", self.region)
+        })
     }
 }
 
@@ -73,12 +72,7 @@ pub(super) async fn assume(profile: &str, role: &RoleProfile) -> Result<Keys, St
     AwsAuthorizer::new(&source, "sts", &role.region)
         .try_authorize(&mut request, None)
         .map_err(|e| format!("could not sign the request for the {about}: {e}"))?;
-    crate::portal::client::install_tls();
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .build()
-        .map_err(|e| e.to_string())?;
-    let mut sending = client.post(&url).body(body);
+    let mut sending = aws_service::client()?.post(&url).body(body);
     for (name, value) in request.headers() {
         sending = sending.header(name.as_str(), value.as_bytes());
     }

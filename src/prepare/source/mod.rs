@@ -13,6 +13,7 @@ mod aws_expiring;
 mod aws_keys;
 mod aws_process;
 mod aws_profile;
+mod aws_service;
 mod aws_sso;
 mod aws_sts;
 mod capped;

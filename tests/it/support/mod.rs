@@ -7,11 +7,13 @@
 //! - `fixtures`: a property schema in HubSpot's shape, CSV writers, the one pipeline-text builder;
 //! - `workdir`: a temp directory of job files, and CSV files read back;
 //! - `engine`: the engine internals tests reach into, re-exported from one place;
-//! - `exported`: an export's CSV or Parquet file read back as text, and its Parquet schema.
+//! - `exported`: an export's CSV or Parquet file read back as text, and its Parquet schema;
+//! - `loopback`: an axum app served on loopback, for stand-ins of outside services.
 
 pub mod engine;
 pub mod exported;
 pub mod fixtures;
+pub mod loopback;
 pub mod outcome;
 pub mod redis;
 pub mod s3;
