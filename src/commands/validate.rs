@@ -15,7 +15,7 @@ use super::before::{declare, shape_only};
 use super::{Exit, fatal, load_failed};
 use crate::config::plan::{self, Plan};
 use crate::config::secret::Secret;
-use crate::config::{self, ApiVersionArg, ConfigError, Overrides, Pipeline};
+use crate::config::{self, ApiVersionArg, ConfigError, Operation, Overrides, Pipeline};
 use crate::dispatch::resolve::{ResolveError, Resolver};
 use crate::dispatch::targets::resolve_rows;
 use crate::job::dead_letter::{DeadLetterError, DeadLetterWriter};
@@ -24,7 +24,7 @@ use crate::job::state::{State, StateError};
 use crate::job::sync::{Deletes, FilterOptions, SyncFilter, plan_deletes};
 use crate::portal::halt::HaltFlag;
 use crate::portal::properties;
-use crate::portal::schema::{self, SchemaError};
+use crate::portal::schema::{self, ObjectSchema, SchemaError};
 use crate::portal::target::{Target, TargetError, refused_token};
 use crate::portal::{Portal, Unpaced};
 use crate::prepare::row::{RejectStatus, Rejection};
@@ -221,6 +221,7 @@ async fn check_against(
         .await
         .map_err(|err| schema_error(err, pipeline))?;
     declare(&mut schema, before.declared);
+    let lost_creates = lost_creates(pipeline, &schema);
     let notes = shape_only(pipeline, before);
     let resolver = if pipeline.associations.is_empty() && !pipeline.target.operation.links_only() {
         None
@@ -254,6 +255,7 @@ async fn check_against(
     let links = resolver.as_ref().map(|r| (r, portal));
     let mut summary = check_every_row(pipeline, handle, links).await?;
     summary.notes = notes.into_iter().map(|(_, note)| note).collect();
+    summary.notes.extend(lost_creates);
     if let (Some(sync), Some(seen)) = (&pipeline.sync, seen) {
         let seen = std::mem::take(&mut *seen.lock().expect("seen lock poisoned"));
         summary.deletes = Some(match State::read(&sync.state)? {
@@ -276,6 +278,25 @@ async fn check_against(
     };
     summary.sending = Some(SendingPlan::new(requests, &pipeline.dispatch));
     Ok(summary)
+}
+
+/// For a create: what happens to a row whose create's answer is lost on the way (it happens on
+/// the internet), so a user sees before the run whether such rows can be checked.
+fn lost_creates(pipeline: &Pipeline, schema: &ObjectSchema) -> Option<String> {
+    if pipeline.target.operation != Operation::Create {
+        return None;
+    }
+    Some(match crate::pipeline::verify_property(pipeline, schema) {
+        Some(property) => format!(
+            "a create whose answer is lost is looked up by {property} before it is sent again"
+        ),
+        None => format!(
+            "no property with unique values is mapped, so a create whose answer is lost cannot be \
+             looked up: its row is dead-lettered AMBIGUOUS. Map one (a {} property with \
+             hasUniqueValue, e.g. the source system's id) to make creates safe to retry",
+            pipeline.target.object
+        ),
+    })
 }
 
 /// A schema fetch that failed, in the pipeline's words where it is the pipeline's mistake.

@@ -484,20 +484,25 @@ fn schema_error(error: SchemaError, pipeline: &Pipeline) -> RunError {
     }
 }
 
+/// The mapped property through which a create whose answer was lost is checked: one whose values
+/// are unique by HubSpot's rules (contacts' email is, whatever the schema's `hasUniqueValue` says).
+/// `None` for a create without one (such rows are dead-lettered `AMBIGUOUS`), and for other
+/// operations.
+pub fn verify_property(pipeline: &Pipeline, schema: &ObjectSchema) -> Option<String> {
+    if pipeline.target.operation != Operation::Create {
+        return None;
+    }
+    pipeline
+        .mapping
+        .iter()
+        .map(|m| m.property.as_str())
+        .find(|name| schema.is_unique(name))
+        .map(str::to_string)
+}
+
 /// What the dispatcher needs from the pipeline and the portal's schema.
 fn spec_of(pipeline: &Pipeline, schema: &ObjectSchema, traces: TraceIds) -> Spec {
-    // A lost create can be checked through a mapped property whose values are unique by HubSpot's
-    // rules (contacts' email is, whatever the schema's `hasUniqueValue` says).
-    let verify_property = (pipeline.target.operation == Operation::Create)
-        .then(|| {
-            pipeline
-                .mapping
-                .iter()
-                .map(|m| m.property.as_str())
-                .find(|name| schema.is_unique(name))
-                .map(str::to_string)
-        })
-        .flatten();
+    let verify_property = verify_property(pipeline, schema);
     Spec {
         object: pipeline.target.object.clone(),
         operation: pipeline.target.operation,

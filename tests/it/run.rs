@@ -286,6 +286,42 @@ fn a_lost_create_answer_for_a_contact_that_existed_before_the_job_is_a_conflict_
 }
 
 #[test]
+fn validate_says_before_a_create_whether_its_lost_answers_can_be_checked() {
+    let by_email = Scenario::new()
+        .csv(contacts(10))
+        .pipeline(|p| p.create().map_contact_columns())
+        .validate();
+    by_email
+        .exit(0)
+        .says("a create whose answer is lost is looked up by email");
+    let companies = Csv::new(["Name", "City"])
+        .rows((1..=10).map(|i| [format!("Company {i}"), format!("City {i}")]));
+    let unchecked = Scenario::new()
+        .csv(companies)
+        .pipeline(|p| {
+            p.object("companies")
+                .create()
+                .map("name", "Name")
+                .map("city", "City")
+        })
+        .validate();
+    unchecked
+        .exit(0)
+        .says("dead-lettered AMBIGUOUS")
+        .says("a companies property with hasUniqueValue");
+    // An upsert is retried whatever happens to its answer: nothing to say.
+    let upsert = Scenario::new()
+        .csv(contacts(10))
+        .pipeline(|p| p.upsert_by("email").map_contact_columns())
+        .validate();
+    assert!(
+        !upsert.text().contains("answer is lost"),
+        "{}",
+        upsert.text()
+    );
+}
+
+#[test]
 fn lost_create_answers_without_a_unique_property_are_dead_lettered_as_ambiguous() {
     let companies = Csv::new(["Name", "City"])
         .rows((1..=1000).map(|i| [format!("Company {i}"), format!("City {i}")]));
