@@ -292,8 +292,8 @@ fn lost_creates(pipeline: &Pipeline, schema: &ObjectSchema) -> Option<String> {
         ),
         None => format!(
             "no property with unique values is mapped, so a create whose answer is lost cannot be \
-             looked up: its row is dead-lettered AMBIGUOUS. Map one (a {} property with \
-             hasUniqueValue, e.g. the source system's id) to make creates safe to retry",
+             looked up: its row is dead-lettered AMBIGUOUS. Where HubSpot allows one, map a {} \
+             property with hasUniqueValue (the source system's id) to make creates safe to retry",
             pipeline.target.object
         ),
     })

@@ -308,7 +308,7 @@ fn validate_says_before_a_create_whether_its_lost_answers_can_be_checked() {
     unchecked
         .exit(0)
         .says("dead-lettered AMBIGUOUS")
-        .says("a companies property with hasUniqueValue");
+        .says("map a companies property with hasUniqueValue");
     // An upsert is retried whatever happens to its answer: nothing to say.
     let upsert = Scenario::new()
         .csv(contacts(10))
