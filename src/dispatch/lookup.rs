@@ -105,7 +105,7 @@ impl Dispatcher {
     /// was sent (by someone else: the create was a conflict). Unknown without a bound (see
     /// [`Dispatcher::sent_after_ms`]) or the record's `createdAt`.
     fn older_than_its_create(&self, input: &Input, record: &FoundRecord) -> bool {
-        match (self.sent_after_ms(input), record.created_ms) {
+        match (self.sent_after_ms(input), record.created_ms()) {
             (Some(start), Some(created)) => created < start,
             _ => false,
         }
@@ -259,8 +259,16 @@ pub(super) struct FoundRecord {
     pub(super) id: String,
     /// `createdAt` as the portal wrote it.
     pub(super) created_at: Option<String>,
-    /// `createdAt` in ms since the epoch.
-    pub(super) created_ms: Option<i64>,
+}
+
+impl FoundRecord {
+    /// `createdAt` in ms since the epoch (read only for a lost create's check, not for every
+    /// record an update or a link looks up).
+    fn created_ms(&self) -> Option<i64> {
+        let text = self.created_at.as_deref()?;
+        let instant = chrono::DateTime::parse_from_rfc3339(text).ok()?;
+        Some(instant.timestamp_millis())
+    }
 }
 
 /// Value → record id.
@@ -322,11 +330,9 @@ async fn read_records_by_property(
                     .map_err(|e| Some(format!("unreadable batch read answer: {e}")))?;
                 found.extend(response.results.into_iter().filter_map(|r| {
                     let value = r.properties.get(property).cloned().flatten()?;
-                    let created_ms = r.created_at.as_deref().and_then(epoch_ms);
                     let record = FoundRecord {
                         id: r.id,
                         created_at: r.created_at,
-                        created_ms,
                     };
                     Some((value.to_lowercase(), record))
                 }));
@@ -340,12 +346,6 @@ async fn read_records_by_property(
         }
     }
     Ok(found)
-}
-
-/// An ISO 8601 instant (`2024-08-15T17:09:13.648Z`) in ms since the epoch.
-fn epoch_ms(text: &str) -> Option<i64> {
-    let instant = chrono::DateTime::parse_from_rfc3339(text).ok()?;
-    Some(instant.timestamp_millis())
 }
 
 /// The value of `property` in an input (its mapped value, or its id for upsert keys).

@@ -159,8 +159,9 @@ impl Object {
             ObjectStoreScheme::parse(&parsed).map_err(|e| std::io::Error::other(e.to_string()))?;
         let store: Arc<dyn ObjectStore> = match scheme {
             ObjectStoreScheme::AmazonS3 => {
-                // The environment first, then the shared profile files, as AWS's chain has it;
-                // the web identity, container and instance credentials come after, in the crate.
+                // The environment first, then the shared profile files (a profile's role, SSO
+                // login, keys or credential_process), as AWS's chain has it; the web identity,
+                // container and instance credentials come after, in the crate.
                 let profile = aws_profile::profile();
                 let mut builder = profile.settings.into_iter().fold(
                     object_store::aws::AmazonS3Builder::from_env(),
