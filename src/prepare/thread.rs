@@ -1,7 +1,8 @@
 //! The prepare thread: source → mapping → validation → batcher off the async runtime, sending
 //! [`Prepared`] events into a bounded channel so back-pressure from the consumer reaches the reader.
 //!
-//! Rows go a chunk at a time: this thread reads a chunk and hands it to a worker of the job's pool
+//! Rows go a chunk at a time: this thread reads a chunk (of a CSV file, a block of whole records cut
+//! without parsing them: the worker parses it) and hands it to a worker of the job's pool
 //! (`workers`) to map and validate, keeping a chunk in flight per worker and one more, and
 //! delivers the chunks as they come back, in file order, through the `[sync]` filter and the
 //! batcher (`delivery`); a chunk's events reach the consumer together (`events`). What the filter
@@ -27,7 +28,7 @@ use super::events::{self, Events};
 use super::mapping::{Mapper, MappingError};
 use super::row::{Input, Rejection, SourceRow};
 use super::rules::RulesReport;
-use super::source::{self, Extent, Source, SourceError};
+use super::source::{self, Block, Extent, Piece, Source, SourceError};
 use super::validate::{ValidateError, Validator};
 use super::workers::{CHUNK_BYTES, CHUNK_ROWS, Workers};
 use crate::config::Pipeline;
@@ -263,6 +264,7 @@ fn run(
         stop,
         totals: PrepareTotals::default(),
         ended: false,
+        held: None,
     };
     let mut delivery = Delivery::new(batch_size, filter.as_mut(), tx);
     // Enough to keep every worker busy while one chunk waits to be delivered, few enough that
@@ -284,10 +286,8 @@ fn run(
                 let done_tx = done_tx.clone();
                 scope.spawn(move |_| {
                     let mapped = catch_unwind(AssertUnwindSafe(|| {
-                        let mut rows: Vec<Mapped> = chunk
-                            .into_iter()
-                            .map(|item| preparer.prepare_read(item, keyed))
-                            .collect();
+                        let mut rows: Vec<Mapped> = Vec::with_capacity(chunk.len());
+                        chunk.read_each(|item| rows.push(preparer.prepare_read(item, keyed)));
                         let unchanged = match screen {
                             Some(screen) => screen_out(screen, &mut rows),
                             None => Vec::new(),
@@ -378,7 +378,44 @@ impl InOrder {
     }
 }
 
-/// The reading stage: rows as read, skipped ones counted and left out.
+/// What a worker is handed: rows read, or a block of a CSV file's records to read first.
+enum Chunk {
+    Rows(Vec<Result<SourceRow, Rejection>>),
+    /// A block, and the numbers of its rows to leave out (done before: `--resume`), in order.
+    Block(Block, Vec<u64>),
+}
+
+impl Chunk {
+    fn is_empty(&self) -> bool {
+        matches!(self, Chunk::Rows(rows) if rows.is_empty())
+    }
+
+    /// Rows in it (less any left out).
+    fn len(&self) -> usize {
+        match self {
+            Chunk::Rows(rows) => rows.len(),
+            Chunk::Block(block, skipped) => block.rows().count() - skipped.len(),
+        }
+    }
+
+    /// Hands on its rows, read (on the worker that maps them), in order.
+    fn read_each(self, mut each: impl FnMut(Result<SourceRow, Rejection>)) {
+        match self {
+            Chunk::Rows(rows) => rows.into_iter().for_each(each),
+            Chunk::Block(block, skipped) => block.read_each(|row| {
+                let number = match &row {
+                    Ok(row) => row.row,
+                    Err(rejection) => rejection.row,
+                };
+                if skipped.binary_search(&number).is_err() {
+                    each(row);
+                }
+            }),
+        }
+    }
+}
+
+/// The reading stage: rows as read (or blocks of them), skipped ones counted and left out.
 struct Reading<'a> {
     source: &'a mut Source,
     skip: &'a mut Option<Box<dyn Fn(u64) -> bool + Send>>,
@@ -387,13 +424,18 @@ struct Reading<'a> {
     totals: PrepareTotals,
     /// The file ended, the stop flag was seen, or nobody listens any more.
     ended: bool,
+    /// A block read after rows: the next chunk.
+    held: Option<Chunk>,
 }
 
 impl Reading<'_> {
-    /// Up to [`CHUNK_ROWS`] rows, or [`CHUNK_BYTES`] of fields, to prepare; empty once reading
-    /// has ended.
-    fn chunk(&mut self) -> Vec<Result<SourceRow, Rejection>> {
-        let mut rows = Vec::with_capacity(if self.ended { 0 } else { CHUNK_ROWS });
+    /// A block of a CSV file's records (see [`Block`]), or up to [`CHUNK_ROWS`] rows or
+    /// [`CHUNK_BYTES`] of fields; empty once reading has ended.
+    fn chunk(&mut self) -> Chunk {
+        if let Some(block) = self.held.take() {
+            return block;
+        }
+        let mut rows = Vec::new();
         let mut bytes = 0;
         while !self.ended && rows.len() < CHUNK_ROWS && bytes < CHUNK_BYTES {
             if self.stop.load(Ordering::Relaxed) {
@@ -401,9 +443,22 @@ impl Reading<'_> {
                 self.ended = true;
                 break;
             }
-            let Some(item) = self.source.next() else {
-                self.ended = true;
-                break;
+            let item = match self.source.next_piece() {
+                None => {
+                    self.ended = true;
+                    break;
+                }
+                Some(Piece::Row(item)) => item,
+                Some(Piece::Block(block)) => {
+                    let Some(block) = self.block(block) else {
+                        continue;
+                    };
+                    if rows.is_empty() {
+                        return block;
+                    }
+                    self.held = Some(block);
+                    break;
+                }
             };
             self.totals.rows_read += 1;
             let (row, fields) = match &item {
@@ -418,7 +473,20 @@ impl Reading<'_> {
             bytes += fields.text_len();
             rows.push(item);
         }
-        rows
+        Chunk::Rows(rows)
+    }
+
+    /// A block's rows counted as read, and those done before as skipped; `None` when that is all
+    /// of them (it need not be read).
+    fn block(&mut self, block: Block) -> Option<Chunk> {
+        let rows = block.rows();
+        self.totals.rows_read += rows.clone().count() as u64;
+        let skipped: Vec<u64> = match self.skip {
+            Some(skip) => rows.clone().filter(|&row| skip(row)).collect(),
+            None => Vec::new(),
+        };
+        self.totals.rows_skipped += skipped.len() as u64;
+        (skipped.len() < rows.count()).then_some(Chunk::Block(block, skipped))
     }
 }
 
@@ -450,6 +518,7 @@ mod tests {
             stop: &stop,
             totals: PrepareTotals::default(),
             ended: false,
+            held: None,
         };
         let mut sizes = Vec::new();
         loop {
@@ -502,11 +571,11 @@ mod tests {
     fn chunks_end_at_their_row_count_or_their_bytes_whichever_comes_first() {
         let narrow = chunk_sizes(CHUNK_ROWS * 2 + 5, 10, |_| false);
         assert_eq!(narrow, [CHUNK_ROWS, CHUNK_ROWS, 5]);
-        // A row of ≈ 1 KB: a chunk ends once its fields hold CHUNK_BYTES.
+        // A row of ≈ 1 KB: a block of the file holds CHUNK_BYTES at most.
         let wide = chunk_sizes(1000, 1000, |_| false);
-        // A row's fields: the note and an email of 16 to 19 bytes.
-        let fewest = CHUNK_BYTES.div_ceil(1000 + 19);
-        let most = CHUNK_BYTES.div_ceil(1000 + 16);
+        // A row in the file: the note, an email of 16 to 19 bytes, a comma and a line end.
+        let fewest = CHUNK_BYTES / (1000 + 19 + 2);
+        let most = CHUNK_BYTES / (1000 + 16 + 2);
         assert!(wide.len() > 1, "{wide:?}");
         assert!((fewest..=most).contains(&wide[0]), "{wide:?}");
         assert_eq!(wide.iter().sum::<usize>(), 1000);

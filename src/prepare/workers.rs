@@ -1,6 +1,6 @@
 //! The prepare workers: a rayon pool of `[source] prepare_threads` threads (one per core by
-//! default) that maps and validates rows, a whole chunk per task (the prepare thread puts the
-//! chunks back in file order).
+//! default) that parses (a CSV file's blocks), maps and validates rows, a whole chunk per task (the
+//! prepare thread puts the chunks back in file order).
 //!
 //! The pool is the job's own, not rayon's global one, so the count the user set is the count used
 //! and nothing else in the process competes for it.
@@ -14,10 +14,12 @@ use std::num::NonZeroUsize;
 /// 44–45 MB (about six chunks' rows are in flight when the network is the slower side).
 pub const CHUNK_ROWS: usize = 1024;
 
-/// The fields' bytes a chunk holds, at most: the chunks in flight hold a few MB whatever the width
-/// of the rows. A chunk of the bench's 10-column rows (≈ 130 bytes each) ends near
-/// [`CHUNK_ROWS`]; one of rows with a long note ends sooner (measured: 2,048 rows of a 256-byte
-/// note a chunk took the large Parquet object test's peak from 62 to 64.8 MB, at its 64 MiB bound).
+/// The bytes a chunk holds, at most: the chunks in flight hold a few MB whatever the width of the
+/// rows. A block of a CSV file holds this many bytes of the file or less (unless one record is
+/// longer); a chunk of rows read one by one (Parquet) ends once its fields hold this many. A chunk
+/// of the bench's 10-column rows (≈ 130 bytes each) ends near [`CHUNK_ROWS`]; one of rows with a
+/// long note ends sooner (measured: 2,048 rows of a 256-byte note a chunk took the large Parquet
+/// object test's peak from 62 to 64.8 MB, at its 64 MiB bound).
 pub const CHUNK_BYTES: usize = 128 * 1024;
 
 /// The threads that prepare rows.

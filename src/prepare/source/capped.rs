@@ -86,47 +86,99 @@ impl Record {
     }
 }
 
+/// The parser of `delimiter`-separated records, ended by `\r`, `\n` or `\r\n`.
+pub fn parser(delimiter: u8) -> Reader {
+    ReaderBuilder::new()
+        .delimiter(delimiter)
+        .terminator(Terminator::CRLF)
+        .build()
+}
+
 /// Reads records of at most `max` bytes each (longer ones are cut).
 pub struct CappedReader<R> {
     input: R,
     core: Reader,
-    buffer: Box<[u8]>,
+    buffer: Vec<u8>,
     pos: usize,
     filled: usize,
     /// Bytes of the input before the buffer's contents.
     before: u64,
     eof: bool,
-    scratch: Box<[u8]>,
-    scratch_ends: Box<[usize]>,
+    /// Made when a row first needs them (most files have no row past the cap).
+    scratch: Vec<u8>,
+    scratch_ends: Vec<usize>,
     max: usize,
     max_fields: usize,
+}
+
+impl CappedReader<std::io::Empty> {
+    /// A reader of the records in `text`, parsed where they are (no copy into a buffer), by
+    /// `core` (a [`parser`], new or reset).
+    pub fn over(text: Vec<u8>, core: Reader, max: usize, max_fields: usize) -> Self {
+        let filled = text.len();
+        CappedReader::reading(std::io::empty(), text, filled, core, max, max_fields)
+    }
 }
 
 impl<R: Read> CappedReader<R> {
     /// A reader of `delimiter`-separated records from `input`, holding at most `max` bytes of a
     /// row and the ends of its first `max_fields` fields.
     pub fn new(input: R, delimiter: u8, max: usize, max_fields: usize) -> CappedReader<R> {
+        let core = parser(delimiter);
+        CappedReader::reading(input, vec![0; INPUT], 0, core, max, max_fields)
+    }
+
+    /// A reader whose `buffer` holds `filled` bytes of `input` already.
+    fn reading(
+        input: R,
+        buffer: Vec<u8>,
+        filled: usize,
+        core: Reader,
+        max: usize,
+        max_fields: usize,
+    ) -> CappedReader<R> {
         CappedReader {
             input,
-            core: ReaderBuilder::new()
-                .delimiter(delimiter)
-                .terminator(Terminator::CRLF)
-                .build(),
-            buffer: vec![0; INPUT].into_boxed_slice(),
+            core,
+            buffer,
             pos: 0,
-            filled: 0,
+            filled,
             before: 0,
             eof: false,
-            scratch: vec![0; SCRATCH].into_boxed_slice(),
-            scratch_ends: vec![0; 1024].into_boxed_slice(),
+            scratch: Vec::new(),
+            scratch_ends: Vec::new(),
             max,
             max_fields,
         }
     }
 
+    /// The parser, for the next text to read.
+    pub fn into_parser(self) -> Reader {
+        self.core
+    }
+
     /// Keeps the ends of at most `max_fields` fields of each row from now on.
     pub fn set_max_fields(&mut self, max_fields: usize) {
         self.max_fields = max_fields;
+    }
+
+    /// Counts lines from `line` on: the input starts on that line of the file.
+    pub fn set_line(&mut self, line: u64) {
+        self.core.set_line(line);
+    }
+
+    /// The line the parser has got to.
+    pub fn line(&self) -> u64 {
+        self.core.line()
+    }
+
+    /// The input and what was read of it but not parsed yet (the reader stops between records).
+    pub fn into_rest(self) -> (R, Vec<u8>, bool) {
+        (
+            self.input,
+            self.buffer[self.pos..self.filled].to_vec(),
+            self.eof,
+        )
     }
 
     /// Bytes of the input parsed so far (to the end of the last record read): how far into the
@@ -135,24 +187,46 @@ impl<R: Read> CappedReader<R> {
         self.before + self.pos as u64
     }
 
+    /// Reads more of the input once the buffer has all been parsed.
+    fn fill(&mut self) -> std::io::Result<()> {
+        if self.pos == self.filled && !self.eof {
+            self.before += self.filled as u64;
+            self.filled = self.input.read(&mut self.buffer)?;
+            self.pos = 0;
+            self.eof = self.filled == 0;
+        }
+        Ok(())
+    }
+
     /// Reads the next record into `record`; `false` at the end of the input.
     pub fn read(&mut self, record: &mut Record) -> std::io::Result<bool> {
         record.held = 0;
         record.kept = 0;
         record.fields = 0;
         record.size = 0;
-        // Where the record starts (the parser's line count after the previous record).
-        record.line = self.core.line();
         if record.ends.len() < self.max_fields {
             record.ends.resize(self.max_fields, 0);
         }
+        // Where the record starts: past the line ends before it (blank lines, and the `\n` of a
+        // `\r\n` the parser ended the last record at), which the parser would skip uncounted.
         loop {
-            if self.pos == self.filled && !self.eof {
-                self.before += self.filled as u64;
-                self.filled = self.input.read(&mut self.buffer)?;
-                self.pos = 0;
-                self.eof = self.filled == 0;
+            self.fill()?;
+            let ends = self.buffer[self.pos..self.filled]
+                .iter()
+                .take_while(|&&b| b == b'\n' || b == b'\r')
+                .fold(0, |n, &b| {
+                    let line = self.core.line() + u64::from(b == b'\n');
+                    self.core.set_line(line);
+                    n + 1
+                });
+            self.pos += ends;
+            if self.pos < self.filled || self.eof {
+                break;
             }
+        }
+        record.line = self.core.line();
+        loop {
+            self.fill()?;
             let input = &self.buffer[self.pos..self.filled];
             // Where the parser writes: the record's own buffers until the caps, then scratch.
             let held = record.held;
@@ -165,11 +239,17 @@ impl<R: Read> CappedReader<R> {
                 let end = record.data.len().min(self.max);
                 &mut record.data[held..end]
             } else {
+                if self.scratch.is_empty() {
+                    self.scratch = vec![0; SCRATCH];
+                }
                 &mut self.scratch
             };
             let ends: &mut [usize] = if keep_ends {
                 &mut record.ends[record.kept..self.max_fields]
             } else {
+                if self.scratch_ends.is_empty() {
+                    self.scratch_ends = vec![0; 1024];
+                }
                 &mut self.scratch_ends
             };
             let (result, read, written, ended) = self.core.read_record(input, output, ends);
@@ -249,7 +329,7 @@ mod tests {
         let text = b"h\n\"a\nb\"\nc\n";
         // An input buffer smaller than the text, so the count spans refills.
         let mut reader = CappedReader::new(&text[..], b',', 64, 4);
-        reader.buffer = vec![0; 3].into_boxed_slice();
+        reader.buffer = vec![0; 3];
         let mut record = Record::default();
         let mut consumed = vec![reader.consumed()];
         while reader.read(&mut record).unwrap() {
@@ -268,5 +348,16 @@ mod tests {
             lines.push(record.line);
         }
         assert_eq!(lines, vec![1, 2, 4]);
+    }
+
+    #[test]
+    fn a_record_is_on_the_line_it_starts_on_after_crlf_and_blank_lines() {
+        let mut reader = CappedReader::new(&b"h\r\na\r\n\r\n\nb\rc\n"[..], b',', 64, 4);
+        let mut record = Record::default();
+        let mut lines = Vec::new();
+        while reader.read(&mut record).unwrap() {
+            lines.push(record.line);
+        }
+        assert_eq!(lines, vec![1, 2, 5, 5]);
     }
 }

@@ -8,10 +8,12 @@
 //! dead-letter file padded with empty cells — stays unreadable until someone clears its
 //! `etl_status` cell (having fixed it): padding is not a fix.
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
+use super::blocks::Blocks;
 use super::capped::{CappedReader, Record};
-use super::input::{self, Input};
+use super::input;
 use super::{CUT_MARK, DEAD_LETTER_COLUMNS, SourceError, check_header, too_large};
 use crate::config::Compression;
 use crate::prepare::row::{Fields, RejectStatus, Rejection, SourceRow, row_label};
@@ -21,17 +23,18 @@ const EXTRA_FIELDS: usize = 64;
 /// The most columns a header may have.
 const MAX_COLUMNS: usize = 16_384;
 
-pub(super) struct CsvReader {
+/// How a record of this file becomes a row: its columns and limits. Shared by the prepare thread,
+/// which cuts the file into blocks, and the workers that parse them (`blocks`).
+#[derive(Debug)]
+pub(super) struct Shape {
     file: PathBuf,
-    reader: CappedReader<Input>,
-    record: Record,
+    delimiter: u8,
     /// Indices of the columns kept (dead-letter columns dropped).
     keep: Vec<usize>,
     /// Kept column names, for messages.
     names: Vec<String>,
     width: usize,
     max_row_bytes: usize,
-    row: u64,
     /// A dead-letter file being replayed: where its `etl_*` columns are.
     replay: Option<Replay>,
 }
@@ -47,75 +50,83 @@ struct Replay {
 /// The `etl_status` of a row the original source could not read.
 const UNREADABLE: &str = "unreadable";
 
-impl CsvReader {
-    pub(super) fn open(
-        path: &Path,
-        compression: Compression,
-        delimiter: u8,
-        max_row_bytes: usize,
-    ) -> Result<(Vec<String>, CsvReader), SourceError> {
-        let file = input::open(path, compression).map_err(|source| SourceError::Open {
-            file: path.to_path_buf(),
-            source,
-        })?;
-        let unreadable = |reason: String| SourceError::Unreadable {
-            file: path.to_path_buf(),
-            reason,
-        };
-        // The header is read with the same bound; its width then bounds the ends kept per row.
-        let mut reader = CappedReader::new(file, delimiter, max_row_bytes, MAX_COLUMNS);
-        let mut record = Record::default();
-        match reader.read(&mut record) {
-            Ok(true) if record.is_cut() => {
-                return Err(unreadable(format!(
-                    "the header row is longer than [source] max_row_bytes = {max_row_bytes}"
-                )));
-            }
-            Ok(true) => {}
-            Ok(false) => {
-                return Err(SourceError::MissingHeader {
-                    file: path.to_path_buf(),
-                });
-            }
-            Err(e) => return Err(unreadable(e.to_string())),
-        }
-        let mut names = Vec::with_capacity(record.len());
-        for i in 0..record.len() {
-            let name = std::str::from_utf8(record.field(i).0)
-                .map_err(|_| unreadable(format!("header column {} is not valid UTF-8", i + 1)))?;
-            let name = if i == 0 {
-                name.trim_start_matches('\u{feff}')
-            } else {
-                name
-            };
-            names.push(name.to_string());
-        }
-        let keep = check_header(path, &names)?;
-        let kept: Vec<String> = keep.iter().map(|&i| names[i].clone()).collect();
-        if names.len() >= MAX_COLUMNS {
+/// Opens a CSV source and reads its header; its rows are then read a block at a time.
+pub(super) fn open(
+    path: &Path,
+    compression: Compression,
+    delimiter: u8,
+    max_row_bytes: usize,
+) -> Result<(Vec<String>, Blocks), SourceError> {
+    let file = input::open(path, compression).map_err(|source| SourceError::Open {
+        file: path.to_path_buf(),
+        source,
+    })?;
+    let unreadable = |reason: String| SourceError::Unreadable {
+        file: path.to_path_buf(),
+        reason,
+    };
+    // The header is read with the same bound; its width then bounds the ends kept per row.
+    let mut reader = CappedReader::new(file, delimiter, max_row_bytes, MAX_COLUMNS);
+    let mut record = Record::default();
+    match reader.read(&mut record) {
+        Ok(true) if record.is_cut() => {
             return Err(unreadable(format!(
-                "the header has more than {MAX_COLUMNS} columns"
+                "the header row is longer than [source] max_row_bytes = {max_row_bytes}"
             )));
         }
-        reader.set_max_fields(names.len() + EXTRA_FIELDS);
-        let column = |name: &str| names.iter().position(|n| n == name);
-        let replay = column(DEAD_LETTER_COLUMNS[0]).map(|row| Replay {
-            row,
-            status: column(DEAD_LETTER_COLUMNS[1]),
-            message: column(DEAD_LETTER_COLUMNS[3]),
-        });
-        let reader = CsvReader {
-            file: path.to_path_buf(),
-            reader,
-            record,
-            width: names.len(),
-            keep,
-            names: kept.clone(),
-            max_row_bytes,
-            row: 0,
-            replay,
+        Ok(true) => {}
+        Ok(false) => {
+            return Err(SourceError::MissingHeader {
+                file: path.to_path_buf(),
+            });
+        }
+        Err(e) => return Err(unreadable(e.to_string())),
+    }
+    let mut names = Vec::with_capacity(record.len());
+    for i in 0..record.len() {
+        let name = std::str::from_utf8(record.field(i).0)
+            .map_err(|_| unreadable(format!("header column {} is not valid UTF-8", i + 1)))?;
+        let name = if i == 0 {
+            name.trim_start_matches('\u{feff}')
+        } else {
+            name
         };
-        Ok((kept, reader))
+        names.push(name.to_string());
+    }
+    let keep = check_header(path, &names)?;
+    let kept: Vec<String> = keep.iter().map(|&i| names[i].clone()).collect();
+    if names.len() >= MAX_COLUMNS {
+        return Err(unreadable(format!(
+            "the header has more than {MAX_COLUMNS} columns"
+        )));
+    }
+    reader.set_max_fields(names.len() + EXTRA_FIELDS);
+    let column = |name: &str| names.iter().position(|n| n == name);
+    let replay = column(DEAD_LETTER_COLUMNS[0]).map(|row| Replay {
+        row,
+        status: column(DEAD_LETTER_COLUMNS[1]),
+        message: column(DEAD_LETTER_COLUMNS[3]),
+    });
+    let shape = Shape {
+        file: path.to_path_buf(),
+        delimiter,
+        width: names.len(),
+        keep,
+        names: kept.clone(),
+        max_row_bytes,
+        replay,
+    };
+    Ok((kept, Blocks::new(reader, shape)))
+}
+
+impl Shape {
+    /// The file's name, for errors.
+    pub(super) fn file(&self) -> &Path {
+        &self.file
+    }
+
+    pub(super) fn delimiter(&self) -> u8 {
+        self.delimiter
     }
 
     /// Whether the file is a dead-letter file (it has `etl_row`).
@@ -123,37 +134,39 @@ impl CsvReader {
         self.replay.is_some()
     }
 
-    /// Bytes of the file parsed so far.
-    pub(super) fn consumed(&self) -> u64 {
-        self.reader.consumed()
+    /// A reader of this file's records from `input`, which starts at a record.
+    pub(super) fn reader<R: Read>(&self, input: R) -> CappedReader<R> {
+        CappedReader::new(
+            input,
+            self.delimiter,
+            self.max_row_bytes,
+            self.width + EXTRA_FIELDS,
+        )
     }
 
-    /// The text of field `i` of the current record, if it has one.
-    fn cell(&self, i: usize) -> Option<String> {
-        (i < self.record.len()).then(|| lossy(self.record.field(i).0))
+    /// A reader of this file's records in `text`, which starts at a record.
+    /// Parsed by `parser` (`capped::parser`, new or reset).
+    pub(super) fn reader_over(
+        &self,
+        text: Vec<u8>,
+        parser: csv_core::Reader,
+    ) -> CappedReader<std::io::Empty> {
+        CappedReader::over(text, parser, self.max_row_bytes, self.width + EXTRA_FIELDS)
+    }
+
+    /// The record's field `i` as text, if it has one.
+    fn cell(record: &Record, i: usize) -> Option<String> {
+        (i < record.len()).then(|| lossy(record.field(i).0))
     }
 
     /// The row's number in the original source (its `etl_row`), when replaying.
-    fn origin(&self) -> Option<u64> {
+    fn origin(&self, record: &Record) -> Option<u64> {
         let replay = self.replay?;
-        self.cell(replay.row)?.trim().parse().ok()
+        Shape::cell(record, replay.row)?.trim().parse().ok()
     }
 
-    /// The next row; `Ok(None)` at the end; `Err` when the file itself fails (I/O).
-    pub(super) fn next_row(&mut self) -> Result<Option<Result<SourceRow, Rejection>>, SourceError> {
-        match self.reader.read(&mut self.record) {
-            Ok(true) => {}
-            Ok(false) => return Ok(None),
-            Err(e) => {
-                return Err(SourceError::Read {
-                    file: self.file.clone(),
-                    after_row: self.row,
-                    reason: e.to_string(),
-                });
-            }
-        }
-        self.row += 1;
-        let record = &self.record;
+    /// Data row `row` of the file, read as `record`: the row, or why it cannot be read.
+    pub(super) fn row(&self, record: &Record, row: u64) -> Result<SourceRow, Rejection> {
         let line = record.line;
         if record.is_cut() {
             let fields = self
@@ -162,12 +175,7 @@ impl CsvReader {
                 .map(|&i| cut_lossy(record.field(i)))
                 .collect();
             let reason = too_large(record.size(), self.max_row_bytes);
-            return Ok(Some(Err(self.unreadable(
-                line,
-                "ROW_TOO_LARGE",
-                reason,
-                fields,
-            ))));
+            return Err(self.unreadable(record, row, line, "ROW_TOO_LARGE", reason, fields));
         }
         if record.len() != self.width {
             let fields = (0..record.len())
@@ -178,19 +186,14 @@ impl CsvReader {
                 self.width,
                 record.len()
             );
-            return Ok(Some(Err(self.unreadable(
-                line,
-                "UNREADABLE_ROW",
-                reason,
-                fields,
-            ))));
+            return Err(self.unreadable(record, row, line, "UNREADABLE_ROW", reason, fields));
         }
         if let Some(Replay {
             status: Some(status),
             message,
             ..
         }) = self.replay
-            && self.cell(status).as_deref() == Some(UNREADABLE)
+            && Shape::cell(record, status).as_deref() == Some(UNREADABLE)
         {
             let fields = self
                 .keep
@@ -198,7 +201,7 @@ impl CsvReader {
                 .map(|&i| lossy(record.field(i).0))
                 .collect();
             let was = message
-                .and_then(|m| self.cell(m))
+                .and_then(|m| Shape::cell(record, m))
                 .map(|m| format!(" ({m})"))
                 .unwrap_or_default();
             let reason = format!(
@@ -206,12 +209,7 @@ impl CsvReader {
                  it padded with empty cells; fix its fields, then empty its etl_status cell to \
                  load it"
             );
-            return Ok(Some(Err(self.unreadable(
-                line,
-                "UNREADABLE_ROW",
-                reason,
-                fields,
-            ))));
+            return Err(self.unreadable(record, row, line, "UNREADABLE_ROW", reason, fields));
         }
         let text = record.text();
         // Every column kept and every field text on its own (a character split by a delimiter
@@ -222,11 +220,11 @@ impl CsvReader {
             && let Some(ends) = record.ends()
             && ends.iter().all(|&end| text.is_char_boundary(end))
         {
-            return Ok(Some(Ok(SourceRow {
-                row: self.row,
-                origin: self.origin(),
+            return Ok(SourceRow {
+                row,
+                origin: self.origin(record),
                 fields: Fields::from_parts(text, ends),
-            })));
+            });
         }
         let mut fields = Fields::with_capacity(self.keep.len(), record.size());
         for (k, &i) in self.keep.iter().enumerate() {
@@ -244,27 +242,37 @@ impl CsvReader {
                         .iter()
                         .map(|&i| lossy(record.field(i).0))
                         .collect();
-                    return Ok(Some(Err(self.unreadable(
+                    return Err(self.unreadable(
+                        record,
+                        row,
                         line,
                         "UNREADABLE_ROW",
                         reason,
                         fields,
-                    ))));
+                    ));
                 }
             }
         }
-        Ok(Some(Ok(SourceRow {
-            row: self.row,
-            origin: self.origin(),
+        Ok(SourceRow {
+            row,
+            origin: self.origin(record),
             fields,
-        })))
+        })
     }
 
-    fn unreadable(&self, line: u64, category: &str, reason: String, fields: Fields) -> Rejection {
-        let origin = self.origin();
-        let label = row_label(self.row, origin);
+    fn unreadable(
+        &self,
+        record: &Record,
+        row: u64,
+        line: u64,
+        category: &str,
+        reason: String,
+        fields: Fields,
+    ) -> Rejection {
+        let origin = self.origin(record);
+        let label = row_label(row, origin);
         Rejection {
-            row: self.row,
+            row,
             origin,
             fields,
             status: RejectStatus::Unreadable,
@@ -290,16 +298,20 @@ fn cut_lossy((bytes, cut): (&[u8], bool)) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::prepare::source::Piece;
     use std::io::Write;
 
     fn read(bytes: &[u8], delimiter: u8) -> (Vec<String>, Vec<Result<SourceRow, Rejection>>) {
         let mut file = tempfile::NamedTempFile::new().unwrap();
         file.write_all(bytes).unwrap();
-        let (header, mut reader) =
-            CsvReader::open(file.path(), Compression::None, delimiter, 1 << 20).unwrap();
+        let (header, mut blocks) =
+            open(file.path(), Compression::None, delimiter, 1 << 20).unwrap();
         let mut rows = Vec::new();
-        while let Some(row) = reader.next_row().unwrap() {
-            rows.push(row);
+        while let Some(piece) = blocks.next().unwrap() {
+            match piece {
+                Piece::Block(block) => rows.extend(block.read()),
+                Piece::Row(row) => rows.push(row),
+            }
         }
         (header, rows)
     }

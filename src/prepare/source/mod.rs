@@ -1,13 +1,15 @@
 //! Source readers: stream a CSV or Parquet file as numbered rows of text fields.
 //!
-//! Parts: `csv` (records parsed with memory bounded in bytes, `capped`), `input` (a file, a
-//! compressed file, standard input or an object in a store, as bytes), `remote` (objects in a
-//! store: streamed, or read by ranges; `aws_profile` adds AWS's profile files to its credentials),
-//! `parquet` (arrow record batches rendered to HubSpot's text formats) and `extent` (how big the
-//! file is and how far reading has got, for the progress display). Both readers are iterators of
-//! `Result<SourceRow, Rejection>`: a row that cannot be read becomes an `Unreadable` rejection and
-//! the run goes on; an error that ends the file early is kept for [`Source::take_error`]. Rows are
-//! numbered from 1 after the header.
+//! Parts: `csv` (the header, and how a record becomes a row), `blocks` (a CSV file handed on as
+//! blocks of whole records, cut by `split` without parsing, for the prepare workers to parse),
+//! `capped` (records parsed with memory bounded in bytes), `input` (a file, a compressed file,
+//! standard input or an object in a store, as bytes), `remote` (objects in a store: streamed, or
+//! read by ranges; `aws_profile` adds AWS's profile files to its credentials), `parquet` (arrow
+//! record batches rendered to HubSpot's text formats) and `extent` (how big the file is and how
+//! far reading has got, for the progress display). A source hands on [`Piece`]s (CSV blocks, or
+//! rows) and is also an iterator of `Result<SourceRow, Rejection>`: a row that cannot be read
+//! becomes an `Unreadable` rejection and the run goes on; an error that ends the file early is
+//! kept for [`Source::take_error`]. Rows are numbered from 1 after the header.
 
 mod aws_expiring;
 mod aws_keys;
@@ -16,16 +18,20 @@ mod aws_profile;
 mod aws_service;
 mod aws_sso;
 mod aws_sts;
+mod blocks;
 mod capped;
 mod csv;
 mod extent;
 mod input;
 mod parquet;
 mod remote;
+mod split;
 
+use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+pub use blocks::{Block, Piece};
 pub use extent::{Extent, Total};
 
 use crate::config::source_name::is_remote;
@@ -85,13 +91,15 @@ pub enum SourceError {
 pub struct Source {
     header: Vec<String>,
     reader: Reader,
+    /// Rows of a block parsed by the iterator and not yet returned.
+    parsed: VecDeque<Result<SourceRow, Rejection>>,
     error: Option<SourceError>,
     extent: Arc<Extent>,
 }
 
 enum Reader {
     /// Boxed, both: the CSV parser's tables are large, and the source is moved to its thread.
-    Csv(Box<csv::CsvReader>),
+    Csv(Box<blocks::Blocks>),
     Parquet(Box<parquet::ParquetReader>),
 }
 
@@ -100,7 +108,7 @@ pub fn open(spec: &SourceSpec) -> Result<Source, SourceError> {
     let bytes = std::fs::metadata(&spec.path).map_or(0, |m| m.len());
     let (header, reader, extent) = match spec.format {
         SourceFormat::Csv => {
-            let (header, reader) = csv::CsvReader::open(
+            let (header, reader) = csv::open(
                 &spec.path,
                 spec.compression,
                 spec.delimiter,
@@ -139,6 +147,7 @@ pub fn open(spec: &SourceSpec) -> Result<Source, SourceError> {
     Ok(Source {
         header,
         reader,
+        parsed: VecDeque::new(),
         error: None,
         extent: Arc::new(extent),
     })
@@ -164,31 +173,37 @@ impl Source {
     /// rows carry their number in the original source.
     pub fn is_replay(&self) -> bool {
         match &self.reader {
-            Reader::Csv(r) => r.is_replay(),
+            Reader::Csv(r) => r.shape().is_replay(),
             Reader::Parquet(_) => false,
         }
     }
 }
 
-impl Iterator for Source {
-    type Item = Result<SourceRow, Rejection>;
-
-    fn next(&mut self) -> Option<Self::Item> {
+impl Source {
+    /// The next rows: a block of a CSV file's records (parsed by whoever prepares them: see
+    /// [`Block::read`]), or one row; `None` at the end, or when the file failed (see
+    /// [`Source::take_error`]).
+    pub fn next_piece(&mut self) -> Option<Piece> {
         if self.error.is_some() {
             return None;
         }
-        let (next, bytes) = match &mut self.reader {
-            Reader::Csv(r) => (r.next_row(), Some(r.consumed())),
-            Reader::Parquet(r) => (r.next_row(), None),
+        let next = match &mut self.reader {
+            Reader::Csv(r) => r.next(),
+            Reader::Parquet(r) => r.next_row().map(|row| row.map(Piece::Row)),
         };
         match next {
-            Ok(Some(row)) => {
-                let number = match &row {
-                    Ok(row) => row.row,
-                    Err(rejection) => rejection.row,
+            Ok(Some(piece)) => {
+                let rows = match &piece {
+                    Piece::Block(block) => *block.rows().end(),
+                    Piece::Row(Ok(row)) => row.row,
+                    Piece::Row(Err(rejection)) => rejection.row,
                 };
-                self.extent.advance(number, bytes);
-                Some(row)
+                let bytes = match &self.reader {
+                    Reader::Csv(r) => Some(r.consumed()),
+                    Reader::Parquet(_) => None,
+                };
+                self.extent.advance(rows, bytes);
+                Some(piece)
             }
             Ok(None) => {
                 self.extent.end();
@@ -197,6 +212,26 @@ impl Iterator for Source {
             Err(err) => {
                 self.error = Some(err);
                 None
+            }
+        }
+    }
+}
+
+/// Row by row, each block parsed here.
+impl Iterator for Source {
+    type Item = Result<SourceRow, Rejection>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some(row) = self.parsed.pop_front() {
+                return Some(row);
+            }
+            match self.next_piece()? {
+                Piece::Row(row) => return Some(row),
+                Piece::Block(block) => {
+                    let parsed = &mut self.parsed;
+                    block.read_each(|row| parsed.push_back(row));
+                }
             }
         }
     }
