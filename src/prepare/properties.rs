@@ -142,11 +142,16 @@ impl Properties {
             .sum();
         out.reserve(self.text.len() + keys + 2);
         out.push(b'{');
-        for (i, (name, _, value)) in self.indexed().enumerate() {
+        // The values walked here, not through `indexed()`: a hot loop that must not hang on the
+        // compiler inlining an iterator (once it did not, and encoding took 3 ms more a 100k rows).
+        let mut start = 0;
+        for (i, &(name, end)) in self.entries.iter().enumerate() {
             if i > 0 {
                 out.push(b',');
             }
-            out.extend_from_slice(&self.names.keys[name]);
+            out.extend_from_slice(&self.names.keys[name as usize]);
+            let value = &self.text[start..end as usize];
+            start = end as usize;
             match plain {
                 true => json::quoted(out, value),
                 false => json::string(out, value),

@@ -399,18 +399,20 @@ impl Chunk {
     }
 
     /// Hands on its rows, read (on the worker that maps them), in order.
-    fn read_each(self, mut each: impl FnMut(Result<SourceRow, Rejection>)) {
+    fn read_each(self, each: impl FnMut(Result<SourceRow, Rejection>)) {
         match self {
             Chunk::Rows(rows) => rows.into_iter().for_each(each),
-            Chunk::Block(block, skipped) => block.read_each(|row| {
-                let number = match &row {
-                    Ok(row) => row.row,
-                    Err(rejection) => rejection.row,
-                };
-                if skipped.binary_search(&number).is_err() {
-                    each(row);
-                }
-            }),
+            Chunk::Block(block, skipped) if skipped.is_empty() => block.into_rows().for_each(each),
+            Chunk::Block(block, skipped) => block
+                .into_rows()
+                .filter(|row| {
+                    let number = match row {
+                        Ok(row) => row.row,
+                        Err(rejection) => rejection.row,
+                    };
+                    skipped.binary_search(&number).is_err()
+                })
+                .for_each(each),
         }
     }
 }

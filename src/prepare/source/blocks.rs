@@ -27,10 +27,11 @@ const READ: usize = 64 * 1024;
 const LONG_RECORD: usize = 1 << 20;
 
 thread_local! {
-    /// The thread's last parser, with the delimiter it was made for: reset for the next block, as
-    /// making one (its tables) costs about as much as parsing a few rows. (`csv_core`'s own clone
-    /// of a parser does not copy all of its tables.)
-    static PARSER: Cell<Option<(u8, csv_core::Reader)>> = const { Cell::new(None) };
+    /// The thread's last parser, with the delimiter it was made for, and its record buffers: reset
+    /// for the next block, as making them (the parser's tables, the zeroed buffers) costs about
+    /// as much as parsing a few rows. (`csv_core`'s own clone of a parser does not copy all of its
+    /// tables.)
+    static PARSER: Cell<Option<(u8, csv_core::Reader, Record)>> = const { Cell::new(None) };
 }
 
 /// What reading hands on next.
@@ -61,42 +62,79 @@ impl Block {
 
     /// The block's rows, parsed.
     pub fn read(self) -> Vec<Result<SourceRow, Rejection>> {
-        let mut rows = Vec::with_capacity(self.records as usize);
-        self.read_each(|row| rows.push(row));
-        rows
+        self.into_rows().collect()
     }
 
-    /// Parses the block, handing on each row as it is read.
-    ///
-    /// # Panics
-    /// If the parser finds another number of records than the cut counted: a bug of the cut, which
-    /// would renumber rows (it is checked against the parser in `split`'s tests).
-    pub fn read_each(self, mut each: impl FnMut(Result<SourceRow, Rejection>)) {
-        let (line, records) = (self.line, self.records);
+    /// The block's rows, parsed one at a time.
+    pub fn into_rows(self) -> BlockRows {
         let delimiter = self.shape.delimiter();
-        let parser = PARSER
+        let (parser, record) = PARSER
             .take()
-            .filter(|(made_for, _)| *made_for == delimiter)
-            .map_or_else(|| capped::parser(delimiter), |(_, parser)| parser);
+            .filter(|(made_for, ..)| *made_for == delimiter)
+            .map_or_else(
+                || (capped::parser(delimiter), Record::default()),
+                |(_, parser, record)| (parser, record),
+            );
         let mut reader = self.shape.reader_over(self.text, parser);
-        reader.set_line(line);
-        let mut record = Record::default();
-        let mut row = self.rows_before;
-        // Reading from memory cannot fail.
-        while reader.read(&mut record).unwrap_or(false) {
-            row += 1;
-            each(self.shape.row(&record, row));
+        reader.set_line(self.line);
+        BlockRows {
+            reader: Some(reader),
+            record,
+            row: self.rows_before,
+            last: self.rows_before + self.records,
+            line: self.line,
+            shape: self.shape,
         }
-        let mut parser = reader.into_parser();
-        parser.reset();
-        PARSER.set(Some((delimiter, parser)));
-        assert_eq!(
-            row - self.rows_before,
-            records,
-            "{}: the block from line {line} was cut where the CSV parser finds another number of \
-             records",
-            self.shape.file().display(),
-        );
+    }
+}
+
+/// A block's rows as they are parsed.
+pub struct BlockRows {
+    /// `None` once given back (see `Drop`).
+    reader: Option<CappedReader<std::io::Empty>>,
+    record: Record,
+    /// The number of the last row read.
+    row: u64,
+    /// The number of the block's last row.
+    last: u64,
+    line: u64,
+    shape: Arc<Shape>,
+}
+
+impl Iterator for BlockRows {
+    type Item = Result<SourceRow, Rejection>;
+
+    /// # Panics
+    /// At the end, if the parser found another number of records than the cut counted: a bug of
+    /// the cut, which would renumber rows (it is checked against the parser in `split`'s tests).
+    fn next(&mut self) -> Option<Self::Item> {
+        let reader = self.reader.as_mut()?;
+        // Reading from memory cannot fail.
+        if !reader.read(&mut self.record).unwrap_or(false) {
+            assert_eq!(
+                self.row,
+                self.last,
+                "{}: the block from line {} was cut where the CSV parser finds another number of \
+                 records",
+                self.shape.file().display(),
+                self.line,
+            );
+            return None;
+        }
+        self.row += 1;
+        Some(self.shape.row(&self.record, self.row))
+    }
+}
+
+/// The parser and the record's buffers go back to the thread, for its next block.
+impl Drop for BlockRows {
+    fn drop(&mut self) {
+        if let Some(reader) = self.reader.take() {
+            let mut parser = reader.into_parser();
+            parser.reset();
+            let record = std::mem::take(&mut self.record);
+            PARSER.set(Some((self.shape.delimiter(), parser, record)));
+        }
     }
 }
 

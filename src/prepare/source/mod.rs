@@ -27,11 +27,10 @@ mod parquet;
 mod remote;
 mod split;
 
-use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-pub use blocks::{Block, Piece};
+pub use blocks::{Block, BlockRows, Piece};
 pub use extent::{Extent, Total};
 
 use crate::config::source_name::is_remote;
@@ -91,8 +90,8 @@ pub enum SourceError {
 pub struct Source {
     header: Vec<String>,
     reader: Reader,
-    /// Rows of a block parsed by the iterator and not yet returned.
-    parsed: VecDeque<Result<SourceRow, Rejection>>,
+    /// The block the iterator is reading.
+    block: Option<BlockRows>,
     error: Option<SourceError>,
     extent: Arc<Extent>,
 }
@@ -147,7 +146,7 @@ pub fn open(spec: &SourceSpec) -> Result<Source, SourceError> {
     Ok(Source {
         header,
         reader,
-        parsed: VecDeque::new(),
+        block: None,
         error: None,
         extent: Arc::new(extent),
     })
@@ -184,26 +183,46 @@ impl Source {
     /// [`Block::read`]), or one row; `None` at the end, or when the file failed (see
     /// [`Source::take_error`]).
     pub fn next_piece(&mut self) -> Option<Piece> {
+        let blocks = match &mut self.reader {
+            Reader::Csv(blocks) => blocks,
+            Reader::Parquet(_) => return self.next_row().map(Piece::Row),
+        };
         if self.error.is_some() {
             return None;
         }
-        let next = match &mut self.reader {
-            Reader::Csv(r) => r.next(),
-            Reader::Parquet(r) => r.next_row().map(|row| row.map(Piece::Row)),
+        let next = blocks.next();
+        let consumed = blocks.consumed();
+        let last_row = |piece: &Piece| match piece {
+            Piece::Block(block) => *block.rows().end(),
+            Piece::Row(row) => row_number(row),
         };
+        self.advance(next, last_row, Some(consumed))
+    }
+
+    /// The next row of a Parquet file.
+    fn next_row(&mut self) -> Option<Result<SourceRow, Rejection>> {
+        let Reader::Parquet(parquet) = &mut self.reader else {
+            unreachable!("a CSV file is read by blocks");
+        };
+        if self.error.is_some() {
+            return None;
+        }
+        let next = parquet.next_row();
+        self.advance(next, row_number, None)
+    }
+
+    /// Counts what reading gave (its last row's number, the bytes read when known), or keeps the
+    /// error that ended it.
+    fn advance<T>(
+        &mut self,
+        next: Result<Option<T>, SourceError>,
+        last_row: impl Fn(&T) -> u64,
+        bytes: Option<u64>,
+    ) -> Option<T> {
         match next {
-            Ok(Some(piece)) => {
-                let rows = match &piece {
-                    Piece::Block(block) => *block.rows().end(),
-                    Piece::Row(Ok(row)) => row.row,
-                    Piece::Row(Err(rejection)) => rejection.row,
-                };
-                let bytes = match &self.reader {
-                    Reader::Csv(r) => Some(r.consumed()),
-                    Reader::Parquet(_) => None,
-                };
-                self.extent.advance(rows, bytes);
-                Some(piece)
+            Ok(Some(next)) => {
+                self.extent.advance(last_row(&next), bytes);
+                Some(next)
             }
             Ok(None) => {
                 self.extent.end();
@@ -217,21 +236,29 @@ impl Source {
     }
 }
 
+fn row_number(row: &Result<SourceRow, Rejection>) -> u64 {
+    match row {
+        Ok(row) => row.row,
+        Err(rejection) => rejection.row,
+    }
+}
+
 /// Row by row, each block parsed here.
 impl Iterator for Source {
     type Item = Result<SourceRow, Rejection>;
 
     fn next(&mut self) -> Option<Self::Item> {
+        if let Reader::Parquet(_) = self.reader {
+            return self.next_row();
+        }
         loop {
-            if let Some(row) = self.parsed.pop_front() {
+            if let Some(row) = self.block.as_mut().and_then(Iterator::next) {
                 return Some(row);
             }
+            self.block = None;
             match self.next_piece()? {
                 Piece::Row(row) => return Some(row),
-                Piece::Block(block) => {
-                    let parsed = &mut self.parsed;
-                    block.read_each(|row| parsed.push_back(row));
-                }
+                Piece::Block(block) => self.block = Some(block.into_rows()),
             }
         }
     }
