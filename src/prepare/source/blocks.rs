@@ -10,13 +10,15 @@
 use std::cell::Cell;
 use std::io::{Cursor, Read};
 use std::ops::RangeInclusive;
+use std::path::Path;
 use std::sync::Arc;
 
 use super::SourceError;
 use super::capped::{self, CappedReader, Record};
-use super::csv::Shape;
+use super::csv::{self, Shape};
 use super::input::Input;
 use super::split::{Cut, Scanner};
+use crate::config::Compression;
 use crate::prepare::row::{Rejection, SourceRow};
 use crate::prepare::workers::{CHUNK_BYTES, CHUNK_ROWS};
 
@@ -138,6 +140,17 @@ impl Drop for BlockRows {
     }
 }
 
+/// Opens a CSV source and reads its header: the column names kept, and the rows after it.
+pub(super) fn open(
+    path: &Path,
+    compression: Compression,
+    delimiter: u8,
+    max_row_bytes: usize,
+) -> Result<(Vec<String>, Blocks), SourceError> {
+    let (header, reader, shape) = csv::open(path, compression, delimiter, max_row_bytes)?;
+    Ok((header, Blocks::new(reader, shape)))
+}
+
 /// The rows of a CSV file after its header, as blocks.
 pub(super) struct Blocks {
     input: Input,
@@ -187,8 +200,8 @@ impl Blocks {
     }
 
     /// The next block (at most [`CHUNK_ROWS`] records, and [`CHUNK_BYTES`] of the file unless a
-    /// record is longer) or long row; `Ok(None)` at the end; `Err` when the file fails (after the whole records
-    /// before the failure were handed on).
+    /// record is longer) or long row; `Ok(None)` at the end; `Err` when the file fails (after the
+    /// whole records before the failure were handed on).
     pub(super) fn next(&mut self) -> Result<Option<Piece>, SourceError> {
         loop {
             if self.eof && self.pending.is_empty() {
@@ -308,7 +321,6 @@ mod tests {
     use std::io::Write;
 
     use super::*;
-    use crate::config::Compression;
 
     /// A file of every shape of row: quoted line ends and quotes, CRLF and CR line ends, blank
     /// lines, ragged rows, invalid UTF-8, rows past `max_row_bytes`, and one record longer than
@@ -345,8 +357,7 @@ mod tests {
         let mut file = tempfile::NamedTempFile::new().unwrap();
         file.write_all(&text).unwrap();
         let max_row_bytes = 2048;
-        let (_, mut blocks) =
-            super::super::csv::open(file.path(), Compression::None, b',', max_row_bytes).unwrap();
+        let (_, mut blocks) = open(file.path(), Compression::None, b',', max_row_bytes).unwrap();
         // One parser over the whole file, numbering rows as it goes.
         let shape = blocks.shape();
         let mut whole = shape.reader(&text[..]);

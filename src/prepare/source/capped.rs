@@ -339,25 +339,24 @@ mod tests {
         assert_eq!(reader.consumed(), text.len() as u64);
     }
 
-    #[test]
-    fn lines_count_quoted_newlines() {
-        let mut reader = CappedReader::new(&b"h\n\"a\nb\"\nc\n"[..], b',', 64, 4);
+    /// The line each record of `text` starts on.
+    fn lines(text: &[u8]) -> Vec<u64> {
+        let mut reader = CappedReader::new(text, b',', 64, 4);
         let mut record = Record::default();
         let mut lines = Vec::new();
         while reader.read(&mut record).unwrap() {
             lines.push(record.line);
         }
-        assert_eq!(lines, vec![1, 2, 4]);
+        lines
+    }
+
+    #[test]
+    fn lines_count_quoted_newlines() {
+        assert_eq!(lines(b"h\n\"a\nb\"\nc\n"), vec![1, 2, 4]);
     }
 
     #[test]
     fn a_record_is_on_the_line_it_starts_on_after_crlf_and_blank_lines() {
-        let mut reader = CappedReader::new(&b"h\r\na\r\n\r\n\nb\rc\n"[..], b',', 64, 4);
-        let mut record = Record::default();
-        let mut lines = Vec::new();
-        while reader.read(&mut record).unwrap() {
-            lines.push(record.line);
-        }
-        assert_eq!(lines, vec![1, 2, 5, 5]);
+        assert_eq!(lines(b"h\r\na\r\n\r\n\nb\rc\n"), vec![1, 2, 5, 5]);
     }
 }

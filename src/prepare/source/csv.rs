@@ -11,9 +11,8 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use super::blocks::Blocks;
 use super::capped::{CappedReader, Record};
-use super::input;
+use super::input::{self, Input};
 use super::{CUT_MARK, DEAD_LETTER_COLUMNS, SourceError, check_header, too_large};
 use crate::config::Compression;
 use crate::prepare::row::{Fields, RejectStatus, Rejection, SourceRow, row_label};
@@ -50,13 +49,14 @@ struct Replay {
 /// The `etl_status` of a row the original source could not read.
 const UNREADABLE: &str = "unreadable";
 
-/// Opens a CSV source and reads its header; its rows are then read a block at a time.
+/// Opens a CSV source and reads its header: the column names kept, the reader at the first row,
+/// and how its records become rows.
 pub(super) fn open(
     path: &Path,
     compression: Compression,
     delimiter: u8,
     max_row_bytes: usize,
-) -> Result<(Vec<String>, Blocks), SourceError> {
+) -> Result<(Vec<String>, CappedReader<Input>, Shape), SourceError> {
     let file = input::open(path, compression).map_err(|source| SourceError::Open {
         file: path.to_path_buf(),
         source,
@@ -116,7 +116,7 @@ pub(super) fn open(
         max_row_bytes,
         replay,
     };
-    Ok((kept, Blocks::new(reader, shape)))
+    Ok((kept, reader, shape))
 }
 
 impl Shape {
@@ -298,22 +298,18 @@ fn cut_lossy((bytes, cut): (&[u8], bool)) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::prepare::source::Piece;
+    use crate::config::SourceSpec;
     use std::io::Write;
 
     fn read(bytes: &[u8], delimiter: u8) -> (Vec<String>, Vec<Result<SourceRow, Rejection>>) {
-        let mut file = tempfile::NamedTempFile::new().unwrap();
+        let mut file = tempfile::Builder::new().suffix(".csv").tempfile().unwrap();
         file.write_all(bytes).unwrap();
-        let (header, mut blocks) =
-            open(file.path(), Compression::None, delimiter, 1 << 20).unwrap();
-        let mut rows = Vec::new();
-        while let Some(piece) = blocks.next().unwrap() {
-            match piece {
-                Piece::Block(block) => rows.extend(block.read()),
-                Piece::Row(row) => rows.push(row),
-            }
-        }
-        (header, rows)
+        let mut spec = SourceSpec::from_flag("--source", file.path()).unwrap();
+        spec.delimiter = delimiter;
+        let mut source = super::super::open(&spec).unwrap();
+        let rows = source.by_ref().collect();
+        assert!(source.take_error().is_none());
+        (source.header().to_vec(), rows)
     }
 
     #[test]

@@ -107,7 +107,7 @@ pub fn open(spec: &SourceSpec) -> Result<Source, SourceError> {
     let bytes = std::fs::metadata(&spec.path).map_or(0, |m| m.len());
     let (header, reader, extent) = match spec.format {
         SourceFormat::Csv => {
-            let (header, reader) = csv::open(
+            let (header, reader) = blocks::open(
                 &spec.path,
                 spec.compression,
                 spec.delimiter,
