@@ -4,7 +4,8 @@
 //! bodies encoded as the events arrive, as the dispatcher does).
 //!
 //! Run: `cargo bench --bench prepare` (`ETL_BENCH_PREPARE_THREADS=n`: the "all cores" pass with n
-//! workers instead). Figures are recorded in docs/benchmarks.md.
+//! workers instead; `ETL_BENCH_PREPARE_ALTERNATE=40`: no criterion, 40 passes of each kind of the CSV
+//! file alternating, their fastest, median and CPU time). Figures are recorded in docs/benchmarks.md.
 
 /// The allocator the `etl` binary uses, so the figures are the ones users get.
 #[global_allocator]
@@ -134,6 +135,55 @@ fn csv_to_parquet(csv_path: &Path, parquet_path: &Path) {
     writer.close().unwrap();
 }
 
+/// This process's CPU time so far (user + system, all threads), in ms; Linux's `/proc` only.
+fn cpu_ms() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let after_name = stat.rfind(')').map_or("", |i| &stat[i + 2..]);
+    let fields: Vec<f64> = after_name
+        .split(' ')
+        .map(|f| f.parse().unwrap_or(0.0))
+        .collect();
+    // utime and stime, in clock ticks of 10 ms.
+    fields
+        .get(11)
+        .zip(fields.get(12))
+        .map_or(0.0, |(u, s)| (u + s) * 10.0)
+}
+
+/// `ETL_BENCH_PREPARE_ALTERNATE=n`: `n` one-core and `n` all-cores passes of the CSV file,
+/// alternating in one process (the host's phases hit both alike), then each kind's fastest and
+/// median pass and CPU time a pass: the ratio of cores measured in one run.
+fn alternate(pipeline: &config::Pipeline, schema: &ObjectSchema, passes: usize) {
+    let ms = |since: std::time::Instant| since.elapsed().as_secs_f64() * 1e3;
+    let (mut one, mut all, mut cpu_one, mut cpu_all) = (Vec::new(), Vec::new(), 0.0, 0.0);
+    for _ in 0..passes {
+        let (cpu, start) = (cpu_ms(), std::time::Instant::now());
+        black_box(pass(pipeline, schema));
+        one.push(ms(start));
+        cpu_one += cpu_ms() - cpu;
+        let (cpu, start) = (cpu_ms(), std::time::Instant::now());
+        black_box(pass_threaded(pipeline, schema));
+        all.push(ms(start));
+        cpu_all += cpu_ms() - cpu;
+    }
+    one.sort_by(f64::total_cmp);
+    all.sort_by(f64::total_cmp);
+    let (n, mid) = (passes as f64, passes / 2);
+    println!(
+        "prepare/csv_100k_rows, {passes} alternating passes: one core min {:.1} median {:.1} ms \
+         (CPU {:.1} ms a pass) | all cores min {:.1} median {:.1} ms (CPU {:.1} ms a pass) | \
+         all / one: {:.2}× median, {:.2}× fastest",
+        one[0],
+        one[mid],
+        cpu_one / n,
+        all[0],
+        all[mid],
+        cpu_all / n,
+        one[mid] / all[mid],
+        one[0] / all[0]
+    );
+}
+
 fn bench(c: &mut Criterion) {
     // The binary's own memory settings, so the figures are the ones users get.
     engine::no_huge_pages();
@@ -161,6 +211,11 @@ fn bench(c: &mut Criterion) {
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, NonZeroUsize::get));
         pipeline.source.prepare_threads = NonZeroUsize::new(cores);
         assert_eq!(pass_threaded(&pipeline, &schema), (inputs, rejected, bytes));
+        let alternating = std::env::var("ETL_BENCH_PREPARE_ALTERNATE").ok();
+        if let Some(passes) = alternating.and_then(|n| n.parse::<usize>().ok()) {
+            alternate(&pipeline, &schema, passes.max(1));
+            return;
+        }
         let name = if file.ends_with("csv") {
             "csv_100k_rows"
         } else {
