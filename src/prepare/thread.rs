@@ -405,13 +405,7 @@ impl Chunk {
             Chunk::Block(block, skipped) if skipped.is_empty() => block.into_rows().for_each(each),
             Chunk::Block(block, skipped) => block
                 .into_rows()
-                .filter(|row| {
-                    let number = match row {
-                        Ok(row) => row.row,
-                        Err(rejection) => rejection.row,
-                    };
-                    skipped.binary_search(&number).is_err()
-                })
+                .filter(|row| skipped.binary_search(&source::row_number(row)).is_err())
                 .for_each(each),
         }
     }
@@ -450,7 +444,12 @@ impl Reading<'_> {
                     self.ended = true;
                     break;
                 }
-                Some(Piece::Row(item)) => item,
+                Some(Piece::Row(item)) => {
+                    if rows.is_empty() {
+                        rows.reserve(CHUNK_ROWS);
+                    }
+                    item
+                }
                 Some(Piece::Block(block)) => {
                     let Some(block) = self.block(block) else {
                         continue;

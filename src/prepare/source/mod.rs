@@ -236,7 +236,8 @@ impl Source {
     }
 }
 
-fn row_number(row: &Result<SourceRow, Rejection>) -> u64 {
+/// The number of a row as read, whether it could be read or not.
+pub fn row_number(row: &Result<SourceRow, Rejection>) -> u64 {
     match row {
         Ok(row) => row.row,
         Err(rejection) => rejection.row,
