@@ -71,7 +71,9 @@ impl Block {
     pub fn into_rows(self) -> BlockRows {
         let delimiter = self.shape.delimiter();
         let (parser, record) = PARSER
-            .take()
+            .try_with(Cell::take)
+            .ok()
+            .flatten()
             .filter(|(made_for, ..)| *made_for == delimiter)
             .map_or_else(
                 || (capped::parser(delimiter), Record::default()),
@@ -135,7 +137,9 @@ impl Drop for BlockRows {
             let mut parser = reader.into_parser();
             parser.reset();
             let record = std::mem::take(&mut self.record);
-            PARSER.set(Some((self.shape.delimiter(), parser, record)));
+            let kept = Some((self.shape.delimiter(), parser, record));
+            // Not kept if the thread is already tearing its locals down.
+            let _ = PARSER.try_with(|cell| cell.set(kept));
         }
     }
 }
