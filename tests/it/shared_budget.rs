@@ -83,6 +83,11 @@ fn three_stages(
     [first, second, third]
 }
 
+/// Rows of each stage in the outage tests: enough that two stages sharing the window (a third slow
+/// to start on a loaded machine) take 6 s to finish, so that none ends before the outage begins
+/// (at 60 rows, 4 s: a full `cargo test` on two cores once let a stage finish first, exit 0).
+const OUTAGE_ROWS: usize = 90;
+
 /// Waits until each of the three stages has records in the portal. Only then is an outage one
 /// that all of them live through: a stage slow to start on a loaded machine leaves the whole
 /// window to the others, which can then finish before the outage begins.
@@ -135,13 +140,15 @@ fn the_environment_names_the_budget_for_pipelines_that_do_not() {
 #[test]
 fn redis_lost_and_back_at_once_pauses_the_runs_and_they_finish() {
     let mut redis = Redis::start();
-    let [mut first, second, third] = three_stages(&redis, 60, |s| s, |p| p);
+    let [mut first, second, third] = three_stages(&redis, OUTAGE_ROWS, |s| s, |p| p);
     every_stage_under_way(&mut first);
     // Killed and started again empty: the runs notice, wait a whole window (the state is
     // gone), and go on; the window check of each run covers the moment Redis came back.
     redis.restart();
     for run in [first, second, third].map(|running| running.wait()) {
-        run.exit(0).accepted(60).says("reachable again");
+        run.exit(0)
+            .accepted(OUTAGE_ROWS as u64)
+            .says("reachable again");
     }
 }
 
@@ -150,7 +157,7 @@ fn redis_down_too_long_stops_resumably_and_resume_finishes() {
     let mut redis = Redis::start();
     let [mut first, second, third] = three_stages(
         &redis,
-        60,
+        OUTAGE_ROWS,
         |s| s.args(["--log-format", "json"]),
         |p| p.dispatch("shared_budget_outage_ms", 1_500),
     );
@@ -179,9 +186,9 @@ fn redis_down_too_long_stops_resumably_and_resume_finishes() {
             .args(["--resume"])
             .run()
             .exit(0)
-            .accepted(60)
-            .created(60);
-        assert_eq!(run.portal().records(object), 60, "{object}");
+            .accepted(OUTAGE_ROWS as u64)
+            .created(OUTAGE_ROWS as u64);
+        assert_eq!(run.portal().records(object), OUTAGE_ROWS as u64, "{object}");
     }
 }
 
