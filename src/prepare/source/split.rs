@@ -5,7 +5,7 @@
 //! cuts the file into blocks of whole records with it, counting their records and lines, and the
 //! workers parse the blocks (`blocks`): the parse, the costliest part of reading, is shared out.
 
-use memchr::{memchr, memchr_iter, memchr3};
+use memchr::{memchr2, memchr3};
 
 /// Where the scan is in the CSV grammar.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,12 +81,16 @@ impl Scanner {
         let end = text.len();
         while pos < end && !self.full {
             if self.state == State::Quoted {
-                let Some(quote) = memchr(b'"', &text[pos..]).map(|i| pos + i) else {
-                    self.lines += count_lines(&text[pos..]);
+                // Line ends inside quotes are text, but count as lines.
+                let Some(quote) = memchr2(b'"', b'\n', &text[pos..]).map(|i| pos + i) else {
                     pos = end;
                     break;
                 };
-                self.lines += count_lines(&text[pos..quote]);
+                if text[quote] == b'\n' {
+                    self.lines += 1;
+                    pos = quote + 1;
+                    continue;
+                }
                 match text.get(quote + 1) {
                     // Doubled: a quote in the text.
                     Some(b'"') => pos = quote + 2,
@@ -207,10 +211,6 @@ impl Scanner {
             .cut
             .is_some_and(|next| next.records >= self.most_records || next.at >= self.most_bytes);
     }
-}
-
-fn count_lines(text: &[u8]) -> u64 {
-    memchr_iter(b'\n', text).count() as u64
 }
 
 #[cfg(test)]
