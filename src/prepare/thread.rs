@@ -394,7 +394,7 @@ impl Chunk {
     fn len(&self) -> usize {
         match self {
             Chunk::Rows(rows) => rows.len(),
-            Chunk::Block(block, skipped) => block.rows().count() - skipped.len(),
+            Chunk::Block(block, skipped) => block.records() as usize - skipped.len(),
         }
     }
 
@@ -480,14 +480,13 @@ impl Reading<'_> {
     /// A block's rows counted as read, and those done before as skipped; `None` when that is all
     /// of them (it need not be read).
     fn block(&mut self, block: Block) -> Option<Chunk> {
-        let rows = block.rows();
-        self.totals.rows_read += rows.clone().count() as u64;
+        self.totals.rows_read += block.records();
         let skipped: Vec<u64> = match self.skip {
-            Some(skip) => rows.clone().filter(|&row| skip(row)).collect(),
+            Some(skip) => block.rows().filter(|&row| skip(row)).collect(),
             None => Vec::new(),
         };
         self.totals.rows_skipped += skipped.len() as u64;
-        (skipped.len() < rows.count()).then_some(Chunk::Block(block, skipped))
+        ((skipped.len() as u64) < block.records()).then_some(Chunk::Block(block, skipped))
     }
 }
 

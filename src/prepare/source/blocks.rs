@@ -62,9 +62,9 @@ impl Block {
         self.rows_before + 1..=self.rows_before + self.records
     }
 
-    /// The block's rows, parsed.
-    pub fn read(self) -> Vec<Result<SourceRow, Rejection>> {
-        self.into_rows().collect()
+    /// How many rows the block holds.
+    pub fn records(&self) -> u64 {
+        self.records
     }
 
     /// The block's rows, parsed one at a time.
@@ -155,6 +155,11 @@ pub(super) fn open(
     Ok((header, Blocks::new(reader, shape)))
 }
 
+/// A scan for the cuts of blocks of at most [`CHUNK_ROWS`] records and [`CHUNK_BYTES`] bytes.
+fn block_scanner(shape: &Shape) -> Scanner {
+    Scanner::new(shape.delimiter(), CHUNK_ROWS as u64, CHUNK_BYTES)
+}
+
 /// The rows of a CSV file after its header, as blocks.
 pub(super) struct Blocks {
     input: Input,
@@ -179,7 +184,7 @@ impl Blocks {
         let consumed = header.consumed();
         let line = header.line();
         let (input, pending, eof) = header.into_rest();
-        let mut scanner = Scanner::new(shape.delimiter(), CHUNK_ROWS as u64, CHUNK_BYTES);
+        let mut scanner = block_scanner(&shape);
         scanner.scan(&pending, eof);
         Blocks {
             input,
@@ -302,7 +307,7 @@ impl Blocks {
         self.eof |= eof;
         self.consumed += consumed;
         self.line = line;
-        self.scanner = Scanner::new(self.shape.delimiter(), CHUNK_ROWS as u64, CHUNK_BYTES);
+        self.scanner = block_scanner(&self.shape);
         self.scanner.scan(&self.pending, self.eof);
         if !found {
             return Ok(None);
@@ -377,7 +382,7 @@ mod tests {
             match piece {
                 Piece::Block(block) => {
                     assert!(*block.rows().end() - *block.rows().start() < CHUNK_ROWS as u64);
-                    rows.extend(block.read());
+                    rows.extend(block.into_rows());
                 }
                 Piece::Row(row) => {
                     long_rows += 1;

@@ -157,11 +157,6 @@ impl<R: Read> CappedReader<R> {
         self.core
     }
 
-    /// Keeps the ends of at most `max_fields` fields of each row from now on.
-    pub fn set_max_fields(&mut self, max_fields: usize) {
-        self.max_fields = max_fields;
-    }
-
     /// Counts lines from `line` on: the input starts on that line of the file.
     pub fn set_line(&mut self, line: u64) {
         self.core.set_line(line);

@@ -65,7 +65,7 @@ pub(super) fn open(
         file: path.to_path_buf(),
         reason,
     };
-    // The header is read with the same bound; its width then bounds the ends kept per row.
+    // The header is read with the same bound; its width then bounds the ends kept per row (`Shape`).
     let mut reader = CappedReader::new(file, delimiter, max_row_bytes, MAX_COLUMNS);
     let mut record = Record::default();
     match reader.read(&mut record) {
@@ -100,7 +100,6 @@ pub(super) fn open(
             "the header has more than {MAX_COLUMNS} columns"
         )));
     }
-    reader.set_max_fields(names.len() + EXTRA_FIELDS);
     let column = |name: &str| names.iter().position(|n| n == name);
     let replay = column(DEAD_LETTER_COLUMNS[0]).map(|row| Replay {
         row,
