@@ -11,12 +11,10 @@ use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use xxhash_rust::xxh3::xxh3_64;
-
 use super::state::{Entry, Known, Snapshot, State, StateError};
 use crate::config::Operation;
 use crate::config::sync::{SyncMode, SyncSpec};
-use crate::prepare::row::{Input, RejectStatus, Rejection, SyncRow, row_label};
+use crate::prepare::row::{BatchKey, Input, RejectStatus, Rejection, SyncRow, row_label};
 use crate::prepare::{RowFilter, Screen, Sorted};
 
 /// The keys a run's source holds, as hashes (8 bytes a row), kept for mirrored deletes.
@@ -35,7 +33,7 @@ impl Seen {
     }
 
     fn contains(&self, key: &str) -> bool {
-        self.hashes.binary_search(&xxh3_64(key.as_bytes())).is_ok()
+        self.hashes.binary_search(&BatchKey::exact(key).0).is_ok()
     }
 }
 
@@ -226,11 +224,11 @@ impl RowFilter for SyncFilter {
         self.screen.clone().map(|screen| screen as Arc<dyn Screen>)
     }
 
-    fn seen(&mut self, key: Option<&str>) {
+    fn seen(&mut self, key: Option<BatchKey>) {
         if let Some(seen) = &self.seen {
             let mut seen = seen.lock().expect("seen lock poisoned");
             match key {
-                Some(key) => seen.hashes.push(xxh3_64(key.as_bytes())),
+                Some(key) => seen.hashes.push(key.0),
                 None => seen.keyless += 1,
             }
         }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use super::batch::{Batch, Batcher, DEFAULT_MAX_OPEN};
 use super::events::{self, Prepared};
-use super::row::{Input, Rejection};
+use super::row::{BatchKey, Input, Rejection};
 
 /// What a [`RowFilter`] makes of a valid row.
 // An input is large (its field ends and values held inline) and boxing it would cost each row the
@@ -27,9 +27,10 @@ pub enum Sorted {
 /// not) for mirrored deletes.
 pub trait RowFilter: Send {
     fn sort(&mut self, input: Input) -> Sorted;
-    /// A row's key, `None` when it has none that can be read (a ragged row, an empty key). In file
-    /// order, except that the rows of a chunk the [`Screen`] found unchanged come first.
-    fn seen(&mut self, key: Option<&str>);
+    /// A row's key as its hash ([`BatchKey::exact`] of the key), `None` when it has none that can
+    /// be read (a ragged row, an empty key). In file order, except that the rows of a chunk the
+    /// [`Screen`] found unchanged come first.
+    fn seen(&mut self, key: Option<BatchKey>);
     /// The part of [`RowFilter::sort`] that depends on the row alone, for the prepare workers to
     /// ask ahead of it, many rows at once and in any order; `None` when there is none.
     fn screen(&self) -> Option<Arc<dyn Screen>> {
@@ -67,12 +68,13 @@ pub struct PrepareTotals {
 /// (only looked for when a filter wants it; a valid row's is its input's `sync.key`).
 pub(super) type Mapped = (Result<Input, Rejection>, Option<String>);
 
-/// A chunk of rows as a worker hands it on: the rows in file order, and the keys of the rows the
-/// filter's [`Screen`] found unchanged (dropped on the worker; only counted and seen here).
+/// A chunk of rows as a worker hands it on: the rows in file order, and the keys (hashed) of the
+/// rows the filter's [`Screen`] found unchanged (dropped on the worker, strings and all: only
+/// counted and seen here).
 #[derive(Debug, Default)]
 pub(super) struct MappedChunk {
     pub(super) rows: Vec<Mapped>,
-    pub(super) unchanged: Vec<Option<String>>,
+    pub(super) unchanged: Vec<Option<BatchKey>>,
 }
 
 /// Unchanged rows are told in bunches of this many (progress shows them; nothing else waits).
@@ -137,7 +139,7 @@ impl<'a> Delivery<'a> {
     pub(super) fn deliver(&mut self, chunk: MappedChunk) {
         for key in chunk.unchanged {
             if let Some(filter) = &mut self.filter {
-                filter.seen(key.as_deref());
+                filter.seen(key);
             }
             self.count_unchanged();
         }
@@ -155,7 +157,7 @@ impl<'a> Delivery<'a> {
                     Ok(input) => input.sync.as_ref().map(|sync| sync.key.as_str()),
                     Err(_) => key.as_deref(),
                 };
-                filter.seen(key);
+                filter.seen(key.map(BatchKey::exact));
                 match prepared.map(|input| filter.sort(input)) {
                     Ok(Sorted::Send(input)) => Ok(input),
                     Ok(Sorted::Unchanged) => {

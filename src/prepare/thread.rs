@@ -26,7 +26,7 @@ use tokio::sync::oneshot;
 use super::delivery::{Delivery, Mapped, MappedChunk, PrepareTotals, RowFilter, Screen};
 use super::events::{self, Events};
 use super::mapping::{Mapper, MappingError};
-use super::row::{Input, Rejection, SourceRow};
+use super::row::{BatchKey, Input, Rejection, SourceRow};
 use super::rules::RulesReport;
 use super::source::{self, Block, Extent, Piece, Source, SourceError};
 use super::validate::{ValidateError, Validator};
@@ -323,8 +323,9 @@ fn run(
 }
 
 /// Takes the rows `screen` finds unchanged out of a chunk, dropping them on the worker that made
-/// them; their keys, in order.
-fn screen_out(screen: &dyn Screen, rows: &mut Vec<Mapped>) -> Vec<Option<String>> {
+/// them; their keys' hashes, in order (a key's string is freed where it was made, and hashed on a
+/// worker rather than on the prepare thread).
+fn screen_out(screen: &dyn Screen, rows: &mut Vec<Mapped>) -> Vec<Option<BatchKey>> {
     let valid: Vec<&Input> = rows
         .iter()
         .filter_map(|(prepared, _)| prepared.as_ref().ok())
@@ -337,7 +338,7 @@ fn screen_out(screen: &dyn Screen, rows: &mut Vec<Mapped>) -> Vec<Option<String>
         prepared
             .ok()
             .and_then(|input| input.sync)
-            .map(|sync| sync.key)
+            .map(|sync| BatchKey::exact(&sync.key))
     })
     .collect()
 }

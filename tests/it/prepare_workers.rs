@@ -138,7 +138,7 @@ fn four_workers_send_what_one_worker_sends() {
 /// A `[sync]` stand-in: records the keys it is shown, in order, and finds every 5th row unchanged:
 /// in `sort`, or (`screened`) on the workers, ahead of `sort`, which then never sees those rows.
 struct Recording {
-    seen: Arc<Mutex<Vec<Option<String>>>>,
+    seen: Arc<Mutex<Vec<Option<u64>>>>,
     screened: bool,
 }
 
@@ -159,8 +159,8 @@ impl RowFilter for Recording {
         }
     }
 
-    fn seen(&mut self, key: Option<&str>) {
-        self.seen.lock().unwrap().push(key.map(String::from));
+    fn seen(&mut self, key: Option<BatchKey>) {
+        self.seen.lock().unwrap().push(key.map(|key| key.0));
     }
 
     fn screen(&self) -> Option<Arc<dyn Screen>> {
@@ -226,7 +226,7 @@ impl RowFilter for Panicking {
         Sorted::Send(input)
     }
 
-    fn seen(&mut self, _key: Option<&str>) {}
+    fn seen(&mut self, _key: Option<BatchKey>) {}
 
     fn screen(&self) -> Option<Arc<dyn Screen>> {
         Some(Arc::new(Panicking))
