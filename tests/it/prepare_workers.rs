@@ -135,8 +135,9 @@ fn four_workers_send_what_one_worker_sends() {
     }
 }
 
-/// A `[sync]` stand-in: records the keys it is shown, in order, and finds every 5th row unchanged:
-/// in `sort`, or (`screened`) on the workers, ahead of `sort`, which then never sees those rows.
+/// A `[sync]` stand-in: records the keys it is shown (hashed), in order, and finds every 5th row
+/// unchanged: in `sort`, or (`screened`) on the workers, ahead of `sort`, which then never sees
+/// those rows.
 struct Recording {
     seen: Arc<Mutex<Vec<Option<u64>>>>,
     screened: bool,
