@@ -3,7 +3,8 @@
 //!
 //! Parts, in the order a row meets them:
 //! - `source`: the CSV and Parquet readers (numbered [`row::SourceRow`]s, unreadable rows rejected;
-//!   a CSV file comes as blocks of whole records, parsed by the workers);
+//!   a CSV file comes as blocks of whole records, parsed by the workers, a Parquet file as slices
+//!   of decoded batches, rendered by the workers);
 //! - `mapping`: columns → property values in HubSpot's wire format (`[mapping]` transforms);
 //! - `properties`: a row's property values in one buffer, named from a table the job shares;
 //! - `values`: every parse and check of a date, datetime, number, bool, email or length;
@@ -18,7 +19,8 @@
 //! - `trace`: a row's name on the wire (`objectWriteTraceId`, unique per job);
 //! - `thread`: the loop that runs all of the above off the async runtime, feeding a bounded
 //!   channel;
-//! - `workers`: the pool that parses (CSV blocks), maps and validates rows a chunk at a time;
+//! - `workers`: the pool that parses (CSV blocks) or renders (Parquet slices), maps and validates
+//!   rows a chunk at a time;
 //! - `delivery`: the loop's sequential tail (the `[sync]` filter, the batcher, the channel);
 //! - `row`: the values that travel along the data path (source row, input, rejection);
 //! - `fields`: a row's original fields in one buffer.

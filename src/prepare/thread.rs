@@ -2,7 +2,8 @@
 //! [`Prepared`] events into a bounded channel so back-pressure from the consumer reaches the reader.
 //!
 //! Rows go a chunk at a time: this thread reads a chunk (of a CSV file, a block of whole records cut
-//! without parsing them: the worker parses it) and hands it to a worker of the job's pool
+//! without parsing them: the worker parses it; of a Parquet file, a slice of a decoded batch: the
+//! worker renders its values as text) and hands it to a worker of the job's pool
 //! (`workers`) to map and validate, keeping a chunk in flight per worker and one more, and
 //! delivers the chunks as they come back, in file order, through the `[sync]` filter and the
 //! batcher (`delivery`); a chunk's events reach the consumer together (`events`). What the filter
@@ -15,6 +16,7 @@
 
 use std::collections::BTreeMap;
 use std::num::NonZeroUsize;
+use std::ops::RangeInclusive;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -28,7 +30,7 @@ use super::events::{self, Events};
 use super::mapping::{Mapper, MappingError};
 use super::row::{BatchKey, Input, Rejection, SourceRow};
 use super::rules::RulesReport;
-use super::source::{self, Block, Extent, Piece, Source, SourceError};
+use super::source::{self, Block, Extent, Piece, Slice, Source, SourceError};
 use super::validate::{ValidateError, Validator};
 use super::workers::{CHUNK_BYTES, CHUNK_ROWS, Workers};
 use crate::config::Pipeline;
@@ -379,11 +381,14 @@ impl InOrder {
     }
 }
 
-/// What a worker is handed: rows read, or a block of a CSV file's records to read first.
+/// What a worker is handed: rows read, or a block of a CSV file's records or a slice of a Parquet
+/// file's decoded rows to read first.
 enum Chunk {
     Rows(Vec<Result<SourceRow, Rejection>>),
     /// A block, and the numbers of its rows to leave out (done before: `--resume`), in order.
     Block(Block, Vec<u64>),
+    /// A slice, and the numbers of its rows to leave out, in order.
+    Slice(Slice, Vec<u64>),
 }
 
 impl Chunk {
@@ -396,17 +401,24 @@ impl Chunk {
         match self {
             Chunk::Rows(rows) => rows.len(),
             Chunk::Block(block, skipped) => block.records() as usize - skipped.len(),
+            Chunk::Slice(slice, skipped) => slice.records() as usize - skipped.len(),
         }
     }
 
     /// Hands on its rows, read (on the worker that maps them), in order.
     fn read_each(self, each: impl FnMut(Result<SourceRow, Rejection>)) {
+        let left_out = |skipped: &[u64], row: &Result<SourceRow, Rejection>| {
+            !skipped.is_empty() && skipped.binary_search(&source::row_number(row)).is_ok()
+        };
         match self {
             Chunk::Rows(rows) => rows.into_iter().for_each(each),
-            Chunk::Block(block, skipped) if skipped.is_empty() => block.into_rows().for_each(each),
             Chunk::Block(block, skipped) => block
                 .into_rows()
-                .filter(|row| skipped.binary_search(&source::row_number(row)).is_err())
+                .filter(|row| !left_out(&skipped, row))
+                .for_each(each),
+            Chunk::Slice(slice, skipped) => slice
+                .into_rows()
+                .filter(|row| !left_out(&skipped, row))
                 .for_each(each),
         }
     }
@@ -426,8 +438,9 @@ struct Reading<'a> {
 }
 
 impl Reading<'_> {
-    /// A block of a CSV file's records (see [`Block`]), or up to [`CHUNK_ROWS`] rows or
-    /// [`CHUNK_BYTES`] of fields; empty once reading has ended.
+    /// A block of a CSV file's records (see [`Block`]) or a slice of a Parquet file's (see
+    /// [`Slice`]), or up to [`CHUNK_ROWS`] rows or [`CHUNK_BYTES`] of fields read one by one (a
+    /// record too long for a block); empty once reading has ended.
     fn chunk(&mut self) -> Chunk {
         if let Some(block) = self.held.take() {
             return block;
@@ -452,13 +465,25 @@ impl Reading<'_> {
                     item
                 }
                 Some(Piece::Block(block)) => {
-                    let Some(block) = self.block(block) else {
+                    let Some(skipped) = self.whole(block.rows(), block.records()) else {
                         continue;
                     };
+                    let block = Chunk::Block(block, skipped);
                     if rows.is_empty() {
                         return block;
                     }
                     self.held = Some(block);
+                    break;
+                }
+                Some(Piece::Slice(slice)) => {
+                    let Some(skipped) = self.whole(slice.rows(), slice.records()) else {
+                        continue;
+                    };
+                    let slice = Chunk::Slice(slice, skipped);
+                    if rows.is_empty() {
+                        return slice;
+                    }
+                    self.held = Some(slice);
                     break;
                 }
             };
@@ -478,16 +503,16 @@ impl Reading<'_> {
         Chunk::Rows(rows)
     }
 
-    /// A block's rows counted as read, and those done before as skipped; `None` when that is all
-    /// of them (it need not be read).
-    fn block(&mut self, block: Block) -> Option<Chunk> {
-        self.totals.rows_read += block.records();
+    /// A block's or a slice's rows (`rows`, `records` of them) counted as read, and those done
+    /// before as skipped: their numbers, or `None` when that is all of them (it need not be read).
+    fn whole(&mut self, rows: RangeInclusive<u64>, records: u64) -> Option<Vec<u64>> {
+        self.totals.rows_read += records;
         let skipped: Vec<u64> = match self.skip {
-            Some(skip) => block.rows().filter(|&row| skip(row)).collect(),
+            Some(skip) => rows.filter(|&row| skip(row)).collect(),
             None => Vec::new(),
         };
         self.totals.rows_skipped += skipped.len() as u64;
-        ((skipped.len() as u64) < block.records()).then_some(Chunk::Block(block, skipped))
+        ((skipped.len() as u64) < records).then_some(skipped)
     }
 }
 

@@ -1,6 +1,6 @@
 //! The prepare workers: a rayon pool of `[source] prepare_threads` threads (one per core by
-//! default) that parses (a CSV file's blocks), maps and validates rows, a whole chunk per task (the
-//! prepare thread puts the chunks back in file order).
+//! default) that parses (a CSV file's blocks) or renders (a Parquet file's slices), maps and
+//! validates rows, a whole chunk per task (the prepare thread puts the chunks back in file order).
 //!
 //! The pool is the job's own, not rayon's global one, so the count the user set is the count used
 //! and nothing else in the process competes for it.
@@ -16,7 +16,8 @@ pub const CHUNK_ROWS: usize = 1024;
 
 /// The bytes a chunk holds, at most: the chunks in flight hold a few MB whatever the width of the
 /// rows. A block of a CSV file holds this many bytes of the file or less (unless one record is
-/// longer); a chunk of rows read one by one (Parquet) ends once its fields hold this many. A chunk
+/// longer); a slice of a Parquet file's decoded batch about this many bytes of text (the strings'
+/// own lengths, a few bytes a number), as did a chunk of its rows read one by one. A chunk
 /// of the bench's 10-column rows (≈ 130 bytes each) ends near [`CHUNK_ROWS`]; one of rows with a
 /// long note ends sooner (measured: 2,048 rows of a 256-byte note a chunk took the large Parquet
 /// object test's peak from 62 to 64.8 MB, at its 64 MiB bound).

@@ -275,3 +275,76 @@ fn a_worker_that_panics_ends_preparing_with_its_message_and_hangs_nothing() {
         );
     }
 }
+
+/// The tangled file's rows without its ragged ones, as CSV and as Parquet (text columns).
+fn tangled_twins(d: &Workdir) -> (std::path::PathBuf, std::path::PathBuf) {
+    use arrow_array::{ArrayRef, RecordBatch, StringArray};
+    let csv: String = tangled_csv()
+        .lines()
+        .filter(|line| line.matches(',').count() == 2)
+        .map(|line| format!("{line}\n"))
+        .collect();
+    let mut columns = vec![Vec::new(), Vec::new(), Vec::new()];
+    for line in csv.lines().skip(1) {
+        for (column, value) in columns.iter_mut().zip(line.split(',')) {
+            column.push(value.to_string());
+        }
+    }
+    let batch = RecordBatch::try_from_iter(
+        ["Email", "First", "Stage"].into_iter().zip(
+            columns
+                .into_iter()
+                .map(|values| std::sync::Arc::new(StringArray::from(values)) as ArrayRef),
+        ),
+    )
+    .unwrap();
+    let parquet = d.path("twin.parquet");
+    let file = std::fs::File::create(&parquet).unwrap();
+    let mut writer = parquet::arrow::ArrowWriter::try_new(file, batch.schema(), None).unwrap();
+    writer.write(&batch).unwrap();
+    writer.close().unwrap();
+    (d.write("twin.csv", csv), parquet)
+}
+
+#[test]
+fn a_parquet_file_sends_what_its_csv_twin_sends_and_resumes_alike_on_any_number_of_workers() {
+    let d = Workdir::new();
+    let (csv, parquet) = tangled_twins(&d);
+    let run = |source: &std::path::Path, threads: usize| {
+        let file = d.write(
+            "twin.toml",
+            Pipeline::new()
+                .source(source.file_name().unwrap().to_str().unwrap())
+                .upsert_by("email")
+                .map("email", "Email")
+                .map("firstname", "First")
+                .map("lifecyclestage", "Stage")
+                .batch_size(40)
+                .text(),
+        );
+        let mut p = load(&file);
+        p.source.prepare_threads = NonZeroUsize::new(threads);
+        let options = PrepareOptions {
+            // A resume that finished the first 1,500 rows and every 7th after.
+            skip: Some(Box::new(|row| row <= 1_500 || row % 7 == 0)),
+            ..PrepareOptions::default()
+        };
+        let (events, totals) = drain(&p, options);
+        let rejected = rejected_rows(&events);
+        let batches: Vec<Event> = events
+            .into_iter()
+            .filter(|e| matches!(e, Event::Batch(_)))
+            .collect();
+        (batches, rejected, totals)
+    };
+    let (csv_batches, csv_rejected, csv_totals) = run(&csv, 1);
+    for threads in [1, 3] {
+        let (batches, rejected, totals) = run(&parquet, threads);
+        assert_eq!(totals, csv_totals, "{threads} workers");
+        assert_eq!(rejected, csv_rejected, "{threads} workers");
+        assert_eq!(batches, csv_batches, "{threads} workers");
+    }
+    let t = &csv_totals;
+    assert!(t.rows_skipped > 1_500 && t.rejected > 0, "{t:?}");
+    assert_eq!(t.inputs + t.rejected + t.rows_skipped, t.rows_read);
+}

@@ -595,3 +595,82 @@ fn a_row_longer_than_max_row_bytes_is_rejected_with_its_fields_cut() {
     assert_eq!(&cut.fields[2], "…[cut]");
     assert_eq!(ok_fields(&rows[2..]), [["4", "5", "6"]]);
 }
+
+#[test]
+fn parquet_slices_for_the_workers_hold_the_rows_read_one_by_one() {
+    use etl::prepare::source::Piece;
+    use etl::prepare::workers::{CHUNK_BYTES, CHUNK_ROWS};
+    let d = Workdir::new();
+    let p = d.path("slices.parquet");
+    // 20,000 rows over three 8,192-row batches: a note that grows to ≈ 2 KB (slices end at their
+    // bytes, not only at their rows), an out-of-range timestamp every 997th row (a rejection),
+    // a dictionary column with nulls.
+    let n = 20_000usize;
+    let notes: Vec<String> = (0..n).map(|i| "n".repeat(i / 10)).collect();
+    let seen: Vec<Option<i64>> = (0..n)
+        .map(|i| match i % 997 {
+            0 => Some(i64::MAX),
+            _ => Some(1_706_693_400 + i as i64),
+        })
+        .collect();
+    let mut stage = StringDictionaryBuilder::<Int32Type>::new();
+    for i in 0..n {
+        match i % 7 {
+            0 => stage.append_null(),
+            k => stage.append_value(format!("stage{k}")),
+        }
+    }
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("Email", DataType::Utf8, false),
+        Field::new("Note", DataType::Utf8, false),
+        Field::new(
+            "Seen",
+            DataType::Timestamp(arrow_schema::TimeUnit::Second, None),
+            true,
+        ),
+        Field::new_dictionary("Stage", DataType::Int32, DataType::Utf8, true),
+    ]));
+    let emails: Vec<String> = (0..n).map(|i| format!("user{i}@example.com")).collect();
+    let batch = RecordBatch::try_new(
+        schema,
+        vec![
+            Arc::new(StringArray::from(emails)),
+            Arc::new(StringArray::from(notes)),
+            Arc::new(TimestampSecondArray::from(seen)),
+            Arc::new(stage.finish()),
+        ],
+    )
+    .unwrap();
+    write_parquet(&p, &[batch]);
+
+    let (_, one_by_one, err) = read_all(&parquet_spec(&p));
+    assert!(err.is_none());
+    assert_eq!(one_by_one.len(), n);
+    let mut source = source::open(&parquet_spec(&p)).unwrap();
+    let (mut sliced, mut sizes) = (Vec::new(), Vec::new());
+    while let Some(piece) = source.next_piece() {
+        let Piece::Slice(slice) = piece else {
+            panic!("a Parquet file comes in slices");
+        };
+        assert_eq!(*slice.rows().start(), sliced.len() as u64 + 1);
+        sizes.push(slice.records() as usize);
+        sliced.extend(slice.into_rows());
+    }
+    assert!(source.take_error().is_none());
+    assert_eq!(sliced, one_by_one, "the same rows, numbers and rejections");
+    let rejected: Vec<u64> = sliced
+        .iter()
+        .filter_map(|r| r.as_ref().err())
+        .map(|r| r.row)
+        .collect();
+    assert_eq!(rejected.len(), n.div_ceil(997));
+    assert!(sizes.iter().all(|&s| (1..=CHUNK_ROWS).contains(&s)));
+    assert_eq!(sizes[0], CHUNK_ROWS, "short rows: a slice of the most rows");
+    // Where a row holds ≈ 2 KB, a slice holds about CHUNK_BYTES of them (the file's last slice
+    // may end with its batch instead).
+    let wide = sizes[sizes.len() - 2];
+    assert!(
+        wide < CHUNK_BYTES / 1_500 && wide > CHUNK_BYTES / 2_200,
+        "{wide} rows of ≈ 2 KB ({sizes:?})"
+    );
+}

@@ -40,7 +40,9 @@ thread_local! {
 pub enum Piece {
     /// Whole records, to parse where they are prepared.
     Block(Block),
-    /// A row read on its own: a record too long to hold whole, or a row of a Parquet file.
+    /// Rows of a Parquet file's decoded batch, to render where they are prepared.
+    Slice(super::parquet::Slice),
+    /// A row read on its own: a record too long to hold whole.
     Row(Result<SourceRow, Rejection>),
 }
 
@@ -388,6 +390,7 @@ mod tests {
                     long_rows += 1;
                     rows.push(row);
                 }
+                Piece::Slice(_) => unreachable!("a CSV file's blocks hold no Parquet slices"),
             }
         }
         assert!(pieces > 10, "{pieces} pieces");

@@ -32,6 +32,7 @@ use std::sync::Arc;
 
 pub use blocks::{Block, BlockRows, Piece};
 pub use extent::{Extent, Total};
+pub use parquet::{Slice, SliceRows};
 
 use crate::config::source_name::is_remote;
 use crate::config::{Compression, SourceFormat, SourceSpec};
@@ -179,24 +180,29 @@ impl Source {
 }
 
 impl Source {
-    /// The next rows: a block of a CSV file's records (parsed by whoever prepares them: see
-    /// [`Block::read`]), or one row; `None` at the end, or when the file failed (see
-    /// [`Source::take_error`]).
+    /// The next rows: a block of a CSV file's records or a slice of a Parquet file's (parsed or
+    /// rendered by whoever prepares them: see [`Block::into_rows`], [`Slice::into_rows`]), or one
+    /// row; `None` at the end, or when the file failed (see [`Source::take_error`]).
     pub fn next_piece(&mut self) -> Option<Piece> {
-        let blocks = match &mut self.reader {
-            Reader::Csv(blocks) => blocks,
-            Reader::Parquet(_) => return self.next_row().map(Piece::Row),
-        };
         if self.error.is_some() {
             return None;
         }
-        let next = blocks.next();
-        let consumed = blocks.consumed();
         let last_row = |piece: &Piece| match piece {
             Piece::Block(block) => *block.rows().end(),
+            Piece::Slice(slice) => *slice.rows().end(),
             Piece::Row(row) => row_number(row),
         };
-        self.advance(next, last_row, Some(consumed))
+        match &mut self.reader {
+            Reader::Csv(blocks) => {
+                let next = blocks.next();
+                let consumed = blocks.consumed();
+                self.advance(next, last_row, Some(consumed))
+            }
+            Reader::Parquet(parquet) => {
+                let next = parquet.next_slice().map(|slice| slice.map(Piece::Slice));
+                self.advance(next, last_row, None)
+            }
+        }
     }
 
     /// The next row of a Parquet file.
@@ -260,6 +266,7 @@ impl Iterator for Source {
             match self.next_piece()? {
                 Piece::Row(row) => return Some(row),
                 Piece::Block(block) => self.block = Some(block.into_rows()),
+                Piece::Slice(_) => unreachable!("a Parquet file is read row by row here"),
             }
         }
     }

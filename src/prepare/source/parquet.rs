@@ -5,8 +5,10 @@
 
 use std::fmt::Write as _;
 use std::fs::File;
+use std::ops::RangeInclusive;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use ::parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
 use ::parquet::file::metadata::ParquetMetaData;
@@ -21,32 +23,100 @@ use super::{CUT_MARK, SourceError, check_header, too_large};
 use crate::prepare::row::{Fields, RejectStatus, Rejection, SourceRow};
 use crate::prepare::thread::panic_text;
 use crate::prepare::values::render_datetime;
+use crate::prepare::workers::{CHUNK_BYTES, CHUNK_ROWS};
 
 /// Rows per record batch: large enough to amortise decoding, small enough to keep memory flat.
 const BATCH_ROWS: usize = 8192;
 
 pub(super) struct ParquetReader {
-    file: PathBuf,
     batches: ParquetRecordBatchReader,
     keep: Vec<usize>,
-    columns: Vec<Column>,
-    /// Kept column names, for messages.
-    names: Vec<String>,
-    max_row_bytes: usize,
+    shape: Arc<RowShape>,
+    /// The kept columns of the current batch, shared with the slices cut from it.
+    columns: Arc<Vec<Column>>,
     /// Rows in the file, from its footer.
     rows: u64,
     len: usize,
     pos: usize,
     row: u64,
-    /// Each kept column's text of the current row, rendered here and copied into the row's
-    /// [`Fields`]: their room is reused, so a row costs no allocation per field.
+    /// Each kept column's text of the current row (see [`render_row`]), reused row after row.
     texts: Vec<String>,
+}
+
+/// What turning a batch's values into a row needs beside the values.
+struct RowShape {
+    file: PathBuf,
+    /// Kept column names, for messages.
+    names: Vec<String>,
+    max_row_bytes: usize,
 }
 
 /// One column of the current batch; dictionary keys resolved once per batch.
 struct Column {
     array: ArrayRef,
     dictionary: Option<(Vec<usize>, ArrayRef)>,
+}
+
+/// Rows of a decoded batch, not yet rendered as text: the prepare thread decodes the file and
+/// cuts its batches into slices (the columns are shared, nothing is copied), and the worker that
+/// maps a slice renders its rows, as a CSV file's blocks are parsed where they are mapped.
+pub struct Slice {
+    shape: Arc<RowShape>,
+    columns: Arc<Vec<Column>>,
+    /// The slice's first row, as a position in its batch.
+    start: usize,
+    len: usize,
+    /// Data rows before the slice.
+    rows_before: u64,
+}
+
+impl Slice {
+    /// The numbers of the slice's rows.
+    pub fn rows(&self) -> RangeInclusive<u64> {
+        self.rows_before + 1..=self.rows_before + self.len as u64
+    }
+
+    /// How many rows the slice holds.
+    pub fn records(&self) -> u64 {
+        self.len as u64
+    }
+
+    /// The slice's rows, rendered one at a time.
+    pub fn into_rows(self) -> SliceRows {
+        SliceRows {
+            slice: self,
+            done: 0,
+            texts: Vec::new(),
+        }
+    }
+}
+
+/// A slice's rows as they are rendered.
+pub struct SliceRows {
+    slice: Slice,
+    done: usize,
+    texts: Vec<String>,
+}
+
+impl Iterator for SliceRows {
+    type Item = Result<SourceRow, Rejection>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let slice = &self.slice;
+        if self.done == slice.len {
+            return None;
+        }
+        let pos = slice.start + self.done;
+        self.done += 1;
+        let row = slice.rows_before + self.done as u64;
+        Some(render_row(
+            &slice.shape,
+            &slice.columns,
+            pos,
+            row,
+            &mut self.texts,
+        ))
+    }
 }
 
 fn panic_reason(payload: Box<dyn std::any::Any + Send>) -> String {
@@ -137,12 +207,14 @@ impl ParquetReader {
         Ok((
             header.clone(),
             ParquetReader {
-                file: path.to_path_buf(),
                 batches: built,
                 keep,
-                columns: Vec::new(),
-                names: header,
-                max_row_bytes,
+                shape: Arc::new(RowShape {
+                    file: path.to_path_buf(),
+                    names: header,
+                    max_row_bytes,
+                }),
+                columns: Arc::new(Vec::new()),
                 rows: u64::try_from(rows).unwrap_or(0),
                 len: 0,
                 pos: 0,
@@ -159,84 +231,67 @@ impl ParquetReader {
 
     /// The next row; `Ok(None)` at the end; `Err` when the file fails mid-way.
     pub(super) fn next_row(&mut self) -> Result<Option<Result<SourceRow, Rejection>>, SourceError> {
+        if !self.decode_more()? {
+            return Ok(None);
+        }
+        self.pos += 1;
+        self.row += 1;
+        let columns = &self.columns;
+        let row = render_row(
+            &self.shape,
+            columns,
+            self.pos - 1,
+            self.row,
+            &mut self.texts,
+        );
+        Ok(Some(row))
+    }
+
+    /// The next rows, up to [`CHUNK_ROWS`] and about [`CHUNK_BYTES`] of text, within one batch;
+    /// `Ok(None)` at the end; `Err` when the file fails mid-way.
+    pub(super) fn next_slice(&mut self) -> Result<Option<Slice>, SourceError> {
+        if !self.decode_more()? {
+            return Ok(None);
+        }
+        let (start, most) = (self.pos, (self.len - self.pos).min(CHUNK_ROWS));
+        // The rows' bytes as a whole (a column's at a time), and as many rows as fit at their
+        // average: no row is looked at one by one on this thread.
+        let bytes: usize = self.columns.iter().map(|c| c.text_bytes(start, most)).sum();
+        let len = match bytes > CHUNK_BYTES {
+            true => (most * CHUNK_BYTES / bytes).max(1),
+            false => most,
+        };
+        let slice = Slice {
+            shape: Arc::clone(&self.shape),
+            columns: Arc::clone(&self.columns),
+            start,
+            len,
+            rows_before: self.row,
+        };
+        self.pos += len;
+        self.row += len as u64;
+        Ok(Some(slice))
+    }
+
+    /// Decodes the next batch once the current one is read; `false` at the end of the file.
+    fn decode_more(&mut self) -> Result<bool, SourceError> {
         while self.pos >= self.len {
             let next = catch_unwind(AssertUnwindSafe(|| self.batches.next()));
             let batch = match next {
-                Ok(None) => return Ok(None),
+                Ok(None) => return Ok(false),
                 Ok(Some(Ok(batch))) => batch,
                 Ok(Some(Err(e))) => return Err(self.read_error(e.to_string())),
                 Err(p) => return Err(self.read_error(panic_reason(p))),
             };
             self.load(batch);
         }
-        let mut fields = std::mem::take(&mut self.texts);
-        fields.resize_with(self.columns.len(), String::new);
-        let mut problems = Vec::new();
-        let mut size = 0;
-        for ((column, name), text) in self.columns.iter().zip(&self.names).zip(&mut fields) {
-            text.clear();
-            let rendered = match &column.dictionary {
-                Some((keys, values)) if column.array.is_valid(self.pos) => {
-                    render(values.as_ref(), keys[self.pos], text)
-                }
-                Some(_) => Ok(()),
-                None => render(column.array.as_ref(), self.pos, text),
-            };
-            if let Err(reason) = rendered {
-                problems.push(format!("column {name:?}: {reason}"));
-            }
-            size += text.len();
-        }
-        self.pos += 1;
-        self.row += 1;
-        if size > self.max_row_bytes {
-            // The page is read already; what matters is not to carry the row further whole.
-            let mut budget = self.max_row_bytes;
-            for field in &mut fields {
-                if field.len() > budget {
-                    let mut end = budget;
-                    while !field.is_char_boundary(end) {
-                        end -= 1;
-                    }
-                    field.truncate(end);
-                    field.push_str(CUT_MARK);
-                }
-                budget = budget.saturating_sub(field.len());
-            }
-            let cut = Fields::from_iter(&fields);
-            self.texts = fields;
-            return Ok(Some(Err(self.rejection(
-                RejectStatus::Unreadable,
-                "ROW_TOO_LARGE",
-                too_large(size, self.max_row_bytes),
-                cut,
-            ))));
-        }
-        let mut row = Fields::with_capacity(fields.len(), size);
-        for text in &fields {
-            row.push(text);
-        }
-        self.texts = fields;
-        let fields = row;
-        if !problems.is_empty() {
-            return Ok(Some(Err(self.rejection(
-                RejectStatus::Invalid,
-                "INVALID_DATE",
-                problems.join("; "),
-                fields,
-            ))));
-        }
-        Ok(Some(Ok(SourceRow {
-            row: self.row,
-            origin: None,
-            fields,
-        })))
+        Ok(true)
     }
 
     fn load(&mut self, batch: RecordBatch) {
         self.len = batch.num_rows();
         self.pos = 0;
-        self.columns = self
+        let columns = self
             .keep
             .iter()
             .map(|&i| {
@@ -247,32 +302,134 @@ impl ParquetReader {
                 Column { array, dictionary }
             })
             .collect();
-    }
-
-    fn rejection(
-        &self,
-        status: RejectStatus,
-        category: &str,
-        reason: String,
-        fields: Fields,
-    ) -> Rejection {
-        Rejection {
-            row: self.row,
-            origin: None,
-            fields,
-            status,
-            category: category.into(),
-            message: format!("row {}: {reason}", self.row),
-        }
+        self.columns = Arc::new(columns);
     }
 
     fn read_error(&self, reason: String) -> SourceError {
         SourceError::Read {
-            file: self.file.clone(),
+            file: self.shape.file.clone(),
             after_row: self.row,
             reason,
         }
     }
+}
+
+/// Row `row` of the file, at `pos` in `columns`' batch, as text; a row past the shape's bytes is
+/// cut and rejected, a value that cannot be written (a date out of range) rejects it. `texts` are
+/// each column's text, their room reused row after row: a row costs no allocation per field.
+fn render_row(
+    shape: &RowShape,
+    columns: &[Column],
+    pos: usize,
+    row: u64,
+    texts: &mut Vec<String>,
+) -> Result<SourceRow, Rejection> {
+    let rejection = |status, category: &str, reason: String, fields| Rejection {
+        row,
+        origin: None,
+        fields,
+        status,
+        category: category.into(),
+        message: format!("row {row}: {reason}"),
+    };
+    texts.resize_with(columns.len(), String::new);
+    let mut problems = Vec::new();
+    let mut size = 0;
+    for ((column, name), text) in columns.iter().zip(&shape.names).zip(texts.iter_mut()) {
+        text.clear();
+        let rendered = match &column.dictionary {
+            Some((keys, values)) if column.array.is_valid(pos) => {
+                render(values.as_ref(), keys[pos], text)
+            }
+            Some(_) => Ok(()),
+            None => render(column.array.as_ref(), pos, text),
+        };
+        if let Err(reason) = rendered {
+            problems.push(format!("column {name:?}: {reason}"));
+        }
+        size += text.len();
+    }
+    if size > shape.max_row_bytes {
+        // The page is read already; what matters is not to carry the row further whole.
+        let mut budget = shape.max_row_bytes;
+        for field in texts.iter_mut() {
+            if field.len() > budget {
+                let mut end = budget;
+                while !field.is_char_boundary(end) {
+                    end -= 1;
+                }
+                field.truncate(end);
+                field.push_str(CUT_MARK);
+            }
+            budget = budget.saturating_sub(field.len());
+        }
+        let cut = Fields::from_iter(texts.iter());
+        let reason = too_large(size, shape.max_row_bytes);
+        return Err(rejection(
+            RejectStatus::Unreadable,
+            "ROW_TOO_LARGE",
+            reason,
+            cut,
+        ));
+    }
+    let mut fields = Fields::with_capacity(texts.len(), size);
+    for text in texts.iter() {
+        fields.push(text);
+    }
+    if !problems.is_empty() {
+        let reason = problems.join("; ");
+        return Err(rejection(
+            RejectStatus::Invalid,
+            "INVALID_DATE",
+            reason,
+            fields,
+        ));
+    }
+    Ok(SourceRow {
+        row,
+        origin: None,
+        fields,
+    })
+}
+
+impl Column {
+    /// About how many bytes the `len` values from `start` take as text: strings their own length
+    /// (a dictionary's at its values' average), a few bytes for a number or a date (a slice's
+    /// bound on its rows' bytes, not their exact size).
+    fn text_bytes(&self, start: usize, len: usize) -> usize {
+        let array = match &self.dictionary {
+            Some((_, values)) => values.as_ref(),
+            None => self.array.as_ref(),
+        };
+        let (from, to) = match &self.dictionary {
+            Some(_) => (0, array.len()),
+            None => (start, start + len),
+        };
+        let bytes = match array.data_type() {
+            DataType::Utf8 => spanned(array.as_string::<i32>().value_offsets(), from, to),
+            DataType::LargeUtf8 => spanned(array.as_string::<i64>().value_offsets(), from, to),
+            DataType::Binary => spanned(array.as_binary::<i32>().value_offsets(), from, to),
+            DataType::LargeBinary => spanned(array.as_binary::<i64>().value_offsets(), from, to),
+            DataType::Utf8View => {
+                let view = array.as_string_view();
+                (from..to).map(|i| view.value(i).len()).sum()
+            }
+            DataType::BinaryView => {
+                let view = array.as_binary_view();
+                (from..to).map(|i| view.value(i).len()).sum()
+            }
+            _ => 16 * (to - from),
+        };
+        match &self.dictionary {
+            Some(_) => bytes * len / array.len().max(1),
+            None => bytes,
+        }
+    }
+}
+
+/// The bytes of values `from..to` of an array with these offsets.
+fn spanned<O: arrow_array::OffsetSizeTrait>(offsets: &[O], from: usize, to: usize) -> usize {
+    (offsets[to] - offsets[from]).as_usize()
 }
 
 /// Appends the value at `i` as text; null → nothing. A date or timestamp outside what can be
