@@ -234,16 +234,10 @@ impl ParquetReader {
         if !self.decode_more()? {
             return Ok(None);
         }
+        let pos = self.pos;
         self.pos += 1;
         self.row += 1;
-        let columns = &self.columns;
-        let row = render_row(
-            &self.shape,
-            columns,
-            self.pos - 1,
-            self.row,
-            &mut self.texts,
-        );
+        let row = render_row(&self.shape, &self.columns, pos, self.row, &mut self.texts);
         Ok(Some(row))
     }
 
