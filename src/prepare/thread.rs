@@ -433,7 +433,7 @@ struct Reading<'a> {
     totals: PrepareTotals,
     /// The file ended, the stop flag was seen, or nobody listens any more.
     ended: bool,
-    /// A block read after rows: the next chunk.
+    /// A block or a slice read after rows: the next chunk.
     held: Option<Chunk>,
 }
 
@@ -442,8 +442,8 @@ impl Reading<'_> {
     /// [`Slice`]), or up to [`CHUNK_ROWS`] rows or [`CHUNK_BYTES`] of fields read one by one (a
     /// record too long for a block); empty once reading has ended.
     fn chunk(&mut self) -> Chunk {
-        if let Some(block) = self.held.take() {
-            return block;
+        if let Some(held) = self.held.take() {
+            return held;
         }
         let mut rows = Vec::new();
         let mut bytes = 0;
@@ -453,7 +453,7 @@ impl Reading<'_> {
                 self.ended = true;
                 break;
             }
-            let item = match self.source.next_piece() {
+            let whole = match self.source.next_piece() {
                 None => {
                     self.ended = true;
                     break;
@@ -462,45 +462,49 @@ impl Reading<'_> {
                     if rows.is_empty() {
                         rows.reserve(CHUNK_ROWS);
                     }
-                    item
+                    self.one_row(item, &mut rows, &mut bytes);
+                    continue;
                 }
                 Some(Piece::Block(block)) => {
-                    let Some(skipped) = self.whole(block.rows(), block.records()) else {
-                        continue;
-                    };
-                    let block = Chunk::Block(block, skipped);
-                    if rows.is_empty() {
-                        return block;
-                    }
-                    self.held = Some(block);
-                    break;
+                    let skipped = self.whole(block.rows(), block.records());
+                    skipped.map(|skipped| Chunk::Block(block, skipped))
                 }
                 Some(Piece::Slice(slice)) => {
-                    let Some(skipped) = self.whole(slice.rows(), slice.records()) else {
-                        continue;
-                    };
-                    let slice = Chunk::Slice(slice, skipped);
-                    if rows.is_empty() {
-                        return slice;
-                    }
-                    self.held = Some(slice);
-                    break;
+                    let skipped = self.whole(slice.rows(), slice.records());
+                    skipped.map(|skipped| Chunk::Slice(slice, skipped))
                 }
             };
-            self.totals.rows_read += 1;
-            let (row, fields) = match &item {
-                Ok(r) => (r.row, &r.fields),
-                Err(r) => (r.row, &r.fields),
-            };
-            if self.skip.as_ref().is_some_and(|skip| skip(row)) {
-                self.totals.rows_skipped += 1;
+            let Some(whole) = whole else {
                 continue;
+            };
+            if rows.is_empty() {
+                return whole;
             }
-            // Skipped rows count for nothing: a chunk ends empty only where reading ends.
-            bytes += fields.text_len();
-            rows.push(item);
+            self.held = Some(whole);
+            break;
         }
         Chunk::Rows(rows)
+    }
+
+    /// A row read on its own counted as read, and kept unless it was done before.
+    fn one_row(
+        &mut self,
+        item: Result<SourceRow, Rejection>,
+        rows: &mut Vec<Result<SourceRow, Rejection>>,
+        bytes: &mut usize,
+    ) {
+        self.totals.rows_read += 1;
+        let (row, fields) = match &item {
+            Ok(r) => (r.row, &r.fields),
+            Err(r) => (r.row, &r.fields),
+        };
+        if self.skip.as_ref().is_some_and(|skip| skip(row)) {
+            self.totals.rows_skipped += 1;
+            return;
+        }
+        // Skipped rows count for nothing: a chunk ends empty only where reading ends.
+        *bytes += fields.text_len();
+        rows.push(item);
     }
 
     /// A block's or a slice's rows (`rows`, `records` of them) counted as read, and those done

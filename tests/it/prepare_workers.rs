@@ -39,10 +39,15 @@ fn tangled_csv() -> String {
 
 fn pipeline(d: &Workdir, threads: usize) -> config::Pipeline {
     d.write("c.csv", tangled_csv());
+    pipeline_of(d, "c.csv", threads)
+}
+
+/// The tangled file's pipeline, reading `source` (in `d`) on `threads` workers.
+fn pipeline_of(d: &Workdir, source: &str, threads: usize) -> config::Pipeline {
     let file = d.write(
         "p.toml",
         Pipeline::new()
-            .source("c.csv")
+            .source(source)
             .upsert_by("email")
             .map("email", "Email")
             .map("firstname", "First")
@@ -311,19 +316,7 @@ fn a_parquet_file_sends_what_its_csv_twin_sends_and_resumes_alike_on_any_number_
     let d = Workdir::new();
     let (csv, parquet) = tangled_twins(&d);
     let run = |source: &std::path::Path, threads: usize| {
-        let file = d.write(
-            "twin.toml",
-            Pipeline::new()
-                .source(source.file_name().unwrap().to_str().unwrap())
-                .upsert_by("email")
-                .map("email", "Email")
-                .map("firstname", "First")
-                .map("lifecyclestage", "Stage")
-                .batch_size(40)
-                .text(),
-        );
-        let mut p = load(&file);
-        p.source.prepare_threads = NonZeroUsize::new(threads);
+        let p = pipeline_of(&d, source.file_name().unwrap().to_str().unwrap(), threads);
         let options = PrepareOptions {
             // A resume that finished the first 1,500 rows and every 7th after.
             skip: Some(Box::new(|row| row <= 1_500 || row % 7 == 0)),
