@@ -559,6 +559,11 @@ pub struct Running {
 }
 
 impl Running {
+    /// The sandbox this run writes to.
+    pub fn portal(&self) -> Portal<'_> {
+        self.scenario.portal()
+    }
+
     /// Waits until `ready` holds for the portal (polling its stats), or the run ended by itself.
     pub fn wait_until(&mut self, ready: impl Fn(&Portal) -> bool) -> &mut Running {
         let portal = self.scenario.portal();
